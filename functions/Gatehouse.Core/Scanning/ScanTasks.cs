@@ -5,7 +5,14 @@ namespace Gatehouse.Scanning;
 /// <summary>Registers the scan orchestration and its activities; both hosts call this.</summary>
 public static class ScanTasks
 {
+    /// <summary>The checks the orchestrator fans out to, each a <c>TaskActivity&lt;ScanRequest, CheckResult&gt;</c>.</summary>
+    public static readonly IReadOnlyList<string> Checks = [nameof(ArchiveSafetyActivity), nameof(InstallTimeCodeActivity)];
+
     public static void Register(DurableTaskRegistry registry)
     {
+        registry.AddOrchestrator<ScanArtifactOrchestrator>();
+        registry.AddActivity<ArchiveSafetyActivity>();
+        registry.AddActivity<InstallTimeCodeActivity>();
+        registry.AddActivity<RecordVerdictActivity>();
     }
 }
