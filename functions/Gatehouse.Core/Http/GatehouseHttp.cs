@@ -1,14 +1,83 @@
+using Gatehouse.Configuration;
+using Gatehouse.PyPI;
+using Gatehouse.Tokens;
 using Microsoft.AspNetCore.Http;
 using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Options;
 
 namespace Gatehouse.Http;
 
-/// <summary>Entry points for every HTTP route; both hosts call these and nothing else.</summary>
-public sealed class GatehouseHttp
+/// <summary>Entry points for every HTTP route; both hosts call these and nothing else. Each checks the entitlement first.</summary>
+public sealed class GatehouseHttp(
+    EntitlementTokenService tokens,
+    SimpleIndexEndpoint simple,
+    FilesEndpoint files,
+    JsonApiEndpoint json,
+    AdminTokensEndpoint admin,
+    IOptions<GatehouseOptions> options)
 {
-    public Task PypiSimple(HttpContext context, DurableTaskClient durable, string? path) => throw new NotImplementedException();
-    public Task PypiFiles(HttpContext context, DurableTaskClient durable, string? path) => throw new NotImplementedException();
-    public Task PypiJson(HttpContext context, DurableTaskClient durable, string project, string? rest) => throw new NotImplementedException();
-    public Task AdminTokens(HttpContext context, string? id) => throw new NotImplementedException();
-    public Task Health(HttpContext context) => throw new NotImplementedException();
+    private readonly string _realm = options.Value.Auth.Realm;
+
+    public async Task PypiSimple(HttpContext context, DurableTaskClient durable, string? path)
+    {
+        if (await AuthorizeAsync(context, TokenScope.Read))
+        {
+            await simple.HandleAsync(context, path);
+        }
+    }
+
+    public async Task PypiFiles(HttpContext context, DurableTaskClient durable, string? path)
+    {
+        if (await AuthorizeAsync(context, TokenScope.Read))
+        {
+            await files.HandleAsync(context, durable, path);
+        }
+    }
+
+    public async Task PypiJson(HttpContext context, DurableTaskClient durable, string project, string? rest)
+    {
+        if (await AuthorizeAsync(context, TokenScope.Read))
+        {
+            await json.HandleAsync(context, project, rest);
+        }
+    }
+
+    public async Task AdminTokens(HttpContext context, string? id)
+    {
+        if (await AuthorizeAsync(context, TokenScope.Admin))
+        {
+            await admin.HandleAsync(context, id);
+        }
+    }
+
+    public Task Health(HttpContext context)
+    {
+        context.Response.ContentType = "text/plain";
+        return context.Response.WriteAsync("ok\n", context.RequestAborted);
+    }
+
+    /// <summary>401 with a Basic challenge (so pip and keyring prompt) when no live token with the scope is presented.</summary>
+    private async Task<bool> AuthorizeAsync(HttpContext context, TokenScope needed)
+    {
+        var candidates = RequestCredentials.Candidates(context.Request);
+        if (candidates.Count == 0)
+        {
+            await HttpResponses.UnauthorizedAsync(context, _realm, "Gatehouse needs an entitlement token (Basic auth or Bearer)");
+            return false;
+        }
+        foreach (var candidate in candidates)
+        {
+            if (await tokens.ValidateAsync(candidate, context.RequestAborted) is { } scope)
+            {
+                if (scope >= needed)
+                {
+                    return true;
+                }
+                await HttpResponses.WriteErrorAsync(context, StatusCodes.Status403Forbidden, "This token may not manage Gatehouse; an admin token is needed");
+                return false;
+            }
+        }
+        await HttpResponses.UnauthorizedAsync(context, _realm, "The entitlement token is unknown or revoked");
+        return false;
+    }
 }

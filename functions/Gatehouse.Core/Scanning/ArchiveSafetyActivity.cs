@@ -1,9 +1,20 @@
+using Gatehouse.Configuration;
+using Gatehouse.Scanning.Archives;
 using Microsoft.DurableTask;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Gatehouse.Scanning;
 
 /// <summary>Archive bombs, traversal, symlinks and nesting in wheels and sdists.</summary>
-public sealed class ArchiveSafetyActivity : TaskActivity<ScanRequest, CheckResult>
+public sealed class ArchiveSafetyActivity(StagedContent content, IOptions<GatehouseOptions> options, ILogger<ArchiveSafetyActivity> log)
+    : TaskActivity<ScanRequest, CheckResult>
 {
-    public override Task<CheckResult> RunAsync(TaskActivityContext context, ScanRequest input) => throw new NotImplementedException();
+    public override async Task<CheckResult> RunAsync(TaskActivityContext context, ScanRequest input)
+    {
+        await using var stream = await content.OpenAsync(input.Sha256, CancellationToken.None);
+        var findings = await new ArchiveSafety(options.Value.Archive).InspectAsync(stream, input.FileName, CancellationToken.None);
+        log.LogInformation("Archive safety on {FileName} ({Sha256}): {Count} findings", input.FileName, input.Sha256, findings.Count);
+        return new CheckResult(nameof(ArchiveSafetyActivity), findings);
+    }
 }

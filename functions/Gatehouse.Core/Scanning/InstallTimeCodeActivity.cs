@@ -1,9 +1,25 @@
+using Gatehouse.Scanning.Archives;
 using Microsoft.DurableTask;
+using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Scanning;
 
 /// <summary>Code that runs at install or interpreter start: .pth lines, compiled or obfuscated payloads.</summary>
-public sealed class InstallTimeCodeActivity : TaskActivity<ScanRequest, CheckResult>
+public sealed class InstallTimeCodeActivity(StagedContent content, ILogger<InstallTimeCodeActivity> log) : TaskActivity<ScanRequest, CheckResult>
 {
-    public override Task<CheckResult> RunAsync(TaskActivityContext context, ScanRequest input) => throw new NotImplementedException();
+    public override async Task<CheckResult> RunAsync(TaskActivityContext context, ScanRequest input)
+    {
+        await using var stream = await content.OpenAsync(input.Sha256, CancellationToken.None);
+        try
+        {
+            var findings = await InstallTimeCode.InspectAsync(stream, input.FileName, CancellationToken.None);
+            log.LogInformation("Install-time code on {FileName} ({Sha256}): {Count} findings", input.FileName, input.Sha256, findings.Count);
+            return new CheckResult(nameof(InstallTimeCodeActivity), findings);
+        }
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or NotSupportedException)
+        {
+            // Archive safety explains the broken container; this check could not look inside, so it says so.
+            return new CheckResult(nameof(InstallTimeCodeActivity), [], $"the archive could not be read: {e.Message}");
+        }
+    }
 }

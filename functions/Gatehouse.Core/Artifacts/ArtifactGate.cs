@@ -1,0 +1,162 @@
+using Gatehouse.Audit;
+using Gatehouse.Configuration;
+using Gatehouse.PyPI;
+using Gatehouse.Scanning;
+using Gatehouse.Storage;
+using Gatehouse.Verdicts;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Gatehouse.Artifacts;
+
+/// <summary>
+/// The cold-miss path: nothing is served without a verdict. A first request fetches the file into staging
+/// (verifying its digest), starts <see cref="ScanArtifactOrchestrator"/> with the sha256 as instance id, and waits
+/// for the verdict up to the inline wait. Concurrent requests for one content share one fetch and one orchestration.
+/// </summary>
+public sealed class ArtifactGate
+{
+    private readonly GatehouseStorage _storage;
+    private readonly VerdictStore _verdicts;
+    private readonly ReferenceStore _references;
+    private readonly PyPIUpstream _upstream;
+    private readonly AuditLog _audit;
+    private readonly ILogger<ArtifactGate> _log;
+    private readonly ScanOptions _options;
+    private readonly SingleFlight<string, StartOutcome> _starts = new();
+
+    public ArtifactGate(GatehouseStorage storage, VerdictStore verdicts, ReferenceStore references, PyPIUpstream upstream, AuditLog audit,
+        IOptions<GatehouseOptions> options, ILogger<ArtifactGate> log)
+    {
+        _storage = storage;
+        _verdicts = verdicts;
+        _references = references;
+        _upstream = upstream;
+        _audit = audit;
+        _options = options.Value.Scan;
+        _log = log;
+    }
+
+    /// <summary>The orchestration instance id for a content: its lower-case hex sha256.</summary>
+    public static string InstanceId(string sha256) => sha256;
+
+    public async Task<GateResult> GetAsync(ArtifactRequest request, DurableTaskClient durable, CancellationToken requestAborted)
+    {
+        if (await _verdicts.GetAsync(request.Reference.Sha256, requestAborted) is { } known)
+        {
+            return GateResult.Decided(known);
+        }
+        var start = await _starts.RunAsync(request.Reference.Sha256, () => EnsureScanStartedAsync(request, durable));
+        if (start.Failure is { } failure)
+        {
+            return failure;
+        }
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(requestAborted);
+        wait.CancelAfter(TimeSpan.FromSeconds(_options.InlineWaitSeconds));
+        try
+        {
+            var done = await durable.WaitForInstanceCompletionAsync(InstanceId(request.Reference.Sha256), getInputsAndOutputs: false, wait.Token);
+            if (await _verdicts.GetAsync(request.Reference.Sha256, requestAborted) is { } verdict)
+            {
+                return GateResult.Decided(verdict);
+            }
+            _log.LogError("Scan of {Sha256} ({FileName}) ended {Status} without a verdict", request.Reference.Sha256, request.Reference.FileName, done.RuntimeStatus);
+            return GateResult.Pending(_options.RetryAfterSeconds, "The scan failed and will be retried");
+        }
+        catch (OperationCanceledException) when (!requestAborted.IsCancellationRequested)
+        {
+            return GateResult.Pending(_options.RetryAfterSeconds, "Scan in progress, retry later");
+        }
+    }
+
+    private async Task<StartOutcome> EnsureScanStartedAsync(ArtifactRequest request, DurableTaskClient durable)
+    {
+        var reference = request.Reference;
+        var id = InstanceId(reference.Sha256);
+        using var budget = new CancellationTokenSource(TimeSpan.FromHours(2));
+        var instance = await durable.GetInstanceAsync(id, getInputsAndOutputs: false, budget.Token);
+        if (instance is { RuntimeStatus: OrchestrationRuntimeStatus.Running or OrchestrationRuntimeStatus.Pending })
+        {
+            return StartOutcome.Started;
+        }
+        var staged = _storage.Staging(reference.Sha256);
+        if (!await staged.ExistsAsync(budget.Token))
+        {
+            var fetch = await FetchAsync(request, staged, budget.Token);
+            if (fetch is not null)
+            {
+                return new StartOutcome(fetch);
+            }
+        }
+        await _references.RecordAsync(reference, budget.Token);
+        var scan = new ScanRequest(reference.Sha256, request.Ecosystem, request.Subject, reference.FileName, reference.Size);
+        try
+        {
+            await durable.ScheduleNewOrchestrationInstanceAsync(nameof(ScanArtifactOrchestrator), scan, new StartOrchestrationOptions(id), budget.Token);
+            _log.LogInformation("Scan started for {Sha256} ({Subject}, {FileName})", reference.Sha256, request.Subject, reference.FileName);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Another instance of the app (or a replica) may have started it first; that is the same scan.
+            var again = await durable.GetInstanceAsync(id, getInputsAndOutputs: false, budget.Token);
+            if (again is null)
+            {
+                throw;
+            }
+            _log.LogInformation("Scan for {Sha256} already exists ({Status})", reference.Sha256, again.RuntimeStatus);
+        }
+        return StartOutcome.Started;
+    }
+
+    private async Task<GateResult?> FetchAsync(ArtifactRequest request, Azure.Storage.Blobs.Specialized.BlockBlobClient staged, CancellationToken cancellationToken)
+    {
+        var reference = request.Reference;
+        var url = new Uri(reference.UpstreamUrl);
+        using var response = await _upstream.GetFileAsync(url, cancellationToken);
+        if (response is null || !response.IsSuccessStatusCode)
+        {
+            var status = response is null ? "no answer" : ((int)response.StatusCode).ToString();
+            _log.LogWarning("Upstream fetch of {FileName} failed: {UpstreamStatus}", reference.FileName, status);
+            return GateResult.UpstreamFailed($"Upstream unavailable ({status}) for {reference.FileName}");
+        }
+        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+        var outcome = await StagingWriter.WriteVerifiedAsync(body, staged, reference.Sha256, reference.Size > 0 ? reference.Size : null, cancellationToken);
+        if (!outcome.IsVerified)
+        {
+            _log.LogError("Refused {FileName} from upstream: {Problem} (rule {Rule})", reference.FileName, outcome.Problem, "fetch.digest-mismatch");
+            await _audit.WriteAsync("refuse", $"{request.Subject} {reference.FileName}", $"fetch.digest-mismatch: {outcome.Problem}", cancellationToken);
+            return GateResult.DigestMismatch($"Upstream content of {reference.FileName} does not match the index digest");
+        }
+        _log.LogInformation("Fetched {FileName} ({Size} bytes) into staging as {Sha256}", reference.FileName, outcome.Size, reference.Sha256);
+        return null;
+    }
+
+    private sealed record StartOutcome(GateResult? Failure)
+    {
+        public static readonly StartOutcome Started = new((GateResult?)null);
+    }
+}
+
+/// <summary>What to fetch and scan, and under which registry name.</summary>
+public sealed record ArtifactRequest(ArtifactReference Reference, string Ecosystem, string Subject);
+
+/// <summary>How a gated request ends.</summary>
+public sealed record GateResult(GateStatus Status, StoredVerdict? Verdict, string? Message, int RetryAfterSeconds = 0)
+{
+    public static GateResult Decided(StoredVerdict v) => new(v.IsAllowed ? GateStatus.Allowed : GateStatus.Refused, v, v.Reason);
+    public static GateResult Pending(int retryAfter, string message) => new(GateStatus.Pending, null, message, retryAfter);
+    public static GateResult UpstreamFailed(string message) => new(GateStatus.UpstreamFailed, null, message);
+    public static GateResult DigestMismatch(string message) => new(GateStatus.DigestMismatch, null, message);
+}
+
+/// <summary>The kinds of outcome.</summary>
+public enum GateStatus
+{
+    Allowed,
+    Refused,
+    Pending,
+    UpstreamFailed,
+    DigestMismatch,
+}

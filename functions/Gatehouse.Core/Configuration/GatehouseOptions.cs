@@ -1,0 +1,68 @@
+namespace Gatehouse.Configuration;
+
+/// <summary>Settings under the "Gatehouse" section; env vars spell them Gatehouse__PyPI__IndexUrl and so on.</summary>
+public sealed class GatehouseOptions
+{
+    public const string Section = "Gatehouse";
+
+    public PyPIOptions PyPI { get; set; } = new();
+    public ScanOptions Scan { get; set; } = new();
+    public ServingOptions Serving { get; set; } = new();
+    public AuthOptions Auth { get; set; } = new();
+    public ArchiveLimits Archive { get; set; } = new();
+}
+
+/// <summary>The PyPI remote: where the index lives and which hosts may serve its files.</summary>
+public sealed class PyPIOptions
+{
+    /// <summary>Upstream simple index, with trailing slash.</summary>
+    public string IndexUrl { get; set; } = "https://pypi.org/simple/";
+
+    /// <summary>Upstream Warehouse JSON API root, with trailing slash.</summary>
+    public string JsonApiUrl { get; set; } = "https://pypi.org/pypi/";
+
+    /// <summary>Hosts files may be fetched from, comma separated; the index host is always allowed.</summary>
+    public string FileHosts { get; set; } = "files.pythonhosted.org";
+
+    /// <summary>How long a cached index page counts as fresh.</summary>
+    public int IndexTtlSeconds { get; set; } = 300;
+
+    /// <summary>Cache-Control max-age we give clients for index pages.</summary>
+    public int ClientMaxAgeSeconds { get; set; } = 60;
+
+    /// <summary>Upstream request timeout.</summary>
+    public int UpstreamTimeoutSeconds { get; set; } = 60;
+}
+
+/// <summary>How long a first request waits for a scan, and what it is told after.</summary>
+public sealed class ScanOptions
+{
+    public int InlineWaitSeconds { get; set; } = 100;
+    public int RetryAfterSeconds { get; set; } = 10;
+}
+
+/// <summary>How allowed blobs reach clients.</summary>
+public sealed class ServingOptions
+{
+    /// <summary>"Stream" (proxy the bytes, local default) or "Sas" (302 to a short-lived read-only SAS, Azure default).</summary>
+    public string Mode { get; set; } = "Stream";
+    public int SasLifetimeSeconds { get; set; } = 300;
+}
+
+/// <summary>Entitlement settings.</summary>
+public sealed class AuthOptions
+{
+    public string Realm { get; set; } = "Gatehouse";
+}
+
+/// <summary>Limits for archive safety; generous enough for real wheels, tight enough for bombs.</summary>
+public sealed class ArchiveLimits
+{
+    public long MaxTotalUncompressedBytes { get; set; } = 4L * 1024 * 1024 * 1024;
+    public long MaxEntryUncompressedBytes { get; set; } = 2L * 1024 * 1024 * 1024;
+    public int MaxEntries { get; set; } = 100_000;
+    public double MaxCompressionRatio { get; set; } = 200;
+    /// <summary>Ratio is only judged on members at least this large, so tiny highly compressible files pass.</summary>
+    public long RatioThresholdBytes { get; set; } = 1024 * 1024;
+    public int MaxNestingDepth { get; set; } = 3;
+}

@@ -1,0 +1,74 @@
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Gatehouse.Http;
+
+/// <summary>
+/// Every error response, built in one place. pip prints only the HTTP/1.1 reason phrase of a failed download, so the
+/// reason goes there (ASCII, one line) and into the body.
+/// </summary>
+public static class HttpResponses
+{
+    private const int MaxReasonPhrase = 300;
+
+    public static Task WriteErrorAsync(HttpContext context, int status, string reason, string? detail = null)
+    {
+        var response = context.Response;
+        response.StatusCode = status;
+        var phrase = ReasonPhrase(reason);
+        if (context.Features.Get<IHttpResponseFeature>() is { } feature)
+        {
+            feature.ReasonPhrase = phrase;
+        }
+        response.Headers.CacheControl = "no-store";
+        response.ContentType = "text/plain; charset=utf-8";
+        var body = detail is null ? reason + "\n" : reason + "\n" + detail + "\n";
+        if (HttpMethods.IsHead(context.Request.Method))
+        {
+            response.ContentLength = Encoding.UTF8.GetByteCount(body);
+            return Task.CompletedTask;
+        }
+        return response.WriteAsync(body, context.RequestAborted);
+    }
+
+    public static Task UnauthorizedAsync(HttpContext context, string realm, string reason)
+    {
+        context.Response.Headers.WWWAuthenticate = $"Basic realm=\"{realm}\"";
+        return WriteErrorAsync(context, StatusCodes.Status401Unauthorized, reason);
+    }
+
+    public static Task RetryLaterAsync(HttpContext context, int retryAfterSeconds, string reason)
+    {
+        context.Response.Headers.RetryAfter = retryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, reason);
+    }
+
+    public static void Redirect(HttpContext context, string location, int status = StatusCodes.Status301MovedPermanently)
+    {
+        context.Response.StatusCode = status;
+        context.Response.Headers.Location = location;
+    }
+
+    /// <summary>A reason phrase is one line of visible ASCII (RFC 9112 reason-phrase).</summary>
+    internal static string ReasonPhrase(string reason)
+    {
+        var sb = new StringBuilder(Math.Min(reason.Length, MaxReasonPhrase));
+        foreach (var c in reason)
+        {
+            if (sb.Length >= MaxReasonPhrase)
+            {
+                break;
+            }
+            sb.Append(c switch
+            {
+                '→' => '>',
+                '…' => '.',
+                '×' => 'x',
+                _ when c is >= ' ' and <= '~' => c,
+                _ => ' ',
+            });
+        }
+        return sb.ToString().Trim();
+    }
+}

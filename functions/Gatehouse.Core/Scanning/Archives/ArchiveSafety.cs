@@ -1,0 +1,208 @@
+using Gatehouse.Configuration;
+
+namespace Gatehouse.Scanning.Archives;
+
+/// <summary>
+/// Archive safety for wheels and sdists: bombs by size, count and ratio (measured while decompressing, never taken
+/// from headers), path traversal, links, special files, duplicate names and nesting depth. Nested archives are
+/// opened recursively up to the limit.
+/// </summary>
+public sealed class ArchiveSafety
+{
+    /// <summary>Rules with the reason each is dangerous.</summary>
+    public static class Rules
+    {
+        /// <summary>An installer writes outside its target directory.</summary>
+        public const string PathTraversal = "archive.path-traversal";
+        /// <summary>A link can redirect writes or reads outside the install tree.</summary>
+        public const string Link = "archive.link";
+        /// <summary>Device files and FIFOs have no place in a Python distribution.</summary>
+        public const string SpecialFile = "archive.special-file";
+        /// <summary>Decompression that exhausts disk or memory.</summary>
+        public const string Bomb = "archive.bomb";
+        /// <summary>Two members with one name: tools disagree on which one wins.</summary>
+        public const string DuplicateName = "archive.duplicate-name";
+        /// <summary>Archives inside archives beyond the depth anyone needs hide content from scanners.</summary>
+        public const string NestingDepth = "archive.nesting-depth";
+        /// <summary>The container cannot be read, so nothing in it was checked.</summary>
+        public const string Unreadable = "archive.unreadable";
+        /// <summary>The content is not the archive its name says.</summary>
+        public const string FormatMismatch = "archive.format-mismatch";
+    }
+
+    private static readonly string[] NestedSuffixes = [".whl", ".zip", ".egg", ".jar", ".tar.gz", ".tgz", ".tar"];
+
+    private readonly ArchiveLimits _limits;
+
+    public ArchiveSafety(ArchiveLimits limits) => _limits = limits;
+
+    public async Task<IReadOnlyList<Finding>> InspectAsync(Stream seekable, string fileName, CancellationToken cancellationToken)
+    {
+        var findings = new List<Finding>();
+        var format = await ArchiveReader.SniffAsync(seekable, cancellationToken);
+        var expected = fileName.EndsWith(".whl", StringComparison.OrdinalIgnoreCase) || fileName.EndsWith(".zip", StringComparison.OrdinalIgnoreCase) || fileName.EndsWith(".egg", StringComparison.OrdinalIgnoreCase)
+            ? ArchiveFormat.Zip
+            : fileName.EndsWith(".tar.gz", StringComparison.OrdinalIgnoreCase) || fileName.EndsWith(".tgz", StringComparison.OrdinalIgnoreCase) ? ArchiveFormat.Gzip : ArchiveFormat.Unknown;
+        if (format == ArchiveFormat.Unknown)
+        {
+            findings.Add(new Finding(Rules.Unreadable, Severity.Suspicious, $"{fileName} is neither a zip nor a tar archive, so its content could not be checked."));
+            return findings;
+        }
+        if (expected != ArchiveFormat.Unknown && expected != format)
+        {
+            findings.Add(new Finding(Rules.FormatMismatch, Severity.Suspicious, $"{fileName} is named like {expected} but its content is {format}."));
+        }
+        var budget = new Budget();
+        await InspectArchiveAsync(seekable, format, "", depth: 0, budget, findings, cancellationToken);
+        return findings;
+    }
+
+    private async Task InspectArchiveAsync(Stream stream, ArchiveFormat format, string prefix, int depth, Budget budget, List<Finding> findings, CancellationToken cancellationToken)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        try
+        {
+            await foreach (var (member, content) in ArchiveReader.ReadAsync(stream, format, cancellationToken))
+            {
+                var path = prefix + member.Path;
+                if (++budget.Entries > _limits.MaxEntries)
+                {
+                    findings.Add(new Finding(Rules.Bomb, Severity.Dangerous, $"More than {_limits.MaxEntries} members.", path));
+                    return;
+                }
+                CheckName(member, path, names, findings);
+                if (content is null)
+                {
+                    continue;
+                }
+                if (await MeasureAsync(member, path, content, depth, budget, findings, cancellationToken) is false)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException or NotSupportedException)
+        {
+            findings.Add(new Finding(Rules.Unreadable, Severity.Suspicious, $"The archive could not be read to the end: {e.Message}", prefix.Length > 0 ? prefix : null));
+        }
+    }
+
+    private static void CheckName(ArchiveMember member, string path, HashSet<string> names, List<Finding> findings)
+    {
+        if (IsTraversal(member.Path))
+        {
+            findings.Add(new Finding(Rules.PathTraversal, Severity.Dangerous, $"Member name {member.Path} escapes the install directory.", path));
+        }
+        if (!names.Add(member.Path.TrimEnd('/')) && member.Kind != MemberKind.Directory)
+        {
+            findings.Add(new Finding(Rules.DuplicateName, Severity.Suspicious, $"{member.Path} appears more than once; installers disagree on which copy wins.", path));
+        }
+        switch (member.Kind)
+        {
+            case MemberKind.Symlink or MemberKind.Hardlink:
+                var escapes = member.LinkTarget is null || LinkEscapes(member.Path, member.LinkTarget);
+                findings.Add(new Finding(Rules.Link, escapes ? Severity.Dangerous : Severity.Suspicious,
+                    escapes ? $"{member.Kind} {member.Path} points outside the archive ({member.LinkTarget ?? "unknown target"})."
+                            : $"{member.Kind} {member.Path} → {member.LinkTarget}; Python distributions do not need links.", path));
+                break;
+            case MemberKind.Special:
+                findings.Add(new Finding(Rules.SpecialFile, Severity.Dangerous, $"{member.Path} is a device, FIFO or other special file.", path));
+                break;
+        }
+    }
+
+    /// <returns>false when a limit was hit and the walk must stop.</returns>
+    private async Task<bool> MeasureAsync(ArchiveMember member, string path, Stream content, int depth, Budget budget, List<Finding> findings, CancellationToken cancellationToken)
+    {
+        var nested = NestedSuffixes.Any(s => member.Path.EndsWith(s, StringComparison.OrdinalIgnoreCase));
+        FileStream? spool = null;
+        try
+        {
+            if (nested && depth + 1 > _limits.MaxNestingDepth)
+            {
+                findings.Add(new Finding(Rules.NestingDepth, Severity.Suspicious, $"Archive nested {depth + 1} deep; the limit is {_limits.MaxNestingDepth}.", path));
+                nested = false;
+            }
+            if (nested)
+            {
+                // Nested zips need seeking: spool to a temp file, bounded by the same limits.
+                spool = new FileStream(Path.GetTempFileName(), FileMode.Open, FileAccess.ReadWrite, FileShare.None, 81920, FileOptions.DeleteOnClose | FileOptions.Asynchronous);
+            }
+            var buffer = new byte[81920];
+            long size = 0;
+            int read;
+            while ((read = await content.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                size += read;
+                budget.Total += read;
+                if (size > _limits.MaxEntryUncompressedBytes)
+                {
+                    findings.Add(new Finding(Rules.Bomb, Severity.Dangerous, $"{member.Path} expands past {_limits.MaxEntryUncompressedBytes} bytes.", path));
+                    return false;
+                }
+                if (budget.Total > _limits.MaxTotalUncompressedBytes)
+                {
+                    findings.Add(new Finding(Rules.Bomb, Severity.Dangerous, $"The archive expands past {_limits.MaxTotalUncompressedBytes} bytes in total.", path));
+                    return false;
+                }
+                if (spool is not null)
+                {
+                    await spool.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                }
+            }
+            if (member.CompressedSize > 0 && size >= _limits.RatioThresholdBytes && (double)size / member.CompressedSize > _limits.MaxCompressionRatio)
+            {
+                findings.Add(new Finding(Rules.Bomb, Severity.Dangerous,
+                    $"{member.Path} expands {size / member.CompressedSize}× ({member.CompressedSize} → {size} bytes); the limit is {_limits.MaxCompressionRatio}×.", path));
+                return false;
+            }
+            if (spool is not null)
+            {
+                spool.Position = 0;
+                var format = await ArchiveReader.SniffAsync(spool, cancellationToken);
+                if (format != ArchiveFormat.Unknown)
+                {
+                    await InspectArchiveAsync(spool, format, path + "!/", depth + 1, budget, findings, cancellationToken);
+                }
+            }
+            return true;
+        }
+        finally
+        {
+            if (spool is not null)
+            {
+                await spool.DisposeAsync();
+            }
+        }
+    }
+
+    internal static bool IsTraversal(string name)
+    {
+        var n = name.Replace('\\', '/');
+        return n.StartsWith('/') || (n.Length >= 2 && n[1] == ':') || n.Split('/').Any(s => s == "..");
+    }
+
+    private static bool LinkEscapes(string memberPath, string target)
+    {
+        if (target.StartsWith('/') || target.StartsWith('\\') || (target.Length >= 2 && target[1] == ':'))
+        {
+            return true;
+        }
+        var depth = memberPath.Replace('\\', '/').Split('/', StringSplitOptions.RemoveEmptyEntries).Length - 1;
+        foreach (var segment in target.Replace('\\', '/').Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            depth += segment == ".." ? -1 : segment == "." ? 0 : 1;
+            if (depth < 0)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private sealed class Budget
+    {
+        public long Total;
+        public int Entries;
+    }
+}
