@@ -1,3 +1,29 @@
+using Gatehouse;
+using Gatehouse.Host;
+using Gatehouse.Host.Durable;
+using Gatehouse.Scanning;
+using Microsoft.Extensions.Configuration.Memory;
+
 var builder = WebApplication.CreateBuilder(args);
+
+// local.settings.json (or --settings <file>) gives the defaults; environment variables and the command line win.
+var settingsPath = builder.Configuration["settings"] ?? Path.Combine(Directory.GetCurrentDirectory(), "local.settings.json");
+if (File.Exists(settingsPath))
+{
+    builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = LocalSettings.Read(settingsPath) });
+}
+if (string.IsNullOrEmpty(builder.Configuration["urls"]))
+{
+    builder.Configuration["urls"] = "http://127.0.0.1:7071";
+}
+
+builder.Services.AddGatehouse(builder.Configuration);
+builder.AddGatehouseDurable(ScanTasks.Register);
+
 var app = builder.Build();
+app.MapGatehouse();
+app.MapGatehouseDurable();
 app.Run();
+
+/// <summary>Entry point; public so tests can host it with WebApplicationFactory.</summary>
+public partial class Program;

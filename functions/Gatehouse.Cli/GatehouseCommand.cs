@@ -1,0 +1,15 @@
+using System.CommandLine;
+using Gatehouse.Cli.Tokens;
+
+namespace Gatehouse.Cli;
+
+/// <summary>The <c>gatehouse</c> command tree.</summary>
+public static class GatehouseCommand
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("Gatehouse: an AI supply-chain firewall for PyPI and Hugging Face.");
+        root.Subcommands.Add(TokenCommand.Build());
+        return root;
+    }
+}

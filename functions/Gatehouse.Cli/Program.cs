@@ -1,0 +1,3 @@
+using Gatehouse.Cli;
+
+return await GatehouseCommand.Build().Parse(args).InvokeAsync();

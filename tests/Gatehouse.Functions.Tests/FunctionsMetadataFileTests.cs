@@ -1,0 +1,66 @@
+using Gatehouse.Http;
+
+namespace Gatehouse.Functions.Tests;
+
+/// <summary>The <c>functions.metadata</c> that the Worker SDK generated from the trigger attributes.</summary>
+public sealed class FunctionsMetadataFileTests
+{
+    private static readonly Lazy<IReadOnlyList<FunctionDescription>> MetadataFile = new(() =>
+        FunctionDescription.ParseMetadataFile(
+            FunctionsBuildOutput.ReadJson(Path.Combine(FunctionsBuildOutput.BinDirectory, "functions.metadata"))));
+
+    private static IReadOnlyList<FunctionDescription> Functions => MetadataFile.Value;
+
+    public static TheoryData<string> RouteNames => [.. GatehouseRoutes.All.Select(r => r.Name)];
+
+    public static TheoryData<string> PypiRouteNames =>
+        [.. GatehouseRoutes.All.Where(r => r.Template.StartsWith("pypi/", StringComparison.Ordinal)).Select(r => r.Name)];
+
+    [Theory]
+    [MemberData(nameof(RouteNames))]
+    public void Every_route_is_an_anonymous_http_trigger_with_its_exact_template_and_methods(string routeName)
+    {
+        var route = GatehouseRoutes.All.Single(r => r.Name == routeName);
+
+        var trigger = Assert.Single(Function(routeName).OfType("httpTrigger"));
+
+        Assert.True(trigger.IsInput);
+        Assert.Equal("Anonymous", trigger.AuthLevel);
+        Assert.Equal(route.Template, trigger.Route);
+        Assert.Equal(route.Methods.Order(StringComparer.Ordinal), trigger.Methods.Order(StringComparer.Ordinal));
+    }
+
+    [Theory]
+    [MemberData(nameof(RouteNames))]
+    public void Every_route_has_an_http_output_binding(string routeName)
+    {
+        var output = Assert.Single(Function(routeName).OfType("http"));
+
+        Assert.True(output.IsOutput);
+    }
+
+    [Theory]
+    [MemberData(nameof(PypiRouteNames))]
+    public void PyPI_routes_get_a_durable_client_to_start_scans(string routeName)
+    {
+        var client = Assert.Single(Function(routeName).OfType("durableClient"));
+
+        Assert.True(client.IsInput);
+    }
+
+    [Fact]
+    public void The_file_lists_exactly_the_routes_because_the_Durable_extension_adds_the_scan_tasks_at_start_up()
+    {
+        Assert.Equal(
+            GatehouseRoutes.All.Select(r => r.Name).Order(StringComparer.Ordinal),
+            Functions.Select(f => f.Name).Order(StringComparer.Ordinal));
+    }
+
+    private static FunctionDescription Function(string name)
+    {
+        var matches = Functions.Where(f => f.Name == name).ToList();
+        Assert.True(matches.Count == 1,
+            $"Expected one function '{name}' in functions.metadata, found {matches.Count}: {string.Join("; ", Functions)}");
+        return matches[0];
+    }
+}

@@ -1,0 +1,89 @@
+using Gatehouse.Http;
+using Gatehouse.Scanning;
+using Microsoft.Azure.Functions.Worker.Core.FunctionMetadata;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Gatehouse.Functions.Tests;
+
+/// <summary>
+/// What the worker built by the real <c>Program</c> reports to the Functions host: the generated metadata plus what the
+/// Durable extension's metadata transformer adds for every task registered with <c>ConfigureDurableWorker().AddTasks</c>.
+/// The host dispatches orchestrations and activities only to functions it finds here, and refuses to start on duplicates.
+/// </summary>
+public sealed class WorkerFunctionMetadataTests : IAsyncLifetime
+{
+    private IHost? _host;
+    private IReadOnlyList<FunctionDescription> _functions = [];
+
+    public static TheoryData<string> ActivityNames => [.. ScanTasks.Checks, nameof(RecordVerdictActivity)];
+
+    public async Task InitializeAsync()
+    {
+        _host = FunctionsWorkerHost.Build();
+        var metadata = await _host.Services.GetRequiredService<IFunctionMetadataManager>()
+            .GetFunctionMetadataAsync(FunctionsBuildOutput.BinDirectory);
+        _functions = [.. metadata.Select(f => FunctionDescription.FromRawBindings(f.Name!, f.RawBindings!))];
+    }
+
+    public Task DisposeAsync()
+    {
+        _host?.Dispose();
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public void The_scan_orchestrator_is_an_orchestration_trigger_under_its_class_name()
+    {
+        var trigger = Assert.Single(Function(nameof(ScanArtifactOrchestrator)).OfType("orchestrationTrigger"));
+
+        Assert.True(trigger.IsInput);
+    }
+
+    [Theory]
+    [MemberData(nameof(ActivityNames))]
+    public void Every_scan_activity_is_an_activity_trigger_under_its_class_name(string activityName)
+    {
+        var trigger = Assert.Single(Function(activityName).OfType("activityTrigger"));
+
+        Assert.True(trigger.IsInput);
+    }
+
+    [Fact]
+    public void The_worker_reports_the_routes_and_the_scan_tasks_each_exactly_once()
+    {
+        string[] expected =
+        [
+            .. GatehouseRoutes.All.Select(r => r.Name),
+            nameof(ScanArtifactOrchestrator),
+            .. ScanTasks.Checks,
+            nameof(RecordVerdictActivity),
+        ];
+
+        // Function names are case-insensitive for the host.
+        Assert.Equal(
+            expected.Order(StringComparer.OrdinalIgnoreCase),
+            _functions.Select(f => f.Name).Order(StringComparer.OrdinalIgnoreCase),
+            StringComparer.OrdinalIgnoreCase);
+    }
+
+    [Theory]
+    [MemberData(nameof(FunctionsMetadataFileTests.RouteNames), MemberType = typeof(FunctionsMetadataFileTests))]
+    public void Routes_reach_the_host_with_the_template_and_methods_of_the_metadata_file(string routeName)
+    {
+        var route = GatehouseRoutes.All.Single(r => r.Name == routeName);
+
+        var trigger = Assert.Single(Function(routeName).OfType("httpTrigger"));
+
+        Assert.Equal(route.Template, trigger.Route);
+        Assert.Equal(route.Methods.Order(StringComparer.Ordinal), trigger.Methods.Order(StringComparer.Ordinal));
+    }
+
+    private FunctionDescription Function(string name)
+    {
+        var matches = _functions.Where(f => string.Equals(f.Name, name, StringComparison.OrdinalIgnoreCase)).ToList();
+        Assert.True(matches.Count == 1,
+            $"Expected one function '{name}' from the worker, found {matches.Count}: {string.Join("; ", _functions)}");
+        return matches[0];
+    }
+}
