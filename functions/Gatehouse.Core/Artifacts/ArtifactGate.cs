@@ -122,6 +122,7 @@ public sealed class ArtifactGate
             return GateResult.UpstreamFailed($"Upstream unavailable ({status}) for {reference.FileName}");
         }
         await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var outcome = await StagingWriter.WriteVerifiedAsync(body, staged, reference.Sha256, reference.Size > 0 ? reference.Size : null, cancellationToken);
         if (!outcome.IsVerified)
         {
@@ -129,7 +130,8 @@ public sealed class ArtifactGate
             await _audit.WriteAsync("refuse", $"{request.Subject} {reference.FileName}", $"fetch.digest-mismatch: {outcome.Problem}", cancellationToken);
             return GateResult.DigestMismatch($"Upstream content of {reference.FileName} does not match the index digest");
         }
-        _log.LogInformation("Fetched {FileName} ({Size} bytes) into staging as {Sha256}", reference.FileName, outcome.Size, reference.Sha256);
+        _log.LogInformation("Fetched {FileName} ({Size} bytes) into staging as {Sha256} in {FetchMs} ms (transfer, sha256 and staging in one pass)",
+            reference.FileName, outcome.Size, reference.Sha256, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return null;
     }
 

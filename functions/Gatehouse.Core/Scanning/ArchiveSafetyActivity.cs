@@ -12,9 +12,11 @@ public sealed class ArchiveSafetyActivity(StagedContent content, IOptions<Gateho
 {
     public override async Task<CheckResult> RunAsync(TaskActivityContext context, ScanRequest input)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         await using var stream = await content.OpenAsync(input.Sha256, CancellationToken.None);
         var findings = await new ArchiveSafety(options.Value.Archive).InspectAsync(stream, input.FileName, CancellationToken.None);
-        log.LogInformation("Archive safety on {FileName} ({Sha256}): {Count} findings", input.FileName, input.Sha256, findings.Count);
+        log.LogInformation("Check {Check} on {FileName} ({Sha256}): {Count} findings in {CheckMs} ms",
+            nameof(ArchiveSafetyActivity), input.FileName, input.Sha256, findings.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return new CheckResult(nameof(ArchiveSafetyActivity), findings);
     }
 }

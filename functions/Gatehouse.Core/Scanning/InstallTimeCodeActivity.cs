@@ -9,11 +9,13 @@ public sealed class InstallTimeCodeActivity(StagedContent content, ILogger<Insta
 {
     public override async Task<CheckResult> RunAsync(TaskActivityContext context, ScanRequest input)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         await using var stream = await content.OpenAsync(input.Sha256, CancellationToken.None);
         try
         {
             var findings = await InstallTimeCode.InspectAsync(stream, input.FileName, CancellationToken.None);
-            log.LogInformation("Install-time code on {FileName} ({Sha256}): {Count} findings", input.FileName, input.Sha256, findings.Count);
+            log.LogInformation("Check {Check} on {FileName} ({Sha256}): {Count} findings in {CheckMs} ms",
+                nameof(InstallTimeCodeActivity), input.FileName, input.Sha256, findings.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             return new CheckResult(nameof(InstallTimeCodeActivity), findings);
         }
         catch (Exception e) when (e is InvalidDataException or EndOfStreamException or NotSupportedException)

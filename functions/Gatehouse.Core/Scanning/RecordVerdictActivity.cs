@@ -23,6 +23,7 @@ public sealed class RecordVerdictActivity(GatehouseStorage storage, VerdictStore
         var ct = CancellationToken.None;
         var source = storage.Staging(request.Sha256);
         var target = verdict.Decision == Decision.Allowed ? storage.Artifact(request.Sha256) : storage.Quarantined(request.Sha256);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         if (await source.ExistsAsync(ct))
         {
             var copy = await target.StartCopyFromUriAsync(source.Uri, cancellationToken: ct);
@@ -32,6 +33,7 @@ public sealed class RecordVerdictActivity(GatehouseStorage storage, VerdictStore
         {
             throw new InvalidOperationException($"Content {request.Sha256} is neither staged nor in {target.BlobContainerName}.");
         }
+        var promoteMs = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         await verdicts.SaveAsync(request, verdict, input.Results, time.GetUtcNow(), ct);
         if (request.Ecosystem == "pypi")
         {
@@ -46,7 +48,8 @@ public sealed class RecordVerdictActivity(GatehouseStorage storage, VerdictStore
             log.LogWarning(e, "Could not delete staged {Sha256}; it is unreachable for clients and can be swept later", request.Sha256);
         }
         await audit.WriteAsync("verdict", $"{request.Subject} {request.FileName} {request.Sha256}", $"{verdict.Decision} by {verdict.Rule}: {verdict.Reason}", ct);
-        log.LogInformation("Verdict {Decision} for {Subject} {FileName} ({Sha256}) by rule {Rule}", verdict.Decision, request.Subject, request.FileName, request.Sha256, verdict.Rule);
+        log.LogInformation("Verdict {Decision} for {Subject} {FileName} ({Sha256}) by rule {Rule}; moved to {Container} in {PromoteMs} ms",
+            verdict.Decision, request.Subject, request.FileName, request.Sha256, verdict.Rule, target.BlobContainerName, promoteMs);
         return verdict;
     }
 

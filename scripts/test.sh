@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Runs every Gatehouse test: builds the solution (warnings are errors), starts a private Azurite on free ports,
+# runs each test project in turn against it, and stops Azurite again. Exit code 0 only if every test passed.
+#   scripts/test.sh                 # everything
+#   scripts/test.sh Core Host       # only tests/Gatehouse.{Core,Host}.Tests
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+source "$GATEHOUSE_ROOT/scripts/lib/azurite.sh"
+cd "$GATEHOUSE_ROOT"
+
+configuration="${CONFIGURATION:-Release}"
+results="$GATEHOUSE_ROOT/.gatehouse/test-results"
+data="$GATEHOUSE_ROOT/.azurite/test-$$"
+rm -rf "$results"
+mkdir -p "$results" "$data"
+
+cleanup() {
+  azurite_stop || true
+  rm -rf "$data"
+}
+trap cleanup EXIT
+
+echo "== build ($configuration)"
+dotnet build Gatehouse.slnx -c "$configuration" -nologo -v:q
+
+echo "== azurite"
+azurite_install
+mapfile -t ports < <(free_ports 3)
+azurite_start "$data" "${ports[0]}" "${ports[1]}" "${ports[2]}"
+GATEHOUSE_TEST_STORAGE="$(azurite_connection_string "${ports[0]}" "${ports[1]}" "${ports[2]}")"
+export GATEHOUSE_TEST_STORAGE
+
+projects=()
+if (($# > 0)); then
+  for name in "$@"; do projects+=("tests/Gatehouse.$name.Tests"); done
+else
+  for dir in tests/*.Tests; do projects+=("$dir"); done
+fi
+
+passed=0 failed=0 status=0
+for project in "${projects[@]}"; do
+  name="$(basename "$project")"
+  echo "== $name"
+  log="$results/$name.log"
+  if dotnet test "$project" -c "$configuration" --no-build -nologo --logger "console;verbosity=normal" 2>&1 | tee "$log"; then :; else status=1; fi
+  # vstest's summary: "Passed!  - Failed:     0, Passed:    27, Skipped: ..." or "Failed!  - Failed: 1, ..."
+  summary="$(grep -E '^(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+' "$log" | tail -n 1 || true)"
+  if [[ -z "$summary" ]]; then
+    echo "!! $name printed no test summary" >&2
+    status=1
+    continue
+  fi
+  f="$(sed -E 's/.*Failed: +([0-9]+),.*/\1/' <<<"$summary")"
+  p="$(sed -E 's/.*Passed: +([0-9]+),.*/\1/' <<<"$summary")"
+  passed=$((passed + p)) failed=$((failed + f))
+done
+
+echo
+echo "tests: $passed passed, $failed failed"
+if ((failed > 0 || passed == 0)); then status=1; fi
+exit "$status"
