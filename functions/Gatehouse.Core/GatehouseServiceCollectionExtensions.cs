@@ -45,6 +45,7 @@ public static class GatehouseServiceCollectionExtensions
         services.AddSingleton<SimpleIndexEndpoint>();
         services.AddSingleton<FilesEndpoint>();
         services.AddSingleton<JsonApiEndpoint>();
+        services.AddSingleton<ProvenanceEndpoint>();
         services.AddSingleton<AdminTokensEndpoint>();
         services.AddSingleton<GatehouseHttp>();
         return services;
@@ -57,6 +58,8 @@ public static class GatehouseServiceCollectionExtensions
             (HttpContext c, GatehouseHttp h, DurableTaskClient d, string? path) => h.PypiSimple(c, d, path));
         endpoints.MapMethods("/" + GatehouseRoutes.PypiFiles, Methods("PypiFiles"),
             (HttpContext c, GatehouseHttp h, DurableTaskClient d, string? path) => h.PypiFiles(c, d, path));
+        endpoints.MapMethods("/" + GatehouseRoutes.PypiIntegrity, Methods("PypiIntegrity"),
+            (HttpContext c, GatehouseHttp h, DurableTaskClient d, string? path) => h.PypiIntegrity(c, d, path));
         endpoints.MapMethods("/" + GatehouseRoutes.PypiJson, Methods("PypiJson"),
             (HttpContext c, GatehouseHttp h, DurableTaskClient d, string project, string? rest) => h.PypiJson(c, d, project, rest));
         endpoints.MapMethods("/" + GatehouseRoutes.AdminTokens, Methods("AdminTokens"),

@@ -13,6 +13,7 @@ public sealed class GatehouseHttp(
     SimpleIndexEndpoint simple,
     FilesEndpoint files,
     JsonApiEndpoint json,
+    ProvenanceEndpoint provenance,
     AdminTokensEndpoint admin,
     IOptions<GatehouseOptions> options)
 {
@@ -31,6 +32,14 @@ public sealed class GatehouseHttp(
         if (await AuthorizeAsync(context, TokenScope.Read))
         {
             await files.HandleAsync(context, durable, path);
+        }
+    }
+
+    public async Task PypiIntegrity(HttpContext context, DurableTaskClient durable, string? path)
+    {
+        if (await AuthorizeAsync(context, TokenScope.Read))
+        {
+            await provenance.HandleAsync(context, path);
         }
     }
 

@@ -5,6 +5,7 @@ public static class GatehouseRoutes
 {
     public const string PypiSimple = "pypi/simple/{*path}";
     public const string PypiFiles = "pypi/files/{*path}";
+    public const string PypiIntegrity = "pypi/integrity/{*path}";
     public const string PypiJson = "pypi/{project}/{*rest}";
     public const string AdminTokens = "admin/tokens/{id?}";
     public const string Health = "healthz";
@@ -14,6 +15,7 @@ public static class GatehouseRoutes
     [
         new("PypiSimple", PypiSimple, ["GET", "HEAD"]),
         new("PypiFiles", PypiFiles, ["GET", "HEAD"]),
+        new("PypiIntegrity", PypiIntegrity, ["GET", "HEAD"]),
         new("PypiJson", PypiJson, ["GET", "HEAD"]),
         new("AdminTokens", AdminTokens, ["GET", "POST", "DELETE"]),
         new("Health", Health, ["GET"]),

@@ -80,7 +80,8 @@ public sealed class SimpleIndexEndpoint
         var keptVersions = files.Select(f => DistributionFile.Version(f.Filename, normalized)).ToHashSet();
         var versions = project.Versions.Where(v => !refusedVersions.Contains(v) || keptVersions.Contains(v)).ToList();
         var format = Negotiate(request.Headers.Accept.ToString(), request.Query["format"].ToString());
-        var body = format == JsonType ? RenderJson(project, files, versions) : RenderHtml(project, files);
+        var origin = $"{request.Scheme}://{request.Host}{request.PathBase}";
+        var body = format == JsonType ? RenderJson(project, files, versions, origin) : RenderHtml(project, files, origin);
         var etag = $"\"{Convert.ToHexStringLower(SHA256.HashData(body))[..32]}\"";
         var response = context.Response;
         response.Headers.Vary = "Accept, Accept-Encoding";
@@ -105,6 +106,12 @@ public sealed class SimpleIndexEndpoint
 
     /// <summary>The relative URL of a file from a project page: <c>../../files/{project}/{sha256}/{filename}</c>.</summary>
     public static string FileUrl(string project, SimpleFile file) => $"../../files/{project}/{file.Sha256}/{Uri.EscapeDataString(file.Filename)}";
+
+    /// <summary>PEP 740 wants a fully qualified provenance URL; it points at our passthrough when the upstream has one.</summary>
+    public static string? ProvenanceUrl(string origin, string project, SimpleFile file) =>
+        file.Provenance is null || DistributionFile.Version(file.Filename, project) is not { } version
+            ? null
+            : $"{origin}/pypi/integrity/{project}/{Uri.EscapeDataString(version)}/{Uri.EscapeDataString(file.Filename)}/provenance";
 
     /// <summary>Warehouse's rule: the first type with the highest q among text/html, v1+html, v1+json; HTML when nothing matches.</summary>
     internal static string Negotiate(string accept, string? formatParameter)
@@ -179,7 +186,7 @@ public sealed class SimpleIndexEndpoint
 
     private static string ApiVersion(SimpleProject project) => project.ProjectStatus is null ? "1.1" : "1.4";
 
-    private static byte[] RenderJson(SimpleProject project, List<SimpleFile> files, List<string> versions)
+    private static byte[] RenderJson(SimpleProject project, List<SimpleFile> files, List<string> versions, string origin)
     {
         var filesJson = new JsonArray();
         foreach (var f in files)
@@ -193,6 +200,7 @@ public sealed class SimpleIndexEndpoint
                 ["size"] = f.Size,
                 ["upload-time"] = f.UploadTime,
                 ["yanked"] = f.Yanked ? (f.YankedReason is { Length: > 0 } r ? JsonValue.Create(r) : JsonValue.Create(true)) : JsonValue.Create(false),
+                ["provenance"] = ProvenanceUrl(origin, project.Name, f),
             };
             if (f.HasCoreMetadata)
             {
@@ -219,7 +227,7 @@ public sealed class SimpleIndexEndpoint
         return JsonSerializer.SerializeToUtf8Bytes(page);
     }
 
-    private static byte[] RenderHtml(SimpleProject project, List<SimpleFile> files)
+    private static byte[] RenderHtml(SimpleProject project, List<SimpleFile> files, string origin)
     {
         var sb = new StringBuilder();
         sb.Append("<!DOCTYPE html>\n<html>\n  <head>\n");
@@ -245,6 +253,10 @@ public sealed class SimpleIndexEndpoint
             {
                 sb.Append(" data-dist-info-metadata=\"sha256=").Append(f.CoreMetadataSha256).Append('"');
                 sb.Append(" data-core-metadata=\"sha256=").Append(f.CoreMetadataSha256).Append('"');
+            }
+            if (ProvenanceUrl(origin, project.Name, f) is { } provenance)
+            {
+                sb.Append(" data-provenance=\"").Append(WebUtility.HtmlEncode(provenance)).Append('"');
             }
             sb.Append('>').Append(WebUtility.HtmlEncode(f.Filename)).Append("</a><br />\n");
         }

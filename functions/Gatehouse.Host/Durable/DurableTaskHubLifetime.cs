@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using DurableTask.AzureStorage;
+using Microsoft.DurableTask.Worker.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Host.Durable;
+
+/// <summary>
+/// Start-up and shutdown order of the durable backend inside the web host.
+/// </summary>
+/// <remarks>
+/// <list type="bullet">
+/// <item>Start: creates the task hub (tables, queues, lease containers) before the worker starts. Registered before
+/// the worker, and hosted services start in registration order.</item>
+/// <item>Stopping: stops the worker first. Its work-item stream is an open gRPC request on the sidecar, and Kestrel,
+/// which a <c>WebApplication</c> stops before any other hosted service, would otherwise wait for that request until
+/// the host's shutdown timeout (30 s) runs out.</item>
+/// <item>Stop (last, hosted services stop in reverse order): stops the orchestration service so its partition leases
+/// are released and the next process takes over at once instead of waiting for them to expire. The sidecar's own
+/// stop hook runs on <c>ApplicationStopping</c> and is not awaited by the host.</item>
+/// </list>
+/// </remarks>
+internal sealed class DurableTaskHubLifetime(
+    AzureStorageOrchestrationService service,
+    DurableBackendOptions options,
+    IServiceProvider services,
+    ILogger<DurableTaskHubLifetime> logger) : IHostedLifecycleService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        long started = Stopwatch.GetTimestamp();
+        try
+        {
+            await service.CreateIfNotExistsAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            string endpoint = DurableBackendExtensions.DescribeStorage(options.StorageConnectionString);
+            DurableLog.TaskHubFailed(logger, e, options.HubName, endpoint);
+            throw new InvalidOperationException(
+                $"Could not create or open durable task hub '{options.HubName}' in storage {endpoint}. Is the storage emulator running?", e);
+        }
+
+        DurableLog.TaskHubReady(logger, options.HubName, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    public async Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        // Hosted services are singletons that already exist; resolving them here creates nothing new.
+        Task[] stops = services.GetServices<IHostedService>()
+            .OfType<DurableTaskWorker>()
+            .Select(worker => worker.StopAsync(cancellationToken))
+            .ToArray();
+        await Task.WhenAll(stops).ConfigureAwait(false);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        long started = Stopwatch.GetTimestamp();
+        try
+        {
+            await service.StopAsync(isForced: false).WaitAsync(cancellationToken).ConfigureAwait(false);
+            DurableLog.Stopped(logger, options.HubName, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+        catch (Exception e)
+        {
+            DurableLog.StopFailed(logger, e, options.HubName);
+        }
+    }
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

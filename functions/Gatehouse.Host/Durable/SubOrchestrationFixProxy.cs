@@ -1,0 +1,150 @@
+using System.Reflection;
+using System.Runtime.ExceptionServices;
+using DurableTask.Core;
+using DurableTask.Core.History;
+
+namespace Gatehouse.Host.Durable;
+
+/// <summary>
+/// Decorates the <see cref="IOrchestrationService"/> that the in-process gRPC sidecar
+/// (<c>Microsoft.DurableTask.InProcessTestHost</c> 0.2.3-preview.1) drives, so that sub-orchestrations work on the
+/// AzureStorage provider.
+/// </summary>
+/// <remarks>
+/// Why: the sidecar was written for its in-memory backend, which never serializes history. On
+/// <c>AzureStorageOrchestrationService</c> two of its objects break persistence
+/// (root-caused in research/azure-functions.md §2.x):
+/// <list type="number">
+/// <item>The <see cref="ExecutionStartedEvent"/> it sends to start a sub-orchestration carries the protobuf
+/// <c>MapField</c> of the gRPC request as <see cref="ExecutionStartedEvent.Tags"/>. The provider serializes queue
+/// messages with type names, and its type binder cannot load <c>Google.Protobuf.Collections.MapField</c> back
+/// ("Error resolving type specified in JSON ... Tags.$type"), so the child never starts.</item>
+/// <item>It records the parent's history entry as <c>GrpcSubOrchestrationInstanceCreatedEvent</c>, a subclass
+/// without <c>[DataContract]</c>. The provider's table converter only walks <c>[DataContract]</c> types and writes an
+/// empty history row, which later fails to load ("The TableEntity did not contain a 'EventType' property").</item>
+/// </list>
+/// Both are rewritten to the plain DurableTask.Core shapes just before
+/// <see cref="IOrchestrationService.CompleteTaskOrchestrationWorkItemAsync"/>; the only thing dropped is the
+/// subclass's distributed-trace parent context (tracing only). Every other call passes through unchanged.
+/// Remove this decorator once the sidecar persists these types correctly.
+/// </remarks>
+internal class SubOrchestrationFixProxy : DispatchProxy
+{
+    IOrchestrationService? inner;
+
+    /// <summary>Returns <paramref name="inner"/> wrapped in the fix.</summary>
+    public static IOrchestrationService Wrap(IOrchestrationService inner)
+    {
+        ArgumentNullException.ThrowIfNull(inner);
+        IOrchestrationService proxy = Create<IOrchestrationService, SubOrchestrationFixProxy>();
+        ((SubOrchestrationFixProxy)(object)proxy).inner = inner;
+        return proxy;
+    }
+
+    /// <inheritdoc />
+    protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+    {
+        ArgumentNullException.ThrowIfNull(targetMethod);
+        IOrchestrationService target = inner ?? throw new InvalidOperationException($"Use {nameof(SubOrchestrationFixProxy)}.{nameof(Wrap)}.");
+
+        if (targetMethod.Name == nameof(IOrchestrationService.CompleteTaskOrchestrationWorkItemAsync) && args is not null)
+        {
+            foreach (object? arg in args)
+            {
+                switch (arg)
+                {
+                    case TaskOrchestrationWorkItem workItem:
+                        Normalize(workItem.OrchestrationRuntimeState);
+                        break;
+                    case OrchestrationRuntimeState runtimeState:
+                        Normalize(runtimeState);
+                        break;
+                    case IEnumerable<TaskMessage> messages:
+                        foreach (TaskMessage message in messages)
+                        {
+                            NormalizeTags(message?.Event);
+                        }
+
+                        break;
+                    case TaskMessage message:
+                        NormalizeTags(message.Event);
+                        break;
+                }
+            }
+        }
+
+        try
+        {
+            return targetMethod.Invoke(target, args);
+        }
+        catch (TargetInvocationException e) when (e.InnerException is not null)
+        {
+            ExceptionDispatchInfo.Throw(e.InnerException);
+            throw; // unreachable
+        }
+    }
+
+    /// <summary>Replaces sidecar-specific history event subclasses in the state that is about to be persisted.</summary>
+    internal static void Normalize(OrchestrationRuntimeState? state)
+    {
+        if (state is null)
+        {
+            return;
+        }
+
+        // The same event object sits in both Events and NewEvents; keep the replacement shared as well.
+        var replacements = new Dictionary<HistoryEvent, HistoryEvent>(ReferenceEqualityComparer.Instance);
+        Replace(state.Events, replacements);
+        Replace(state.NewEvents, replacements);
+        foreach (HistoryEvent e in state.Events)
+        {
+            NormalizeTags(e);
+        }
+    }
+
+    /// <summary>Makes sure event tags are a plain <see cref="Dictionary{TKey, TValue}"/> (serializable by the provider).</summary>
+    internal static void NormalizeTags(HistoryEvent? historyEvent)
+    {
+        switch (historyEvent)
+        {
+            case ExecutionStartedEvent { Tags: { } tags } started when !IsPlainDictionary(tags):
+                started.Tags = new Dictionary<string, string>(tags);
+                break;
+            case TaskScheduledEvent { Tags: { } tags } scheduled when !IsPlainDictionary(tags):
+                scheduled.Tags = new Dictionary<string, string>(tags);
+                break;
+            case SubOrchestrationInstanceCreatedEvent { Tags: { } tags } created when !IsPlainDictionary(tags):
+                created.Tags = new Dictionary<string, string>(tags);
+                break;
+        }
+    }
+
+    static bool IsPlainDictionary(IDictionary<string, string> tags) => tags.GetType() == typeof(Dictionary<string, string>);
+
+    static void Replace(IList<HistoryEvent> events, Dictionary<HistoryEvent, HistoryEvent> replacements)
+    {
+        for (int i = 0; i < events.Count; i++)
+        {
+            if (events[i] is SubOrchestrationInstanceCreatedEvent created && created.GetType() != typeof(SubOrchestrationInstanceCreatedEvent))
+            {
+                if (!replacements.TryGetValue(created, out HistoryEvent? plain))
+                {
+                    plain = new SubOrchestrationInstanceCreatedEvent(created.EventId)
+                    {
+                        Name = created.Name,
+                        Version = created.Version,
+                        InstanceId = created.InstanceId,
+                        Input = created.Input,
+                        ClientSpanId = created.ClientSpanId,
+                        Tags = created.Tags is null ? null : new Dictionary<string, string>(created.Tags),
+                        Timestamp = created.Timestamp,
+                        IsPlayed = created.IsPlayed,
+                    };
+                    replacements.Add(created, plain);
+                }
+
+                events[i] = plain;
+            }
+        }
+    }
+}
