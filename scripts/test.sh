@@ -20,6 +20,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+echo "== fixtures are what their generator makes"
+python3 scripts/fixtures/make_pypi_fixtures.py --check
+
 echo "== build ($configuration)"
 dotnet build Gatehouse.slnx -c "$configuration" -nologo -v:q
 

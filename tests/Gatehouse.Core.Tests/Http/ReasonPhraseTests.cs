@@ -1,0 +1,56 @@
+using Gatehouse.Http;
+
+namespace Gatehouse.Core.Tests.Http;
+
+public class ReasonPhraseTests
+{
+    private static void AssertVisibleAscii(string phrase)
+    {
+        Assert.All(phrase, c => Assert.InRange(c, ' ', '~'));
+    }
+
+    [Fact]
+    public void A_plain_reason_is_kept_as_it_is()
+    {
+        Assert.Equal("Blocked by Gatehouse: demo.pth runs code (install.pth-exec)", HttpResponses.ReasonPhrase("Blocked by Gatehouse: demo.pth runs code (install.pth-exec)"));
+    }
+
+    [Fact]
+    public void A_header_injection_attempt_does_not_survive_as_a_line_break()
+    {
+        var phrase = HttpResponses.ReasonPhrase("a\r\nSet-Cookie: x");
+        Assert.DoesNotContain('\r', phrase);
+        Assert.DoesNotContain('\n', phrase);
+        AssertVisibleAscii(phrase);
+        Assert.StartsWith("a", phrase);
+        Assert.EndsWith("Set-Cookie: x", phrase);
+    }
+
+    [Fact]
+    public void Control_characters_and_non_ASCII_become_visible_ASCII()
+    {
+        var phrase = HttpResponses.ReasonPhrase("tab\there\0nul\u007fdel caf\u00e9 \u65e5\u672c \ud83d\udca3 \u2028end");
+        AssertVisibleAscii(phrase);
+        Assert.StartsWith("tab", phrase);
+        Assert.EndsWith("end", phrase);
+    }
+
+    [Fact]
+    public void Common_typographic_characters_get_ASCII_stand_ins()
+    {
+        Assert.Equal("a > b. 3x", HttpResponses.ReasonPhrase("a \u2192 b\u2026 3\u00d7"));
+    }
+
+    [Fact]
+    public void A_long_reason_is_capped()
+    {
+        var phrase = HttpResponses.ReasonPhrase(new string('x', 5000));
+        Assert.InRange(phrase.Length, 1, 300);
+    }
+
+    [Fact]
+    public void Leading_and_trailing_spaces_are_trimmed()
+    {
+        Assert.Equal("reason", HttpResponses.ReasonPhrase("\r\n reason \n"));
+    }
+}
