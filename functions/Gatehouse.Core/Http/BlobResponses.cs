@@ -81,8 +81,10 @@ public sealed class BlobResponses
             return (0, size, false);
         }
         var ifRange = request.Headers.IfRange.ToString();
+        // RFC 9110 §13.1.5: the validator must match exactly (dates compare at the second HTTP dates carry).
         if (ifRange.Length > 0 && ifRange != etag
-            && !(DateTimeOffset.TryParse(ifRange, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var date) && date >= lastModified.AddTicks(-(lastModified.Ticks % TimeSpan.TicksPerSecond))))
+            && !(DateTimeOffset.TryParse(ifRange, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var date)
+                 && date == lastModified.AddTicks(-(lastModified.UtcTicks % TimeSpan.TicksPerSecond))))
         {
             return (0, size, false);
         }

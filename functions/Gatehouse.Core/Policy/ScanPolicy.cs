@@ -18,7 +18,9 @@ public static class ScanPolicy
         {
             return new Verdict(request.Sha256, Decision.Blocked, dangerous.Rule, $"Blocked by Gatehouse: {dangerous.Message} ({dangerous.Rule})", findings);
         }
-        if (results.FirstOrDefault(r => r.Error is not null) is { } failed)
+        // A check that did not report at all fails closed like one that reported an error.
+        var missing = ScanTasks.Checks.Where(c => results.All(r => r.Check != c)).Select(c => new CheckResult(c, [], "it reported no result"));
+        if (results.Concat(missing).FirstOrDefault(r => r.Error is not null) is { } failed)
         {
             return new Verdict(request.Sha256, Decision.Quarantined, CheckFailedRule,
                 $"Quarantined by Gatehouse: the {failed.Check} check could not finish ({failed.Error}), so the file is held for review", findings);

@@ -5,8 +5,9 @@ namespace Gatehouse.PyPI;
 /// <summary>PyPI project names: validation and PEP 503 normalization.</summary>
 public static partial class ProjectName
 {
-    // spec:name-normalization; \z, not $, so a trailing newline is refused.
-    [GeneratedRegex(@"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])\z", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    // spec:name-normalization; \z, not $, so a trailing newline is refused. ASCII classes, not IgnoreCase, which
+    // would let the Kelvin sign (U+212A) pass as "K".
+    [GeneratedRegex(@"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])\z", RegexOptions.CultureInvariant)]
     private static partial Regex Valid();
 
     [GeneratedRegex(@"[-_.]+")]

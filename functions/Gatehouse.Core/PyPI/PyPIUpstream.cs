@@ -69,7 +69,7 @@ public sealed class PyPIUpstream
             var pageUrl = response.RequestMessage?.RequestUri ?? url;
             return UpstreamResult<SimpleProject>.Ok(SimpleProjectJson.Parse(node, pageUrl, normalizedProject, _time.GetUtcNow()));
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or HttpRequestException or IOException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or HttpRequestException or IOException or UriFormatException)
         {
             return UpstreamResult<SimpleProject>.Failed("the upstream index sent an unreadable page: " + e.Message);
         }

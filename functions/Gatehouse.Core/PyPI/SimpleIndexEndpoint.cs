@@ -167,7 +167,7 @@ public sealed class SimpleIndexEndpoint
             foreach (var p in pieces.Skip(1))
             {
                 var kv = p.Split('=', 2);
-                if (kv.Length == 2 && kv[0].Trim() == "q" && double.TryParse(kv[1].Trim(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var parsed))
+                if (kv.Length == 2 && kv[0].Trim().Equals("q", StringComparison.OrdinalIgnoreCase) && double.TryParse(kv[1].Trim(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var parsed))
                 {
                     q = Math.Clamp(parsed, 0, 1);
                 }

@@ -51,7 +51,7 @@ public static class SimpleProjectJson
                 metadataSha,
                 f["provenance"]?.GetValue<string>()));
         }
-        var versions = (page["versions"] as JsonArray)?.Select(v => v!.GetValue<string>()).ToList()
+        var versions = (page["versions"] as JsonArray)?.Select(v => v?.GetValue<string>() ?? throw new FormatException("a null version")).ToList()
             ?? files.Select(f => DistributionFile.Version(f.Filename, normalizedProject)).OfType<string>().Distinct().ToList();
         var status = page["project-status"] as JsonObject;
         return new SimpleProject(

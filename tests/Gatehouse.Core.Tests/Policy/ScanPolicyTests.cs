@@ -18,7 +18,7 @@ public class ScanPolicyTests
     [Fact]
     public void A_clean_run_is_allowed()
     {
-        var verdict = Evaluate(new CheckResult("ArchiveSafety", []), new CheckResult("InstallTimeCode", []));
+        var verdict = Evaluate(new CheckResult(nameof(ArchiveSafetyActivity), []), new CheckResult(nameof(InstallTimeCodeActivity), []));
         Assert.Equal(Decision.Allowed, verdict.Decision);
         Assert.Equal(ScanPolicy.CleanRule, verdict.Rule);
         Assert.Equal(Sha, verdict.Sha256);
@@ -28,7 +28,7 @@ public class ScanPolicyTests
     [Fact]
     public void A_dangerous_finding_blocks_with_its_rule_and_message()
     {
-        var verdict = Evaluate(new CheckResult("ArchiveSafety", [Duplicate, Traversal]), new CheckResult("InstallTimeCode", [Noted]));
+        var verdict = Evaluate(new CheckResult(nameof(ArchiveSafetyActivity), [Duplicate, Traversal]), new CheckResult(nameof(InstallTimeCodeActivity), [Noted]));
         Assert.Equal(Decision.Blocked, verdict.Decision);
         Assert.Equal("archive.path-traversal", verdict.Rule);
         Assert.Contains(Traversal.Message, verdict.Reason);
@@ -38,14 +38,14 @@ public class ScanPolicyTests
     [Fact]
     public void The_first_dangerous_finding_decides_when_there_are_several()
     {
-        var verdict = Evaluate(new CheckResult("InstallTimeCode", [Pth]), new CheckResult("ArchiveSafety", [Traversal]));
+        var verdict = Evaluate(new CheckResult(nameof(InstallTimeCodeActivity), [Pth]), new CheckResult(nameof(ArchiveSafetyActivity), [Traversal]));
         Assert.Equal("install.pth-exec", verdict.Rule);
     }
 
     [Fact]
     public void A_check_that_could_not_finish_quarantines_even_without_findings()
     {
-        var verdict = Evaluate(new CheckResult("ArchiveSafety", []), new CheckResult("InstallTimeCode", [], "the archive could not be read"));
+        var verdict = Evaluate(new CheckResult(nameof(ArchiveSafetyActivity), []), new CheckResult(nameof(InstallTimeCodeActivity), [], "the archive could not be read"));
         Assert.Equal(Decision.Quarantined, verdict.Decision);
         Assert.Equal(ScanPolicy.CheckFailedRule, verdict.Rule);
         Assert.Contains("InstallTimeCode", verdict.Reason);
@@ -55,7 +55,7 @@ public class ScanPolicyTests
     [Fact]
     public void A_suspicious_finding_quarantines_with_its_rule()
     {
-        var verdict = Evaluate(new CheckResult("ArchiveSafety", [Noted, Duplicate]));
+        var verdict = Evaluate(new CheckResult(nameof(ArchiveSafetyActivity), [Noted, Duplicate]), new CheckResult(nameof(InstallTimeCodeActivity), []));
         Assert.Equal(Decision.Quarantined, verdict.Decision);
         Assert.Equal("archive.duplicate-name", verdict.Rule);
         Assert.Contains(Duplicate.Message, verdict.Reason);
@@ -64,7 +64,7 @@ public class ScanPolicyTests
     [Fact]
     public void A_dangerous_finding_wins_over_a_failed_check()
     {
-        var verdict = Evaluate(new CheckResult("InstallTimeCode", [], "timeout"), new CheckResult("ArchiveSafety", [Traversal]));
+        var verdict = Evaluate(new CheckResult(nameof(InstallTimeCodeActivity), [], "timeout"), new CheckResult(nameof(ArchiveSafetyActivity), [Traversal]));
         Assert.Equal(Decision.Blocked, verdict.Decision);
         Assert.Equal("archive.path-traversal", verdict.Rule);
     }
@@ -72,16 +72,25 @@ public class ScanPolicyTests
     [Fact]
     public void A_failed_check_wins_over_a_suspicious_finding()
     {
-        var verdict = Evaluate(new CheckResult("ArchiveSafety", [Duplicate]), new CheckResult("InstallTimeCode", [], "timeout"));
+        var verdict = Evaluate(new CheckResult(nameof(ArchiveSafetyActivity), [Duplicate]), new CheckResult(nameof(InstallTimeCodeActivity), [], "timeout"));
         Assert.Equal(ScanPolicy.CheckFailedRule, verdict.Rule);
     }
 
     [Fact]
     public void Info_findings_alone_are_allowed_and_kept()
     {
-        var verdict = Evaluate(new CheckResult("InstallTimeCode", [Noted]));
+        var verdict = Evaluate(new CheckResult(nameof(InstallTimeCodeActivity), [Noted]), new CheckResult(nameof(ArchiveSafetyActivity), []));
         Assert.Equal(Decision.Allowed, verdict.Decision);
         Assert.Equal(ScanPolicy.CleanRule, verdict.Rule);
         Assert.Equal([Noted], verdict.Findings);
+    }
+
+    [Fact]
+    public void A_check_that_reported_nothing_quarantines()
+    {
+        var verdict = Evaluate(new CheckResult(nameof(ArchiveSafetyActivity), []));
+        Assert.Equal(Decision.Quarantined, verdict.Decision);
+        Assert.Equal(ScanPolicy.CheckFailedRule, verdict.Rule);
+        Assert.Contains(nameof(InstallTimeCodeActivity), verdict.Reason);
     }
 }

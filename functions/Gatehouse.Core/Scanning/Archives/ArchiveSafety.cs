@@ -28,6 +28,8 @@ public sealed class ArchiveSafety
         public const string Unreadable = "archive.unreadable";
         /// <summary>The content is not the archive its name says.</summary>
         public const string FormatMismatch = "archive.format-mismatch";
+        /// <summary>A NUL or backslash makes a name mean different files to different tools (Python cuts at NUL).</summary>
+        public const string AmbiguousName = "archive.ambiguous-name";
     }
 
     private static readonly string[] NestedSuffixes = [".whl", ".zip", ".egg", ".jar", ".tar.gz", ".tgz", ".tar"];
@@ -93,14 +95,22 @@ public sealed class ArchiveSafety
         {
             findings.Add(new Finding(Rules.PathTraversal, Severity.Dangerous, $"Member name {member.Path} escapes the install directory.", path));
         }
-        if (!names.Add(member.Path.TrimEnd('/')) && member.Kind != MemberKind.Directory)
+        if (member.Path.Contains('\0'))
+        {
+            findings.Add(new Finding(Rules.AmbiguousName, Severity.Dangerous, $"Member name {Printable(member.Path)} contains a NUL; Python writes it under the name before the NUL.", path));
+        }
+        else if (member.Path.Contains('\\'))
+        {
+            findings.Add(new Finding(Rules.AmbiguousName, Severity.Suspicious, $"Member name {member.Path} contains a backslash: a folder on Windows, part of the name elsewhere.", path));
+        }
+        if (!names.Add(InstallTimeCode.InstalledPath(member.Path)) && member.Kind != MemberKind.Directory)
         {
             findings.Add(new Finding(Rules.DuplicateName, Severity.Suspicious, $"{member.Path} appears more than once; installers disagree on which copy wins.", path));
         }
         switch (member.Kind)
         {
             case MemberKind.Symlink or MemberKind.Hardlink:
-                var escapes = member.LinkTarget is null || LinkEscapes(member.Path, member.LinkTarget);
+                var escapes = member.LinkTarget is null || LinkEscapes(member.Kind == MemberKind.Hardlink ? "" : member.Path, member.LinkTarget);
                 findings.Add(new Finding(Rules.Link, escapes ? Severity.Dangerous : Severity.Suspicious,
                     escapes ? $"{member.Kind} {member.Path} points outside the archive ({member.LinkTarget ?? "unknown target"})."
                             : $"{member.Kind} {member.Path} → {member.LinkTarget}; Python distributions do not need links.", path));
@@ -182,13 +192,14 @@ public sealed class ArchiveSafety
         return n.StartsWith('/') || (n.Length >= 2 && n[1] == ':') || n.Split('/').Any(s => s == "..");
     }
 
+    // A symlink resolves from its own folder; a tar hardlink names a path from the archive root (as tarfile does).
     private static bool LinkEscapes(string memberPath, string target)
     {
         if (target.StartsWith('/') || target.StartsWith('\\') || (target.Length >= 2 && target[1] == ':'))
         {
             return true;
         }
-        var depth = memberPath.Replace('\\', '/').Split('/', StringSplitOptions.RemoveEmptyEntries).Length - 1;
+        var depth = Math.Max(0, memberPath.Replace('\\', '/').Split('/', StringSplitOptions.RemoveEmptyEntries).Count(s => s != ".") - 1);
         foreach (var segment in target.Replace('\\', '/').Split('/', StringSplitOptions.RemoveEmptyEntries))
         {
             depth += segment == ".." ? -1 : segment == "." ? 0 : 1;
@@ -199,6 +210,8 @@ public sealed class ArchiveSafety
         }
         return false;
     }
+
+    private static string Printable(string name) => name.Replace("\0", "\\0", StringComparison.Ordinal);
 
     private sealed class Budget
     {

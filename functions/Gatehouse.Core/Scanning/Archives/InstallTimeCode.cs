@@ -6,7 +6,7 @@ namespace Gatehouse.Scanning.Archives;
 /// <summary>
 /// Code that runs without anyone importing the package: <c>.pth</c> lines that site.py executes at every interpreter
 /// start, <c>sitecustomize</c>, compiled or native payloads outside the package's own modules, and obfuscated
-/// exec/eval in setup.py or stray top-level modules.
+/// exec/eval in setup.py or stray top-level modules. Member names are judged by where pip would install them.
 /// </summary>
 public static partial class InstallTimeCode
 {
@@ -15,7 +15,7 @@ public static partial class InstallTimeCode
     {
         /// <summary>site.py executes any .pth line that starts with "import" at every interpreter start.</summary>
         public const string PthExec = "install.pth-exec";
-        /// <summary>sitecustomize/usercustomize run at every interpreter start.</summary>
+        /// <summary>sitecustomize/usercustomize run at every interpreter start, as a module, a package or native code.</summary>
         public const string SiteCustomize = "install.sitecustomize";
         /// <summary>Bytecode or native code outside the distribution's own packages hides what runs.</summary>
         public const string ForeignBinary = "install.foreign-binary";
@@ -27,11 +27,17 @@ public static partial class InstallTimeCode
         public const string SetupNetwork = "install.setup-network";
     }
 
-    private const int MaxSourceBytes = 1024 * 1024;
+    // Source is scanned in windows this large, overlapping enough for any pattern below (except the blob, tracked apart).
+    private const int Window = 1024 * 1024;
+    private const int Overlap = 8 * 1024;
+    private const int ShownLine = 120;
 
     // exec/eval/compile fed by a decoder: base64, zlib, marshal, rot13, hex, or a reversed string.
     [GeneratedRegex(@"\b(exec|eval)\s*\(\s*(compile\s*\()?[^\n]{0,200}?(b64decode|b32decode|b85decode|a85decode|decodebytes|zlib\.decompress|lzma\.decompress|bz2\.decompress|marshal\.loads|codecs\.decode|bytes\.fromhex|\[::-1\])", RegexOptions.CultureInvariant)]
     private static partial Regex DecodedExec();
+
+    [GeneratedRegex(@"\b(exec|eval)\s*\(", RegexOptions.CultureInvariant)]
+    private static partial Regex ExecCall();
 
     [GeneratedRegex(@"[A-Za-z0-9+/=]{4096,}", RegexOptions.CultureInvariant)]
     private static partial Regex LongBase64();
@@ -40,6 +46,10 @@ public static partial class InstallTimeCode
     private static partial Regex Network();
 
     private static readonly string[] BinarySuffixes = [".pyc", ".pyo", ".so", ".pyd", ".dll", ".dylib", ".exe"];
+    private static readonly string[] StartupModules = ["sitecustomize", "usercustomize"];
+
+    // site.addpackage reads lines with str.splitlines (3.13) or universal newlines (≤3.12): every one of these ends a line.
+    private static readonly char[] LineBreaks = ['\n', '\r', '\v', '\f', '\x1c', '\x1d', '\x1e', '\x85', '\u2028', '\u2029'];
 
     public static async Task<IReadOnlyList<Finding>> InspectAsync(Stream seekable, string fileName, CancellationToken cancellationToken)
     {
@@ -51,165 +61,239 @@ public static partial class InstallTimeCode
             return findings;
         }
         var wheel = fileName.EndsWith(".whl", StringComparison.OrdinalIgnoreCase);
-        var members = new List<string>();
+        var installed = new List<(string Path, string Site)>();
         var pending = new List<Finding>();
+        var startup = new HashSet<string>(StringComparer.Ordinal);
         string? topLevel = null;
         await foreach (var (member, content) in ArchiveReader.ReadAsync(seekable, format, cancellationToken))
         {
+            var path = member.Path;
+            // Where it lands: a wheel member relative to site-packages (null for scripts/headers/data), an sdist member
+            // relative to the project root inside the archive's top folder.
+            var site = wheel ? SitePath(InstalledPath(path)) : SdistPath(InstalledPath(path));
+            if (site is null || site.Length == 0)
+            {
+                continue;
+            }
+            var top = TopLevelName(site);
+            if (StartupModules.Contains(top) && startup.Add(top))
+            {
+                findings.Add(new Finding(Rules.SiteCustomize, wheel ? Severity.Dangerous : Severity.Suspicious,
+                    $"{path} installs {top}, which runs at every interpreter start.", path));
+            }
             if (content is null)
             {
                 continue;
             }
-            var path = member.Path.Replace('\\', '/');
-            members.Add(path);
-            var name = path[(path.LastIndexOf('/') + 1)..];
-            var inWheelRoot = wheel && (path == name || IsDataLib(path));
-            if (name.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) && (inWheelRoot || !wheel))
+            installed.Add((path, site));
+            var name = site[(site.LastIndexOf('/') + 1)..];
+            if (name.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) && (!wheel || !site.Contains('/')))
             {
-                // Only .pth files landing in site-packages are read by site.py; an sdist decides that at build time.
-                var text = await ReadTextAsync(content, cancellationToken);
-                CheckPth(path, text, wheel ? Severity.Dangerous : Severity.Suspicious, findings);
+                // Only .pth files in site-packages itself are read by site.py; an sdist decides that at build time.
+                await CheckPthAsync(path, content, wheel ? Severity.Dangerous : Severity.Suspicious, findings, cancellationToken);
             }
-            else if (wheel && path.EndsWith(".dist-info/top_level.txt", StringComparison.Ordinal))
+            else if (wheel && site.EndsWith(".dist-info/top_level.txt", StringComparison.Ordinal) && !site[..^"/top_level.txt".Length].Contains('/'))
             {
-                topLevel = await ReadTextAsync(content, cancellationToken);
+                using var reader = new StreamReader(content, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 4096, leaveOpen: true);
+                var buffer = new char[64 * 1024];
+                topLevel = new string(buffer, 0, await reader.ReadBlockAsync(buffer, cancellationToken));
             }
             else if (name.EndsWith(".py", StringComparison.OrdinalIgnoreCase))
             {
-                var stem = name[..^3];
-                if ((inWheelRoot || !wheel && path.Count(c => c == '/') <= 1) && stem is "sitecustomize" or "usercustomize")
-                {
-                    findings.Add(new Finding(Rules.SiteCustomize, Severity.Dangerous, $"{path} replaces {stem}, which runs at every interpreter start.", path));
-                }
-                var text = await ReadTextAsync(content, cancellationToken);
-                var isSetup = !wheel && name == "setup.py" && path.Count(c => c == '/') <= 1;
-                CheckSource(path, text, isSetup, pending);
+                var isSetup = !wheel && site == "setup.py";
+                await CheckSourceAsync(path, content, isSetup, pending, cancellationToken);
             }
         }
-        var own = OwnTopLevelNames(members, topLevel);
-        foreach (var path in members)
+        var own = OwnTopLevelNames(installed.Select(m => m.Site), topLevel);
+        var sites = installed.Select(m => m.Site).ToHashSet(StringComparer.Ordinal);
+        foreach (var (path, site) in installed)
         {
-            if (!BinarySuffixes.Any(s => path.EndsWith(s, StringComparison.OrdinalIgnoreCase)))
+            if (!BinarySuffixes.Any(s => site.EndsWith(s, StringComparison.OrdinalIgnoreCase)))
             {
                 continue;
             }
-            var top = TopLevelName(path);
-            if (wheel && !own.Contains(top))
+            if (wheel && !own.Contains(TopLevelName(site)))
             {
                 findings.Add(new Finding(Rules.ForeignBinary, Severity.Suspicious, $"{path} is compiled code outside the distribution's own packages ({string.Join(", ", own.Order())}).", path));
             }
-            else if (path.EndsWith(".pyc", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".pyo", StringComparison.OrdinalIgnoreCase))
+            else if ((site.EndsWith(".pyc", StringComparison.OrdinalIgnoreCase) || site.EndsWith(".pyo", StringComparison.OrdinalIgnoreCase)) && !sites.Contains(SourceOf(site)))
             {
-                var source = path[..^4].Replace("/__pycache__/", "/", StringComparison.Ordinal);
-                var dot = source.LastIndexOf('.');
-                source = (dot > source.LastIndexOf('/') && source.Contains(".cpython", StringComparison.Ordinal) ? source[..dot] : source) + ".py";
-                if (!members.Contains(source))
-                {
-                    findings.Add(new Finding(Rules.BytecodeWithoutSource, Severity.Suspicious, $"{path} is bytecode without its source.", path));
-                }
+                findings.Add(new Finding(Rules.BytecodeWithoutSource, Severity.Suspicious, $"{path} is bytecode without its source.", path));
             }
         }
         // Obfuscation inside the package's own modules is noted; at the root, in setup.py or a stray module it decides.
+        var siteOf = installed.GroupBy(m => m.Path).ToDictionary(g => g.Key, g => g.First().Site);
         foreach (var f in pending)
         {
-            var ownModule = wheel && own.Contains(TopLevelName(f.Path!)) && f.Path!.Contains('/');
+            var site = siteOf[f.Path!];
+            var ownModule = wheel && site.Contains('/') && own.Contains(TopLevelName(site));
             findings.Add(ownModule ? f with { Severity = Severity.Info } : f);
         }
         return findings;
     }
 
-    private static void CheckPth(string path, string text, Severity severity, List<Finding> findings)
+    /// <summary>The path a member is written to: cut at NUL (as Python's file APIs do), empty and "." segments dropped.
+    /// A backslash is an ordinary character on POSIX, so it is kept.</summary>
+    internal static string InstalledPath(string memberName)
     {
-        var lineNo = 0;
-        foreach (var raw in text.Split('\n'))
+        var nul = memberName.IndexOf('\0');
+        var name = nul < 0 ? memberName : memberName[..nul];
+        return string.Join('/', name.Split('/').Where(s => s.Length > 0 && s != "."));
+    }
+
+    /// <summary>A wheel member relative to site-packages: the root, or {name}.data/purelib|platlib/…; null for other .data.</summary>
+    internal static string? SitePath(string installed)
+    {
+        var parts = installed.Split('/');
+        if (parts[0].EndsWith(".data", StringComparison.Ordinal))
         {
-            lineNo++;
-            var line = raw.TrimEnd('\r');
-            // site.addpackage: lines starting with "import " or "import\t" are exec()'d.
-            if (line.StartsWith("import ", StringComparison.Ordinal) || line.StartsWith("import\t", StringComparison.Ordinal))
+            return parts.Length >= 3 && parts[1] is "purelib" or "platlib" ? string.Join('/', parts.Skip(2)) : null;
+        }
+        return installed;
+    }
+
+    // An sdist holds one top folder ({name}-{version}/); paths inside it are what a build sees.
+    private static string SdistPath(string installed)
+    {
+        var slash = installed.IndexOf('/');
+        return slash < 0 ? installed : installed[(slash + 1)..];
+    }
+
+    private static async Task CheckPthAsync(string path, Stream content, Severity severity, List<Finding> findings, CancellationToken cancellationToken)
+    {
+        // Read to the end, line by line, keeping only each line's start: the payload may hide after megabytes of padding.
+        using var reader = new StreamReader(content, Encoding.UTF8, detectEncodingFromByteOrderMarks: false, bufferSize: 64 * 1024, leaveOpen: true);
+        var buffer = new char[64 * 1024];
+        var line = new StringBuilder();
+        var lineNo = 1;
+        var first = true;
+        var previousCr = false;
+        int read;
+        while ((read = await reader.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            for (var i = 0; i < read; i++)
             {
-                var shown = line.Length > 120 ? line[..120] + "…" : line;
-                findings.Add(new Finding(Rules.PthExec, severity, $"{path} line {lineNo} runs code at every Python start: {shown}", path));
+                var c = buffer[i];
+                if (first)
+                {
+                    first = false;
+                    if (c == '\uFEFF')
+                    {
+                        continue; // Python 3.13 reads .pth as utf-8-sig.
+                    }
+                }
+                if (c == '\n' && previousCr)
+                {
+                    previousCr = false;
+                    continue; // "\r\n" is one line break.
+                }
+                previousCr = c == '\r';
+                if (Array.IndexOf(LineBreaks, c) >= 0)
+                {
+                    CheckPthLine(path, line.ToString(), lineNo, severity, findings);
+                    line.Clear();
+                    lineNo++;
+                }
+                else if (line.Length < ShownLine + 1)
+                {
+                    line.Append(c);
+                }
             }
         }
+        CheckPthLine(path, line.ToString(), lineNo, severity, findings);
     }
 
-    private static void CheckSource(string path, string text, bool isSetup, List<Finding> findings)
+    private static void CheckPthLine(string path, string line, int lineNo, Severity severity, List<Finding> findings)
     {
-        if (DecodedExec().Match(text) is { Success: true } m)
+        // site.addpackage: lines starting with "import " or "import\t" are exec()'d.
+        if (line.StartsWith("import ", StringComparison.Ordinal) || line.StartsWith("import\t", StringComparison.Ordinal))
         {
-            findings.Add(new Finding(Rules.ObfuscatedExec, Severity.Suspicious, $"{path} executes decoded data: {Shorten(m.Value)}", path, m.Index));
-        }
-        else if (LongBase64().Match(text) is { Success: true } b && Regex.IsMatch(text, @"\b(exec|eval)\s*\("))
-        {
-            findings.Add(new Finding(Rules.ObfuscatedExec, Severity.Suspicious, $"{path} carries a {b.Length}-character encoded blob next to exec/eval.", path, b.Index));
-        }
-        if (isSetup && Network().Match(text) is { Success: true } n)
-        {
-            findings.Add(new Finding(Rules.SetupNetwork, Severity.Suspicious, $"setup.py reaches the network at build time ({n.Value}).", path, n.Index));
+            var shown = line.Length > ShownLine ? line[..ShownLine] + "…" : line;
+            findings.Add(new Finding(Rules.PthExec, severity, $"{path} line {lineNo} runs code at every Python start: {shown}", path));
         }
     }
 
-    private static HashSet<string> OwnTopLevelNames(List<string> members, string? topLevelTxt)
+    private static async Task CheckSourceAsync(string path, Stream content, bool isSetup, List<Finding> findings, CancellationToken cancellationToken)
+    {
+        using var reader = new StreamReader(content, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 64 * 1024, leaveOpen: true);
+        var buffer = new char[Window + Overlap];
+        var carried = 0;
+        long consumed = 0;
+        bool decoded = false, network = !isSetup, exec = false;
+        Match? blob = null;
+        while (true)
+        {
+            var read = await reader.ReadBlockAsync(buffer.AsMemory(carried, Window), cancellationToken);
+            var length = carried + read;
+            if (length == 0)
+            {
+                break;
+            }
+            var text = new string(buffer, 0, length);
+            var start = consumed - carried;
+            if (!decoded && DecodedExec().Match(text) is { Success: true } m)
+            {
+                findings.Add(new Finding(Rules.ObfuscatedExec, Severity.Suspicious, $"{path} executes decoded data: {Shorten(m.Value)}", path, start + m.Index));
+                decoded = true;
+            }
+            exec |= ExecCall().IsMatch(text);
+            blob ??= LongBase64().Match(text) is { Success: true } b ? b : null;
+            if (!network && Network().Match(text) is { Success: true } n)
+            {
+                findings.Add(new Finding(Rules.SetupNetwork, Severity.Suspicious, $"setup.py reaches the network at build time ({n.Value}).", path, start + n.Index));
+                network = true;
+            }
+            if (read == 0)
+            {
+                break;
+            }
+            consumed += read;
+            carried = Math.Min(Overlap, length);
+            Array.Copy(buffer, length - carried, buffer, 0, carried);
+        }
+        if (!decoded && exec && blob is not null)
+        {
+            findings.Add(new Finding(Rules.ObfuscatedExec, Severity.Suspicious, $"{path} carries a {blob.Length}-character encoded blob next to exec/eval.", path));
+        }
+    }
+
+    private static HashSet<string> OwnTopLevelNames(IEnumerable<string> sites, string? topLevelTxt)
     {
         var own = new HashSet<string>(StringComparer.Ordinal);
         foreach (var line in (topLevelTxt ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             own.Add(line.Split('/')[0]);
         }
-        foreach (var m in members)
+        foreach (var site in sites)
         {
-            var top = TopLevelName(m);
-            // A directory with __init__.py, a module, and the wheel's own metadata/data folders belong to it.
-            if (m == top + "/__init__.py" || top.EndsWith(".dist-info", StringComparison.Ordinal) || top.EndsWith(".data", StringComparison.Ordinal)
-                || (!m.Contains('/') && m.EndsWith(".py", StringComparison.Ordinal)))
+            var top = TopLevelName(site);
+            // A directory with __init__.py, a top-level module, and the wheel's own metadata belong to it.
+            if (site == top + "/__init__.py" || top.EndsWith(".dist-info", StringComparison.Ordinal) || (!site.Contains('/') && site.EndsWith(".py", StringComparison.Ordinal)))
             {
                 own.Add(top);
             }
         }
+        own.ExceptWith(StartupModules);
         return own;
     }
 
-    private static string TopLevelName(string path)
+    /// <summary>The import name a site-packages path provides: its first folder, or a file's name up to the first dot.</summary>
+    internal static string TopLevelName(string site)
     {
-        if (IsDataLib(path))
+        var slash = site.IndexOf('/');
+        if (slash >= 0)
         {
-            path = string.Join('/', path.Split('/').Skip(2));
+            return site[..slash];
         }
-        var slash = path.IndexOf('/');
-        var first = slash < 0 ? path : path[..slash];
-        if (slash < 0)
-        {
-            var dot = first.IndexOf('.');
-            return dot > 0 && !first.EndsWith(".dist-info", StringComparison.Ordinal) ? first[..dot] : first;
-        }
-        return first;
+        var dot = site.IndexOf('.');
+        return dot > 0 && !site.EndsWith(".dist-info", StringComparison.Ordinal) ? site[..dot] : site;
     }
 
-    // {name}.data/purelib/… and …/platlib/… install into site-packages like the wheel root.
-    private static bool IsDataLib(string path)
+    private static string SourceOf(string bytecode)
     {
-        var parts = path.Split('/');
-        return parts.Length >= 3 && parts[0].EndsWith(".data", StringComparison.Ordinal) && parts[1] is "purelib" or "platlib";
-    }
-
-    private static async Task<string> ReadTextAsync(Stream content, CancellationToken cancellationToken)
-    {
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(MaxSourceBytes);
-        try
-        {
-            var filled = 0;
-            int read;
-            while (filled < MaxSourceBytes && (read = await content.ReadAsync(buffer.AsMemory(filled, MaxSourceBytes - filled), cancellationToken)) > 0)
-            {
-                filled += read;
-            }
-            return Encoding.UTF8.GetString(buffer, 0, filled);
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-        }
+        var source = bytecode[..^4].Replace("/__pycache__/", "/", StringComparison.Ordinal);
+        var dot = source.LastIndexOf('.');
+        return (dot > source.LastIndexOf('/') && source.Contains(".cpython", StringComparison.Ordinal) ? source[..dot] : source) + ".py";
     }
 
     private static string Shorten(string s) => s.Length > 100 ? s[..100] + "…" : s;
