@@ -45,7 +45,7 @@ for project in "${projects[@]}"; do
   name="$(basename "$project")"
   echo "== $name"
   log="$results/$name.log"
-  if dotnet test "$project" -c "$configuration" --no-build -nologo --logger "console;verbosity=normal" 2>&1 | tee "$log"; then :; else status=1; fi
+  if dotnet test "$project" -c "$configuration" --no-build -nologo 2>&1 | tee "$log"; then :; else status=1; fi
   # vstest's summary: "Passed!  - Failed:     0, Passed:    27, Skipped: ..." or "Failed!  - Failed: 1, ..."
   summary="$(grep -E '^(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+' "$log" | tail -n 1 || true)"
   if [[ -z "$summary" ]]; then

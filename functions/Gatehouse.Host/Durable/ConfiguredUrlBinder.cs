@@ -112,7 +112,4 @@ internal static class ConfiguredUrlBinder
             kestrel.ListenAnyIP(address.Port, configure);
         }
     }
-
-    internal static string Describe(IReadOnlyList<string> urls) =>
-        urls.Count == 0 ? "(Kestrel:Endpoints)" : string.Join(';', urls);
 }

@@ -9,10 +9,10 @@ using Microsoft.DurableTask.Client.Grpc;
 using Microsoft.DurableTask.Testing.Sidecar.Grpc;
 using Microsoft.DurableTask.Worker;
 using Microsoft.DurableTask.Worker.Grpc;
+using Microsoft.DurableTask.Worker.Grpc.Internal;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace Gatehouse.Host.Durable;
 
@@ -24,6 +24,8 @@ namespace Gatehouse.Host.Durable;
 /// </summary>
 public static class DurableBackendExtensions
 {
+    const string LogCategory = "Gatehouse.Host.Durable";
+
     /// <summary>
     /// Registers the AzureStorage orchestration service, the gRPC sidecar on its own loopback HTTP/2 Kestrel endpoint,
     /// a <c>DurableTaskWorker</c> with the given tasks, and a <see cref="DurableTaskClient"/> resolvable from DI.
@@ -66,7 +68,8 @@ public static class DurableBackendExtensions
         services.AddHostedService<DurableTaskHubLifetime>();
 
         // Sidecar (gRPC server).
-        services.AddGrpc();
+        // RequireHost (MapGatehouseDurable) trusts the Host header; the guard checks the connection's real endpoint.
+        services.AddGrpc().AddServiceOptions<TaskHubGrpcServer>(o => o.Interceptors.Add<SidecarConnectionGuard>());
         services.AddOptions<TaskHubGrpcServerOptions>().Configure(o => o.Mode = TaskHubGrpcServerMode.ApiServerAndDispatcher);
         services.TryAddSingleton<TaskHubGrpcServer>();
 
@@ -77,7 +80,14 @@ public static class DurableBackendExtensions
             worker.AddTasks(registerTasks);
             worker.UseGrpc();
             services.AddOptions<GrpcDurableTaskWorkerOptions>(worker.Name)
-                .Configure<DurableSidecarChannel>((o, channel) => o.Channel = channel.Channel);
+                .Configure<DurableSidecarChannel>((o, channel) =>
+                {
+                    o.Channel = channel.Channel;
+                    // The worker expects health pings on its idle work-item stream and otherwise reconnects every
+                    // 2 minutes (with a warning); this sidecar never sends them. HTTP/2 keep-alive pings on the
+                    // channel still detect a dead connection.
+                    o.SetSilentDisconnectTimeout(TimeSpan.Zero);
+                });
             // Log once, under Microsoft.DurableTask.Worker.*, not also under the legacy "Microsoft.DurableTask".
             services.Configure<DurableTaskWorkerOptions>(worker.Name, o => o.Logging.UseLegacyCategories = false);
         });
@@ -96,15 +106,24 @@ public static class DurableBackendExtensions
             IReadOnlyList<string> applicationUrls = ConfiguredUrlBinder.Bind(kestrel, context.Configuration);
             kestrel.Listen(IPAddress.Loopback, sidecar.Port, listen => listen.Protocols = HttpProtocols.Http2);
 
-            ILogger logger = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DurableBackendExtensions).FullName!);
-            DurableLog.EndpointsBound(logger, ConfiguredUrlBinder.Describe(applicationUrls), sidecar.Address);
+            ILogger logger = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger(LogCategory);
+            if (applicationUrls.Count > 0)
+            {
+                DurableLog.EndpointsBound(logger, string.Join(';', applicationUrls), sidecar.Address);
+            }
+            else
+            {
+                DurableLog.EndpointsFromKestrelConfiguration(logger, sidecar.Address);
+            }
         });
 
         return builder;
     }
 
     /// <summary>
-    /// Maps the sidecar's gRPC service, reachable only on the sidecar endpoint (<c>RequireHost("*:&lt;sidecar port&gt;")</c>).
+    /// Maps the sidecar's gRPC service, reachable only on the sidecar endpoint: routed with
+    /// <c>RequireHost("*:&lt;sidecar port&gt;")</c>, and calls that did not arrive on the sidecar's loopback port are
+    /// refused with <c>PermissionDenied</c> (the Host header alone can be forged).
     /// </summary>
     public static WebApplication MapGatehouseDurable(this WebApplication app)
     {
@@ -115,7 +134,8 @@ public static class DurableBackendExtensions
         app.MapGrpcService<TaskHubGrpcServer>().RequireHost(sidecar.HostPattern);
 
         DurableBackendOptions options = app.Services.GetRequiredService<DurableBackendOptions>();
-        DurableLog.Configured(app.Logger, options.HubName, options.PartitionCount, DescribeStorage(options.StorageConnectionString), sidecar.Address);
+        ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(LogCategory);
+        DurableLog.Configured(logger, options.HubName, options.PartitionCount, DescribeStorage(options.StorageConnectionString), sidecar.Address);
         return app;
     }
 

@@ -38,14 +38,12 @@ internal sealed class FunctionsStartSemanticsClient(
 
     public Task CreateTaskOrchestrationAsync(TaskMessage creationMessage, OrchestrationStatus[] dedupeStatuses)
     {
-        logger.LogWarning("DEBUG dedupe: {D}", dedupeStatuses is null ? "null" : "[" + string.Join(",", dedupeStatuses) + "]");
         if (dedupeStatuses is null)
         {
             dedupeStatuses = FunctionsDedupeStatuses;
-            if (logger.IsEnabled(LogLevel.Debug) && creationMessage?.Event is ExecutionStartedEvent started)
+            if (creationMessage?.Event is ExecutionStartedEvent started)
             {
-                logger.LogDebug("Starting {OrchestrationName} instance {InstanceId} with the Functions default: not replacing running instances",
-                    started.Name, creationMessage.OrchestrationInstance?.InstanceId);
+                DurableLog.FunctionsDedupeApplied(logger, started.Name, creationMessage.OrchestrationInstance?.InstanceId);
             }
         }
 

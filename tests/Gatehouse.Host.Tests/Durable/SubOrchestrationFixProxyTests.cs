@@ -1,0 +1,80 @@
+using DurableTask.Core;
+using DurableTask.Core.History;
+using Gatehouse.Host.Durable;
+using Google.Protobuf.Collections;
+using Microsoft.DurableTask.Testing.Sidecar.Dispatcher;
+
+namespace Gatehouse.Host.Tests.Durable;
+
+/// <summary>The decorator that makes the sidecar's sub-orchestration objects persistable by the AzureStorage provider.</summary>
+public sealed class SubOrchestrationFixProxyTests
+{
+    static readonly OrchestrationInstance Parent = new() { InstanceId = "parent", ExecutionId = "e1" };
+
+    [Fact]
+    public async Task Completing_a_work_item_persists_a_plain_sub_orchestration_created_event_with_the_same_data()
+    {
+        (IOrchestrationService inner, RecordingProxy<IOrchestrationService> recorder) = RecordingProxy<IOrchestrationService>.New();
+        OrchestrationRuntimeState state = NewParentState();
+        DateTime timestamp = new(2026, 11, 25, 12, 0, 0, DateTimeKind.Utc);
+        var sidecarEvent = new GrpcSubOrchestrationInstanceCreatedEvent(3)
+        {
+            Name = "Child",
+            Version = "v1",
+            InstanceId = "child",
+            Input = "\"x\"",
+            Timestamp = timestamp,
+        };
+        state.AddEvent(sidecarEvent);
+        var workItem = new TaskOrchestrationWorkItem { InstanceId = Parent.InstanceId, OrchestrationRuntimeState = state, NewMessages = [] };
+
+        await SubOrchestrationFixProxy.Wrap(inner).CompleteTaskOrchestrationWorkItemAsync(workItem, state, [], [], [], null, null);
+
+        Assert.Equal(nameof(IOrchestrationService.CompleteTaskOrchestrationWorkItemAsync), Assert.Single(recorder.Calls).Method);
+        HistoryEvent persisted = state.Events.Single(e => e.EventType == EventType.SubOrchestrationInstanceCreated);
+        Assert.Equal(typeof(SubOrchestrationInstanceCreatedEvent), persisted.GetType());
+        Assert.Same(persisted, state.NewEvents.Single(e => e.EventType == EventType.SubOrchestrationInstanceCreated));
+        var plain = (SubOrchestrationInstanceCreatedEvent)persisted;
+        Assert.Equal((3, "Child", "v1", "child", "\"x\"", timestamp), (plain.EventId, plain.Name, plain.Version, plain.InstanceId, plain.Input, plain.Timestamp));
+    }
+
+    [Fact]
+    public async Task Completing_a_work_item_turns_protobuf_tags_of_started_sub_orchestrations_into_a_plain_dictionary()
+    {
+        (IOrchestrationService inner, _) = RecordingProxy<IOrchestrationService>.New();
+        OrchestrationRuntimeState state = NewParentState();
+        var startChild = new TaskMessage
+        {
+            Event = new ExecutionStartedEvent(-1, "\"x\"") { Name = "Child", Tags = new MapField<string, string> { { "team", "gatehouse" } } },
+            OrchestrationInstance = new OrchestrationInstance { InstanceId = "child", ExecutionId = "e2" },
+        };
+        var workItem = new TaskOrchestrationWorkItem { InstanceId = Parent.InstanceId, OrchestrationRuntimeState = state, NewMessages = [] };
+
+        await SubOrchestrationFixProxy.Wrap(inner).CompleteTaskOrchestrationWorkItemAsync(workItem, state, [], [startChild], [], null, null);
+
+        IDictionary<string, string> tags = ((ExecutionStartedEvent)startChild.Event).Tags;
+        Assert.Equal(typeof(Dictionary<string, string>), tags.GetType());
+        Assert.Equal("gatehouse", tags["team"]);
+    }
+
+    [Fact]
+    public void Other_calls_pass_through_unchanged_and_exceptions_surface_unwrapped()
+    {
+        (IOrchestrationService inner, RecordingProxy<IOrchestrationService> recorder) = RecordingProxy<IOrchestrationService>.New();
+        recorder.Behavior = (method, _) => method.Name == nameof(IOrchestrationService.GetDelayInSecondsAfterOnFetchException)
+            ? 7
+            : throw new TimeoutException("storage down");
+        IOrchestrationService proxy = SubOrchestrationFixProxy.Wrap(inner);
+
+        Assert.Equal(7, proxy.GetDelayInSecondsAfterOnFetchException(new InvalidOperationException()));
+        Assert.Throws<TimeoutException>(() => proxy.GetDelayInSecondsAfterOnProcessException(new InvalidOperationException()));
+    }
+
+    static OrchestrationRuntimeState NewParentState()
+    {
+        var state = new OrchestrationRuntimeState();
+        state.AddEvent(new OrchestratorStartedEvent(-1));
+        state.AddEvent(new ExecutionStartedEvent(-1, "null") { Name = "Parent", OrchestrationInstance = Parent });
+        return state;
+    }
+}
