@@ -27,10 +27,14 @@ namespace Gatehouse.Host.Durable;
 /// <see cref="IOrchestrationService.CompleteTaskOrchestrationWorkItemAsync"/>; the only thing dropped is the
 /// subclass's distributed-trace parent context (tracing only). Every other call passes through unchanged.
 /// Remove this decorator once the sidecar persists these types correctly.
+/// It also orders shutdown: the sidecar stops the service from an <c>async void</c> handler on application stopping,
+/// and <c>AzureStorageOrchestrationService.StopAsync</c> throws a NullReferenceException when it was never started
+/// (a fast stop), which would crash the process. A stop therefore waits for a start in flight and is a no-op without one.
 /// </remarks>
 internal class SubOrchestrationFixProxy : DispatchProxy
 {
     IOrchestrationService? inner;
+    Task? started;
 
     /// <summary>Returns <paramref name="inner"/> wrapped in the fix.</summary>
     public static IOrchestrationService Wrap(IOrchestrationService inner)
@@ -46,6 +50,11 @@ internal class SubOrchestrationFixProxy : DispatchProxy
     {
         ArgumentNullException.ThrowIfNull(targetMethod);
         IOrchestrationService target = inner ?? throw new InvalidOperationException($"Use {nameof(SubOrchestrationFixProxy)}.{nameof(Wrap)}.");
+
+        if (targetMethod.Name == nameof(IOrchestrationService.StopAsync))
+        {
+            return StopAfterStartAsync(target, targetMethod, args);
+        }
 
         if (targetMethod.Name == nameof(IOrchestrationService.CompleteTaskOrchestrationWorkItemAsync) && args is not null)
         {
@@ -73,9 +82,39 @@ internal class SubOrchestrationFixProxy : DispatchProxy
             }
         }
 
+        object? result = Call(target, targetMethod, args);
+        if (targetMethod.Name == nameof(IOrchestrationService.StartAsync))
+        {
+            started = (Task?)result;
+        }
+
+        return result;
+    }
+
+    async Task StopAfterStartAsync(IOrchestrationService target, MethodInfo stop, object?[]? args)
+    {
+        if (started is not { } start)
+        {
+            return;
+        }
+
         try
         {
-            return targetMethod.Invoke(target, args);
+            await start;
+        }
+        catch (Exception) when (!start.IsCompletedSuccessfully)
+        {
+            return; // a start that failed left nothing to stop
+        }
+
+        await (Task)Call(target, stop, args)!;
+    }
+
+    static object? Call(IOrchestrationService target, MethodInfo method, object?[]? args)
+    {
+        try
+        {
+            return method.Invoke(target, args);
         }
         catch (TargetInvocationException e) when (e.InnerException is not null)
         {
