@@ -9,7 +9,7 @@ source "$GATEHOUSE_ROOT/scripts/lib/azurite.sh"
 cd "$GATEHOUSE_ROOT"
 
 configuration="${CONFIGURATION:-Release}"
-results="$GATEHOUSE_ROOT/.gatehouse/test-results"
+results="$GATEHOUSE_ROOT/.gatehouse/test-results/run-$$"
 data="$GATEHOUSE_ROOT/.azurite/test-$$"
 rm -rf "$results"
 mkdir -p "$results" "$data"

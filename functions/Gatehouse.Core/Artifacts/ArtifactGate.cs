@@ -76,6 +76,11 @@ public sealed class ArtifactGate
         var reference = request.Reference;
         var id = InstanceId(reference.Sha256);
         using var budget = new CancellationTokenSource(TimeSpan.FromHours(2));
+        // The scan may have finished between the caller's verdict lookup and this flight: never fetch twice.
+        if (await _verdicts.GetAsync(reference.Sha256, budget.Token) is not null)
+        {
+            return StartOutcome.Started;
+        }
         var instance = await durable.GetInstanceAsync(id, getInputsAndOutputs: false, budget.Token);
         if (instance is { RuntimeStatus: OrchestrationRuntimeStatus.Running or OrchestrationRuntimeStatus.Pending })
         {
@@ -119,7 +124,7 @@ public sealed class ArtifactGate
         {
             var status = response is null ? "no answer" : ((int)response.StatusCode).ToString();
             _log.LogWarning("Upstream fetch of {FileName} failed: {UpstreamStatus}", reference.FileName, status);
-            return GateResult.UpstreamFailed($"Upstream unavailable ({status}) for {reference.FileName}");
+            return GateResult.UpstreamFailed($"Upstream {url.Authority} unavailable ({status}) for {reference.FileName}");
         }
         await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();

@@ -148,6 +148,8 @@ public static class DurableBackendExtensions
         LeaseRenewInterval = options.LeaseRenewInterval,
         LeaseAcquireInterval = options.LeaseAcquireInterval,
         MaxQueuePollingInterval = options.MaxQueuePollingInterval,
+        WorkItemQueueVisibilityTimeout = options.WorkItemQueueVisibilityTimeout,
+        ControlQueueVisibilityTimeout = options.ControlQueueVisibilityTimeout,
         // Functions semantics: starting an instance id that is still running fails with OrchestrationAlreadyExists
         // instead of being silently ignored (the provider's default).
         ThrowExceptionOnInvalidDedupeStatus = true,

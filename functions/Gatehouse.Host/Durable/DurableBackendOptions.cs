@@ -21,6 +21,8 @@ public sealed record DurableBackendOptions
     public const string LeaseRenewIntervalKey = SectionName + ":LeaseRenewIntervalSeconds";
     public const string LeaseAcquireIntervalKey = SectionName + ":LeaseAcquireIntervalSeconds";
     public const string MaxQueuePollingIntervalKey = SectionName + ":MaxQueuePollingIntervalSeconds";
+    public const string WorkItemVisibilityTimeoutKey = SectionName + ":WorkItemQueueVisibilityTimeoutSeconds";
+    public const string ControlQueueVisibilityTimeoutKey = SectionName + ":ControlQueueVisibilityTimeoutSeconds";
 
     /// <summary>Same default as <c>extensions.durableTask.hubName</c> in host.json.</summary>
     public const string DefaultHubName = "gatehouse";
@@ -51,6 +53,12 @@ public sealed record DurableBackendOptions
     public TimeSpan LeaseAcquireInterval { get; init; } = ProviderDefaults.LeaseAcquireInterval;
 
     public TimeSpan MaxQueuePollingInterval { get; init; } = DefaultMaxQueuePollingInterval;
+
+    /// <summary>How long a dequeued activity message stays hidden: after a crash, the time before another process retries it.</summary>
+    public TimeSpan WorkItemQueueVisibilityTimeout { get; init; } = ProviderDefaults.WorkItemQueueVisibilityTimeout;
+
+    /// <summary>The same for orchestration (control queue) messages.</summary>
+    public TimeSpan ControlQueueVisibilityTimeout { get; init; } = ProviderDefaults.ControlQueueVisibilityTimeout;
 
     static AzureStorageOrchestrationServiceSettings ProviderDefaults { get; } = new();
 
@@ -87,6 +95,8 @@ public sealed record DurableBackendOptions
         TimeSpan leaseRenewInterval = ReadSeconds(configuration, LeaseRenewIntervalKey, ProviderDefaults.LeaseRenewInterval, errors);
         TimeSpan leaseAcquireInterval = ReadSeconds(configuration, LeaseAcquireIntervalKey, ProviderDefaults.LeaseAcquireInterval, errors);
         TimeSpan maxQueuePollingInterval = ReadSeconds(configuration, MaxQueuePollingIntervalKey, DefaultMaxQueuePollingInterval, errors);
+        TimeSpan workItemVisibility = ReadSeconds(configuration, WorkItemVisibilityTimeoutKey, ProviderDefaults.WorkItemQueueVisibilityTimeout, errors);
+        TimeSpan controlVisibility = ReadSeconds(configuration, ControlQueueVisibilityTimeoutKey, ProviderDefaults.ControlQueueVisibilityTimeout, errors);
 
         if (leaseInterval > TimeSpan.Zero && leaseRenewInterval > TimeSpan.Zero && leaseRenewInterval >= leaseInterval)
         {
@@ -110,6 +120,8 @@ public sealed record DurableBackendOptions
             LeaseRenewInterval = leaseRenewInterval,
             LeaseAcquireInterval = leaseAcquireInterval,
             MaxQueuePollingInterval = maxQueuePollingInterval,
+            WorkItemQueueVisibilityTimeout = workItemVisibility,
+            ControlQueueVisibilityTimeout = controlVisibility,
         };
     }
 
@@ -123,7 +135,7 @@ public sealed record DurableBackendOptions
     bool PrintMembers(StringBuilder builder)
     {
         builder.Append(CultureInfo.InvariantCulture,
-            $"HubName = {HubName}, SidecarPort = {SidecarPort}, PartitionCount = {PartitionCount}, LeaseInterval = {LeaseInterval}, LeaseRenewInterval = {LeaseRenewInterval}, LeaseAcquireInterval = {LeaseAcquireInterval}, MaxQueuePollingInterval = {MaxQueuePollingInterval}, StorageConnectionString = (hidden)");
+            $"HubName = {HubName}, SidecarPort = {SidecarPort}, PartitionCount = {PartitionCount}, LeaseInterval = {LeaseInterval}, LeaseRenewInterval = {LeaseRenewInterval}, LeaseAcquireInterval = {LeaseAcquireInterval}, MaxQueuePollingInterval = {MaxQueuePollingInterval}, WorkItemQueueVisibilityTimeout = {WorkItemQueueVisibilityTimeout}, ControlQueueVisibilityTimeout = {ControlQueueVisibilityTimeout}, StorageConnectionString = (hidden)");
         return true;
     }
 

@@ -1,0 +1,233 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Gatehouse.EndToEnd.Tests.Infrastructure;
+
+/// <summary>Settings the tests give the standalone host, as environment variables (<c>__</c> means <c>:</c>).</summary>
+public sealed record HostSettings
+{
+    public required Uri Upstream { get; init; }
+    public required string HubName { get; init; }
+    public int Port { get; init; }
+    public int IndexTtlSeconds { get; init; } = 300;
+    public int InlineWaitSeconds { get; init; } = 60;
+    public int RetryAfterSeconds { get; init; } = 1;
+
+    public IReadOnlyDictionary<string, string> ToEnvironment(string storageConnectionString)
+    {
+        var upstream = Upstream.GetLeftPart(UriPartial.Authority);
+        return new Dictionary<string, string>
+        {
+            ["AzureWebJobsStorage"] = storageConnectionString,
+            ["Gatehouse__PyPI__IndexUrl"] = $"{upstream}/simple/",
+            ["Gatehouse__PyPI__JsonApiUrl"] = $"{upstream}/pypi/",
+            ["Gatehouse__PyPI__FileHosts"] = Upstream.Authority,
+            ["Gatehouse__PyPI__IndexTtlSeconds"] = Invariant(IndexTtlSeconds),
+            ["Gatehouse__Scan__InlineWaitSeconds"] = Invariant(InlineWaitSeconds),
+            ["Gatehouse__Scan__RetryAfterSeconds"] = Invariant(RetryAfterSeconds),
+            ["Gatehouse__Durable__HubName"] = HubName,
+            ["Gatehouse__Durable__PartitionCount"] = "1",
+            ["Gatehouse__Durable__LeaseAcquireIntervalSeconds"] = "1",
+            ["Gatehouse__Durable__LeaseIntervalSeconds"] = "5",
+            ["Gatehouse__Durable__LeaseRenewIntervalSeconds"] = "2",
+            ["Gatehouse__Durable__MaxQueuePollingIntervalSeconds"] = "1",
+            // How long a dequeued activity message stays invisible; after a crash mid-activity the next host sees it again
+            // only then. DurableTask.AzureStorage defaults to 5 minutes. The host does not read this key yet (reported):
+            // until it does, HostCrashRecoveryTests waits those 5 minutes and fails its ~2 minute budget.
+            ["Gatehouse__Durable__WorkItemQueueVisibilityTimeoutSeconds"] = "30",
+            // Readable logs for failure reports: one line per message, with a timestamp; no per-request noise.
+            ["Logging__Console__FormatterName"] = "simple",
+            ["Logging__Console__FormatterOptions__SingleLine"] = "true",
+            ["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ",
+            ["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning",
+            ["Logging__LogLevel__System.Net.Http.HttpClient"] = "Warning",
+            ["Logging__LogLevel__Microsoft.DurableTask.Client.Grpc"] = "Warning",
+            ["Logging__LogLevel__Grpc.AspNetCore.Server"] = "Warning",
+        };
+    }
+
+    private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>
+/// The standalone host (<c>functions/Gatehouse.Host</c>) as a child process: <c>dotnet Gatehouse.Host.dll --urls …</c>
+/// with its settings in the environment, stdout and stderr kept for failure reports.
+/// </summary>
+public sealed class GatehouseHostProcess : IAsyncDisposable
+{
+    private const int MaxLogLines = 50_000;
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
+
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _log = new();
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+
+    private GatehouseHostProcess(string name, Process process, Uri baseAddress, HostSettings settings)
+    {
+        Name = name;
+        _process = process;
+        BaseAddress = baseAddress;
+        Settings = settings;
+    }
+
+    public string Name { get; }
+    public Uri BaseAddress { get; }
+    public HostSettings Settings { get; }
+    public int ProcessId => _process.Id;
+    public bool HasExited => _process.HasExited;
+
+    public static async Task<GatehouseHostProcess> StartAsync(string name, HostSettings settings)
+    {
+        var hostDll = TestEnvironment.HostDll;
+        if (!File.Exists(hostDll))
+        {
+            throw new InvalidOperationException(
+                $"{hostDll} does not exist. Build the tests (the project reference builds the host) with -c {TestEnvironment.Configuration}.");
+        }
+        var port = settings.Port != 0 ? settings.Port : TestEnvironment.FreePort();
+        settings = settings with { Port = port };
+        var baseAddress = new Uri($"http://127.0.0.1:{port}/");
+        var workingDirectory = TestEnvironment.NewTempDirectory("host");
+        var start = new ProcessStartInfo
+        {
+            FileName = DotnetHost(),
+            WorkingDirectory = workingDirectory, // no stray local.settings.json is read
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = false,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(hostDll);
+        start.ArgumentList.Add("--urls");
+        start.ArgumentList.Add(baseAddress.GetLeftPart(UriPartial.Authority));
+        foreach (var key in start.Environment.Keys.ToList())
+        {
+            // Only the settings below configure the host under test.
+            if (key.StartsWith("Gatehouse__", StringComparison.OrdinalIgnoreCase) || key.StartsWith("AzureWebJobs", StringComparison.OrdinalIgnoreCase)
+                || key.StartsWith("ASPNETCORE_", StringComparison.OrdinalIgnoreCase) || key.StartsWith("Logging__", StringComparison.OrdinalIgnoreCase)
+                || key is "DOTNET_URLS" or "DOTNET_ENVIRONMENT")
+            {
+                start.Environment.Remove(key);
+            }
+        }
+        foreach (var (key, value) in settings.ToEnvironment(TestEnvironment.StorageConnectionString))
+        {
+            start.Environment[key] = value;
+        }
+
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        var host = new GatehouseHostProcess(name, process, baseAddress, settings);
+        process.OutputDataReceived += (_, e) => host.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => host.Append(e.Data is null ? null : "stderr: " + e.Data);
+        if (!process.Start())
+        {
+            throw new InvalidOperationException($"Could not start {start.FileName} {hostDll}.");
+        }
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        host.Note($"started pid {process.Id} on {baseAddress} (hub {settings.HubName}, cwd {workingDirectory})");
+        try
+        {
+            await host.WaitUntilHealthyAsync();
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
+        return host;
+    }
+
+    /// <summary>Ends the process and its children at once (SIGKILL): no graceful shutdown, no lease release.</summary>
+    public void KillHard()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+        _process.WaitForExit(10_000);
+        Note($"killed (exit code {(_process.HasExited ? _process.ExitCode.ToString(CultureInfo.InvariantCulture) : "?")})");
+    }
+
+    /// <summary>Everything the host printed, oldest first; the last <paramref name="lastLines"/> lines when given.</summary>
+    public string Log(int? lastLines = null)
+    {
+        var lines = _log.ToArray();
+        if (lastLines is { } n && lines.Length > n)
+        {
+            lines = [$"... ({lines.Length - n} earlier lines left out)", .. lines[^n..]];
+        }
+        return string.Join('\n', lines);
+    }
+
+    public int CountLogLines(string contains) => _log.Count(l => l.Contains(contains, StringComparison.Ordinal));
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                await _process.WaitForExitAsync(timeout.Token);
+            }
+        }
+        catch (Exception e) when (e is InvalidOperationException or OperationCanceledException or System.ComponentModel.Win32Exception)
+        {
+            // Already gone, or never started.
+        }
+        TestEnvironment.TryDeleteDirectory(_process.StartInfo.WorkingDirectory);
+        _process.Dispose();
+    }
+
+    private async Task WaitUntilHealthyAsync()
+    {
+        using var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = Stopwatch.StartNew();
+        string last = "no answer yet";
+        while (deadline.Elapsed < StartTimeout)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException(
+                    $"Gatehouse host '{Name}' exited with code {_process.ExitCode} before /healthz answered. Its output:\n{Log(200)}");
+            }
+            try
+            {
+                using var response = await client.GetAsync("healthz");
+                if ((int)response.StatusCode == 200)
+                {
+                    Note($"healthy after {deadline.Elapsed.TotalSeconds:F1} s");
+                    return;
+                }
+                last = $"HTTP {(int)response.StatusCode}";
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                last = e.Message;
+            }
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"Gatehouse host '{Name}' did not answer GET /healthz with 200 within {StartTimeout.TotalSeconds} s (last: {last}). Its output:\n{Log(200)}");
+    }
+
+    private void Note(string message) => Append($"[test {_clock.Elapsed.TotalSeconds:F1}s] host '{Name}' {message}");
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+        _log.Enqueue(line);
+        while (_log.Count > MaxLogLines && _log.TryDequeue(out _))
+        {
+        }
+    }
+
+    /// <summary>The dotnet executable running these tests (the SDK sets DOTNET_HOST_PATH), else the one on PATH.</summary>
+    private static string DotnetHost() =>
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } path && File.Exists(path) ? path : "dotnet";
+}

@@ -1,0 +1,122 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Reflection;
+using Azure.Storage.Blobs;
+
+namespace Gatehouse.EndToEnd.Tests.Infrastructure;
+
+/// <summary>
+/// Where things are: the repository, the host built with the same configuration as these tests, the fixtures, and the
+/// Azurite given by <c>GATEHOUSE_TEST_STORAGE</c>. A missing variable or an unreachable emulator fails the test with
+/// instructions; it never skips.
+/// </summary>
+public static class TestEnvironment
+{
+    public const string StorageVariable = "GATEHOUSE_TEST_STORAGE";
+
+    private static readonly Lazy<string> RepoRootLazy = new(FindRepoRoot);
+    private static readonly Lazy<string> StorageLazy = new(ReadAndProbeStorage, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>The folder holding Gatehouse.slnx.</summary>
+    public static string RepoRoot => RepoRootLazy.Value;
+
+    /// <summary>Debug or Release: the configuration these tests (and so the host, via the project reference) were built with.</summary>
+    public static string Configuration => Metadata("GatehouseConfiguration");
+
+    public static string TargetFramework => Metadata("GatehouseTargetFramework");
+
+    public static string HostDll => Path.Combine(RepoRoot, "functions", "Gatehouse.Host", "bin", Configuration, TargetFramework, "Gatehouse.Host.dll");
+
+    public static string PyPIFixtures => Path.Combine(RepoRoot, "tests", "fixtures", "pypi");
+
+    /// <summary>Connection string of the test Azurite (a secret in general: never printed).</summary>
+    public static string StorageConnectionString => StorageLazy.Value;
+
+    /// <summary>The Python used to create venvs; <c>GATEHOUSE_TEST_PYTHON</c> overrides <c>python3</c>.</summary>
+    public static string Python => Environment.GetEnvironmentVariable("GATEHOUSE_TEST_PYTHON") is { Length: > 0 } p ? p : "python3";
+
+    /// <summary>A loopback TCP port nobody listens on right now.</summary>
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>A short random suffix for project names and hub names, so runs against a reused Azurite never collide.</summary>
+    public static string UniqueSuffix() => Guid.NewGuid().ToString("N")[..10];
+
+    /// <summary>A fresh temporary folder; the caller deletes it.</summary>
+    public static string NewTempDirectory(string purpose)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"gatehouse-e2e-{purpose}-{UniqueSuffix()}");
+        Directory.CreateDirectory(path);
+        return path;
+    }
+
+    public static void TryDeleteDirectory(string? path)
+    {
+        if (path is null)
+        {
+            return;
+        }
+        try
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Best effort: a leftover temp folder must not fail a test.
+        }
+    }
+
+    private static string Metadata(string key) =>
+        typeof(TestEnvironment).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().SingleOrDefault(a => a.Key == key)?.Value
+        ?? throw new InvalidOperationException($"Assembly metadata {key} is missing; it is set in Gatehouse.EndToEnd.Tests.csproj.");
+
+    private static string FindRepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Gatehouse.slnx")))
+            {
+                return dir.FullName;
+            }
+        }
+        throw new InvalidOperationException($"No Gatehouse.slnx above {AppContext.BaseDirectory}; run the tests from the repository's build output.");
+    }
+
+    private static string ReadAndProbeStorage()
+    {
+        var connectionString = Environment.GetEnvironmentVariable(StorageVariable);
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            Assert.Fail(
+                $"{StorageVariable} is not set. The end-to-end tests need a running Azurite: run scripts/test.sh, or " +
+                "`source scripts/lib/azurite.sh; azurite_install; azurite_start /tmp/az-e2e 23000 23001 23002; " +
+                $"export {StorageVariable}=$(azurite_connection_string 23000 23001 23002)` before `dotnet test`.");
+        }
+        Uri blobEndpoint;
+        try
+        {
+            blobEndpoint = new BlobServiceClient(connectionString).Uri;
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException)
+        {
+            Assert.Fail($"{StorageVariable} is not a valid storage connection string ({e.GetType().Name}).");
+            throw;
+        }
+        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            socket.ConnectAsync(blobEndpoint.Host, blobEndpoint.Port, timeout.Token).AsTask().GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        {
+            Assert.Fail($"Azurite is not reachable at {blobEndpoint.GetLeftPart(UriPartial.Authority)} ({StorageVariable} is set): {e.Message}. " +
+                "Start it with scripts/lib/azurite.sh azurite_start.");
+        }
+        return connectionString;
+    }
+}
