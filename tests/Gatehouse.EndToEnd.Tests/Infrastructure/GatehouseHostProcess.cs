@@ -13,6 +13,7 @@ public sealed record HostSettings
     public int IndexTtlSeconds { get; init; } = 300;
     public int InlineWaitSeconds { get; init; } = 60;
     public int RetryAfterSeconds { get; init; } = 1;
+    public string ServingMode { get; init; } = "Stream";
 
     public IReadOnlyDictionary<string, string> ToEnvironment(string storageConnectionString)
     {
@@ -26,6 +27,7 @@ public sealed record HostSettings
             ["Gatehouse__PyPI__IndexTtlSeconds"] = Invariant(IndexTtlSeconds),
             ["Gatehouse__Scan__InlineWaitSeconds"] = Invariant(InlineWaitSeconds),
             ["Gatehouse__Scan__RetryAfterSeconds"] = Invariant(RetryAfterSeconds),
+            ["Gatehouse__Serving__Mode"] = ServingMode,
             ["Gatehouse__Durable__HubName"] = HubName,
             ["Gatehouse__Durable__PartitionCount"] = "1",
             ["Gatehouse__Durable__LeaseAcquireIntervalSeconds"] = "1",
@@ -33,8 +35,7 @@ public sealed record HostSettings
             ["Gatehouse__Durable__LeaseRenewIntervalSeconds"] = "2",
             ["Gatehouse__Durable__MaxQueuePollingIntervalSeconds"] = "1",
             // How long a dequeued activity message stays invisible; after a crash mid-activity the next host sees it again
-            // only then. DurableTask.AzureStorage defaults to 5 minutes. The host does not read this key yet (reported):
-            // until it does, HostCrashRecoveryTests waits those 5 minutes and fails its ~2 minute budget.
+            // only then. DurableTask.AzureStorage defaults to 5 minutes, longer than HostCrashRecoveryTests' budget.
             ["Gatehouse__Durable__WorkItemQueueVisibilityTimeoutSeconds"] = "30",
             // Readable logs for failure reports: one line per message, with a timestamp; no per-request noise.
             ["Logging__Console__FormatterName"] = "simple",

@@ -47,7 +47,8 @@ public sealed class PythonVenv : IDisposable
 
     public void Dispose() => TestEnvironment.TryDeleteDirectory(Root);
 
-    private static async Task<ProcessResult> RunAsync(string fileName, IReadOnlyList<string> args)
+    /// <summary>Runs any command with pip's and Python's settings removed from its environment; tokens are redacted from the log line.</summary>
+    internal static async Task<ProcessResult> RunAsync(string fileName, IReadOnlyList<string> args)
     {
         var start = new ProcessStartInfo
         {

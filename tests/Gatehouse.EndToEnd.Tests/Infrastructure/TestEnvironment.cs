@@ -27,6 +27,8 @@ public static class TestEnvironment
 
     public static string HostDll => Path.Combine(RepoRoot, "functions", "Gatehouse.Host", "bin", Configuration, TargetFramework, "Gatehouse.Host.dll");
 
+    public static string CliDll => Path.Combine(RepoRoot, "functions", "Gatehouse.Cli", "bin", Configuration, TargetFramework, "gatehouse.dll");
+
     public static string PyPIFixtures => Path.Combine(RepoRoot, "tests", "fixtures", "pypi");
 
     /// <summary>Connection string of the test Azurite (a secret in general: never printed).</summary>
