@@ -21,7 +21,7 @@ internal static class FunctionsWorkerHost
 
     public static IHost Build()
     {
-        var functionsAssembly = typeof(HealthFunction).Assembly;
+        var functionsAssembly = typeof(AdminFunctions).Assembly;
         var entryPoint = functionsAssembly.EntryPoint
             ?? throw new InvalidOperationException($"{functionsAssembly.GetName().Name} has no entry point.");
 

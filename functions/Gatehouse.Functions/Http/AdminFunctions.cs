@@ -1,0 +1,26 @@
+using Gatehouse.Http;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+
+namespace Gatehouse.Functions.Http;
+
+/// <summary>Administration and liveness triggers; Core writes the whole response (see <see cref="PypiFunctions"/>).</summary>
+public sealed class AdminFunctions(GatehouseHttp http)
+{
+    [Function(nameof(GatehouseHttp.AdminTokens))]
+    public async Task<IActionResult> Tokens(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "GET", "POST", "DELETE", Route = GatehouseRoutes.AdminTokens)] HttpRequest req, string? id)
+    {
+        await http.AdminTokens(req.HttpContext, id);
+        return new EmptyResult();
+    }
+
+    [Function(nameof(GatehouseHttp.Health))]
+    public async Task<IActionResult> Health(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "GET", Route = GatehouseRoutes.Health)] HttpRequest req)
+    {
+        await http.Health(req.HttpContext);
+        return new EmptyResult();
+    }
+}
