@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Reflection;
-using Azure.Storage.Blobs;
+using Gatehouse.Tests.Shared;
 
 namespace Gatehouse.EndToEnd.Tests.Infrastructure;
 
@@ -12,10 +12,9 @@ namespace Gatehouse.EndToEnd.Tests.Infrastructure;
 /// </summary>
 public static class TestEnvironment
 {
-    public const string StorageVariable = "GATEHOUSE_TEST_STORAGE";
+    public const string StorageVariable = TestAzurite.Variable;
 
     private static readonly Lazy<string> RepoRootLazy = new(FindRepoRoot);
-    private static readonly Lazy<string> StorageLazy = new(ReadAndProbeStorage, LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>The folder holding Gatehouse.slnx.</summary>
     public static string RepoRoot => RepoRootLazy.Value;
@@ -32,7 +31,7 @@ public static class TestEnvironment
     public static string PyPIFixtures => Path.Combine(RepoRoot, "tests", "fixtures", "pypi");
 
     /// <summary>Connection string of the test Azurite (a secret in general: never printed).</summary>
-    public static string StorageConnectionString => StorageLazy.Value;
+    public static string StorageConnectionString => TestAzurite.ConnectionString;
 
     /// <summary>The Python used to create venvs; <c>GATEHOUSE_TEST_PYTHON</c> overrides <c>python3</c>.</summary>
     public static string Python => Environment.GetEnvironmentVariable("GATEHOUSE_TEST_PYTHON") is { Length: > 0 } p ? p : "python3";
@@ -86,39 +85,5 @@ public static class TestEnvironment
             }
         }
         throw new InvalidOperationException($"No Gatehouse.slnx above {AppContext.BaseDirectory}; run the tests from the repository's build output.");
-    }
-
-    private static string ReadAndProbeStorage()
-    {
-        var connectionString = Environment.GetEnvironmentVariable(StorageVariable);
-        if (string.IsNullOrWhiteSpace(connectionString))
-        {
-            Assert.Fail(
-                $"{StorageVariable} is not set. The end-to-end tests need a running Azurite: run scripts/test.sh, or " +
-                "`source scripts/lib/azurite.sh; azurite_install; azurite_start /tmp/az-e2e 23000 23001 23002; " +
-                $"export {StorageVariable}=$(azurite_connection_string 23000 23001 23002)` before `dotnet test`.");
-        }
-        Uri blobEndpoint;
-        try
-        {
-            blobEndpoint = new BlobServiceClient(connectionString).Uri;
-        }
-        catch (Exception e) when (e is FormatException or ArgumentException)
-        {
-            Assert.Fail($"{StorageVariable} is not a valid storage connection string ({e.GetType().Name}).");
-            throw;
-        }
-        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            socket.ConnectAsync(blobEndpoint.Host, blobEndpoint.Port, timeout.Token).AsTask().GetAwaiter().GetResult();
-        }
-        catch (Exception e) when (e is SocketException or OperationCanceledException)
-        {
-            Assert.Fail($"Azurite is not reachable at {blobEndpoint.GetLeftPart(UriPartial.Authority)} ({StorageVariable} is set): {e.Message}. " +
-                "Start it with scripts/lib/azurite.sh azurite_start.");
-        }
-        return connectionString;
     }
 }

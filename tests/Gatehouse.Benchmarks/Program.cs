@@ -1,0 +1,44 @@
+using Gatehouse.Benchmarks;
+
+// scripts/bench.sh drives these subcommands against a running Azurite + simulator + host; each writes one JSON
+// result (--out) that `report` turns into the table. `hash` is a BenchmarkDotNet micro-benchmark and needs nothing running.
+var command = args.Length > 0 ? args[0] : "help";
+var rest = args.Skip(1).ToArray();
+try
+{
+    return command switch
+    {
+        "hash" => HashCommand.Run(rest),
+        "synthetic" => await SyntheticCommand.RunAsync(Arguments.Parse(rest)),
+        "coldmiss" => await ColdMissCommand.RunAsync(Arguments.Parse(rest)),
+        "throughput" => await ThroughputCommand.RunAsync(Arguments.Parse(rest)),
+        "download" => await DownloadCommand.RunAsync(Arguments.Parse(rest)),
+        "sas" => SasCommand.Run(Arguments.Parse(rest)),
+        "wrk" => WrkCommand.Run(Arguments.Parse(rest)),
+        "rss" => RssCommand.Run(Arguments.Parse(rest)),
+        "report" => ReportCommand.Run(Arguments.Parse(rest)),
+        _ => Usage(),
+    };
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return Usage();
+}
+
+static int Usage()
+{
+    Console.Error.WriteLine("""
+        Gatehouse.Benchmarks <command> [options]    (scripts/bench.sh runs them all)
+          hash [BenchmarkDotNet args]       SHA-256 (IncrementalHash) over 50 MB in memory
+          synthetic  --simulator URL --project P --version V --size BYTES
+          coldmiss   --gatehouse URL --token T --simulator URL --project P --version V --size BYTES --log HOSTLOG [--label L] [--out F]
+          throughput --gatehouse URL --token T --project P --filename F --sha256 S --connection-string CS [--repeat 3] [--out F]
+          download   --url URL [--token T] [--label L] [--out F]
+          sas        --connection-string CS --container C --blob B
+          wrk        --input WRK_OUTPUT --label L [--command C] [--host-log-lines N] [--out F]
+          rss        --pid PID --label L [--baseline-mb N] [--bytes N] [--out F]
+          report     --dir RESULTS_DIR
+        """);
+    return 2;
+}

@@ -1,0 +1,162 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Gatehouse.Benchmarks;
+
+/// <summary><c>report --dir D</c>: the Markdown tables for every JSON result in D.</summary>
+public static class ReportCommand
+{
+    private const double RatioTarget = 0.8;
+    private const double RssTargetMiB = 300;
+
+    public static int Run(Arguments args)
+    {
+        var results = Directory.GetFiles(args.Required("dir"), "*.json").Order(StringComparer.Ordinal)
+            .Select(f => JsonNode.Parse(File.ReadAllText(f))!.AsObject()).ToList();
+        var md = new StringBuilder();
+        Throughput(md, results.Where(r => Kind(r) == "throughput"));
+        Memory(md, results.Where(r => Kind(r) == "rss"));
+        Index(md, results.Where(r => Kind(r) == "wrk"));
+        ColdMiss(md, results.Where(r => Kind(r) == "coldmiss"), HashMBps(results));
+        Hash(md, results.Where(r => Kind(r) == "hash"));
+        Console.Write(md.ToString());
+        return 0;
+    }
+
+    private static string Kind(JsonObject r) => (string?)r["kind"] ?? "";
+
+    private static string F(JsonNode? n, string format = "F1") =>
+        n is null ? "–" : n.GetValue<double>().ToString(format, CultureInfo.InvariantCulture);
+
+    private static void Throughput(StringBuilder md, IEnumerable<JsonObject> results)
+    {
+        foreach (var r in results)
+        {
+            var size = r["sizeBytes"]!.GetValue<long>();
+            md.AppendLine(CultureInfo.InvariantCulture, $"### 1. Cached-file throughput ({size:N0} bytes, median of {r["repeat"]}, MB = 10^6 bytes)");
+            md.AppendLine();
+            md.AppendLine("| client | through Gatehouse | Azurite direct | ratio | target ≥ 0.8 |");
+            md.AppendLine("|---|---:|---:|---:|---|");
+            Row(md, ".NET HttpClient vs BlobClient.DownloadStreamingAsync", r["gatehouse"], r["direct"], r["ratio"]);
+            Row(md, "curl vs curl + read SAS", r["gatehouse-curl"], r["direct-curl"], r["ratioCurl"]);
+            md.AppendLine();
+            md.AppendLine(CultureInfo.InvariantCulture, $"Runs (MB/s): Gatehouse {r["gatehouse"]!["runsMBps"]!.ToJsonString()}, direct {r["direct"]!["runsMBps"]!.ToJsonString()}, " +
+                $"Gatehouse curl {r["gatehouse-curl"]!["runsMBps"]!.ToJsonString()}, direct curl {r["direct-curl"]!["runsMBps"]!.ToJsonString()}.");
+            md.AppendLine();
+        }
+
+        static void Row(StringBuilder md, string client, JsonNode? gatehouse, JsonNode? direct, JsonNode? ratio)
+        {
+            var ok = ratio!.GetValue<double>() >= RatioTarget ? "met" : "**missed**";
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {client} | {F(gatehouse!["medianMBps"])} MB/s | {F(direct!["medianMBps"])} MB/s | {F(ratio, "F2")} | {ok} |");
+        }
+    }
+
+    private static void Memory(StringBuilder md, IEnumerable<JsonObject> results)
+    {
+        var byCase = results.GroupBy(r => (string)r["case"]!).ToList();
+        if (byCase.Count == 0)
+        {
+            return;
+        }
+        md.AppendLine("### 2. Host memory (fresh host process per case; MiB = 2^20 bytes)");
+        md.AppendLine();
+        md.AppendLine("| case | RSS after start-up | peak RSS (VmHWM) over the whole process life | target < 300 MB |");
+        md.AppendLine("|---|---:|---:|---|");
+        foreach (var group in byCase)
+        {
+            var before = group.FirstOrDefault(r => (string?)r["phase"] == "before");
+            var after = group.FirstOrDefault(r => (string?)r["phase"] == "after");
+            var peak = after?["vmHwmMiB"]?.GetValue<double>() ?? double.NaN;
+            // 300 MB read as 300 MiB would be lenient by 14 MB; judge against 300 × 10^6 bytes.
+            var ok = peak * 1024 * 1024 < RssTargetMiB * 1e6 ? "met" : "**missed**";
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {group.Key} | {F(before?["vmRssMiB"])} MiB | {F(after?["vmHwmMiB"])} MiB | {ok} |");
+        }
+        md.AppendLine();
+    }
+
+    private static void Index(StringBuilder md, IEnumerable<JsonObject> results)
+    {
+        var list = results.ToList();
+        if (list.Count == 0)
+        {
+            return;
+        }
+        md.AppendLine("### 3. Cached project page under load (wrk, 2 threads, 32 connections, pip's Accept header and Basic auth)");
+        md.AppendLine();
+        md.AppendLine("| server | p50 | p75 | p90 | p99 | requests/s | non-2xx | socket errors | host log lines per request |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---|---:|");
+        foreach (var r in list)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"| {r["label"]} | {F(r["p50Ms"], "F2")} ms | {F(r["p75Ms"], "F2")} ms | {F(r["p90Ms"], "F2")} ms | {F(r["p99Ms"], "F2")} ms | {F(r["requestsPerSecond"], "F0")} | {r["non2xx"]} | {(string?)r["socketErrors"] ?? "none"} | {F(r["hostLogLinesPerRequest"], "F1")} |");
+        }
+        md.AppendLine();
+        foreach (var r in list.Where(r => r["command"] is not null))
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"    {r["command"]}");
+        }
+        md.AppendLine();
+    }
+
+    /// <summary>IncrementalHash throughput from the micro-benchmark, to estimate the sha256 share of a fetch.</summary>
+    private static double? HashMBps(IEnumerable<JsonObject> results) =>
+        results.Where(r => Kind(r) == "hash").SelectMany(r => r["cases"]!.AsArray())
+            .FirstOrDefault(c => ((string?)c!["method"])?.Contains("StagingWriter", StringComparison.Ordinal) == true)?["MBps"]?.GetValue<double>();
+
+    private static void ColdMiss(StringBuilder md, IEnumerable<JsonObject> results, double? hashMBps)
+    {
+        var list = results.ToList();
+        if (list.Count == 0)
+        {
+            return;
+        }
+        md.AppendLine("### 4. Cold miss: time to first byte, split by the host's log lines (ms)");
+        md.AppendLine();
+        md.AppendLine("| run | size | TTFB | before fetch | fetch = transfer + sha256 + staging (MB/s) | schedule | checks (each, parallel) | promote | orchestration (fetch end → verdict) | verdict → first byte | verdict |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|");
+        foreach (var r in list)
+        {
+            var checks = string.Join(", ", r["checksMs"]!.AsObject().Select(c => $"{c.Key.Replace("Activity", "", StringComparison.Ordinal)} {F(c.Value, "F0")}"));
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"| {r["label"]} | {r["sizeBytes"]!.GetValue<long>() / 1e6:F0} MB | {F(r["ttfbMs"], "F0")} | {F(r["beforeFetchMs"], "F0")} | {F(r["fetchMs"], "F0")} ({F(r["fetchMBps"], "F0")}) | {F(r["scheduleMs"], "F0")} | {checks} | {F(r["promoteMs"], "F0")} | {F(r["orchestrationMs"], "F0")} | {F(r["afterVerdictMs"], "F0")} | {r["decision"]} |");
+        }
+        foreach (var series in list.Where(r => r["series"] is not null).GroupBy(r => (string)r["series"]!).Where(g => g.Count() > 1))
+        {
+            var runs = series.ToList();
+            double M(string key) => Results.Median(runs.Select(r => r[key]!.GetValue<double>()));
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"| **median of {runs.Count}** | {runs[0]["sizeBytes"]!.GetValue<long>() / 1e6:F0} MB | **{M("ttfbMs"):F0}** | {M("beforeFetchMs"):F0} | {M("fetchMs"):F0} ({M("fetchMBps"):F0}) | {M("scheduleMs"):F0} | | {M("promoteMs"):F0} | {M("orchestrationMs"):F0} | {M("afterVerdictMs"):F0} | |");
+        }
+        md.AppendLine();
+        md.AppendLine("The fetch's parts measured alone right after each run (ms): the body read straight from the simulator, the same bytes staged into");
+        md.AppendLine("Azurite from memory (4 MiB blocks, one in flight, as StagingWriter does), and sha256 at the micro-benchmark's rate.");
+        md.AppendLine();
+        md.AppendLine("| run | FetchMs (one pass) | upstream alone | staging alone | sha256 (estimate) |");
+        md.AppendLine("|---|---:|---:|---:|---:|");
+        foreach (var r in list)
+        {
+            var hashMs = hashMBps is { } rate ? r["sizeBytes"]!.GetValue<long>() / 1e6 / rate * 1000 : double.NaN;
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"| {r["label"]} | {F(r["fetchMs"], "F0")} | {F(r["upstreamAloneMs"], "F0")} | {F(r["stagingAloneMs"], "F0")} | {(double.IsNaN(hashMs) ? "–" : hashMs.ToString("F0", CultureInfo.InvariantCulture))} |");
+        }
+        md.AppendLine();
+    }
+
+    private static void Hash(StringBuilder md, IEnumerable<JsonObject> results)
+    {
+        foreach (var r in results)
+        {
+            md.AppendLine("### SHA-256 over 50 MB in memory (BenchmarkDotNet, in-process, 15 iterations)");
+            md.AppendLine();
+            md.AppendLine("| method | median | mean ± sd | MB/s |");
+            md.AppendLine("|---|---:|---:|---:|");
+            foreach (var c in r["cases"]!.AsArray())
+            {
+                md.AppendLine(CultureInfo.InvariantCulture, $"| {c!["method"]} | {F(c["medianMs"], "F2")} ms | {F(c["meanMs"], "F2")} ± {F(c["stdDevMs"], "F2")} ms | {F(c["MBps"], "F0")} |");
+            }
+            md.AppendLine();
+        }
+    }
+}
