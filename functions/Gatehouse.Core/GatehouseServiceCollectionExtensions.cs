@@ -3,7 +3,7 @@ using Gatehouse.Audit;
 using Gatehouse.Configuration;
 using Gatehouse.Http;
 using Gatehouse.PyPI;
-using Gatehouse.Scanning;
+using Gatehouse.Scans;
 using Gatehouse.Storage;
 using Gatehouse.Tokens;
 using Gatehouse.Verdicts;

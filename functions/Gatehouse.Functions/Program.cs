@@ -1,5 +1,5 @@
 using Gatehouse;
-using Gatehouse.Scanning;
+using Gatehouse.Scans;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.DurableTask.Worker;

@@ -1,7 +1,7 @@
 using Gatehouse;
 using Gatehouse.Host;
 using Gatehouse.Host.Durable;
-using Gatehouse.Scanning;
+using Gatehouse.Scans;
 using Microsoft.Extensions.Configuration.Memory;
 
 var builder = WebApplication.CreateBuilder(args);

@@ -1,5 +1,5 @@
 using Gatehouse.Http;
-using Gatehouse.Scanning;
+using Gatehouse.Scans;
 using Microsoft.Azure.Functions.Worker.Core.FunctionMetadata;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

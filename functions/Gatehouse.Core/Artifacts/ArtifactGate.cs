@@ -1,7 +1,7 @@
 using Gatehouse.Audit;
 using Gatehouse.Configuration;
 using Gatehouse.PyPI;
-using Gatehouse.Scanning;
+using Gatehouse.Scans;
 using Gatehouse.Storage;
 using Gatehouse.Verdicts;
 using Microsoft.DurableTask;

@@ -1,5 +1,5 @@
 using Azure.Data.Tables;
-using Gatehouse.Scanning;
+using Gatehouse.Scans;
 using Gatehouse.Storage;
 
 namespace Gatehouse.Artifacts;

@@ -1,4 +1,4 @@
-using Gatehouse.Scanning;
+using Gatehouse.Scans;
 
 namespace Gatehouse.Policy;
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
-using Gatehouse.Scanning;
+using Gatehouse.Scans;
 using Gatehouse.Storage;
 
 namespace Gatehouse.Verdicts;

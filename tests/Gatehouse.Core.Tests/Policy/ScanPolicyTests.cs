@@ -1,5 +1,5 @@
 using Gatehouse.Policy;
-using Gatehouse.Scanning;
+using Gatehouse.Scans;
 
 namespace Gatehouse.Core.Tests.Policy;
 

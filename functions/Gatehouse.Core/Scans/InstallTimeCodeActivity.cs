@@ -1,8 +1,8 @@
-using Gatehouse.Scanning.Archives;
+using Gatehouse.Scans.Archives;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
 
-namespace Gatehouse.Scanning;
+namespace Gatehouse.Scans;
 
 /// <summary>Code that runs at install or interpreter start: .pth lines, compiled or obfuscated payloads.</summary>
 public sealed class InstallTimeCodeActivity(StagedContent content, ILogger<InstallTimeCodeActivity> log) : TaskActivity<ScanRequest, CheckResult>

@@ -2,7 +2,7 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text;
 
-namespace Gatehouse.Core.Tests.Scanning.Archives;
+namespace Gatehouse.Core.Tests.Scans.Archives;
 
 /// <summary>Builds wheels, sdists and hostile archives in memory, so every fixture shows how it was made.</summary>
 internal static class TestArchives

@@ -1,11 +1,11 @@
 using System.IO.Compression;
 using Gatehouse.Configuration;
 using Gatehouse.Policy;
-using Gatehouse.Scanning;
-using Gatehouse.Scanning.Archives;
-using static Gatehouse.Core.Tests.Scanning.Archives.TestArchives;
+using Gatehouse.Scans;
+using Gatehouse.Scans.Archives;
+using static Gatehouse.Core.Tests.Scans.Archives.TestArchives;
 
-namespace Gatehouse.Core.Tests.Scanning;
+namespace Gatehouse.Core.Tests.Scans;
 
 /// <summary>
 /// Wheels whose start-up code hides behind a member name that still lands in site-packages. Each case was installed with

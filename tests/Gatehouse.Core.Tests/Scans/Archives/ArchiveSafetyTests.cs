@@ -1,12 +1,12 @@
 using System.Formats.Tar;
 using System.IO.Compression;
 using Gatehouse.Configuration;
-using Gatehouse.Scanning;
-using Gatehouse.Scanning.Archives;
-using static Gatehouse.Core.Tests.Scanning.Archives.TestArchives;
-using Rules = Gatehouse.Scanning.Archives.ArchiveSafety.Rules;
+using Gatehouse.Scans;
+using Gatehouse.Scans.Archives;
+using static Gatehouse.Core.Tests.Scans.Archives.TestArchives;
+using Rules = Gatehouse.Scans.Archives.ArchiveSafety.Rules;
 
-namespace Gatehouse.Core.Tests.Scanning.Archives;
+namespace Gatehouse.Core.Tests.Scans.Archives;
 
 public class ArchiveSafetyTests
 {

@@ -2,7 +2,7 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using System.Runtime.CompilerServices;
 
-namespace Gatehouse.Scanning.Archives;
+namespace Gatehouse.Scans.Archives;
 
 /// <summary>The container kinds we open, told by content, never by name.</summary>
 public enum ArchiveFormat

@@ -1,6 +1,6 @@
 using Microsoft.DurableTask;
 
-namespace Gatehouse.Scanning;
+namespace Gatehouse.Scans;
 
 /// <summary>Registers the scan orchestration and its activities; both hosts call this.</summary>
 public static class ScanTasks

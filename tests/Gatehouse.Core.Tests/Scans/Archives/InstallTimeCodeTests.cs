@@ -1,10 +1,10 @@
 using System.Text;
-using Gatehouse.Scanning;
-using Gatehouse.Scanning.Archives;
-using static Gatehouse.Core.Tests.Scanning.Archives.TestArchives;
-using Rules = Gatehouse.Scanning.Archives.InstallTimeCode.Rules;
+using Gatehouse.Scans;
+using Gatehouse.Scans.Archives;
+using static Gatehouse.Core.Tests.Scans.Archives.TestArchives;
+using Rules = Gatehouse.Scans.Archives.InstallTimeCode.Rules;
 
-namespace Gatehouse.Core.Tests.Scanning.Archives;
+namespace Gatehouse.Core.Tests.Scans.Archives;
 
 public class InstallTimeCodeTests
 {

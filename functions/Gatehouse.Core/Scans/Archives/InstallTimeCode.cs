@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace Gatehouse.Scanning.Archives;
+namespace Gatehouse.Scans.Archives;
 
 /// <summary>
 /// Code that runs without anyone importing the package: <c>.pth</c> lines that site.py executes at every interpreter

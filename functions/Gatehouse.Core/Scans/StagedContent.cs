@@ -2,7 +2,7 @@ using Azure;
 using Azure.Storage.Blobs.Models;
 using Gatehouse.Storage;
 
-namespace Gatehouse.Scanning;
+namespace Gatehouse.Scans;
 
 /// <summary>Opens a content for a check: staging first, then wherever a replayed scan may find it already moved.</summary>
 public sealed class StagedContent

@@ -7,7 +7,7 @@ using Gatehouse.Verdicts;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
 
-namespace Gatehouse.Scanning;
+namespace Gatehouse.Scans;
 
 /// <summary>
 /// Evaluates the policy, moves the staged blob to <c>artifacts</c> or <c>quarantine</c>, and only then writes the

@@ -1,4 +1,4 @@
-namespace Gatehouse.Scanning;
+namespace Gatehouse.Scans;
 
 /// <summary>What a scan is about: one content (sha256) staged under `staging/{sha256}`, as first seen.</summary>
 /// <param name="Sha256">Lower-case hex sha256 of the content; the orchestration instance id derives from it.</param>

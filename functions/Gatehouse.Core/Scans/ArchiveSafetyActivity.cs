@@ -1,10 +1,10 @@
 using Gatehouse.Configuration;
-using Gatehouse.Scanning.Archives;
+using Gatehouse.Scans.Archives;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Gatehouse.Scanning;
+namespace Gatehouse.Scans;
 
 /// <summary>Archive bombs, traversal, symlinks and nesting in wheels and sdists.</summary>
 public sealed class ArchiveSafetyActivity(StagedContent content, IOptions<GatehouseOptions> options, ILogger<ArchiveSafetyActivity> log)

@@ -1,6 +1,6 @@
 using Microsoft.DurableTask;
 
-namespace Gatehouse.Scanning;
+namespace Gatehouse.Scans;
 
 /// <summary>One scan per content: fans out every check in parallel, then records the verdict.</summary>
 public sealed class ScanArtifactOrchestrator : TaskOrchestrator<ScanRequest, Verdict>

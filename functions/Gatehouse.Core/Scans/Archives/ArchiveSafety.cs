@@ -1,6 +1,6 @@
 using Gatehouse.Configuration;
 
-namespace Gatehouse.Scanning.Archives;
+namespace Gatehouse.Scans.Archives;
 
 /// <summary>
 /// Archive safety for wheels and sdists: bombs by size, count and ratio (measured while decompressing, never taken
