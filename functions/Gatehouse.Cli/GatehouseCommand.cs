@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Gatehouse.Cli.Scan;
 using Gatehouse.Cli.Tokens;
 
 namespace Gatehouse.Cli;
@@ -9,6 +10,7 @@ public static class GatehouseCommand
     public static RootCommand Build()
     {
         var root = new RootCommand("Gatehouse: an AI supply-chain firewall for PyPI and Hugging Face.");
+        root.Subcommands.Add(ScanCommand.Build());
         root.Subcommands.Add(TokenCommand.Build());
         return root;
     }
