@@ -36,6 +36,7 @@ public static class GatehouseServiceCollectionExtensions
         services.AddSingleton<PyPIUpstream>();
         services.AddSingleton<SimpleIndexCache>();
         services.AddSingleton<VerdictStore>();
+        services.AddSingleton<VerdictSignals>();
         services.AddSingleton<ReferenceStore>();
         services.AddSingleton<AuditLog>();
         services.AddSingleton<ArtifactGate>();

@@ -17,6 +17,12 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]))
     builder.Configuration["urls"] = "http://127.0.0.1:7071";
 }
 
+// Per-request framework logs cost more than the request on a cached index page; Gatehouse logs its own decisions.
+if (builder.Configuration["Logging:LogLevel:Microsoft.AspNetCore"] is null)
+{
+    builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+}
+
 builder.Services.AddGatehouse(builder.Configuration);
 builder.AddGatehouseDurable(ScanTasks.Register);
 

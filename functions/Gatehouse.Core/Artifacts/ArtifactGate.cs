@@ -25,11 +25,13 @@ public sealed class ArtifactGate
     private readonly AuditLog _audit;
     private readonly ILogger<ArtifactGate> _log;
     private readonly ScanOptions _options;
+    private readonly VerdictSignals _signals;
     private readonly SingleFlight<string, StartOutcome> _starts = new();
 
     public ArtifactGate(GatehouseStorage storage, VerdictStore verdicts, ReferenceStore references, PyPIUpstream upstream, AuditLog audit,
-        IOptions<GatehouseOptions> options, ILogger<ArtifactGate> log)
+        VerdictSignals signals, IOptions<GatehouseOptions> options, ILogger<ArtifactGate> log)
     {
+        _signals = signals;
         _storage = storage;
         _verdicts = verdicts;
         _references = references;
@@ -57,11 +59,19 @@ public sealed class ArtifactGate
         wait.CancelAfter(TimeSpan.FromSeconds(_options.InlineWaitSeconds));
         try
         {
-            var done = await durable.WaitForInstanceCompletionAsync(InstanceId(request.Reference.Sha256), getInputsAndOutputs: false, wait.Token);
+            // Whichever comes first: the in-process signal from RecordVerdictActivity, or Durable's completion.
+            var published = _signals.WhenPublished(request.Reference.Sha256);
+            if (await _verdicts.GetAsync(request.Reference.Sha256, requestAborted) is { } early)
+            {
+                return GateResult.Decided(early);
+            }
+            var completion = durable.WaitForInstanceCompletionAsync(InstanceId(request.Reference.Sha256), getInputsAndOutputs: false, wait.Token);
+            await Task.WhenAny(published.WaitAsync(wait.Token), completion);
             if (await _verdicts.GetAsync(request.Reference.Sha256, requestAborted) is { } verdict)
             {
                 return GateResult.Decided(verdict);
             }
+            var done = await completion;
             _log.LogError("Scan of {Sha256} ({FileName}) ended {Status} without a verdict", request.Reference.Sha256, request.Reference.FileName, done.RuntimeStatus);
             return GateResult.Pending(_options.RetryAfterSeconds, "The scan failed and will be retried");
         }

@@ -14,7 +14,7 @@ namespace Gatehouse.Scans;
 /// verdict row that serving reads, so an allowed verdict never points at a missing blob. Idempotent on retry.
 /// </summary>
 public sealed class RecordVerdictActivity(GatehouseStorage storage, VerdictStore verdicts, ReferenceStore references, AuditLog audit,
-    TimeProvider time, ILogger<RecordVerdictActivity> log) : TaskActivity<VerdictInput, Verdict>
+    VerdictSignals signals, TimeProvider time, ILogger<RecordVerdictActivity> log) : TaskActivity<VerdictInput, Verdict>
 {
     public override async Task<Verdict> RunAsync(TaskActivityContext context, VerdictInput input)
     {
@@ -35,6 +35,7 @@ public sealed class RecordVerdictActivity(GatehouseStorage storage, VerdictStore
         }
         var promoteMs = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         await verdicts.SaveAsync(request, verdict, input.Results, time.GetUtcNow(), ct);
+        signals.Publish(request.Sha256);
         if (request.Ecosystem == "pypi")
         {
             await references.SetDecisionAsync(ReferenceStore.PyPIPartition(ProjectOf(request.Subject)), request.Sha256, verdict.Decision, verdict.Reason, ct);

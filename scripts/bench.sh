@@ -1,0 +1,264 @@
+#!/usr/bin/env bash
+# Measures Gatehouse against its performance targets on this machine. Starts a private Azurite, the upstream simulator
+# and the standalone host on free ports, runs each measurement, prints one table, and stops everything it started.
+#   scripts/bench.sh                        # everything: about 5 minutes on 2 cores and up to ~15 GB of temporary disk
+#   scripts/bench.sh --only index,coldmiss  # some of: hash, index, coldmiss, throughput, memory
+#   scripts/bench.sh --no-build             # use the Release binaries already built
+# Results (JSON per measurement, wrk output, host logs, report.md) go to .gatehouse/bench/<time>/; temporary data
+# (Azurite, synthetic wheels) is deleted at the end unless BENCH_KEEP=1.
+# Sizes: BENCH_COLD_BYTES (50000000), BENCH_COLD_RUNS (3), BENCH_THROUGHPUT_BYTES (1 GiB), BENCH_MEMORY_BYTES (2 GiB),
+# BENCH_REPEAT (3), BENCH_WRK_SECONDS (15). Installs wrk and nginx-light with apt-get when they are missing.
+# CI does not run this script.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+source "$GATEHOUSE_ROOT/scripts/lib/azurite.sh"
+cd "$GATEHOUSE_ROOT"
+
+only="hash,index,coldmiss,throughput,memory"
+build=true
+while (($# > 0)); do
+  case "$1" in
+    --only) only="$2"; shift ;;
+    --no-build) build=false ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+wants() { [[ ",$only," == *",$1,"* ]]; }
+# Other work on the machine skews every figure; the 1-minute load average is recorded before each measurement.
+note_load() { echo "$(date -u +%H:%M:%S) load $(cut -d' ' -f1-3 /proc/loadavg) before $1" >>"$results/load.txt"; }
+size_label() { # 1073741824 -> "1 GiB", 50000000 -> "50 MB"
+  if (($1 % 1073741824 == 0)); then echo "$(($1 / 1073741824)) GiB"; elif (($1 % 1000000 == 0)); then echo "$(($1 / 1000000)) MB"; else echo "$1 bytes"; fi
+}
+
+cold_bytes="${BENCH_COLD_BYTES:-50000000}"
+cold_runs="${BENCH_COLD_RUNS:-3}"
+throughput_bytes="${BENCH_THROUGHPUT_BYTES:-1073741824}"
+memory_bytes="${BENCH_MEMORY_BYTES:-2147483648}"
+repeat="${BENCH_REPEAT:-3}"
+wrk_seconds="${BENCH_WRK_SECONDS:-15}"
+pip_accept="application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
+
+results="$GATEHOUSE_ROOT/.gatehouse/bench/$(date -u +%Y%m%dT%H%M%SZ)"
+work="$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-bench.XXXXXX")"
+mkdir -p "$results"
+chmod 755 "$work" # nginx workers (another user when started as root) read the page from here
+
+sim_pid="" host_pid="" nginx_pid=""
+stop_pid() { # stop_pid PID: TERM, wait, and KILL after 15 s
+  local pid="$1" i
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 75; i++)); do
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    sleep 0.2
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+  trap - INT TERM EXIT
+  stop_pid "$nginx_pid"
+  stop_pid "$host_pid"
+  stop_pid "$sim_pid"
+  azurite_stop || true
+  cp "$work"/*.log "$results/" 2>/dev/null || true
+  if [[ "${BENCH_KEEP:-0}" == 1 ]]; then
+    echo "kept temporary data in $work"
+  else
+    rm -rf "$work"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Ports other local jobs use; free_ports hands out ephemeral ports, this only guards against an overlap.
+reserved_port() { (($1 == 7171 || $1 == 8090 || $1 == 8190 || ($1 >= 21000 && $1 <= 23002))); }
+ports=()
+while ((${#ports[@]} < 6)); do
+  for p in $(free_ports 6); do
+    if ! reserved_port "$p" && [[ " ${ports[*]} " != *" $p "* ]] && ((${#ports[@]} < 6)); then ports+=("$p"); fi
+  done
+done
+blob_port="${ports[0]}" queue_port="${ports[1]}" table_port="${ports[2]}" sim_port="${ports[3]}" host_port="${ports[4]}" nginx_port="${ports[5]}"
+gatehouse="http://127.0.0.1:$host_port"
+simulator="http://127.0.0.1:$sim_port"
+
+bench=(dotnet tests/Gatehouse.Benchmarks/bin/Release/net10.0/Gatehouse.Benchmarks.dll)
+cli=(dotnet functions/Gatehouse.Cli/bin/Release/net10.0/gatehouse.dll)
+
+if $build; then
+  echo "== building (Release)"
+  for project in functions/Gatehouse.Host functions/Gatehouse.Cli tests/Gatehouse.UpstreamSimulator tests/Gatehouse.Benchmarks; do
+    dotnet build "$project" -c Release -nologo -v:q -clp:ErrorsOnly
+  done
+fi
+if wants index && ! { command -v wrk && command -v nginx; } >/dev/null; then
+  echo "== installing wrk and nginx-light"
+  apt-get install -y wrk nginx-light >/dev/null
+fi
+
+{
+  echo "cpu: $(nproc) x $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs)"
+  echo "memory: $(free -g | awk '/^Mem:/ {print $2}') GiB; kernel $(uname -r); $(. /etc/os-release && echo "$PRETTY_NAME")"
+  echo "dotnet $(dotnet --version); node $(node --version); azurite $(node -p "require('$AZURITE_DIR/package.json').dependencies.azurite")"
+  echo "wrk: $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2); $(nginx -v 2>&1)"
+  echo "ports: azurite $blob_port/$queue_port/$table_port, simulator $sim_port, host $host_port, nginx $nginx_port"
+} | tee "$results/machine.txt"
+
+if wants hash; then
+  note_load hash
+  echo "== 4b. SHA-256 micro-benchmark (BenchmarkDotNet), before anything else runs"
+  "${bench[@]}" hash --out "$results/hash.json" --artifacts "$work/bdn" >"$results/hash.log" 2>&1 || { tail -40 "$results/hash.log"; exit 1; }
+  grep -A8 '^| Method' "$results/hash.log" || true
+fi
+
+if wants index || wants coldmiss || wants throughput || wants memory; then
+  echo "== starting Azurite, the upstream simulator and Gatehouse"
+  azurite_install
+  azurite_start "$work/azurite" "$blob_port" "$queue_port" "$table_port"
+  AzureWebJobsStorage="$(azurite_connection_string "$blob_port" "$queue_port" "$table_port")"
+  export AzureWebJobsStorage
+  dotnet tests/Gatehouse.UpstreamSimulator/bin/Release/net10.0/Gatehouse.UpstreamSimulator.dll \
+    --urls "$simulator" --fixtures tests/fixtures/pypi --data "$work/simulator" >"$work/simulator.log" 2>&1 &
+  sim_pid=$!
+  wait_http "$simulator/simple/" 60 || { echo "simulator did not start; see $work/simulator.log" >&2; exit 1; }
+  token="$("${cli[@]}" token create --storage "$AzureWebJobsStorage" --name bench --scope read --format token)"
+fi
+
+# start_host NAME [KEY=VALUE...]: a fresh host process logging JSON (with timestamps) to $work/host-NAME.log; extra
+# settings (configuration only, e.g. a log level) are passed through the environment.
+start_host() {
+  local name="$1"
+  shift
+  host_log="$work/host-$name.log"
+  env AzureWebJobsStorage="$AzureWebJobsStorage" \
+    Gatehouse__PyPI__IndexUrl="$simulator/simple/" \
+    Gatehouse__PyPI__JsonApiUrl="$simulator/pypi/" \
+    Gatehouse__PyPI__FileHosts="127.0.0.1:$sim_port" \
+    Gatehouse__Scan__InlineWaitSeconds=600 \
+    Gatehouse__Durable__PartitionCount=1 \
+    Gatehouse__Durable__LeaseAcquireIntervalSeconds=1 \
+    Gatehouse__Durable__LeaseIntervalSeconds=5 \
+    Gatehouse__Durable__LeaseRenewIntervalSeconds=2 \
+    Gatehouse__Durable__MaxQueuePollingIntervalSeconds=1 \
+    Logging__Console__FormatterName=json \
+    Logging__Console__FormatterOptions__TimestampFormat="yyyy-MM-ddTHH:mm:ss.fffZ" \
+    Logging__Console__FormatterOptions__UseUtcTimestamp=true \
+    "$@" \
+    dotnet functions/Gatehouse.Host/bin/Release/net10.0/Gatehouse.Host.dll --urls "$gatehouse" >"$host_log" 2>&1 &
+  host_pid=$!
+  wait_http "$gatehouse/healthz" 90 || { echo "Gatehouse did not start; see $host_log" >&2; tail -20 "$host_log" >&2; exit 1; }
+  # One authenticated request so routing, token validation and the storage clients are warm, as in a running service.
+  curl -sS -o /dev/null -H "Authorization: Bearer $token" -H "Accept: $pip_accept" "$gatehouse/pypi/simple/gh-demo/"
+  sleep 3
+}
+stop_host() { stop_pid "$host_pid"; host_pid=""; }
+
+if wants index; then
+  note_load index
+  echo "== 3. cached project page: Gatehouse vs nginx serving the same bytes (wrk -t2 -c32 -d${wrk_seconds}s)"
+  start_host index
+  page="$work/www/pypi/simple/gh-demo/index.html"
+  mkdir -p "$(dirname "$page")" "$work/nginx"
+  content_type="$(curl -sS -o "$page" -w '%{content_type}' -H "Authorization: Bearer $token" -H "Accept: $pip_accept" "$gatehouse/pypi/simple/gh-demo/")"
+  cat >"$work/nginx/nginx.conf" <<NGINX
+worker_processes auto;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  keepalive_requests 1000000;
+  client_body_temp_path $work/nginx/body;
+  types { }
+  server {
+    listen 127.0.0.1:$nginx_port;
+    root $work/www;
+    index index.html;
+    location / { default_type "$content_type"; }
+  }
+}
+NGINX
+  basic="$(printf '%s:' "$token" | base64 -w0)" # pip sends the token as the Basic user name
+  # run_wrk NAME LABEL URL [HOSTLOG]: a 3 s warm-up, then the recorded run; counts the host log lines it caused.
+  run_wrk() {
+    local name="$1" label="$2" url="$3" log="${4:-}" before=0 lines=()
+    wrk -t2 -c32 -d3s -H "Accept: $pip_accept" -H "Authorization: Basic $basic" "$url" >/dev/null
+    if [[ -n "$log" ]]; then sleep 1; before="$(wc -l <"$log")"; fi
+    wrk -t2 -c32 "-d${wrk_seconds}s" --latency -H "Accept: $pip_accept" -H "Authorization: Basic $basic" "$url" | tee "$results/wrk-$name.txt"
+    if [[ -n "$log" ]]; then sleep 1; lines=(--host-log-lines "$(($(wc -l <"$log") - before))"); fi
+    "${bench[@]}" wrk --input "$results/wrk-$name.txt" --label "$label" "${lines[@]}" \
+      --command "wrk -t2 -c32 -d${wrk_seconds}s --latency -H 'Accept: $pip_accept' -H 'Authorization: Basic <base64(token:)>' $url" \
+      --out "$results/index-$name.json" >/dev/null
+  }
+  # A page logged per request at Information (the host's default levels) fills the disk; keep the head of each log only.
+  trim_log() { head -n 200 "$1" >"$1.head" && mv "$1.head" "$1"; }
+  run_wrk 1-gatehouse "Gatehouse (default log levels)" "$gatehouse/pypi/simple/gh-demo/" "$host_log"
+  stop_host
+  trim_log "$host_log"
+  start_host index-quiet "Logging__LogLevel__Microsoft.AspNetCore=Warning"
+  run_wrk 2-gatehouse-quiet "Gatehouse, Microsoft.AspNetCore logging at Warning" "$gatehouse/pypi/simple/gh-demo/" "$host_log"
+  stop_host
+  trim_log "$host_log"
+  nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
+  nginx_pid=$!
+  wait_http "http://127.0.0.1:$nginx_port/" 10 || { echo "nginx did not start" >&2; cat "$work/nginx/error.log" >&2; exit 1; }
+  cmp <(curl -sS "http://127.0.0.1:$nginx_port/pypi/simple/gh-demo/") "$page" || { echo "nginx serves different bytes" >&2; exit 1; }
+  run_wrk 3-nginx "nginx-light, the same bytes as a static file" "http://127.0.0.1:$nginx_port/pypi/simple/gh-demo/"
+  stop_pid "$nginx_pid"
+  nginx_pid=""
+fi
+
+if wants coldmiss || wants throughput; then
+  start_host main
+fi
+
+if wants coldmiss; then
+  note_load coldmiss
+  echo "== 4. cold miss: $cold_runs fresh wheels of $cold_bytes bytes"
+  for ((i = 1; i <= cold_runs; i++)); do
+    "${bench[@]}" coldmiss --gatehouse "$gatehouse" --token "$token" --simulator "$simulator" --project "bench-cold-$i" --version 1.0.0 \
+      --size "$cold_bytes" --log "$host_log" --connection-string "$AzureWebJobsStorage" --label "$(size_label "$cold_bytes") #$i" --series small --out "$results/coldmiss-1-small-$i.json"
+  done
+fi
+
+if wants throughput; then
+  note_load throughput
+  echo "== 1. cached-file throughput: $throughput_bytes bytes, made allowed by one cold GET"
+  "${bench[@]}" coldmiss --gatehouse "$gatehouse" --token "$token" --simulator "$simulator" --project bench-throughput --version 1.0.0 \
+    --size "$throughput_bytes" --log "$host_log" --connection-string "$AzureWebJobsStorage" --label "$(size_label "$throughput_bytes") (throughput file)" --out "$results/coldmiss-2-throughput.json" >"$work/throughput-cold.json"
+  filename="$(jq -r .filename "$work/throughput-cold.json")" sha256="$(jq -r .sha256 "$work/throughput-cold.json")"
+  "${bench[@]}" throughput --gatehouse "$gatehouse" --token "$token" --project bench-throughput --filename "$filename" --sha256 "$sha256" \
+    --connection-string "$AzureWebJobsStorage" --repeat "$repeat" --out "$results/throughput.json"
+fi
+
+if wants memory; then
+  note_load memory
+  stop_host
+  echo "== 2. memory: a fresh host takes a $memory_bytes-byte cold miss, then another fresh host serves it"
+  "${bench[@]}" synthetic --simulator "$simulator" --project bench-memory --version 1.0.0 --size "$memory_bytes" >"$work/memory-wheel.json"
+  start_host coldmiss-2g
+  "${bench[@]}" rss --pid "$host_pid" --case "cold miss of a $(size_label "$memory_bytes") wheel (fetch, scan, promote, serve)" --phase before --out "$results/rss-1-before.json" >/dev/null
+  "${bench[@]}" coldmiss --gatehouse "$gatehouse" --token "$token" --simulator "$simulator" --project bench-memory --version 1.0.0 \
+    --size "$memory_bytes" --log "$host_log" --connection-string "$AzureWebJobsStorage" --label "$(size_label "$memory_bytes") (memory case, fresh host)" --out "$results/coldmiss-3-memory.json" >/dev/null
+  "${bench[@]}" rss --pid "$host_pid" --case "cold miss of a $(size_label "$memory_bytes") wheel (fetch, scan, promote, serve)" --phase after --out "$results/rss-1-after.json"
+  stop_host
+  start_host serve-2g
+  filename="$(jq -r .filename "$work/memory-wheel.json")" sha256="$(jq -r .sha256 "$work/memory-wheel.json")"
+  "${bench[@]}" rss --pid "$host_pid" --case "serving the cached $(size_label "$memory_bytes") wheel" --phase before --out "$results/rss-2-before.json" >/dev/null
+  "${bench[@]}" download --url "$gatehouse/pypi/files/bench-memory/$sha256/$filename" --token "$token" --label "$(size_label "$memory_bytes") cached" --out "$results/download-memory.json"
+  "${bench[@]}" rss --pid "$host_pid" --case "serving the cached $(size_label "$memory_bytes") wheel" --phase after --out "$results/rss-2-after.json"
+  stop_host
+fi
+
+echo
+echo "== results ($results)"
+cat "$results/machine.txt"
+note_load report
+cat "$results/load.txt"
+echo
+"${bench[@]}" report --dir "$results" | tee "$results/report.md"
