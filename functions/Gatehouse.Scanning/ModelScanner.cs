@@ -1,3 +1,6 @@
+using Gatehouse.Scanning.Containers;
+using Gatehouse.Scanning.Pickle;
+
 namespace Gatehouse.Scanning;
 
 /// <summary>
@@ -6,10 +9,313 @@ namespace Gatehouse.Scanning;
 /// </summary>
 public sealed class ModelScanner
 {
+    private delegate bool HeadTest(ReadOnlySpan<byte> head);
+
+    /// <summary>How content is told apart, in the order tried; each entry says who reads that format this way.</summary>
+    private static readonly IReadOnlyList<(string Format, string Reason, HeadTest Matches)> Signatures =
+    [
+        ("zip", "torch.load takes content starting PK\\x03\\x04 as a zip (_is_zipfile); np.load and Keras open zips with zipfile",
+            head => head.StartsWith("PK\x03\x04"u8) || head.StartsWith("PK\x05\x06"u8)),
+        ("7z", "no loader reads 7z; it is unpacked because it hides checkpoints from scanners that route by extension (nullifAI)",
+            head => head.StartsWith(SevenZipReader.Magic)),
+        ("npy", "np.load checks the \\x93NUMPY magic", head => head.StartsWith(NpyReader.Magic)),
+        ("hdf5", "h5py finds the HDF5 signature at 0 or after a user block of 512·2^k bytes", IsHdf5),
+        ("gguf", "llama.cpp checks the GGUF magic", head => head.StartsWith(GgufReader.Magic)),
+        ("tar", "tarfile finds 'ustar' at 257, or a v7 header whose checksum adds up", TarArchiveReader.LooksLike),
+        ("compressed", "gzip/bz2/xz archives; joblib.load decompresses zlib, gzip, bz2, xz, lzma and lz4 by magic",
+            head => CompressedStream.Detect(head) is not null),
+        ("safetensors", "a binary u64 length followed by a JSON object", SafetensorsReader.LooksLike),
+        ("onnx", "ir_version (ModelProto field 1) first; confirmed by walking the top-level fields",
+            head => head.Length >= 2 && head[0] == 0x08 && head[1] is > 0 and < 0x80),
+    ];
+
+    /// <summary>
+    /// Names that claim a model format: unknown content under one of them is Suspicious, because a loader will try to
+    /// read it. This is the only use of a name; everything else is told by content.
+    /// </summary>
+    private static readonly IReadOnlyDictionary<string, string> ClaimedModelExtensions = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+    {
+        [".bin"] = "torch.load / transformers checkpoint",
+        [".pt"] = "torch.load checkpoint",
+        [".pth"] = "torch.load checkpoint",
+        [".ckpt"] = "torch.load / Lightning checkpoint",
+        [".pkl"] = "pickle",
+        [".pickle"] = "pickle",
+        [".joblib"] = "joblib.load",
+        [".dill"] = "dill, a pickle",
+        [".npy"] = "np.load",
+        [".npz"] = "np.load",
+        [".safetensors"] = "safetensors",
+        [".gguf"] = "llama.cpp",
+        [".onnx"] = "ONNX Runtime",
+        [".keras"] = "keras.saving.load_model",
+        [".h5"] = "Keras legacy H5",
+        [".hdf5"] = "Keras legacy H5",
+        [".pb"] = "TensorFlow SavedModel graphs, whose ops (ReadFile, WriteFile, PyFunc) this scanner does not parse",
+        [".mar"] = "TorchServe archive",
+        [".nemo"] = "NeMo archive",
+    };
+
     private readonly ScanLimits _limits;
 
     public ModelScanner(ScanLimits? limits = null) => _limits = limits ?? new ScanLimits();
 
     /// <summary>Scans one file. <paramref name="stream"/> must be seekable (containers read directories).</summary>
-    public Task<FileReport> ScanAsync(Stream stream, string path, CancellationToken cancellationToken) => throw new NotImplementedException();
+    public Task<FileReport> ScanAsync(Stream stream, string path, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        if (!stream.CanSeek)
+        {
+            throw new ArgumentException("The model scanner needs a seekable stream.", nameof(stream));
+        }
+        // The readers are synchronous (the pickle engine reads forward from a Stream): keep them off the caller's thread.
+        return Task.Run(() => Scan(stream, path, cancellationToken), cancellationToken);
+    }
+
+    private FileReport Scan(Stream stream, string path, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (_limits.MaxDuration <= TimeSpan.Zero)
+        {
+            deadline.Cancel();
+        }
+        else
+        {
+            deadline.CancelAfter(_limits.MaxDuration);
+        }
+        ScanContext? context = null;
+        // Archives the pickle engine finds inside a pickle (torch.storage._load_from_bytes(b"PK…")) come back here.
+        var pickles = new PickleScanner(_limits, new PickleScanOptions { NestedArchiveScanner = (archive, at, depth) => ScanNestedArchive(context!, archive, at, depth) });
+        context = new ScanContext(_limits, pickles, Route, deadline.Token);
+        var size = stream.Length;
+        stream.Position = 0;
+        var format = "data";
+        try
+        {
+            format = Route(context, stream, null, Path.GetFileName(path), 0);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            context.Add(ContainerRules.TimeLimit, ScanLevel.Suspicious, $"The scan ran past {_limits.MaxDuration}; what was not reached was not checked.");
+        }
+        return FileReport.From(path, format, context.Findings, size);
+    }
+
+    private static IReadOnlyList<ModelFinding> ScanNestedArchive(ScanContext context, ReadOnlyMemory<byte> archive, string path, int depth)
+    {
+        var nested = context.Nested();
+        using var content = new MemoryStream(archive.ToArray(), writable: false);
+        nested.Guarded(path, () => nested.Route(content, path, null, depth));
+        return nested.Findings;
+    }
+
+    /// <summary>Tells the format of one content and scans it; the content's failures become findings about it.</summary>
+    private static string Route(ScanContext context, Stream content, string? path, string? name, int depth)
+    {
+        // Copies made for readers that seek (a zip inside a zip) live as long as this content's scan.
+        var copies = new List<Stream>();
+        try
+        {
+            return Route(context, content, path, name, depth, copies);
+        }
+        finally
+        {
+            foreach (var copy in copies)
+            {
+                copy.Dispose();
+            }
+        }
+    }
+
+    private static string Route(ScanContext context, Stream content, string? path, string? name, int depth, List<Stream> copies)
+    {
+        context.ThrowIfCancelled();
+        var start = content.CanSeek ? content.Position : 0;
+        var head = new byte[ScanContext.HeadSize];
+        var headLength = ScanContext.ReadAtMost(content, head);
+        long? total = content.CanSeek ? content.Length - start : headLength < head.Length ? headLength : null;
+        var span = head.AsSpan(0, headLength);
+
+        // The content from its first byte, however it can be had.
+        Stream Whole()
+        {
+            if (content.CanSeek)
+            {
+                content.Position = start;
+                return start == 0 ? content : new WindowStream(content, start, content.Length - start);
+            }
+            return new PrefixedStream(head, headLength, content);
+        }
+
+        Stream Seekable()
+        {
+            var whole = Whole();
+            if (whole.CanSeek)
+            {
+                return whole;
+            }
+            var copy = SeekableCopy.From(whole, context);
+            copies.Add(copy);
+            return copy;
+        }
+
+        var format = Sniff(span);
+        if (format is "zip" or "7z" or "tar" or "compressed" && depth >= context.Limits.MaxNestingDepth)
+        {
+            context.Add(ContainerRules.NestingDepth, ScanLevel.Suspicious,
+                $"A {format} container nested {depth} deep, beyond the limit of {context.Limits.MaxNestingDepth}; its content was not checked.", path);
+            return format;
+        }
+        switch (format)
+        {
+            case "zip":
+                context.Guarded(path, () => format = TorchZipReader.Scan(context, Seekable(), path, depth));
+                return format;
+            case "7z":
+                context.Guarded(path, () => SevenZipReader.Scan(context, Seekable(), path, depth));
+                return format;
+            case "npy":
+                context.Guarded(path, () => NpyReader.Scan(context, Whole(), path, depth));
+                return format;
+            case "hdf5":
+                context.Guarded(path, () => format = KerasReader.ScanH5(context, Seekable(), path));
+                return format;
+            case "gguf":
+                context.Guarded(path, () => GgufReader.Scan(context, Whole(), path));
+                return format;
+            case "tar":
+                context.Guarded(path, () => TarArchiveReader.Scan(context, Whole(), path, depth));
+                return format;
+            case "compressed":
+                return ScanCompressed(context, CompressedStream.Detect(span)!, Whole(), path, name, depth);
+            case "safetensors":
+                context.Guarded(path, () => SafetensorsReader.Scan(context, Whole(), path));
+                return format;
+            case "onnx":
+                var model = Seekable();
+                if (OnnxReader.IsModel(model))
+                {
+                    context.Guarded(path, () => OnnxReader.Scan(context, model, path));
+                    return format;
+                }
+                return Unrecognised(context, path, name);
+        }
+        if (PickleSniffer.LooksLikePickle(span, total))
+        {
+            var scanned = "pickle";
+            context.Guarded(path, () => scanned = ScanPickle(context, head.AsSpan(0, headLength), Whole(), path, depth));
+            CheckPolyglot(context, content, start, path, depth);
+            return scanned;
+        }
+        CheckPolyglot(context, content, start, path, depth);
+        return Unrecognised(context, path, name);
+    }
+
+    /// <summary>The first format whose signature the head carries, or null (pickles are told by walking their opcodes).</summary>
+    private static string? Sniff(ReadOnlySpan<byte> head)
+    {
+        foreach (var (format, _, matches) in Signatures)
+        {
+            if (matches(head))
+            {
+                return format;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>The HDF5 superblock signature sits at 0, 512, 1024, 2048… (after a user block).</summary>
+    private static bool IsHdf5(ReadOnlySpan<byte> head)
+    {
+        ReadOnlySpan<byte> signature = [0x89, (byte)'H', (byte)'D', (byte)'F', 0x0D, 0x0A, 0x1A, 0x0A];
+        for (var offset = 0; offset + signature.Length <= head.Length; offset = offset == 0 ? 512 : offset * 2)
+        {
+            if (head[offset..].StartsWith(signature))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// A pickle stream: legacy torch (the magic-number pickle first), joblib (NumpyArrayWrapper and raw array regions),
+    /// or plain pickles. Returns the format.
+    /// </summary>
+    private static string ScanPickle(ScanContext context, ReadOnlySpan<byte> head, Stream whole, string? path, int depth)
+    {
+        if (LegacyTorchReader.LooksLike(head))
+        {
+            context.AddRange(LegacyTorchReader.Scan(whole, path, context.Pickles));
+            return "pytorch-legacy";
+        }
+        if (head.IndexOf("NumpyArrayWrapper"u8) >= 0)
+        {
+            context.AddRange(JoblibReader.Scan(whole, path, context.Pickles));
+            return "joblib";
+        }
+        context.AddRange(context.Pickles.Scan(whole, path, depth));
+        return "pickle";
+    }
+
+    /// <summary>Decompresses and routes what is inside; a compressed pickle is what joblib writes.</summary>
+    private static string ScanCompressed(ScanContext context, CompressedStream.Compressor compressor, Stream compressed, string? path, string? name, int depth)
+    {
+        var inner = compressor.Name;
+        context.Guarded(path, () =>
+        {
+            using var decompressed = CompressedStream.Open(compressor, compressed, context, path);
+            inner = context.Route(decompressed, path, InnerName(name, compressor.Name), depth + 1);
+        });
+        return inner is "pickle" or "joblib" ? "joblib" : compressor.Name;
+    }
+
+    /// <summary>"model.pkl.gz" holds "model.pkl"; a joblib file keeps its name.</summary>
+    private static string? InnerName(string? name, string compressor)
+    {
+        if (name is null)
+        {
+            return null;
+        }
+        var extension = Path.GetExtension(name).ToLowerInvariant();
+        var strips = compressor switch
+        {
+            "gzip" => extension is ".gz" or ".tgz",
+            "bz2" => extension is ".bz2" or ".tbz2",
+            "xz" => extension is ".xz" or ".txz",
+            "lz4" => extension == ".lz4",
+            "lzma" => extension == ".lzma",
+            "zlib" => extension is ".z" or ".zlib",
+            _ => false,
+        };
+        return strips ? name[..^extension.Length] : name;
+    }
+
+    /// <summary>A zip directory at the end of content that does not start as a zip: another loader sees an archive.</summary>
+    private static void CheckPolyglot(ScanContext context, Stream content, long start, string? path, int depth)
+    {
+        if (!content.CanSeek || start != 0 || !TorchZipReader.HasDirectory(content))
+        {
+            return;
+        }
+        // Recorded, not graded: what makes a polyglot dangerous is what its zip holds, and that is scanned.
+        context.Add(ContainerRules.Polyglot, ScanLevel.Safe,
+            "A zip archive ends this content: zip readers see the archive, the other loader sees the start; both were scanned.", path);
+        if (depth < context.Limits.MaxNestingDepth)
+        {
+            context.Guarded(path, () => TorchZipReader.Scan(context, content, path, depth, embedded: true));
+        }
+    }
+
+    /// <summary>Content of no known format: inert data, unless its name claims a model format a loader will try.</summary>
+    private static string Unrecognised(ScanContext context, string? path, string? name)
+    {
+        var extension = name is null ? "" : Path.GetExtension(name);
+        if (ClaimedModelExtensions.TryGetValue(extension, out var loader))
+        {
+            context.Add(ContainerRules.Unrecognised, ScanLevel.Suspicious,
+                $"Named '{name}' ({loader}) but the content is none of the formats that loader reads; it is not provably inert.", path);
+        }
+        return "data";
+    }
 }

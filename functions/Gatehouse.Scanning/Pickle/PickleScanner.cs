@@ -6,12 +6,107 @@ namespace Gatehouse.Scanning.Pickle;
 /// </summary>
 public sealed class PickleScanner
 {
-    private readonly ScanLimits _limits;
+    public PickleScanner(ScanLimits limits)
+        : this(limits, new PickleScanOptions())
+    {
+    }
 
-    public PickleScanner(ScanLimits limits) => _limits = limits;
+    public PickleScanner(ScanLimits limits, PickleScanOptions options)
+    {
+        Limits = limits;
+        Options = options;
+    }
+
+    public ScanLimits Limits { get; }
+
+    public PickleScanOptions Options { get; }
 
     /// <summary>Scans every pickle in <paramref name="stream"/> from its current position to the end.</summary>
     /// <param name="stream">Read forward only; never seeked, never buffered whole.</param>
     /// <param name="path">Member path used in findings.</param>
-    public IReadOnlyList<ModelFinding> Scan(Stream stream, string? path) => throw new NotImplementedException();
+    public IReadOnlyList<ModelFinding> Scan(Stream stream, string? path) => Scan(stream, path, depth: 0);
+
+    /// <summary>As <see cref="Scan(Stream, string?)"/>, for a stream nested <paramref name="depth"/> containers deep.</summary>
+    public IReadOnlyList<ModelFinding> Scan(Stream stream, string? path, int depth)
+    {
+        using var session = Open(stream, path, depth);
+        session.ScanToEnd();
+        return session.Findings;
+    }
+
+    /// <summary>Scans pickle bytes already in memory.</summary>
+    public IReadOnlyList<ModelFinding> Scan(ReadOnlyMemory<byte> content, string? path)
+    {
+        using var stream = new ReadOnlyMemoryStream(content);
+        return Scan(stream, path, depth: 0);
+    }
+
+    /// <summary>
+    /// Loads exactly one pickle from <paramref name="stream"/> and returns its symbolic value with the findings. A
+    /// seekable stream is left right after the STOP; a forward-only one may have been read further (use
+    /// <see cref="Open"/> to keep reading in the same pass).
+    /// </summary>
+    public PickleLoadResult LoadOne(Stream stream, string? path, out IReadOnlyList<ModelFinding> findings)
+    {
+        using var session = Open(stream, path);
+        var result = session.LoadOne();
+        findings = session.Findings;
+        return result;
+    }
+
+    /// <summary>
+    /// Opens a session for container readers that load pickles one at a time (legacy torch, joblib) and read raw bytes in
+    /// between. Findings of the session are its own; dispose it to give unread bytes back to a seekable stream.
+    /// </summary>
+    public PickleSession Open(Stream stream, string? path, int depth = 0) =>
+        new(this, stream, path, new FindingSink(), new ScanBudget(Limits), depth, dropParseErrors: false);
+
+    /// <summary>A read-only stream over memory without copying it.</summary>
+    private sealed class ReadOnlyMemoryStream(ReadOnlyMemory<byte> memory) : Stream
+    {
+        private int _position;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => true;
+
+        public override bool CanWrite => false;
+
+        public override long Length => memory.Length;
+
+        public override long Position
+        {
+            get => _position;
+            set => _position = (int)Math.Clamp(value, 0, memory.Length);
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            var n = Math.Min(buffer.Length, memory.Length - _position);
+            memory.Span.Slice(_position, n).CopyTo(buffer);
+            _position += n;
+            return n;
+        }
+
+        public override long Seek(long offset, SeekOrigin origin)
+        {
+            Position = origin switch
+            {
+                SeekOrigin.Begin => offset,
+                SeekOrigin.Current => _position + offset,
+                _ => memory.Length + offset,
+            };
+            return _position;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
 }

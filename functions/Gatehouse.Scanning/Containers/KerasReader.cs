@@ -1,0 +1,227 @@
+using System.Text.Json;
+using PureHDF;
+
+namespace Gatehouse.Scanning.Containers;
+
+/// <summary>
+/// Keras models: the v3 <c>.keras</c> zip's <c>config.json</c> (reached through <see cref="TorchZipReader"/>) and the
+/// legacy HDF5 file's root attribute <c>model_config</c> (read with PureHDF). Both are JSON object graphs that Keras
+/// turns into live objects; every nested object is judged, not just the top-level layers. Lambda layers carry
+/// marshalled bytecode; <c>module</c>/<c>registered_name</c> references make Keras import modules, even in safe mode
+/// before 3.9 (CVE-2025-1550); and Keras' own functions can be used as gadgets that switch safe mode off, download a
+/// file or load another model. A model built only from Keras' own layers is Safe.
+/// </summary>
+internal static class KerasReader
+{
+    /// <summary>Rules with the reason each matters.</summary>
+    public static class Rules
+    {
+        /// <summary>A Lambda layer or serialized lambda: marshalled Python bytecode that runs (CVE-2024-3660; H5 ignores safe_mode, CVE-2025-9905).</summary>
+        public const string Lambda = "keras.lambda";
+        /// <summary>A Keras function or class that defeats safe mode, downloads, loads another model or unpickles (CVE-2025-9906, CVE-2025-8747, CVE-2025-49655).</summary>
+        public const string UnsafeGadget = "keras.unsafe-gadget";
+        /// <summary>A reference into a module that runs commands, opens files or the network: imported and called on load.</summary>
+        public const string DangerousModule = "keras.dangerous-module";
+        /// <summary>A reference to a module outside Keras: imported on load even in safe mode before Keras 3.9 (CVE-2025-1550).</summary>
+        public const string ForeignModule = "keras.foreign-module";
+        /// <summary>A custom object: the loading program must supply its code, which the file cannot vouch for.</summary>
+        public const string CustomObject = "keras.custom-object";
+        /// <summary>The config is not the JSON Keras reads: the model does not load, or loads differently.</summary>
+        public const string BadConfig = "keras.bad-config";
+    }
+
+    /// <summary>Namespaces whose objects Keras resolves through its own export table or the Keras-team libraries' registrations.</summary>
+    private static readonly string[] KerasNamespaces = ["keras", "keras_hub", "keras_nlp", "keras_cv", "tf_keras"];
+
+    /// <summary>Keras' own functions and classes that are gadgets, each with why (matched by full name, or by name under any Keras module).</summary>
+    internal static readonly IReadOnlyDictionary<string, string> Gadgets = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["enable_unsafe_deserialization"] = "switches safe mode off for the rest of the load (CVE-2025-9906)",
+        ["set_global_attribute"] = "can set safe_mode_saving to False from inside the archive (CVE-2025-9906)",
+        ["get_file"] = "downloads a file from a URL chosen by the model (CVE-2025-8747)",
+        ["load_model"] = "loads a second model, with safe_mode chosen by the first",
+        ["func_load"] = "turns marshalled bytecode into a function",
+        ["TorchModuleWrapper"] = "restores a torch module with torch.load, a pickle (CVE-2025-49655)",
+    };
+
+    /// <summary>Module roots that run commands, load code, or reach files and the network when imported and called.</summary>
+    private static readonly HashSet<string> DangerousModules = new(StringComparer.Ordinal)
+    {
+        "os", "posix", "nt", "subprocess", "sys", "importlib", "runpy", "shutil", "socket", "pickle", "_pickle", "marshal",
+        "ctypes", "code", "codeop", "pty", "webbrowser", "requests", "urllib", "urllib2", "urllib3", "http", "httplib",
+        "ftplib", "telnetlib", "smtplib", "multiprocessing", "asyncio", "threading", "tempfile", "pathlib", "io", "glob",
+        "pip", "setuptools", "distutils", "torch", "numpy", "dill", "joblib", "cloudpickle", "operator", "functools",
+    };
+
+    /// <summary>Python builtins that run code or touch files when Keras resolves a "builtins" function by name.</summary>
+    private static readonly HashSet<string> DangerousBuiltins = new(StringComparer.Ordinal)
+    {
+        "eval", "exec", "compile", "open", "__import__", "getattr", "setattr", "delattr", "globals", "locals", "vars",
+        "breakpoint", "input", "exit", "quit", "help", "memoryview", "type", "object", "super", "classmethod", "staticmethod", "property",
+    };
+
+    /// <summary>Deeper JSON than any model config; refused rather than walked.</summary>
+    private const int MaxDepth = 512;
+
+    /// <summary>Judges a <c>config.json</c> (or an H5 <c>model_config</c>) and every object nested in it.</summary>
+    public static void ScanConfig(ScanContext context, byte[] json, string? path)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = MaxDepth });
+        }
+        catch (JsonException e)
+        {
+            context.Add(Rules.BadConfig, ScanLevel.Invalid, $"The model config is not valid JSON: {e.Message}", path);
+            return;
+        }
+        using (document)
+        {
+            var pending = new Stack<JsonElement>();
+            pending.Push(document.RootElement);
+            while (pending.Count > 0)
+            {
+                context.ThrowIfCancelled();
+                var element = pending.Pop();
+                switch (element.ValueKind)
+                {
+                    case JsonValueKind.Object:
+                        JudgeObject(context, element, path);
+                        foreach (var property in element.EnumerateObject())
+                        {
+                            pending.Push(property.Value);
+                        }
+                        break;
+                    case JsonValueKind.Array:
+                        foreach (var item in element.EnumerateArray())
+                        {
+                            pending.Push(item);
+                        }
+                        break;
+                    case JsonValueKind.String:
+                        var text = element.GetString()!;
+                        if (text.Contains("enable_unsafe_deserialization", StringComparison.Ordinal))
+                        {
+                            context.Add(Rules.UnsafeGadget, ScanLevel.Dangerous, $"The config names '{Shorten(text)}', which {Gadgets["enable_unsafe_deserialization"]}.", path);
+                        }
+                        break;
+                }
+            }
+        }
+    }
+
+    /// <summary>Reads the root attributes <c>model_config</c> and <c>training_config</c> of a legacy H5 model; returns the format.</summary>
+    public static string ScanH5(ScanContext context, Stream seekable, string? path)
+    {
+        seekable.Position = 0;
+        using var file = H5File.Open(seekable, leaveOpen: true);
+        var found = false;
+        foreach (var name in new[] { "model_config", "training_config" })
+        {
+            if (!file.AttributeExists(name))
+            {
+                continue;
+            }
+            found = true;
+            var attribute = file.Attribute(name);
+            // h5py writes str attributes as variable-length strings, older Keras as fixed-length bytes.
+            if (attribute.Type.Class is not (H5DataTypeClass.String or H5DataTypeClass.VariableLength))
+            {
+                context.Add(Rules.BadConfig, ScanLevel.Invalid, $"The H5 attribute '{name}' is not a string, so Keras cannot read it.", path);
+                continue;
+            }
+            var text = ReadStringAttribute(attribute, context.Limits.MaxInspectedArgumentBytes, name);
+            ScanConfig(context, System.Text.Encoding.UTF8.GetBytes(text), path);
+        }
+        return found ? "keras-h5" : "hdf5";
+    }
+
+    private static string ReadStringAttribute(IH5Attribute attribute, int maxBytes, string name)
+    {
+        // A fixed-length string's size is in its type; a variable-length one is read and then measured.
+        if (attribute.Type.Size > maxBytes)
+        {
+            throw new ScanLimitException(ContainerRules.SizeLimit, $"The H5 attribute '{name}' is larger than {maxBytes:N0} bytes and was not read.", null);
+        }
+        var text = attribute.Space.Dimensions.Length == 0 ? attribute.Read<string>() : string.Concat(attribute.Read<string[]>());
+        if (text.Length > maxBytes)
+        {
+            throw new ScanLimitException(ContainerRules.SizeLimit, $"The H5 attribute '{name}' is larger than {maxBytes:N0} bytes and was not judged.", null);
+        }
+        return text;
+    }
+
+    /// <summary>One serialized object: <c>class_name</c>, <c>module</c>, <c>registered_name</c>, <c>config</c>.</summary>
+    private static void JudgeObject(ScanContext context, JsonElement element, string? path)
+    {
+        var className = StringProperty(element, "class_name");
+        if (className is null)
+        {
+            return;
+        }
+        var module = StringProperty(element, "module");
+        var registered = StringProperty(element, "registered_name");
+        var config = element.TryGetProperty("config", out var c) ? c : default;
+        // A function is serialized as class_name "function" with its name as the config.
+        var name = className == "function" && config.ValueKind == JsonValueKind.String ? config.GetString()! : className;
+        var reference = module is null ? name : $"{module}.{name}";
+
+        if (className is "Lambda" or "__lambda__")
+        {
+            context.Add(Rules.Lambda, ScanLevel.Dangerous,
+                $"'{reference}' is a {(className == "Lambda" ? "Lambda layer" : "serialized lambda")}: its function is Python bytecode or a callable reference that runs when the model loads or is called.", path);
+        }
+        var gadget = Gadgets.Keys.FirstOrDefault(g => name == g || (registered?.EndsWith(g, StringComparison.Ordinal) ?? false));
+        if (gadget is not null && (module is null || IsKeras(module)))
+        {
+            context.Add(Rules.UnsafeGadget, ScanLevel.Dangerous, $"The config references '{reference}', which {Gadgets[gadget]}.", path);
+            return;
+        }
+        if (module is null || IsKeras(module))
+        {
+            CheckRegisteredName(context, registered, reference, path);
+            return;
+        }
+        var root = module.Split('.')[0];
+        if (module == "builtins")
+        {
+            if (DangerousBuiltins.Contains(name))
+            {
+                context.Add(Rules.DangerousModule, ScanLevel.Dangerous, $"The config references 'builtins.{name}', which Keras hands to the model as a callable.", path);
+            }
+            return;
+        }
+        if (module == "__main__")
+        {
+            context.Add(Rules.CustomObject, ScanLevel.Suspicious, $"'{reference}' is a custom object from the saving program: its code comes from whoever loads it.", path);
+            return;
+        }
+        if (DangerousModules.Contains(root))
+        {
+            context.Add(Rules.DangerousModule, ScanLevel.Dangerous, $"The config references '{reference}': Keras imports '{module}' and calls into it on load.", path);
+            return;
+        }
+        context.Add(Rules.ForeignModule, ScanLevel.Suspicious,
+            $"The config references '{reference}': Keras imports '{module}' on load (even in safe mode before 3.9), and its code is not Keras'.", path);
+    }
+
+    private static void CheckRegisteredName(ScanContext context, string? registered, string reference, string? path)
+    {
+        // Registered names are "package>Name"; Keras' own objects are unregistered or registered under Keras packages.
+        var separator = registered?.IndexOf('>') ?? -1;
+        if (separator > 0 && !KerasNamespaces.Contains(registered![..separator]))
+        {
+            context.Add(Rules.CustomObject, ScanLevel.Suspicious,
+                $"'{reference}' is registered as '{registered}', a custom object: its code comes from whoever loads it.", path);
+        }
+    }
+
+    private static bool IsKeras(string module) =>
+        KerasNamespaces.Any(ns => module == ns || module.StartsWith(ns + ".", StringComparison.Ordinal));
+
+    private static string? StringProperty(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static string Shorten(string text) => text.Length <= 120 ? text : text[..120] + "…";
+}

@@ -1,0 +1,83 @@
+using System.Formats.Tar;
+
+namespace Gatehouse.Scanning.Containers;
+
+/// <summary>
+/// Tar archives (ustar, pax, GNU, v7), read forward with <see cref="TarReader"/>: model bundles such as .nemo and the
+/// PyTorch 0.1 checkpoint (members <c>sys_info</c>, <c>pickle</c>, <c>storages</c>, <c>tensors</c>) are tars that
+/// their loaders extract or read by name. Every file member is routed by content; names and links are judged as
+/// <c>tarfile.extractall</c> would write them, so traversal and escaping links are Dangerous here.
+/// </summary>
+internal static class TarArchiveReader
+{
+    /// <summary>"ustar" at offset 257 (POSIX and GNU), or a v7 header whose checksum adds up.</summary>
+    public static bool LooksLike(ReadOnlySpan<byte> head)
+    {
+        if (head.Length < 512)
+        {
+            return false;
+        }
+        if (head.Slice(257, 5).SequenceEqual("ustar"u8))
+        {
+            return true;
+        }
+        // v7: a name, then an octal checksum over the header with the checksum field read as spaces.
+        if (head[0] == 0)
+        {
+            return false;
+        }
+        var field = head.Slice(148, 8);
+        var digits = field.TrimEnd((byte)' ').TrimEnd((byte)0).TrimStart((byte)' ');
+        if (digits.Length == 0)
+        {
+            return false;
+        }
+        long stored = 0;
+        foreach (var d in digits)
+        {
+            if (d is < (byte)'0' or > (byte)'7')
+            {
+                return false;
+            }
+            stored = stored * 8 + (d - '0');
+        }
+        long sum = 0;
+        for (var i = 0; i < 512; i++)
+        {
+            sum += i is >= 148 and < 156 ? ' ' : head[i];
+        }
+        return sum == stored;
+    }
+
+    public static void Scan(ScanContext context, Stream stream, string? path, int depth)
+    {
+        var names = new ArchiveMemberNames(context, path, extractedAsGiven: true);
+        using var reader = new TarReader(stream, leaveOpen: true);
+        while (reader.GetNextEntry(copyData: false) is { } entry)
+        {
+            context.ThrowIfCancelled();
+            var name = entry.Name;
+            var memberPath = ScanContext.Child(path, name);
+            switch (entry.EntryType)
+            {
+                case TarEntryType.Directory or TarEntryType.GlobalExtendedAttributes:
+                    names.Check(name);
+                    continue;
+                case TarEntryType.SymbolicLink or TarEntryType.HardLink:
+                    names.Check(name);
+                    names.CheckLink(name, entry.LinkName, hard: entry.EntryType == TarEntryType.HardLink);
+                    continue;
+                case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
+                    names.Check(name);
+                    if (entry.DataStream is { } data)
+                    {
+                        context.Guarded(memberPath, () => context.Route(data, memberPath, name, depth + 1));
+                    }
+                    continue;
+                default:
+                    names.CheckSpecial(name, entry.EntryType.ToString());
+                    continue;
+            }
+        }
+    }
+}
