@@ -208,7 +208,28 @@ public sealed class ModelScanner
             return scanned;
         }
         CheckPolyglot(context, content, start, path, depth);
-        return Unrecognised(context, path, name);
+        return Unrecognised(context, path, name, IsSitePathText(span, headLength >= total));
+    }
+
+    /// <summary>
+    /// A <c>.pth</c> member of an archive that is plain lines of text is a site-packages path file (what wheels ship),
+    /// not a checkpoint: torch.load cannot read text that is not a pickle, and pickles were told apart above. A
+    /// top-level <c>.pth</c> file keeps the checkpoint-name rule.
+    /// </summary>
+    private static bool IsSitePathText(ReadOnlySpan<byte> head, bool wholeFile)
+    {
+        if (!wholeFile || System.Text.Unicode.Utf8.IsValid(head) is false)
+        {
+            return false;
+        }
+        foreach (var b in head)
+        {
+            if (b < 0x20 && b is not (byte)'\n' and not (byte)'\r' and not (byte)'\t')
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     /// <summary>The first format whose signature the head carries, or null (pickles are told by walking their opcodes).</summary>
@@ -308,9 +329,13 @@ public sealed class ModelScanner
     }
 
     /// <summary>Content of no known format: inert data, unless its name claims a model format a loader will try.</summary>
-    private static string Unrecognised(ScanContext context, string? path, string? name)
+    private static string Unrecognised(ScanContext context, string? path, string? name, bool sitePathText = false)
     {
         var extension = name is null ? "" : Path.GetExtension(name);
+        if (sitePathText && path is not null && extension.Equals(".pth", StringComparison.OrdinalIgnoreCase))
+        {
+            return "text";
+        }
         if (ClaimedModelExtensions.TryGetValue(extension, out var loader))
         {
             context.Add(ContainerRules.Unrecognised, ScanLevel.Suspicious,

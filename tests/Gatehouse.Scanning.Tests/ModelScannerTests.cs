@@ -10,6 +10,18 @@ public sealed class ModelScannerTests
     private const string SafetensorsHeader = """{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}""";
 
     [Fact]
+    public async Task A_text_pth_inside_an_archive_is_a_site_path_file_but_binary_junk_named_pth_there_is_suspicious()
+    {
+        var wheel = TestZip.Build([new("pkg/__init__.py", "x = 1\n"u8.ToArray()), new("distutils-precedence.pth", "./vendor\nlib\n"u8.ToArray())]);
+        var pathFile = await ScanAsync(wheel, "pkg-1.0-py3-none-any.whl");
+        Assert.True(pathFile.Verdict == ScanLevel.Safe, string.Join("; ", pathFile.Findings)); // "x = 1" must not pass for zlib either
+
+        var junk = await ScanAsync(TestZip.Build([new("model.pth", [0x00, 0x01, 0xFE, 0xFF, 0x10, 0x20, 0x30])]), "bundle.zip");
+        Assert.Equal(ScanLevel.Suspicious, junk.Verdict);
+        Assert.Contains(junk.Findings, f => f.Rule == "container.unrecognised");
+    }
+
+    [Fact]
     public async Task A_safetensors_file_named_bin_is_read_as_safetensors()
     {
         var report = await ScanAsync(Safetensors(SafetensorsHeader, new byte[8]), "pytorch_model.bin");

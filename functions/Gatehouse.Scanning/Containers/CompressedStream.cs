@@ -72,9 +72,12 @@ internal static class CompressedStream
         return new GuardedStream(compressor.Open(counting), context, path, () => counting.BytesRead);
     }
 
-    /// <summary>A zlib header: deflate with a window of at most 32 KiB, and a check value that is a multiple of 31.</summary>
+    /// <summary>
+    /// A zlib header: deflate with a window of at most 32 KiB, a check value that is a multiple of 31, and no preset
+    /// dictionary (FDICT), which no loader supplies; that last bit also keeps text such as "x = 1" from passing for zlib.
+    /// </summary>
     private static bool IsZlibHeader(ReadOnlySpan<byte> head) =>
-        head.Length >= 2 && head[0] == 0x78 && ((head[0] << 8) | head[1]) % 31 == 0;
+        head.Length >= 2 && head[0] == 0x78 && (head[1] & 0x20) == 0 && ((head[0] << 8) | head[1]) % 31 == 0;
 
     /// <summary>The 'alone' header: 5 property bytes (lc/lp/pb and dictionary size), then the size or -1 for "until the end marker".</summary>
     private static Stream OpenLzmaAlone(Stream input)
