@@ -6,13 +6,14 @@ namespace Gatehouse.Scans;
 public static class ScanTasks
 {
     /// <summary>The checks the orchestrator fans out to, each a <c>TaskActivity&lt;ScanRequest, CheckResult&gt;</c>.</summary>
-    public static readonly IReadOnlyList<string> Checks = [nameof(ArchiveSafetyActivity), nameof(InstallTimeCodeActivity)];
+    public static readonly IReadOnlyList<string> Checks = [nameof(ArchiveSafetyActivity), nameof(InstallTimeCodeActivity), nameof(ModelContentActivity)];
 
     public static void Register(DurableTaskRegistry registry)
     {
         registry.AddOrchestrator<ScanArtifactOrchestrator>();
         registry.AddActivity<ArchiveSafetyActivity>();
         registry.AddActivity<InstallTimeCodeActivity>();
+        registry.AddActivity<ModelContentActivity>();
         registry.AddActivity<RecordVerdictActivity>();
     }
 }

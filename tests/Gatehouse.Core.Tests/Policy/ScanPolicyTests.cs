@@ -18,7 +18,7 @@ public class ScanPolicyTests
     [Fact]
     public void A_clean_run_is_allowed()
     {
-        var verdict = Evaluate(new CheckResult(nameof(ArchiveSafetyActivity), []), new CheckResult(nameof(InstallTimeCodeActivity), []));
+        var verdict = Evaluate(new CheckResult(nameof(ArchiveSafetyActivity), []), new CheckResult(nameof(InstallTimeCodeActivity), []), new CheckResult(nameof(ModelContentActivity), []));
         Assert.Equal(Decision.Allowed, verdict.Decision);
         Assert.Equal(ScanPolicy.CleanRule, verdict.Rule);
         Assert.Equal(Sha, verdict.Sha256);
@@ -55,7 +55,7 @@ public class ScanPolicyTests
     [Fact]
     public void A_suspicious_finding_quarantines_with_its_rule()
     {
-        var verdict = Evaluate(new CheckResult(nameof(ArchiveSafetyActivity), [Noted, Duplicate]), new CheckResult(nameof(InstallTimeCodeActivity), []));
+        var verdict = Evaluate(new CheckResult(nameof(ArchiveSafetyActivity), [Noted, Duplicate]), new CheckResult(nameof(InstallTimeCodeActivity), []), new CheckResult(nameof(ModelContentActivity), []));
         Assert.Equal(Decision.Quarantined, verdict.Decision);
         Assert.Equal("archive.duplicate-name", verdict.Rule);
         Assert.Contains(Duplicate.Message, verdict.Reason);
@@ -79,7 +79,7 @@ public class ScanPolicyTests
     [Fact]
     public void Info_findings_alone_are_allowed_and_kept()
     {
-        var verdict = Evaluate(new CheckResult(nameof(InstallTimeCodeActivity), [Noted]), new CheckResult(nameof(ArchiveSafetyActivity), []));
+        var verdict = Evaluate(new CheckResult(nameof(InstallTimeCodeActivity), [Noted]), new CheckResult(nameof(ArchiveSafetyActivity), []), new CheckResult(nameof(ModelContentActivity), []));
         Assert.Equal(Decision.Allowed, verdict.Decision);
         Assert.Equal(ScanPolicy.CleanRule, verdict.Rule);
         Assert.Equal([Noted], verdict.Findings);
