@@ -71,7 +71,14 @@ internal static class TarArchiveReader
                     names.Check(name);
                     if (entry.DataStream is { } data)
                     {
-                        context.Guarded(memberPath, () => context.Route(data, memberPath, name, depth + 1));
+                        // torch's legacy tar: these two members interleave pickles with raw storage and shape bytes.
+                        Action scan = name switch
+                        {
+                            LegacyTorchTarReader.StoragesMember => () => LegacyTorchTarReader.ScanStorages(context, data, memberPath),
+                            LegacyTorchTarReader.TensorsMember => () => LegacyTorchTarReader.ScanTensors(context, data, memberPath),
+                            _ => () => context.Route(data, memberPath, name, depth + 1),
+                        };
+                        context.Guarded(memberPath, scan);
                     }
                     continue;
                 default:
