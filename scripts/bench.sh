@@ -1,26 +1,28 @@
 #!/usr/bin/env bash
 # Measures Gatehouse against its performance targets on this machine. Starts a private Azurite, the upstream simulator
 # and the standalone host on free ports, runs each measurement, prints one table, and stops everything it started.
-#   scripts/bench.sh                        # everything: about 5 minutes on 2 cores and up to ~15 GB of temporary disk
-#   scripts/bench.sh --only index,coldmiss  # some of: hash, index, coldmiss, throughput, memory
+#   scripts/bench.sh                        # everything: about 6 minutes on 2 cores and up to ~15 GB of temporary disk
+#   scripts/bench.sh --only index,coldmiss  # some of: hash, index, coldmiss, throughput, memory, scanner
 #   scripts/bench.sh --no-build             # use the Release binaries already built
 # Results (JSON per measurement, wrk output, host logs, report.md) go to .gatehouse/bench/<time>/; temporary data
-# (Azurite, synthetic wheels) is deleted at the end unless BENCH_KEEP=1.
+# (Azurite, synthetic wheels, the scanner's pickle and checkpoint) is deleted at the end unless BENCH_KEEP=1.
 # Sizes: BENCH_COLD_BYTES (50000000), BENCH_COLD_RUNS (3), BENCH_THROUGHPUT_BYTES (1 GiB), BENCH_MEMORY_BYTES (2 GiB),
 # BENCH_REPEAT (3), BENCH_WRK_SECONDS (15). Installs wrk and nginx-light with apt-get when they are missing.
+# scanner: the checkpoint is made with torch.save when some python3 on PATH (or /usr/bin/python3, Debian's
+# python3-torch) imports torch, otherwise built by hand with zipfile; BENCH_SCANNER_NO_TORCH=1 forces the latter.
 # CI does not run this script.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$GATEHOUSE_ROOT/scripts/lib/azurite.sh"
 cd "$GATEHOUSE_ROOT"
 
-only="hash,index,coldmiss,throughput,memory"
+only="hash,index,coldmiss,throughput,memory,scanner"
 build=true
 while (($# > 0)); do
   case "$1" in
     --only) only="$2"; shift ;;
     --no-build) build=false ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -112,6 +114,31 @@ if wants hash; then
   echo "== 4b. SHA-256 micro-benchmark (BenchmarkDotNet), before anything else runs"
   "${bench[@]}" hash --out "$results/hash.json" --artifacts "$work/bdn" >"$results/hash.log" 2>&1 || { tail -40 "$results/hash.log"; exit 1; }
   grep -A8 '^| Method' "$results/hash.log" || true
+fi
+
+if wants scanner; then
+  note_load scanner
+  echo "== 5. model scanner (BenchmarkDotNet): the 200,000-entry dict pickle, and a ~122 MB PyTorch checkpoint against sha256"
+  fixtures=tests/Gatehouse.Benchmarks/scanner_fixtures.py
+  python3 "$fixtures" pickle "$work/b02-dict-200000.pkl" >"$results/scanner-pickle.txt"
+  torch_python=""
+  if [[ "${BENCH_SCANNER_NO_TORCH:-0}" != 1 ]]; then
+    for py in python3 /usr/bin/python3; do
+      if command -v "$py" >/dev/null && "$py" -c "import torch" 2>/dev/null; then torch_python="$py"; break; fi
+    done
+  fi
+  if [[ -n "$torch_python" ]]; then
+    "$torch_python" "$fixtures" checkpoint "$work/checkpoint.pt" >"$results/scanner-checkpoint.txt"
+  else
+    python3 "$fixtures" checkpoint "$work/checkpoint.pt" --no-torch >"$results/scanner-checkpoint.txt"
+  fi
+  cat "$results/scanner-pickle.txt" "$results/scanner-checkpoint.txt"
+  scanner_args=(scanner --pickle "$work/b02-dict-200000.pkl" --pickle-opcodes "$(jq -r .opcodes "$results/scanner-pickle.txt")"
+    --checkpoint "$work/checkpoint.pt" --checkpoint-source "$(jq -r .source "$results/scanner-checkpoint.txt")"
+    --out "$results/scanner.json" --artifacts "$work/bdn")
+  printf '%q ' "${bench[@]}" "${scanner_args[@]}" | sed 's/ $/\n/' >"$results/scanner-command.txt"
+  "${bench[@]}" "${scanner_args[@]}" >"$results/scanner.log" 2>&1 || { tail -40 "$results/scanner.log"; exit 1; }
+  grep -A5 '^| Method' "$results/scanner.log" || true
 fi
 
 if wants index || wants coldmiss || wants throughput || wants memory; then

@@ -1,7 +1,7 @@
 using Gatehouse.Benchmarks;
 
 // scripts/bench.sh drives these subcommands against a running Azurite + simulator + host; each writes one JSON
-// result (--out) that `report` turns into the table. `hash` is a BenchmarkDotNet micro-benchmark and needs nothing running.
+// result (--out) that `report` turns into the table. `hash` and `scanner` are BenchmarkDotNet micro-benchmarks and need nothing running.
 var command = args.Length > 0 ? args[0] : "help";
 var rest = args.Skip(1).ToArray();
 try
@@ -9,6 +9,7 @@ try
     return command switch
     {
         "hash" => HashCommand.Run(rest),
+        "scanner" => await ScannerCommand.RunAsync(rest),
         "synthetic" => await SyntheticCommand.RunAsync(Arguments.Parse(rest)),
         "coldmiss" => await ColdMissCommand.RunAsync(Arguments.Parse(rest)),
         "throughput" => await ThroughputCommand.RunAsync(Arguments.Parse(rest)),
@@ -31,6 +32,8 @@ static int Usage()
     Console.Error.WriteLine("""
         Gatehouse.Benchmarks <command> [options]    (scripts/bench.sh runs them all)
           hash [BenchmarkDotNet args]       SHA-256 (IncrementalHash) over 50 MB in memory
+          scanner [--pickle F] [--pickle-opcodes N] [--checkpoint F] [--checkpoint-source S] [--out F] [BenchmarkDotNet args]
+                                            Gatehouse.Scanning: the 200,000-entry dict pickle, a PyTorch checkpoint vs sha256
           synthetic  --simulator URL --project P --version V --size BYTES
           coldmiss   --gatehouse URL --token T --simulator URL --project P --version V --size BYTES --log HOSTLOG [--label L] [--out F]
           throughput --gatehouse URL --token T --project P --filename F --sha256 S --connection-string CS [--repeat 3] [--out F]

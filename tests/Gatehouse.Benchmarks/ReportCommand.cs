@@ -20,6 +20,7 @@ public static class ReportCommand
         Index(md, results.Where(r => Kind(r) == "wrk"));
         ColdMiss(md, results.Where(r => Kind(r) == "coldmiss"), HashMBps(results));
         Hash(md, results.Where(r => Kind(r) == "hash"));
+        Scanner(md, results.Where(r => Kind(r) == "scanner"));
         Console.Write(md.ToString());
         return 0;
     }
@@ -142,6 +143,59 @@ public static class ReportCommand
                 $"| {r["label"]} | {F(r["fetchMs"], "F0")} | {F(r["upstreamAloneMs"], "F0")} | {F(r["stagingAloneMs"], "F0")} | {(double.IsNaN(hashMs) ? "–" : hashMs.ToString("F0", CultureInfo.InvariantCulture))} |");
         }
         md.AppendLine();
+    }
+
+    private static void Scanner(StringBuilder md, IEnumerable<JsonObject> results)
+    {
+        foreach (var r in results)
+        {
+            var pickle = r["pickle"]!;
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"### 5. Model scanner (BenchmarkDotNet, in-process, 3 warm-ups + 15 iterations; {r["gc"]} GC; load average {r["loadBefore"]} before, {r["loadAfter"]} after)");
+            md.AppendLine();
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"Opcode-dense pickle: {pickle["bytes"]!.GetValue<long>():N0} bytes, {pickle["opcodes"]!.GetValue<long>():N0} opcodes ({pickle["source"]}); PickleScanner findings {pickle["pickleScannerFindings"]}, ModelScanner verdict {pickle["modelScannerVerdict"]}.");
+            md.AppendLine();
+            md.AppendLine("| method | median | mean ± sd | M opcodes/s | MB/s | allocated/op | target ≥ 10 M opcodes/s (picklescan ≈ 0.48) |");
+            md.AppendLine("|---|---:|---:|---:|---:|---:|---|");
+            foreach (var c in pickle["cases"]!.AsArray())
+            {
+                var ok = c!["MOpcodesPerSecond"]!.GetValue<double>() >= pickle["targetMOpcodesPerSecond"]!.GetValue<double>() ? "met" : "**missed**";
+                md.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {c["method"]} | {F(c["medianMs"], "F2")} ms | {F(c["meanMs"], "F2")} ± {F(c["stdDevMs"], "F2")} ms | {F(c["MOpcodesPerSecond"], "F2")} | {F(c["MBps"], "F0")} | {c["allocatedBytesPerOp"]!.GetValue<long>() / 1e6:F1} MB | {ok} |");
+            }
+            md.AppendLine();
+            if (pickle["stopwatch"] is JsonObject sw)
+            {
+                md.AppendLine(CultureInfo.InvariantCulture,
+                    $"Where PickleScanner.Scan's time goes ({sw["runs"]} Stopwatch-timed scans outside BenchmarkDotNet): median {F(sw["medianMs"], "F1")} ms, of which GC pauses {F(sw["gcPauseMsPerScan"], "F1")} ms " +
+                    $"({sw["gcPauseShare"]!.GetValue<double>() * 100:F0} %); {F(sw["allocatedMBPerScan"], "F1")} MB allocated and {F(sw["gen0PerScan"], "F1")}/{F(sw["gen1PerScan"], "F1")}/{F(sw["gen2PerScan"], "F1")} gen0/1/2 collections per scan.");
+                md.AppendLine();
+            }
+            if (r["checkpoint"] is not JsonObject checkpoint)
+            {
+                continue;
+            }
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"PyTorch checkpoint: {checkpoint["bytes"]!.GetValue<long>():N0} bytes, {checkpoint["source"]}; verdict {checkpoint["verdict"]} ({checkpoint["format"]}). " +
+                $"The scan asked for {checkpoint["scannerBytesRequested"]!.GetValue<long>():N0} bytes in {checkpoint["scannerReads"]} reads and {checkpoint["scannerSeeks"]} seeks; " +
+                $"under a 64 KiB buffer that is {checkpoint["fileBytesRead"]!.GetValue<long>():N0} bytes read from the file ({checkpoint["fileFractionRead"]!.GetValue<double>() * 100:F2} %).");
+            md.AppendLine();
+            md.AppendLine("| method | median | mean ± sd | MB/s | allocated/op |");
+            md.AppendLine("|---|---:|---:|---:|---:|");
+            foreach (var c in checkpoint["cases"]!.AsArray())
+            {
+                md.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {c!["method"]} | {F(c["medianMs"], "F2")} ms | {F(c["meanMs"], "F2")} ± {F(c["stdDevMs"], "F2")} ms | {F(c["MBps"], "F0")} | {c["allocatedBytesPerOp"]!.GetValue<long>():N0} B |");
+            }
+            md.AppendLine();
+            if (checkpoint["ratio"] is { } ratio)
+            {
+                var ok = checkpoint["met"]!.GetValue<bool>() ? "met" : "**missed**";
+                md.AppendLine(CultureInfo.InvariantCulture, $"(c)/(a) = **{F(ratio, "F3")}** (target ≤ 1.2: {ok}); (b)/(a) = {F(checkpoint["scanOverHash"], "F5")}.");
+                md.AppendLine();
+            }
+        }
     }
 
     private static void Hash(StringBuilder md, IEnumerable<JsonObject> results)
