@@ -7,6 +7,7 @@ using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Gatehouse.Scanning;
 using Gatehouse.Scanning.Pickle;
+using Gatehouse.Tests.Shared;
 
 namespace Gatehouse.Benchmarks;
 
