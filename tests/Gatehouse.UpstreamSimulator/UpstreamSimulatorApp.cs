@@ -1,5 +1,6 @@
 using Gatehouse.UpstreamSimulator.Catalog;
 using Gatehouse.UpstreamSimulator.Control;
+using Gatehouse.UpstreamSimulator.HuggingFace;
 using Gatehouse.UpstreamSimulator.PyPI;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -59,6 +60,7 @@ public static class UpstreamSimulatorApp
         FileEndpoints.Map(app);
         JsonApiEndpoints.Map(app);
         ControlPlaneEndpoints.Map(app);
+        HuggingFaceSimulator.Map(app, HuggingFaceSimulator.FixturesPathFor(options.FixturesPath));
         return app;
     }
 
