@@ -2,6 +2,7 @@ using Gatehouse.Artifacts;
 using Gatehouse.Audit;
 using Gatehouse.Configuration;
 using Gatehouse.Http;
+using Gatehouse.HuggingFace;
 using Gatehouse.PyPI;
 using Gatehouse.Scans;
 using Gatehouse.Storage;
@@ -34,6 +35,13 @@ public static class GatehouseServiceCollectionExtensions
             client.DefaultRequestHeaders.UserAgent.ParseAdd("Gatehouse/0.1");
         }).ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, AutomaticDecompression = System.Net.DecompressionMethods.None });
         services.AddSingleton<PyPIUpstream>();
+        services.AddHttpClient(HuggingFaceUpstream.HttpClientName, (sp, client) =>
+        {
+            client.Timeout = TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<GatehouseOptions>>().Value.HuggingFace.UpstreamTimeoutSeconds);
+            client.DefaultRequestHeaders.UserAgent.ParseAdd("Gatehouse/0.1");
+        }).ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, AutomaticDecompression = System.Net.DecompressionMethods.None, UseCookies = false });
+        services.AddSingleton<HuggingFaceUpstream>();
+        services.AddSingleton<HuggingFaceEndpoint>();
         services.AddSingleton<SimpleIndexCache>();
         services.AddSingleton<VerdictStore>();
         services.AddSingleton<VerdictSignals>();
@@ -63,6 +71,8 @@ public static class GatehouseServiceCollectionExtensions
             (HttpContext c, GatehouseHttp h, DurableTaskClient d, string? path) => h.PypiIntegrity(c, d, path));
         endpoints.MapMethods("/" + GatehouseRoutes.PypiJson, Methods("PypiJson"),
             (HttpContext c, GatehouseHttp h, DurableTaskClient d, string project, string? rest) => h.PypiJson(c, d, project, rest));
+        endpoints.MapMethods("/" + GatehouseRoutes.HuggingFace, Methods("HuggingFace"),
+            (HttpContext c, GatehouseHttp h, DurableTaskClient d, string? path) => h.HuggingFace(c, d, path));
         endpoints.MapMethods("/" + GatehouseRoutes.AdminTokens, Methods("AdminTokens"),
             (HttpContext c, GatehouseHttp h, string? id) => h.AdminTokens(c, id));
         endpoints.MapMethods("/" + GatehouseRoutes.Health, Methods("Health"), (HttpContext c, GatehouseHttp h) => h.Health(c));
@@ -81,6 +91,8 @@ public static class GatehouseServiceCollectionExtensions
 
     private static bool Validate(GatehouseOptions o) =>
         Uri.TryCreate(o.PyPI.IndexUrl, UriKind.Absolute, out _) && Uri.TryCreate(o.PyPI.JsonApiUrl, UriKind.Absolute, out _)
+        && Uri.TryCreate(o.HuggingFace.Endpoint, UriKind.Absolute, out var hf) && (hf.Scheme == Uri.UriSchemeHttps || hf.Scheme == Uri.UriSchemeHttp)
+        && o.HuggingFace.CacheTtlSeconds >= 0 && o.HuggingFace.UpstreamTimeoutSeconds > 0
         && o.PyPI.IndexTtlSeconds >= 0 && o.Scan.InlineWaitSeconds >= 0 && o.Scan.RetryAfterSeconds > 0
         && o.Serving.Mode is "Stream" or "Sas" && o.Serving.SasLifetimeSeconds is > 0 and <= 3600
         && o.Archive.MaxEntries > 0 && o.Archive.MaxNestingDepth >= 0 && o.Archive.MaxCompressionRatio > 1;

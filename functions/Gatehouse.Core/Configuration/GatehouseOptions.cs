@@ -6,6 +6,7 @@ public sealed class GatehouseOptions
     public const string Section = "Gatehouse";
 
     public PyPIOptions PyPI { get; set; } = new();
+    public HuggingFaceOptions HuggingFace { get; set; } = new();
     public ScanOptions Scan { get; set; } = new();
     public ServingOptions Serving { get; set; } = new();
     public AuthOptions Auth { get; set; } = new();
@@ -29,6 +30,22 @@ public sealed class PyPIOptions
 
     /// <summary>Cache-Control max-age we give clients for index pages.</summary>
     public int ClientMaxAgeSeconds { get; set; } = 60;
+
+    /// <summary>Upstream request timeout.</summary>
+    public int UpstreamTimeoutSeconds { get; set; } = 60;
+}
+
+/// <summary>The Hugging Face Hub remote (served under <c>/hf</c>; clients set <c>HF_ENDPOINT=https://host/hf</c>).</summary>
+public sealed class HuggingFaceOptions
+{
+    /// <summary>Upstream Hub endpoint, no trailing slash needed.</summary>
+    public string Endpoint { get; set; } = "https://huggingface.co";
+
+    /// <summary>Gatehouse's own Hub token, sent upstream as Bearer when set; a client's token is never forwarded.</summary>
+    public string? UpstreamToken { get; set; }
+
+    /// <summary>How long Hub API answers may be cached. Part 2a does not cache yet: every request goes upstream.</summary>
+    public int CacheTtlSeconds { get; set; }
 
     /// <summary>Upstream request timeout.</summary>
     public int UpstreamTimeoutSeconds { get; set; } = 60;

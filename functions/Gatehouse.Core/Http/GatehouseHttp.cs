@@ -1,4 +1,5 @@
 using Gatehouse.Configuration;
+using Gatehouse.HuggingFace;
 using Gatehouse.PyPI;
 using Gatehouse.Tokens;
 using Microsoft.AspNetCore.Http;
@@ -15,6 +16,7 @@ public sealed class GatehouseHttp(
     JsonApiEndpoint json,
     ProvenanceEndpoint provenance,
     AdminTokensEndpoint admin,
+    HuggingFaceEndpoint huggingFace,
     IOptions<GatehouseOptions> options)
 {
     private readonly string _realm = options.Value.Auth.Realm;
@@ -48,6 +50,15 @@ public sealed class GatehouseHttp(
         if (await AuthorizeAsync(context, TokenScope.Read))
         {
             await json.HandleAsync(context, project, rest);
+        }
+    }
+
+    /// <summary>The Hugging Face Hub API under <c>/hf</c>; clients send the entitlement token as <c>Authorization: Bearer</c>.</summary>
+    public async Task HuggingFace(HttpContext context, DurableTaskClient durable, string? path)
+    {
+        if (await AuthorizeAsync(context, TokenScope.Read))
+        {
+            await huggingFace.HandleAsync(context);
         }
     }
 

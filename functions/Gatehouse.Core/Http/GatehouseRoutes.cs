@@ -7,6 +7,7 @@ public static class GatehouseRoutes
     public const string PypiFiles = "pypi/files/{*path}";
     public const string PypiIntegrity = "pypi/integrity/{*path}";
     public const string PypiJson = "pypi/{project}/{*rest}";
+    public const string HuggingFace = "hf/{*path}";
     public const string AdminTokens = "admin/tokens/{id?}";
     public const string Health = "healthz";
 
@@ -17,6 +18,7 @@ public static class GatehouseRoutes
         new("PypiFiles", PypiFiles, ["GET", "HEAD"]),
         new("PypiIntegrity", PypiIntegrity, ["GET", "HEAD"]),
         new("PypiJson", PypiJson, ["GET", "HEAD"]),
+        new("HuggingFace", HuggingFace, ["GET", "HEAD", "POST"]),
         new("AdminTokens", AdminTokens, ["GET", "POST", "DELETE"]),
         new("Health", Health, ["GET"]),
     ];

@@ -25,6 +25,9 @@ public sealed record HostSettings
             ["Gatehouse__PyPI__JsonApiUrl"] = $"{upstream}/pypi/",
             ["Gatehouse__PyPI__FileHosts"] = Upstream.Authority,
             ["Gatehouse__PyPI__IndexTtlSeconds"] = Invariant(IndexTtlSeconds),
+            // The simulator serves the Hub too (tests/fixtures/hf); part 2a of the HF remote does not cache.
+            ["Gatehouse__HuggingFace__Endpoint"] = upstream,
+            ["Gatehouse__HuggingFace__CacheTtlSeconds"] = "0",
             ["Gatehouse__Scan__InlineWaitSeconds"] = Invariant(InlineWaitSeconds),
             ["Gatehouse__Scan__RetryAfterSeconds"] = Invariant(RetryAfterSeconds),
             ["Gatehouse__Serving__Mode"] = ServingMode,

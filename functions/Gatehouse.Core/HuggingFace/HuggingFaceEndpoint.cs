@@ -1,0 +1,297 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Gatehouse.Http;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.HuggingFace;
+
+/// <summary>
+/// <c>/hf/…</c>: the Hub's repository API (info, revision, tree, paths-info for models and datasets) relayed from the
+/// configured endpoint with <c>xetHash</c> removed and upstream URLs pointing back at Gatehouse (research §3.1, §3.5,
+/// §3.9, H4–H8, H13, H14). Every input is validated before anything goes upstream. File downloads
+/// (<c>resolve</c>) are not served yet and answer 501. Nothing is cached in this part: each request goes upstream.
+/// </summary>
+public sealed class HuggingFaceEndpoint(HuggingFaceUpstream upstream, ILogger<HuggingFaceEndpoint> logger)
+{
+    private const string Prefix = "/hf/";
+    private const int MaxRequestBodyBytes = 1024 * 1024;
+    private const long MaxUpstreamBodyBytes = 64L * 1024 * 1024;
+
+    /// <summary>Upstream response headers clients read (research §3.6); everything else is dropped.</summary>
+    private static readonly string[] PassedHeaders =
+        ["X-Error-Code", "X-Error-Message", "X-Repo-Commit", "Retry-After", "RateLimit", "RateLimit-Policy"];
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var parsed = HfRequestPath.Parse(RelativeRawPath(context));
+        if (parsed.Route is not { } route)
+        {
+            await WriteJsonErrorAsync(context, StatusCodes.Status400BadRequest, "BadRequest", parsed.Error ?? "Bad request");
+            return;
+        }
+        switch (route.Action)
+        {
+            case HfAction.Spaces:
+                await WriteJsonErrorAsync(context, StatusCodes.Status404NotFound, "RepoNotFound", "Spaces are not served by Gatehouse");
+                return;
+            case HfAction.NotServed:
+                await WriteJsonErrorAsync(context, StatusCodes.Status404NotFound, null, "This Hugging Face API is not served by Gatehouse");
+                return;
+            case HfAction.Resolve:
+                await WriteJsonErrorAsync(context, StatusCodes.Status501NotImplemented, null, "Gatehouse does not serve Hugging Face file downloads yet");
+                return;
+            case HfAction.PathsInfo when !HttpMethods.IsPost(request.Method):
+            case HfAction.Info or HfAction.Tree when HttpMethods.IsPost(request.Method):
+                context.Response.Headers.Allow = route.Action == HfAction.PathsInfo ? "POST" : "GET, HEAD";
+                await WriteJsonErrorAsync(context, StatusCodes.Status405MethodNotAllowed, null, $"{request.Method} is not allowed here");
+                return;
+        }
+
+        var upstreamPath = UpstreamPath(route) + request.QueryString.Value;
+        byte[]? body = null;
+        string? contentType = null;
+        if (route.Action == HfAction.PathsInfo)
+        {
+            (body, contentType, var error) = await ReadPathsInfoBodyAsync(context);
+            if (error is not null)
+            {
+                await WriteJsonErrorAsync(context, StatusCodes.Status400BadRequest, "BadRequest", error);
+                return;
+            }
+        }
+
+        var method = route.Action == HfAction.PathsInfo ? HttpMethod.Post : HttpMethod.Get;
+        using var response = await upstream.SendAsync(method, upstreamPath, body, contentType, context.RequestAborted);
+        if (response is null)
+        {
+            logger.LogWarning("Hugging Face upstream unreachable for {Action} {Repo}", route.Action, route.RepoId);
+            await WriteJsonErrorAsync(context, StatusCodes.Status502BadGateway, null, "The Hugging Face upstream could not be reached");
+            return;
+        }
+        await RelayAsync(context, route, response);
+    }
+
+    /// <summary>The upstream API path for a validated route, each part percent-encoded (slashes in the tree path kept).</summary>
+    internal static string UpstreamPath(HfRoute route)
+    {
+        var sb = new StringBuilder("api/").Append(route.RepoType).Append('/').Append(route.RepoId);
+        switch (route.Action)
+        {
+            case HfAction.Info when route.Revision is not null:
+                sb.Append("/revision/").Append(Uri.EscapeDataString(route.Revision));
+                break;
+            case HfAction.Tree:
+                sb.Append("/tree/").Append(Uri.EscapeDataString(route.Revision!));
+                if (route.Path.Length > 0)
+                {
+                    sb.Append('/').Append(string.Join('/', route.Path.Split('/').Select(Uri.EscapeDataString)));
+                }
+                break;
+            case HfAction.PathsInfo:
+                sb.Append("/paths-info/").Append(Uri.EscapeDataString(route.Revision!));
+                break;
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>Gatehouse's HF root as clients reach it, e.g. <c>http://host:port/hf</c>.</summary>
+    internal static string Origin(HttpContext context) =>
+        $"{context.Request.Scheme}://{context.Request.Host}{context.Request.PathBase}/hf";
+
+    /// <summary>The raw request path after <c>/hf/</c> (no query), so encoded slashes survive.</summary>
+    internal static string RelativeRawPath(HttpContext context)
+    {
+        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        if (string.IsNullOrEmpty(raw) || !raw.StartsWith('/'))
+        {
+            raw = context.Request.PathBase.Value + context.Request.Path.Value;
+        }
+        var q = raw.IndexOf('?', StringComparison.Ordinal);
+        if (q >= 0)
+        {
+            raw = raw[..q];
+        }
+        var pathBase = context.Request.PathBase.Value;
+        if (!string.IsNullOrEmpty(pathBase) && raw.StartsWith(pathBase, StringComparison.OrdinalIgnoreCase))
+        {
+            raw = raw[pathBase.Length..];
+        }
+        return raw.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase) ? raw[Prefix.Length..] : "";
+    }
+
+    /// <summary>Reads a paths-info body (form or JSON, ≤ 1 MiB) and checks every requested path.</summary>
+    private static async Task<(byte[]? Body, string? ContentType, string? Error)> ReadPathsInfoBodyAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var contentType = request.ContentType;
+        var isForm = request.HasFormContentType;
+        var isJson = contentType?.Contains("json", StringComparison.OrdinalIgnoreCase) == true;
+        if (!isForm && !isJson)
+        {
+            return (null, null, "paths-info needs a form-encoded or JSON body");
+        }
+        if (request.ContentLength > MaxRequestBodyBytes)
+        {
+            return (null, null, "The paths-info body is too large");
+        }
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
+        {
+            if (buffer.Length + read > MaxRequestBodyBytes)
+            {
+                return (null, null, "The paths-info body is too large");
+            }
+            buffer.Write(chunk, 0, read);
+        }
+        var bytes = buffer.ToArray();
+        var paths = new List<string>();
+        if (isForm)
+        {
+            var form = QueryHelpers.ParseQuery(Encoding.UTF8.GetString(bytes));
+            if (form.TryGetValue("paths", out var values))
+            {
+                paths.AddRange(values.OfType<string>());
+            }
+        }
+        else
+        {
+            try
+            {
+                switch (JsonNode.Parse(bytes) is JsonObject o ? o["paths"] : null)
+                {
+                    case JsonArray array:
+                        foreach (var item in array)
+                        {
+                            if (item is not JsonValue v || !v.TryGetValue<string>(out var p))
+                            {
+                                return (null, null, "paths must be strings");
+                            }
+                            paths.Add(p);
+                        }
+                        break;
+                    case JsonValue single when single.TryGetValue<string>(out var p):
+                        paths.Add(p);
+                        break;
+                }
+            }
+            catch (JsonException)
+            {
+                return (null, null, "The paths-info body is not valid JSON");
+            }
+        }
+        if (paths.Count == 0)
+        {
+            return (null, null, "paths is required (form field or JSON array)");
+        }
+        foreach (var path in paths)
+        {
+            if (!HfRequestPath.IsValidPath(path.TrimEnd('/')))
+            {
+                return (null, null, $"'{path}' is not a valid repository path");
+            }
+        }
+        return (bytes, contentType, null);
+    }
+
+    private async Task RelayAsync(HttpContext context, HfRoute route, HttpResponseMessage response)
+    {
+        var status = (int)response.StatusCode;
+        var errorCode = Header(response, "X-Error-Code");
+        if (status == StatusCodes.Status401Unauthorized)
+        {
+            if (errorCode != "RepoNotFound")
+            {
+                logger.LogWarning("Hugging Face upstream refused Gatehouse's credentials for {Repo}", route.RepoId);
+                await WriteJsonErrorAsync(context, StatusCodes.Status502BadGateway, null, "The Hugging Face upstream refused Gatehouse's credentials");
+                return;
+            }
+            // The client passed Gatehouse's check; a 401 would read as "your token is wrong". The Hub says 404 to callers with a token.
+            status = StatusCodes.Status404NotFound;
+        }
+        else if (status is >= 300 and < 400)
+        {
+            await WriteJsonErrorAsync(context, StatusCodes.Status502BadGateway, null, "The Hugging Face upstream redirected outside its host");
+            return;
+        }
+
+        JsonNode? json = null;
+        var contentLength = response.Content.Headers.ContentLength;
+        if (contentLength is null or <= MaxUpstreamBodyBytes)
+        {
+            try
+            {
+                await using var stream = await response.Content.ReadAsStreamAsync(context.RequestAborted);
+                json = await JsonNode.ParseAsync(stream, cancellationToken: context.RequestAborted);
+            }
+            catch (Exception e) when (e is JsonException or HttpRequestException or IOException)
+            {
+                json = null;
+            }
+        }
+        if (json is null && status is >= 200 and < 300)
+        {
+            await WriteJsonErrorAsync(context, StatusCodes.Status502BadGateway, null, "The Hugging Face upstream sent an unreadable answer");
+            return;
+        }
+
+        var origin = Origin(context);
+        var result = context.Response;
+        result.StatusCode = status;
+        foreach (var name in PassedHeaders)
+        {
+            if (Header(response, name) is { } value)
+            {
+                result.Headers[name] = name == "X-Error-Message" ? HttpResponses.ReasonPhrase(value) : value;
+            }
+        }
+        if (route.Action == HfAction.Tree && HfRewriter.RewriteLinkHeader(LinkHeader(response), upstream.EndpointBase, origin) is { } link)
+        {
+            result.Headers.Link = link;
+        }
+        if (json is null)
+        {
+            // An upstream error without a JSON body: give clients the Hub's error shape.
+            json = new JsonObject { ["error"] = Header(response, "X-Error-Message") ?? $"The Hugging Face upstream answered {status}" };
+        }
+        var bytes = Encoding.UTF8.GetBytes(HfRewriter.Rewrite(json, upstream.EndpointBase, origin)!.ToJsonString());
+        result.Headers.CacheControl = "no-cache";
+        result.ContentType = "application/json; charset=utf-8";
+        result.ContentLength = bytes.Length;
+        if (!HttpMethods.IsHead(context.Request.Method))
+        {
+            await result.Body.WriteAsync(bytes, context.RequestAborted);
+        }
+    }
+
+    private static string? LinkHeader(HttpResponseMessage response) =>
+        response.Headers.TryGetValues("Link", out var values) ? string.Join(", ", values) : null;
+
+    private static string? Header(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values) || response.Content.Headers.TryGetValues(name, out values)
+            ? string.Join(", ", values)
+            : null;
+
+    /// <summary>The Hub's error shape: JSON <c>{"error"}</c>, <c>X-Error-Message</c>, and <c>X-Error-Code</c> when one applies.</summary>
+    internal static Task WriteJsonErrorAsync(HttpContext context, int status, string? code, string message)
+    {
+        var response = context.Response;
+        response.StatusCode = status;
+        if (code is not null)
+        {
+            response.Headers["X-Error-Code"] = code;
+        }
+        response.Headers["X-Error-Message"] = HttpResponses.ReasonPhrase(message);
+        response.Headers.CacheControl = "no-store";
+        response.ContentType = "application/json; charset=utf-8";
+        var bytes = Encoding.UTF8.GetBytes(new JsonObject { ["error"] = message }.ToJsonString());
+        response.ContentLength = bytes.Length;
+        return HttpMethods.IsHead(context.Request.Method) ? Task.CompletedTask : response.Body.WriteAsync(bytes, context.RequestAborted).AsTask();
+    }
+}

@@ -1,0 +1,85 @@
+using System.Net.Http.Headers;
+using Gatehouse.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace Gatehouse.HuggingFace;
+
+/// <summary>
+/// The configured Hub endpoint. Sends Gatehouse's own upstream token when one is configured and nothing of the
+/// client's (research H0); follows redirects only on the upstream host.
+/// </summary>
+public sealed class HuggingFaceUpstream
+{
+    public const string HttpClientName = "gatehouse-hf";
+    private const int MaxRedirects = 3;
+    private static readonly UriCreationOptions Verbatim = new() { DangerousDisablePathAndQueryCanonicalization = true };
+
+    private readonly IHttpClientFactory _clients;
+    private readonly string? _token;
+
+    public HuggingFaceUpstream(IHttpClientFactory clients, IOptions<GatehouseOptions> options)
+    {
+        _clients = clients;
+        var hf = options.Value.HuggingFace;
+        EndpointBase = hf.Endpoint.TrimEnd('/');
+        Endpoint = new Uri(EndpointBase + "/");
+        _token = string.IsNullOrWhiteSpace(hf.UpstreamToken) ? null : hf.UpstreamToken.Trim();
+    }
+
+    /// <summary>The endpoint with a trailing slash.</summary>
+    public Uri Endpoint { get; }
+
+    /// <summary>The endpoint without a trailing slash, as it prefixes absolute URLs in upstream answers.</summary>
+    public string EndpointBase { get; }
+
+    /// <summary>
+    /// Sends <paramref name="method"/> to <c>{endpoint}/{pathAndQuery}</c> (already percent-encoded, sent verbatim).
+    /// The caller disposes the response; null when the upstream could not be reached or redirected elsewhere.
+    /// </summary>
+    public async Task<HttpResponseMessage?> SendAsync(HttpMethod method, string pathAndQuery, byte[]? body, string? contentType, CancellationToken cancellationToken)
+    {
+        var client = _clients.CreateClient(HttpClientName);
+        var url = new Uri(EndpointBase + "/" + pathAndQuery.TrimStart('/'), in Verbatim);
+        for (var hop = 0; hop <= MaxRedirects; hop++)
+        {
+            if (!string.Equals(url.Authority, Endpoint.Authority, StringComparison.OrdinalIgnoreCase) || url.Scheme != Endpoint.Scheme)
+            {
+                return null;
+            }
+            using var request = new HttpRequestMessage(method, url);
+            request.Headers.TryAddWithoutValidation("Accept", "application/json");
+            if (_token is not null)
+            {
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _token);
+            }
+            if (body is not null)
+            {
+                request.Content = new ByteArrayContent(body);
+                if (contentType is not null)
+                {
+                    request.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+                }
+            }
+            HttpResponseMessage response;
+            try
+            {
+                response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                return null;
+            }
+            var status = (int)response.StatusCode;
+            // Renamed repos answer 307/301 with a relative API path; POST bodies are only resent on 307/308.
+            if (status is >= 300 and < 400 && response.Headers.Location is { } location
+                && (method == HttpMethod.Get || status is 307 or 308))
+            {
+                url = location.IsAbsoluteUri ? location : new Uri(url, location);
+                response.Dispose();
+                continue;
+            }
+            return response;
+        }
+        return null;
+    }
+}
