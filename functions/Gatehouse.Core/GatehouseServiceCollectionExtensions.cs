@@ -42,6 +42,7 @@ public static class GatehouseServiceCollectionExtensions
         }).ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, AutomaticDecompression = System.Net.DecompressionMethods.None, UseCookies = false });
         services.AddSingleton<HuggingFaceUpstream>();
         services.AddSingleton<HuggingFaceEndpoint>();
+        services.AddSingleton<HuggingFaceResolve>();
         services.AddSingleton<SimpleIndexCache>();
         services.AddSingleton<VerdictStore>();
         services.AddSingleton<VerdictSignals>();

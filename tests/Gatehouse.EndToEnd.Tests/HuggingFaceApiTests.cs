@@ -227,25 +227,13 @@ public sealed class HuggingFaceApiTests(SharedGatehouse shared, ITestOutputHelpe
     });
 
     [Fact]
-    public Task Spaces_get_a_clear_404_and_file_downloads_a_clear_501() => Stack.RunAsync(output, async () =>
+    public Task Spaces_get_a_clear_404() => Stack.RunAsync(output, async () =>
     {
         using var client = HfClient();
-        using (var spaces = await client.GetAsync("hf/api/spaces/gatehouse-demo/some-space"))
-        {
-            Assert.Equal(HttpStatusCode.NotFound, spaces.StatusCode);
-            Assert.Equal("RepoNotFound", Header(spaces, "X-Error-Code"));
-            Assert.Equal("Spaces are not served by Gatehouse", JsonDocument.Parse(await spaces.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString());
-        }
-        foreach (var path in new[] { $"hf/{Model}/resolve/main/config.json", $"hf/datasets/{Dataset}/resolve/main/data/train.csv" })
-        {
-            using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, path));
-            Assert.Equal(HttpStatusCode.NotImplemented, head.StatusCode);
-            Assert.Contains("file downloads", Header(head, "X-Error-Message"));
-            using var get = await client.GetAsync(path);
-            Assert.Equal(HttpStatusCode.NotImplemented, get.StatusCode);
-            Assert.Equal("Gatehouse does not serve Hugging Face file downloads yet",
-                JsonDocument.Parse(await get.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString());
-        }
+        using var spaces = await client.GetAsync("hf/api/spaces/gatehouse-demo/some-space");
+        Assert.Equal(HttpStatusCode.NotFound, spaces.StatusCode);
+        Assert.Equal("RepoNotFound", Header(spaces, "X-Error-Code"));
+        Assert.Equal("Spaces are not served by Gatehouse", JsonDocument.Parse(await spaces.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString());
     });
 
     [Theory]

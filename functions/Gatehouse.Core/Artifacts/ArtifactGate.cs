@@ -129,7 +129,7 @@ public sealed class ArtifactGate
     {
         var reference = request.Reference;
         var url = new Uri(reference.UpstreamUrl);
-        using var response = await _upstream.GetFileAsync(url, cancellationToken);
+        using var response = await (request.Source ?? _upstream.GetFileAsync)(url, cancellationToken);
         if (response is null || !response.IsSuccessStatusCode)
         {
             var status = response is null ? "no answer" : ((int)response.StatusCode).ToString();
@@ -156,8 +156,14 @@ public sealed class ArtifactGate
     }
 }
 
-/// <summary>What to fetch and scan, and under which registry name.</summary>
-public sealed record ArtifactRequest(ArtifactReference Reference, string Ecosystem, string Subject);
+/// <summary>
+/// What to fetch and scan, and under which registry name. <paramref name="Source"/> opens
+/// <see cref="ArtifactReference.UpstreamUrl"/>; null means PyPI's <see cref="PyPIUpstream.GetFileAsync"/>.
+/// </summary>
+public sealed record ArtifactRequest(ArtifactReference Reference, string Ecosystem, string Subject, ArtifactSource? Source = null);
+
+/// <summary>Opens an upstream file for the gate's verified fetch; null when the upstream could not be reached.</summary>
+public delegate Task<HttpResponseMessage?> ArtifactSource(Uri url, CancellationToken cancellationToken);
 
 /// <summary>How a gated request ends.</summary>
 public sealed record GateResult(GateStatus Status, StoredVerdict? Verdict, string? Message, int RetryAfterSeconds = 0)

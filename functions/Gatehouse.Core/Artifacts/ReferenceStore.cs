@@ -18,7 +18,7 @@ public sealed class ReferenceStore
 
     public async Task RecordAsync(ArtifactReference reference, CancellationToken cancellationToken)
     {
-        var entity = new TableEntity(reference.Partition, reference.FileName)
+        var entity = new TableEntity(reference.Partition, reference.Key)
         {
             ["Sha256"] = reference.Sha256,
             ["UpstreamUrl"] = reference.UpstreamUrl,
@@ -71,5 +71,12 @@ public sealed class ReferenceStore
     }
 }
 
-/// <summary>One registry file pointing at one content.</summary>
-public sealed record ArtifactReference(string Partition, string FileName, string Sha256, string UpstreamUrl, string? UploadTime, long Size);
+/// <summary>
+/// One registry file pointing at one content. The table row is <paramref name="RowKey"/> when given (Hugging Face:
+/// <c>{commit}/{path}</c>, escaped), else <paramref name="FileName"/> (PyPI).
+/// </summary>
+public sealed record ArtifactReference(string Partition, string FileName, string Sha256, string UpstreamUrl, string? UploadTime, long Size, string? RowKey = null)
+{
+    /// <summary>The table row key of this reference.</summary>
+    public string Key => RowKey ?? FileName;
+}

@@ -27,11 +27,12 @@ public sealed class BlobResponses
         _time = time;
     }
 
-    public async Task ServeAsync(HttpContext context, BlockBlobClient blob, string sha256, long size, DateTimeOffset lastModified, string contentType)
+    /// <param name="entityTag">The ETag value without quotes; the sha256 unless given (Hugging Face small files use their git sha1).</param>
+    public async Task ServeAsync(HttpContext context, BlockBlobClient blob, string sha256, long size, DateTimeOffset lastModified, string contentType, string? entityTag = null)
     {
         var request = context.Request;
         var response = context.Response;
-        var etag = $"\"{sha256}\"";
+        var etag = $"\"{entityTag ?? sha256}\"";
         response.Headers.ETag = etag;
         response.Headers.LastModified = HeaderUtilities.FormatDate(lastModified);
         response.Headers.AcceptRanges = "bytes";

@@ -58,7 +58,7 @@ public sealed class GatehouseHttp(
     {
         if (await AuthorizeAsync(context, TokenScope.Read))
         {
-            await huggingFace.HandleAsync(context);
+            await huggingFace.HandleAsync(context, durable);
         }
     }
 

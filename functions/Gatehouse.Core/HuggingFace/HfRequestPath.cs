@@ -127,7 +127,18 @@ public static partial class HfRequestPath
         {
             return HfParseResult.Bad($"'{Printable(repoId)}' is not a valid Hugging Face repository id");
         }
-        return HfParseResult.Ok(new HfRoute(HfAction.Resolve, offset == 1 ? "datasets" : "models", repoId, null, ""));
+        var index = offset + 3;
+        if (index >= segments.Count)
+        {
+            return HfParseResult.Bad("A resolve URL needs a revision and a file path");
+        }
+        var revision = TakeRevision(segments, ref index);
+        var path = string.Join('/', segments.Skip(index));
+        if (path.Length == 0)
+        {
+            return HfParseResult.Bad("A resolve URL needs a file path");
+        }
+        return WithRevision(HfAction.Resolve, offset == 1 ? "datasets" : "models", repoId, revision, path);
     }
 
     private static HfParseResult WithRevision(HfAction action, string type, string repoId, string revision, string path)

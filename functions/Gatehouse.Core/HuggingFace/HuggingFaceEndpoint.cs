@@ -13,9 +13,9 @@ namespace Gatehouse.HuggingFace;
 /// <c>/hf/…</c>: the Hub's repository API (info, revision, tree, paths-info for models and datasets) relayed from the
 /// configured endpoint with <c>xetHash</c> removed and upstream URLs pointing back at Gatehouse (research §3.1, §3.5,
 /// §3.9, H4–H8, H13, H14). Every input is validated before anything goes upstream. File downloads
-/// (<c>resolve</c>) are not served yet and answer 501. Nothing is cached in this part: each request goes upstream.
+/// (<c>resolve</c>) go to <see cref="HuggingFaceResolve"/>. The API itself is not cached: each request goes upstream.
 /// </summary>
-public sealed class HuggingFaceEndpoint(HuggingFaceUpstream upstream, ILogger<HuggingFaceEndpoint> logger)
+public sealed class HuggingFaceEndpoint(HuggingFaceUpstream upstream, ILogger<HuggingFaceEndpoint> logger, HuggingFaceResolve? resolve = null)
 {
     private const string Prefix = "/hf/";
     private const int MaxRequestBodyBytes = 1024 * 1024;
@@ -25,7 +25,7 @@ public sealed class HuggingFaceEndpoint(HuggingFaceUpstream upstream, ILogger<Hu
     private static readonly string[] PassedHeaders =
         ["X-Error-Code", "X-Error-Message", "X-Repo-Commit", "Retry-After", "RateLimit", "RateLimit-Policy"];
 
-    public async Task HandleAsync(HttpContext context)
+    public async Task HandleAsync(HttpContext context, Microsoft.DurableTask.Client.DurableTaskClient? durable = null)
     {
         var request = context.Request;
         var parsed = HfRequestPath.Parse(RelativeRawPath(context));
@@ -41,6 +41,13 @@ public sealed class HuggingFaceEndpoint(HuggingFaceUpstream upstream, ILogger<Hu
                 return;
             case HfAction.NotServed:
                 await WriteJsonErrorAsync(context, StatusCodes.Status404NotFound, null, "This Hugging Face API is not served by Gatehouse");
+                return;
+            case HfAction.Resolve when resolve is not null && durable is not null && (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)):
+                await resolve.HandleAsync(context, route, durable);
+                return;
+            case HfAction.Resolve when HttpMethods.IsPost(request.Method):
+                context.Response.Headers.Allow = "GET, HEAD";
+                await WriteJsonErrorAsync(context, StatusCodes.Status405MethodNotAllowed, null, $"{request.Method} is not allowed here");
                 return;
             case HfAction.Resolve:
                 await WriteJsonErrorAsync(context, StatusCodes.Status501NotImplemented, null, "Gatehouse does not serve Hugging Face file downloads yet");

@@ -82,4 +82,52 @@ public sealed class HuggingFaceUpstream
         }
         return null;
     }
+
+    /// <summary>The absolute upstream URL for an already percent-encoded path.</summary>
+    public Uri Url(string pathAndQuery) => new(EndpointBase + "/" + pathAndQuery.TrimStart('/'), in Verbatim);
+
+    /// <summary>HEAD of a resolve URL without following its redirect, so the LFS headers of the 302 can be read.</summary>
+    public Task<HttpResponseMessage?> HeadFileAsync(Uri url, CancellationToken cancellationToken) =>
+        SendFileAsync(HttpMethod.Head, url, followRedirects: false, cancellationToken);
+
+    /// <summary>GET of a file, following redirects (the Hub's 302 to its CDN) only on the upstream host. Null when unreachable.</summary>
+    public Task<HttpResponseMessage?> GetFileAsync(Uri url, CancellationToken cancellationToken) =>
+        SendFileAsync(HttpMethod.Get, url, followRedirects: true, cancellationToken);
+
+    private async Task<HttpResponseMessage?> SendFileAsync(HttpMethod method, Uri url, bool followRedirects, CancellationToken cancellationToken)
+    {
+        var client = _clients.CreateClient(HttpClientName);
+        for (var hop = 0; hop <= MaxRedirects; hop++)
+        {
+            if (!string.Equals(url.Authority, Endpoint.Authority, StringComparison.OrdinalIgnoreCase) || url.Scheme != Endpoint.Scheme)
+            {
+                return null;
+            }
+            using var request = new HttpRequestMessage(method, url);
+            request.Headers.TryAddWithoutValidation("Accept", "*/*");
+            request.Headers.TryAddWithoutValidation("Accept-Encoding", "identity");
+            if (_token is not null)
+            {
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _token);
+            }
+            HttpResponseMessage response;
+            try
+            {
+                response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                return null;
+            }
+            var status = (int)response.StatusCode;
+            if (followRedirects && status is >= 300 and < 400 && response.Headers.Location is { } location)
+            {
+                url = location.IsAbsoluteUri ? location : new Uri(url, location);
+                response.Dispose();
+                continue;
+            }
+            return response;
+        }
+        return null;
+    }
 }

@@ -12,6 +12,11 @@ public sealed class ArchiveSafetyActivity(StagedContent content, IOptions<Gateho
 {
     public override async Task<CheckResult> RunAsync(TaskActivityContext context, ScanRequest input)
     {
+        if (input.Ecosystem != "pypi")
+        {
+            // This check judges Python distributions; model repository files are judged by the model scanner.
+            return new CheckResult(nameof(ArchiveSafetyActivity), []);
+        }
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         await using var stream = await content.OpenAsync(input.Sha256, CancellationToken.None);
         var findings = await new ArchiveSafety(options.Value.Archive).InspectAsync(stream, input.FileName, CancellationToken.None);

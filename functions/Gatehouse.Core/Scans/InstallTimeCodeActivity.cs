@@ -9,6 +9,11 @@ public sealed class InstallTimeCodeActivity(StagedContent content, ILogger<Insta
 {
     public override async Task<CheckResult> RunAsync(TaskActivityContext context, ScanRequest input)
     {
+        if (input.Ecosystem != "pypi")
+        {
+            // This check judges Python distributions; model repository files are judged by the model scanner.
+            return new CheckResult(nameof(InstallTimeCodeActivity), []);
+        }
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         await using var stream = await content.OpenAsync(input.Sha256, CancellationToken.None);
         try

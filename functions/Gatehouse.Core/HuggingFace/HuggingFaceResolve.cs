@@ -1,0 +1,182 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using Gatehouse.Artifacts;
+using Gatehouse.Http;
+using Gatehouse.Storage;
+using Gatehouse.Verdicts;
+using Microsoft.AspNetCore.Http;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.HuggingFace;
+
+/// <summary>
+/// <c>HEAD|GET /hf/[datasets/]{repo}/resolve/{rev}/{path}</c> (research §3.2, §3.3, §3.6, §3.9): a HEAD upstream (no
+/// redirect followed) pins the revision to <c>X-Repo-Commit</c> and gives the expected digest; the file then goes
+/// through <see cref="ArtifactGate"/> like a PyPI file, keyed by its sha256. LFS files know their sha256 up front
+/// (<c>X-Linked-Etag</c>). Small files only advertise their git sha1, so on first sight they are downloaded (bounded)
+/// from the commit-pinned URL, checked against the git blob sha1, hashed with sha256, and handed to the gate from memory;
+/// the (repo, commit, path) → sha256 reference recorded then spares the download on every later request.
+/// </summary>
+public sealed class HuggingFaceResolve(
+    HuggingFaceUpstream upstream, ArtifactGate gate, ReferenceStore references, GatehouseStorage storage, BlobResponses blobs,
+    ILogger<HuggingFaceResolve> logger)
+{
+    /// <summary>The Hub keeps files above 10 MB in LFS; a non-LFS answer larger than this is refused.</summary>
+    internal const int MaxSmallFileBytes = 32 * 1024 * 1024;
+
+    public async Task HandleAsync(HttpContext context, HfRoute route, DurableTaskClient durable)
+    {
+        var aborted = context.RequestAborted;
+        var revision = route.Revision!;
+        using var head = await upstream.HeadFileAsync(upstream.Url(HfFileDigests.ResolvePath(route.RepoType, route.RepoId, revision, route.Path)), aborted);
+        if (head is null)
+        {
+            await HuggingFaceEndpoint.WriteJsonErrorAsync(context, StatusCodes.Status502BadGateway, null, "The Hugging Face upstream could not be reached");
+            return;
+        }
+        var status = (int)head.StatusCode;
+        var commit = HfFileDigests.Sha1(Header(head, "X-Repo-Commit"));
+        if (status is 401 or 404 or 403)
+        {
+            await RelayErrorAsync(context, route, head, status, commit);
+            return;
+        }
+        var isLfs = status is >= 300 and < 400;
+        if (!isLfs && status != 200)
+        {
+            logger.LogWarning("Hugging Face upstream answered {Status} for resolve {Repo} {Path}", status, route.RepoId, route.Path);
+            await HuggingFaceEndpoint.WriteJsonErrorAsync(context, StatusCodes.Status502BadGateway, null, $"The Hugging Face upstream answered {status}");
+            return;
+        }
+        var linkedSha256 = HfFileDigests.Sha256(Header(head, "X-Linked-Etag"));
+        var linkedSize = long.TryParse(Header(head, "X-Linked-Size"), NumberStyles.None, CultureInfo.InvariantCulture, out var s) ? s : -1;
+        var gitSha1 = HfFileDigests.Sha1(Header(head, "ETag"));
+        if (commit is null || (isLfs ? linkedSha256 is null || linkedSize < 0 : gitSha1 is null))
+        {
+            await HuggingFaceEndpoint.WriteJsonErrorAsync(context, StatusCodes.Status502BadGateway, null,
+                "The Hugging Face upstream did not send the commit and digest headers Gatehouse verifies against");
+            return;
+        }
+
+        var fileName = route.Path[(route.Path.LastIndexOf('/') + 1)..];
+        var pinnedUrl = upstream.Url(HfFileDigests.ResolvePath(route.RepoType, route.RepoId, commit, route.Path));
+        var partition = HfFileDigests.ReferencePartition(route.RepoType, route.RepoId);
+        var rowKey = HfFileDigests.ReferenceRowKey(commit, route.Path);
+        var known = await references.GetAsync(partition, rowKey, aborted);
+        ArtifactSource source = upstream.GetFileAsync;
+        string sha256;
+        long size;
+        if (isLfs)
+        {
+            (sha256, size) = (linkedSha256!, linkedSize);
+        }
+        else if (known is { Sha256.Length: 64 })
+        {
+            (sha256, size) = (known.Sha256, known.Size);
+        }
+        else
+        {
+            var small = await FetchSmallAsync(pinnedUrl, gitSha1!, aborted);
+            if (small.Error is { } error)
+            {
+                logger.LogError("Refused {Repo} {Path} at {Commit} from upstream: {Problem}", route.RepoId, route.Path, commit, error);
+                await HuggingFaceEndpoint.WriteJsonErrorAsync(context, StatusCodes.Status502BadGateway, null, error);
+                return;
+            }
+            var bytes = small.Bytes!;
+            (sha256, size) = (Convert.ToHexStringLower(SHA256.HashData(bytes)), bytes.Length);
+            source = (_, _) => Task.FromResult<HttpResponseMessage?>(new HttpResponseMessage(System.Net.HttpStatusCode.OK) { Content = new ByteArrayContent(bytes) });
+        }
+
+        var reference = new ArtifactReference(partition, fileName, sha256, pinnedUrl.AbsoluteUri,
+            DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture), size, rowKey);
+        if (known is null || known.Sha256 != sha256)
+        {
+            await references.RecordAsync(reference, aborted);
+        }
+        var result = await gate.GetAsync(new ArtifactRequest(reference, "hf", $"{route.RepoId}@{commit}", source), durable, aborted);
+        switch (result.Status)
+        {
+            case GateStatus.Allowed:
+                var verdict = result.Verdict!;
+                context.Response.Headers["X-Repo-Commit"] = commit;
+                if (isLfs)
+                {
+                    context.Response.Headers["X-Linked-Etag"] = $"\"{sha256}\"";
+                    context.Response.Headers["X-Linked-Size"] = verdict.Size.ToString(CultureInfo.InvariantCulture);
+                }
+                await blobs.ServeAsync(context, storage.Artifact(verdict.Sha256), verdict.Sha256, verdict.Size, verdict.DecidedAt,
+                    "application/octet-stream", isLfs ? null : gitSha1);
+                break;
+            case GateStatus.Refused:
+                var refused = result.Verdict!;
+                logger.LogWarning("Refused {Repo} {Path} ({Sha256}): {Decision} by rule {Rule}", route.RepoId, route.Path, refused.Sha256, refused.Decision, refused.Rule);
+                context.Response.Headers["X-Repo-Commit"] = commit;
+                await HuggingFaceEndpoint.WriteJsonErrorAsync(context, StatusCodes.Status403Forbidden, "GatedRepo",
+                    $"Gatehouse refused {route.Path}: {refused.Reason}" + (refused.Reason.Contains(refused.Rule, StringComparison.Ordinal) ? "" : $" (rule {refused.Rule})"));
+                break;
+            case GateStatus.Pending:
+                context.Response.Headers.RetryAfter = result.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+                await HuggingFaceEndpoint.WriteJsonErrorAsync(context, StatusCodes.Status503ServiceUnavailable, null,
+                    $"{result.Message}: {route.Path} is being scanned by Gatehouse");
+                break;
+            default:
+                await HuggingFaceEndpoint.WriteJsonErrorAsync(context, StatusCodes.Status502BadGateway, null, result.Message ?? "Upstream failed");
+                break;
+        }
+    }
+
+    private async Task RelayErrorAsync(HttpContext context, HfRoute route, HttpResponseMessage head, int status, string? commit)
+    {
+        var code = Header(head, "X-Error-Code");
+        if (status == 401 && code != "RepoNotFound")
+        {
+            logger.LogWarning("Hugging Face upstream refused Gatehouse's credentials for {Repo}", route.RepoId);
+            await HuggingFaceEndpoint.WriteJsonErrorAsync(context, StatusCodes.Status502BadGateway, null, "The Hugging Face upstream refused Gatehouse's credentials");
+            return;
+        }
+        if (commit is not null)
+        {
+            context.Response.Headers["X-Repo-Commit"] = commit;
+        }
+        var message = Header(head, "X-Error-Message") ?? (code == "EntryNotFound" ? $"Entry not found: {route.Path}" : $"The Hugging Face upstream answered {status}");
+        await HuggingFaceEndpoint.WriteJsonErrorAsync(context, status == 401 ? StatusCodes.Status404NotFound : status, code, message);
+    }
+
+    /// <summary>Downloads a small (non-LFS) file from its commit-pinned URL and checks its git blob sha1.</summary>
+    private async Task<(byte[]? Bytes, string? Error)> FetchSmallAsync(Uri url, string gitSha1, CancellationToken cancellationToken)
+    {
+        using var response = await upstream.GetFileAsync(url, cancellationToken);
+        if (response is null || !response.IsSuccessStatusCode)
+        {
+            return (null, $"The Hugging Face upstream could not deliver the file ({(response is null ? "no answer" : ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture))})");
+        }
+        if (response.Content.Headers.ContentLength > MaxSmallFileBytes)
+        {
+            return (null, "The Hugging Face upstream sent a non-LFS file larger than Gatehouse accepts");
+        }
+        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > MaxSmallFileBytes)
+            {
+                return (null, "The Hugging Face upstream sent a non-LFS file larger than Gatehouse accepts");
+            }
+            buffer.Write(chunk, 0, read);
+        }
+        var bytes = buffer.ToArray();
+        var actual = HfFileDigests.GitBlobSha1(bytes);
+        return actual == gitSha1
+            ? (bytes, null)
+            : (null, $"Upstream content does not match its git sha1 (got {actual}, expected {gitSha1})");
+    }
+
+    private static string? Header(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values) || response.Content.Headers.TryGetValues(name, out values)
+            ? string.Join(", ", values)
+            : null;
+}
