@@ -44,6 +44,12 @@ public sealed class HuggingFaceOptions
     /// <summary>Gatehouse's own Hub token, sent upstream as Bearer when set; a client's token is never forwarded.</summary>
     public string? UpstreamToken { get; set; }
 
+    /// <summary>
+    /// Hosts the Hub may redirect file downloads to (its LFS CDNs), comma separated; "*.example.org" matches
+    /// subdomains. The upstream token is never sent to them: their URLs are pre-signed.
+    /// </summary>
+    public string FileHosts { get; set; } = "*.huggingface.co,*.hf.co";
+
     /// <summary>How long Hub API answers may be cached. Part 2a does not cache yet: every request goes upstream.</summary>
     public int CacheTtlSeconds { get; set; }
 

@@ -5,8 +5,8 @@ using Microsoft.Extensions.Options;
 namespace Gatehouse.HuggingFace;
 
 /// <summary>
-/// The configured Hub endpoint. Sends Gatehouse's own upstream token when one is configured and nothing of the
-/// client's (research H0); follows redirects only on the upstream host.
+/// The configured Hub endpoint. Sends Gatehouse's own upstream token when one is configured, to the Hub only, and
+/// nothing of the client's (research H0); file downloads follow redirects to the Hub or its configured CDN hosts only.
 /// </summary>
 public sealed class HuggingFaceUpstream
 {
@@ -16,6 +16,7 @@ public sealed class HuggingFaceUpstream
 
     private readonly IHttpClientFactory _clients;
     private readonly string? _token;
+    private readonly string[] _fileHosts;
 
     public HuggingFaceUpstream(IHttpClientFactory clients, IOptions<GatehouseOptions> options)
     {
@@ -24,7 +25,19 @@ public sealed class HuggingFaceUpstream
         EndpointBase = hf.Endpoint.TrimEnd('/');
         Endpoint = new Uri(EndpointBase + "/");
         _token = string.IsNullOrWhiteSpace(hf.UpstreamToken) ? null : hf.UpstreamToken.Trim();
+        _fileHosts = hf.FileHosts.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
     }
+
+    /// <summary>True for the Hub itself (same scheme and authority).</summary>
+    private bool IsHub(Uri url) =>
+        string.Equals(url.Authority, Endpoint.Authority, StringComparison.OrdinalIgnoreCase) && url.Scheme == Endpoint.Scheme;
+
+    /// <summary>True for a configured CDN host reached over HTTPS (or the Hub's own scheme): no open proxy.</summary>
+    internal bool IsFileHost(Uri url) =>
+        (url.Scheme == Uri.UriSchemeHttps || url.Scheme == Endpoint.Scheme)
+        && _fileHosts.Any(h => h.StartsWith("*.", StringComparison.Ordinal)
+            ? url.Host.EndsWith(h[1..], StringComparison.OrdinalIgnoreCase)
+            : string.Equals(url.Authority, h, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>The endpoint with a trailing slash.</summary>
     public Uri Endpoint { get; }
@@ -99,14 +112,15 @@ public sealed class HuggingFaceUpstream
         var client = _clients.CreateClient(HttpClientName);
         for (var hop = 0; hop <= MaxRedirects; hop++)
         {
-            if (!string.Equals(url.Authority, Endpoint.Authority, StringComparison.OrdinalIgnoreCase) || url.Scheme != Endpoint.Scheme)
+            var hub = IsHub(url);
+            if (!hub && !IsFileHost(url))
             {
                 return null;
             }
             using var request = new HttpRequestMessage(method, url);
             request.Headers.TryAddWithoutValidation("Accept", "*/*");
             request.Headers.TryAddWithoutValidation("Accept-Encoding", "identity");
-            if (_token is not null)
+            if (_token is not null && hub)
             {
                 request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _token);
             }

@@ -1,0 +1,60 @@
+using System.Net;
+using Gatehouse.Configuration;
+using Gatehouse.HuggingFace;
+using Microsoft.Extensions.Options;
+
+namespace Gatehouse.Core.Tests.HuggingFace;
+
+public sealed class HuggingFaceUpstreamTests
+{
+    private sealed class Recorder(Func<HttpRequestMessage, HttpResponseMessage> answer) : HttpMessageHandler, IHttpClientFactory
+    {
+        public List<(Uri Url, string? Authorization)> Seen { get; } = [];
+
+        public HttpClient CreateClient(string name) => new(this, disposeHandler: false);
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Seen.Add((request.RequestUri!, request.Headers.Authorization?.ToString()));
+            return Task.FromResult(answer(request));
+        }
+    }
+
+    private static HuggingFaceUpstream Upstream(Recorder recorder) =>
+        new(recorder, Options.Create(new GatehouseOptions
+        {
+            HuggingFace = new HuggingFaceOptions { Endpoint = "https://huggingface.co", UpstreamToken = "hf_service", FileHosts = "*.huggingface.co,*.hf.co" },
+        }));
+
+    private static HttpResponseMessage Redirect(string location) => new(HttpStatusCode.Found) { Headers = { Location = new Uri(location) } };
+
+    [Fact]
+    public async Task An_LFS_redirect_to_a_configured_CDN_host_is_followed_without_the_upstream_token()
+    {
+        var recorder = new Recorder(r => r.RequestUri!.Host == "huggingface.co"
+            ? Redirect("https://cdn-lfs.huggingface.co/repos/ab/cd/sha?X-Amz-Signature=1")
+            : new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent([1, 2, 3]) });
+
+        using var response = await Upstream(recorder).GetFileAsync(new Uri("https://huggingface.co/org/model/resolve/abc/model.safetensors"), CancellationToken.None);
+
+        Assert.Equal(HttpStatusCode.OK, response!.StatusCode);
+        Assert.Equal(2, recorder.Seen.Count);
+        Assert.Equal("Bearer hf_service", recorder.Seen[0].Authorization);
+        Assert.Equal("cdn-lfs.huggingface.co", recorder.Seen[1].Url.Host);
+        Assert.Null(recorder.Seen[1].Authorization);
+    }
+
+    [Theory]
+    [InlineData("https://evil.example/x")]
+    [InlineData("https://evilhuggingface.co/x")]
+    [InlineData("http://cdn-lfs.huggingface.co/x")]
+    public async Task A_redirect_anywhere_else_is_never_contacted(string location)
+    {
+        var recorder = new Recorder(_ => Redirect(location));
+
+        var response = await Upstream(recorder).GetFileAsync(new Uri("https://huggingface.co/org/model/resolve/abc/model.bin"), CancellationToken.None);
+
+        Assert.Null(response);
+        Assert.Single(recorder.Seen);
+    }
+}
