@@ -56,6 +56,8 @@ if $demo; then
   export Gatehouse__PyPI__IndexUrl="http://127.0.0.1:$sim_port/simple/"
   export Gatehouse__PyPI__JsonApiUrl="http://127.0.0.1:$sim_port/pypi/"
   export Gatehouse__PyPI__FileHosts="127.0.0.1:$sim_port"
+  # The simulator is also the Hub (API, resolve, and its LFS CDN path on the same host).
+  export Gatehouse__HuggingFace__Endpoint="http://127.0.0.1:$sim_port"
 fi
 
 cli=(dotnet functions/Gatehouse.Cli/bin/Release/net10.0/gatehouse.dll)
@@ -93,8 +95,9 @@ pip / uv:
   pip install --index-url http://$read_token@127.0.0.1:$port/pypi/simple/ <package>
   export PIP_INDEX_URL=http://$read_token@127.0.0.1:$port/pypi/simple/
   export UV_INDEX_URL=http://$read_token@127.0.0.1:$port/pypi/simple/
-Hugging Face (served once the Hugging Face remote lands; see the README):
-  export HF_ENDPOINT=http://127.0.0.1:$port/hf HF_TOKEN=$read_token
+Hugging Face (huggingface_hub, transformers, hf CLI, @huggingface/hub with hubUrl=\$HF_ENDPOINT):
+  export HF_ENDPOINT=http://127.0.0.1:$port/hf HF_TOKEN=$read_token HF_HUB_ETAG_TIMEOUT=120 HF_HUB_DOWNLOAD_TIMEOUT=120
+  dotnet functions/Gatehouse.Cli/bin/Release/net10.0/gatehouse.dll prefetch hf <namespace/name>[@revision] --url http://127.0.0.1:$port --admin-token $admin_token
 Tokens:
   dotnet functions/Gatehouse.Cli/bin/Release/net10.0/gatehouse.dll token create --url http://127.0.0.1:$port --admin-token $admin_token --name ci
 INFO
@@ -104,6 +107,12 @@ if $demo; then
 Demo upstream (offline) on http://127.0.0.1:$sim_port with gh-demo (needs gh-dep), gh-dep, gh-yanked, and gh-evil (malicious .pth):
   python3 -m venv /tmp/gatehouse-demo && /tmp/gatehouse-demo/bin/pip install --index-url http://$read_token@127.0.0.1:$port/pypi/simple/ gh-demo
   /tmp/gatehouse-demo/bin/pip install --index-url http://$read_token@127.0.0.1:$port/pypi/simple/ gh-evil    # refused, with the reason
+and the Hugging Face model gatehouse-demo/tiny-model (config.json, model.safetensors, pytorch_model.bin, and the malicious
+evil.bin) and dataset gatehouse-demo/tiny-dataset:
+  hf download gatehouse-demo/tiny-model config.json model.safetensors    # with the HF_ENDPOINT/HF_TOKEN above
+  hf download gatehouse-demo/tiny-model evil.bin                         # refused: 403 GatedRepo with the reason
+  curl -sS -H "Authorization: Bearer $read_token" -o config.json http://127.0.0.1:$port/hf/gatehouse-demo/tiny-model/resolve/main/config.json
+  dotnet functions/Gatehouse.Cli/bin/Release/net10.0/gatehouse.dll prefetch hf gatehouse-demo/tiny-model --url http://127.0.0.1:$port --admin-token $admin_token
 INFO
 fi
 echo

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Gatehouse.Cli.Prefetch;
 using Gatehouse.Cli.Scan;
 using Gatehouse.Cli.Tokens;
 
@@ -12,6 +13,7 @@ public static class GatehouseCommand
         var root = new RootCommand("Gatehouse: an AI supply-chain firewall for PyPI and Hugging Face.");
         root.Subcommands.Add(ScanCommand.Build());
         root.Subcommands.Add(TokenCommand.Build());
+        root.Subcommands.Add(PrefetchCommand.Build());
         return root;
     }
 }

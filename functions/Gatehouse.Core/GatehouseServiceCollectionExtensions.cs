@@ -3,6 +3,7 @@ using Gatehouse.Audit;
 using Gatehouse.Configuration;
 using Gatehouse.Http;
 using Gatehouse.HuggingFace;
+using Gatehouse.HuggingFace.Prefetch;
 using Gatehouse.PyPI;
 using Gatehouse.Scans;
 using Gatehouse.Storage;
@@ -43,6 +44,8 @@ public static class GatehouseServiceCollectionExtensions
         services.AddSingleton<HuggingFaceUpstream>();
         services.AddSingleton<HuggingFaceEndpoint>();
         services.AddSingleton<HuggingFaceResolve>();
+        services.AddSingleton<HfRepository>();
+        services.AddSingleton<PrefetchEndpoint>();
         services.AddSingleton<SimpleIndexCache>();
         services.AddSingleton<VerdictStore>();
         services.AddSingleton<VerdictSignals>();
@@ -76,6 +79,8 @@ public static class GatehouseServiceCollectionExtensions
             (HttpContext c, GatehouseHttp h, DurableTaskClient d, string? path) => h.HuggingFace(c, d, path));
         endpoints.MapMethods("/" + GatehouseRoutes.AdminTokens, Methods("AdminTokens"),
             (HttpContext c, GatehouseHttp h, string? id) => h.AdminTokens(c, id));
+        endpoints.MapMethods("/" + GatehouseRoutes.AdminPrefetch, Methods("AdminPrefetch"),
+            (HttpContext c, GatehouseHttp h, DurableTaskClient d, string source, string? id) => h.AdminPrefetch(c, d, source, id));
         endpoints.MapMethods("/" + GatehouseRoutes.Health, Methods("Health"), (HttpContext c, GatehouseHttp h) => h.Health(c));
         return endpoints;
     }
@@ -94,6 +99,7 @@ public static class GatehouseServiceCollectionExtensions
         Uri.TryCreate(o.PyPI.IndexUrl, UriKind.Absolute, out _) && Uri.TryCreate(o.PyPI.JsonApiUrl, UriKind.Absolute, out _)
         && Uri.TryCreate(o.HuggingFace.Endpoint, UriKind.Absolute, out var hf) && (hf.Scheme == Uri.UriSchemeHttps || hf.Scheme == Uri.UriSchemeHttp)
         && o.HuggingFace.CacheTtlSeconds >= 0 && o.HuggingFace.UpstreamTimeoutSeconds > 0
+        && o.HuggingFace.PrefetchMaxFiles > 0 && o.HuggingFace.PrefetchParallelism > 0 && o.HuggingFace.PrefetchScanTimeoutSeconds > 0
         && o.PyPI.IndexTtlSeconds >= 0 && o.Scan.InlineWaitSeconds >= 0 && o.Scan.RetryAfterSeconds > 0
         && o.Serving.Mode is "Stream" or "Sas" && o.Serving.SasLifetimeSeconds is > 0 and <= 3600
         && o.Archive.MaxEntries > 0 && o.Archive.MaxNestingDepth >= 0 && o.Archive.MaxCompressionRatio > 1;

@@ -13,8 +13,10 @@ public sealed class FunctionsMetadataFileTests
 
     public static TheoryData<string> RouteNames => [.. GatehouseRoutes.All.Select(r => r.Name)];
 
-    public static TheoryData<string> PypiRouteNames =>
-        [.. GatehouseRoutes.All.Where(r => r.Template.StartsWith("pypi/", StringComparison.Ordinal)).Select(r => r.Name)];
+    /// <summary>Routes that start or read orchestrations: every PyPI and Hugging Face route, and the prefetch administration.</summary>
+    public static TheoryData<string> DurableRouteNames =>
+        [.. GatehouseRoutes.All.Where(r => r.Template.StartsWith("pypi/", StringComparison.Ordinal) || r.Template.StartsWith("hf/", StringComparison.Ordinal)
+            || r.Template.StartsWith("admin/prefetch/", StringComparison.Ordinal)).Select(r => r.Name)];
 
     [Theory]
     [MemberData(nameof(RouteNames))]
@@ -40,8 +42,8 @@ public sealed class FunctionsMetadataFileTests
     }
 
     [Theory]
-    [MemberData(nameof(PypiRouteNames))]
-    public void PyPI_routes_get_a_durable_client_to_start_scans(string routeName)
+    [MemberData(nameof(DurableRouteNames))]
+    public void Registry_and_prefetch_routes_get_a_durable_client_to_start_scans(string routeName)
     {
         var client = Assert.Single(Function(routeName).OfType("durableClient"));
 

@@ -1,3 +1,4 @@
+using Gatehouse.HuggingFace.Prefetch;
 using Gatehouse.Http;
 using Gatehouse.Scans;
 using Microsoft.Azure.Functions.Worker.Core.FunctionMetadata;
@@ -16,7 +17,10 @@ public sealed class WorkerFunctionMetadataTests : IAsyncLifetime
     private IHost? _host;
     private IReadOnlyList<FunctionDescription> _functions = [];
 
-    public static TheoryData<string> ActivityNames => [.. ScanTasks.Checks, nameof(RecordVerdictActivity)];
+    public static TheoryData<string> ActivityNames =>
+        [.. ScanTasks.Checks, nameof(RecordVerdictActivity), nameof(ListRepositoryFilesActivity), nameof(PrefetchFileActivity), nameof(ReadVerdictActivity)];
+
+    public static TheoryData<string> OrchestratorNames => [nameof(ScanArtifactOrchestrator), nameof(ScanRepositoryOrchestrator)];
 
     public async Task InitializeAsync()
     {
@@ -32,10 +36,11 @@ public sealed class WorkerFunctionMetadataTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    [Fact]
-    public void The_scan_orchestrator_is_an_orchestration_trigger_under_its_class_name()
+    [Theory]
+    [MemberData(nameof(OrchestratorNames))]
+    public void Every_orchestrator_is_an_orchestration_trigger_under_its_class_name(string orchestratorName)
     {
-        var trigger = Assert.Single(Function(nameof(ScanArtifactOrchestrator)).OfType("orchestrationTrigger"));
+        var trigger = Assert.Single(Function(orchestratorName).OfType("orchestrationTrigger"));
 
         Assert.True(trigger.IsInput);
     }
@@ -58,6 +63,10 @@ public sealed class WorkerFunctionMetadataTests : IAsyncLifetime
             nameof(ScanArtifactOrchestrator),
             .. ScanTasks.Checks,
             nameof(RecordVerdictActivity),
+            nameof(ScanRepositoryOrchestrator),
+            nameof(ListRepositoryFilesActivity),
+            nameof(PrefetchFileActivity),
+            nameof(ReadVerdictActivity),
         ];
 
         // Function names are case-insensitive for the host.

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -20,8 +19,7 @@ public static class TokenCommand
 
     public static Command Build()
     {
-        var url = new Option<string?>("--url") { Description = "Gatehouse base URL (env GATEHOUSE_URL), e.g. http://127.0.0.1:7071" };
-        var adminToken = new Option<string?>("--admin-token") { Description = "Admin entitlement token (env GATEHOUSE_ADMIN_TOKEN)" };
+        var connection = new AdminConnection();
         var storage = new Option<string?>("--storage") { Description = "Storage connection string for direct bootstrap (env AzureWebJobsStorage); no running instance needed" };
         var name = new Option<string>("--name") { Description = "What the token is for", Required = true };
         var scope = new Option<TokenScope>("--scope") { Description = "read or admin", DefaultValueFactory = _ => TokenScope.Read };
@@ -30,7 +28,7 @@ public static class TokenCommand
         var id = new Argument<string>("id") { Description = "Token id, as listed" };
 
         var create = new Command("create", "Create a token; its secret is shown once") { name, scope, format };
-        create.SetAction((parse, ct) => RunAsync(parse, url, adminToken, storage, async admin =>
+        create.SetAction((parse, ct) => RunAsync(parse, connection, storage, async admin =>
         {
             var created = await admin.CreateAsync(parse.GetValue(name)!, parse.GetValue(scope), ct);
             switch (parse.GetValue(format))
@@ -50,7 +48,7 @@ public static class TokenCommand
         }));
 
         var list = new Command("list", "List tokens (never their secrets)") { format };
-        list.SetAction((parse, ct) => RunAsync(parse, url, adminToken, storage, async admin =>
+        list.SetAction((parse, ct) => RunAsync(parse, connection, storage, async admin =>
         {
             var tokens = await admin.ListAsync(ct);
             if (parse.GetValue(format) == "json")
@@ -67,7 +65,7 @@ public static class TokenCommand
         }));
 
         var revoke = new Command("revoke", "Revoke a token") { id };
-        revoke.SetAction((parse, ct) => RunAsync(parse, url, adminToken, storage, async admin =>
+        revoke.SetAction((parse, ct) => RunAsync(parse, connection, storage, async admin =>
         {
             var tokenId = parse.GetValue(id)!;
             if (!await admin.RevokeAsync(tokenId, ct))
@@ -80,7 +78,7 @@ public static class TokenCommand
         }));
 
         var token = new Command("token", "Manage entitlement tokens") { create, list, revoke };
-        foreach (var option in new Option[] { url, adminToken, storage })
+        foreach (var option in new Option[] { connection.Url, connection.AdminToken, storage })
         {
             option.Recursive = true;
             token.Options.Add(option);
@@ -88,23 +86,24 @@ public static class TokenCommand
         return token;
     }
 
-    private static async Task<int> RunAsync(ParseResult parse, Option<string?> url, Option<string?> adminToken, Option<string?> storage, Func<ITokenAdmin, Task<int>> action)
+    private static async Task<int> RunAsync(ParseResult parse, AdminConnection instance, Option<string?> storage, Func<ITokenAdmin, Task<int>> action)
     {
-        var baseUrl = parse.GetValue(url) ?? Environment.GetEnvironmentVariable("GATEHOUSE_URL");
+        var baseUrl = instance.BaseUrl(parse);
         var connection = parse.GetValue(storage) ?? (baseUrl is null ? Environment.GetEnvironmentVariable("AzureWebJobsStorage") : null);
         try
         {
             if (baseUrl is not null)
             {
-                var secret = parse.GetValue(adminToken) ?? Environment.GetEnvironmentVariable("GATEHOUSE_ADMIN_TOKEN");
-                if (string.IsNullOrEmpty(secret))
+                var (http, problem) = instance.Connect(parse);
+                if (http is null)
                 {
-                    Console.Error.WriteLine("An admin token is needed with --url: pass --admin-token or set GATEHOUSE_ADMIN_TOKEN.");
+                    Console.Error.WriteLine(problem);
                     return 2;
                 }
-                using var http = new HttpClient { BaseAddress = new Uri(baseUrl.TrimEnd('/') + "/") };
-                http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
-                return await action(new HttpTokenAdmin(http));
+                using (http)
+                {
+                    return await action(new HttpTokenAdmin(http));
+                }
             }
             if (connection is not null)
             {

@@ -41,6 +41,11 @@ public sealed class ArtifactGate
         _log = log;
     }
 
+    /// <summary>How long staged content without a scan is left to whoever staged it before a request starts the scan itself.</summary>
+    public static readonly TimeSpan StagedHandover = TimeSpan.FromSeconds(60);
+
+    private const string OwnerMetadata = "stagedby";
+
     /// <summary>The orchestration instance id for a content: its lower-case hex sha256.</summary>
     public static string InstanceId(string sha256) => sha256;
 
@@ -97,7 +102,16 @@ public sealed class ArtifactGate
             return StartOutcome.Started;
         }
         var staged = _storage.Staging(reference.Sha256);
-        if (!await staged.ExistsAsync(budget.Token))
+        if (await StagedAsync(reference.Sha256, budget.Token) is { } stagedBlob)
+        {
+            // Staged but not scanning: a prefetch (ScanRepositoryOrchestrator) stages first and starts the scan as its
+            // sub-orchestration moments later. Starting it here too would make that sub-orchestration a duplicate.
+            if (DateTimeOffset.UtcNow - stagedBlob.Since < StagedHandover)
+            {
+                return new StartOutcome(GateResult.Pending(_options.RetryAfterSeconds, "Scan starting, retry later"));
+            }
+        }
+        else
         {
             var fetch = await FetchAsync(request, staged, budget.Token);
             if (fetch is not null)
@@ -125,7 +139,30 @@ public sealed class ArtifactGate
         return StartOutcome.Started;
     }
 
-    private async Task<GateResult?> FetchAsync(ArtifactRequest request, Azure.Storage.Blobs.Specialized.BlockBlobClient staged, CancellationToken cancellationToken)
+    /// <summary>
+    /// Fetches <paramref name="request"/>'s content into <c>staging/{sha256}</c>, verifying digest and size, without
+    /// starting a scan. Null when staged; otherwise why not (upstream failure or digest mismatch, audited).
+    /// </summary>
+    /// <param name="owner">Recorded on the staged blob (see <see cref="StagedAsync"/>), so its stager can recognise it after a retry.</param>
+    public Task<GateResult?> StageAsync(ArtifactRequest request, string? owner, CancellationToken cancellationToken) =>
+        FetchAsync(request, _storage.Staging(request.Reference.Sha256), cancellationToken, owner);
+
+    /// <summary>When the content was staged (committed to <c>staging</c>) and by whom, or null when it is not staged.</summary>
+    public async Task<StagedBlob?> StagedAsync(string sha256, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var properties = (await _storage.Staging(sha256).GetPropertiesAsync(cancellationToken: cancellationToken)).Value;
+            return new StagedBlob(properties.LastModified, properties.Metadata.TryGetValue(OwnerMetadata, out var owner) ? owner : null);
+        }
+        catch (Azure.RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+    }
+
+    private async Task<GateResult?> FetchAsync(ArtifactRequest request, Azure.Storage.Blobs.Specialized.BlockBlobClient staged, CancellationToken cancellationToken,
+        string? owner = null)
     {
         var reference = request.Reference;
         var url = new Uri(reference.UpstreamUrl);
@@ -138,7 +175,8 @@ public sealed class ArtifactGate
         }
         await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var outcome = await StagingWriter.WriteVerifiedAsync(body, staged, reference.Sha256, reference.Size > 0 ? reference.Size : null, cancellationToken);
+        var outcome = await StagingWriter.WriteVerifiedAsync(body, staged, reference.Sha256, reference.Size > 0 ? reference.Size : null, cancellationToken,
+            owner is null ? null : new Dictionary<string, string> { [OwnerMetadata] = owner });
         if (!outcome.IsVerified)
         {
             _log.LogError("Refused {FileName} from upstream: {Problem} (rule {Rule})", reference.FileName, outcome.Problem, "fetch.digest-mismatch");
@@ -173,6 +211,9 @@ public sealed record GateResult(GateStatus Status, StoredVerdict? Verdict, strin
     public static GateResult UpstreamFailed(string message) => new(GateStatus.UpstreamFailed, null, message);
     public static GateResult DigestMismatch(string message) => new(GateStatus.DigestMismatch, null, message);
 }
+
+/// <summary>A staged content: when it was committed, and the owner its stager recorded (null for downloads).</summary>
+public sealed record StagedBlob(DateTimeOffset Since, string? Owner);
 
 /// <summary>The kinds of outcome.</summary>
 public enum GateStatus

@@ -25,6 +25,10 @@ public sealed class ReferenceStore
             ["UploadTime"] = reference.UploadTime,
             ["Size"] = reference.Size,
         };
+        if (reference.HubEtag is not null)
+        {
+            entity["HubEtag"] = reference.HubEtag;
+        }
         // Merge keeps a decision already recorded for this file.
         await _table.UpsertEntityAsync(entity, TableUpdateMode.Merge, cancellationToken);
     }
@@ -37,7 +41,8 @@ public sealed class ReferenceStore
             return null;
         }
         var e = found.Value;
-        return new ArtifactReference(partition, fileName, e.GetString("Sha256"), e.GetString("UpstreamUrl"), e.GetString("UploadTime"), e.GetInt64("Size") ?? 0);
+        return new ArtifactReference(partition, fileName, e.GetString("Sha256"), e.GetString("UpstreamUrl"), e.GetString("UploadTime"), e.GetInt64("Size") ?? 0,
+            HubEtag: e.GetString("HubEtag"));
     }
 
     /// <summary>Copies a decision onto every reference to that content within the partition.</summary>
@@ -73,9 +78,12 @@ public sealed class ReferenceStore
 
 /// <summary>
 /// One registry file pointing at one content. The table row is <paramref name="RowKey"/> when given (Hugging Face:
-/// <c>{commit}/{path}</c>, escaped), else <paramref name="FileName"/> (PyPI).
+/// <c>{commit}/{path}</c>, escaped), else <paramref name="FileName"/> (PyPI). <paramref name="HubEtag"/> is the etag Hugging
+/// Face clients key a file by: the git sha1 (40 hex, <c>ETag</c>) of a regular file, the sha256 (64 hex, <c>X-Linked-Etag</c>)
+/// of an LFS file; null for PyPI.
 /// </summary>
-public sealed record ArtifactReference(string Partition, string FileName, string Sha256, string UpstreamUrl, string? UploadTime, long Size, string? RowKey = null)
+public sealed record ArtifactReference(string Partition, string FileName, string Sha256, string UpstreamUrl, string? UploadTime, long Size, string? RowKey = null,
+    string? HubEtag = null)
 {
     /// <summary>The table row key of this reference.</summary>
     public string Key => RowKey ?? FileName;

@@ -13,7 +13,8 @@ public static class StagingWriter
 {
     private const int BlockSize = 4 * 1024 * 1024;
 
-    public static async Task<StagingOutcome> WriteVerifiedAsync(Stream body, BlockBlobClient target, string expectedSha256, long? expectedSize, CancellationToken cancellationToken)
+    public static async Task<StagingOutcome> WriteVerifiedAsync(Stream body, BlockBlobClient target, string expectedSha256, long? expectedSize, CancellationToken cancellationToken,
+        IDictionary<string, string>? metadata = null)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var blockIds = new List<string>();
@@ -58,7 +59,7 @@ public static class StagingWriter
         {
             return StagingOutcome.Mismatch($"size {total} differs from the index's {size}");
         }
-        await target.CommitBlockListAsync(blockIds, cancellationToken: cancellationToken);
+        await target.CommitBlockListAsync(blockIds, new Azure.Storage.Blobs.Models.CommitBlockListOptions { Metadata = metadata }, cancellationToken);
         return StagingOutcome.Verified(total);
     }
 

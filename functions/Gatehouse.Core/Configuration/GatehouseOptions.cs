@@ -55,6 +55,15 @@ public sealed class HuggingFaceOptions
 
     /// <summary>Upstream request timeout.</summary>
     public int UpstreamTimeoutSeconds { get; set; } = 60;
+
+    /// <summary>A prefetch (<c>POST /admin/prefetch/hf</c>) refuses repositories with more files than this.</summary>
+    public int PrefetchMaxFiles { get; set; } = 10_000;
+
+    /// <summary>How many files one prefetch fetches and scans at once.</summary>
+    public int PrefetchParallelism { get; set; } = 8;
+
+    /// <summary>How long a prefetch waits for the verdict of a file someone else (a download) is scanning before reporting it as pending.</summary>
+    public int PrefetchScanTimeoutSeconds { get; set; } = 1800;
 }
 
 /// <summary>How long a first request waits for a scan, and what it is told after.</summary>

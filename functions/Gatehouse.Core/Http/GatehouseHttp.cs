@@ -1,5 +1,6 @@
 using Gatehouse.Configuration;
 using Gatehouse.HuggingFace;
+using Gatehouse.HuggingFace.Prefetch;
 using Gatehouse.PyPI;
 using Gatehouse.Tokens;
 using Microsoft.AspNetCore.Http;
@@ -17,6 +18,7 @@ public sealed class GatehouseHttp(
     ProvenanceEndpoint provenance,
     AdminTokensEndpoint admin,
     HuggingFaceEndpoint huggingFace,
+    PrefetchEndpoint prefetch,
     IOptions<GatehouseOptions> options)
 {
     private readonly string _realm = options.Value.Auth.Realm;
@@ -67,6 +69,15 @@ public sealed class GatehouseHttp(
         if (await AuthorizeAsync(context, TokenScope.Admin))
         {
             await admin.HandleAsync(context, id);
+        }
+    }
+
+    /// <summary>Whole-repository prefetch: start one (POST) or read its progress and verdicts (GET {id}). Admin tokens only.</summary>
+    public async Task AdminPrefetch(HttpContext context, DurableTaskClient durable, string source, string? id)
+    {
+        if (await AuthorizeAsync(context, TokenScope.Admin))
+        {
+            await prefetch.HandleAsync(context, durable, source, id);
         }
     }
 

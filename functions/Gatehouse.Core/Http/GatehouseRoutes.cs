@@ -9,6 +9,7 @@ public static class GatehouseRoutes
     public const string PypiJson = "pypi/{project}/{*rest}";
     public const string HuggingFace = "hf/{*path}";
     public const string AdminTokens = "admin/tokens/{id?}";
+    public const string AdminPrefetch = "admin/prefetch/{source}/{id?}";
     public const string Health = "healthz";
 
     /// <summary>Every route with its function name and methods, as the Functions metadata must list it.</summary>
@@ -20,6 +21,7 @@ public static class GatehouseRoutes
         new("PypiJson", PypiJson, ["GET", "HEAD"]),
         new("HuggingFace", HuggingFace, ["GET", "HEAD", "POST"]),
         new("AdminTokens", AdminTokens, ["GET", "POST", "DELETE"]),
+        new("AdminPrefetch", AdminPrefetch, ["GET", "HEAD", "POST"]),
         new("Health", Health, ["GET"]),
     ];
 }

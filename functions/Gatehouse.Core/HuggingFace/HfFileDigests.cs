@@ -44,6 +44,10 @@ public static class HfFileDigests
     public static string ReferencePartition(string repoType, string repoId) =>
         "hf:" + EscapeKey(repoType == "datasets" ? "datasets/" + repoId : repoId);
 
+    /// <summary>How scans and the audit name a repository at a commit: <c>{repo}@{commit}</c>, <c>datasets/{repo}@{commit}</c>.</summary>
+    public static string Subject(string repoType, string repoId, string commit) =>
+        (repoType == "datasets" ? "datasets/" : "") + repoId + "@" + commit;
+
     /// <summary>The reference row of a commit-pinned path: <c>{commit}/{path}</c>, escaped.</summary>
     public static string ReferenceRowKey(string commit, string path) => EscapeKey(commit + "/" + path);
 

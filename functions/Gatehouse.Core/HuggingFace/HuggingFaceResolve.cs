@@ -22,54 +22,33 @@ public sealed class HuggingFaceResolve(
     HuggingFaceUpstream upstream, ArtifactGate gate, ReferenceStore references, GatehouseStorage storage, BlobResponses blobs,
     ILogger<HuggingFaceResolve> logger)
 {
-    /// <summary>The Hub keeps files above 10 MB in LFS; a non-LFS answer larger than this is refused.</summary>
-    internal const int MaxSmallFileBytes = 32 * 1024 * 1024;
-
     public async Task HandleAsync(HttpContext context, HfRoute route, DurableTaskClient durable)
     {
         var aborted = context.RequestAborted;
-        var revision = route.Revision!;
-        using var head = await upstream.HeadFileAsync(upstream.Url(HfFileDigests.ResolvePath(route.RepoType, route.RepoId, revision, route.Path)), aborted);
-        if (head is null)
+        var partition = HfFileDigests.ReferencePartition(route.RepoType, route.RepoId);
+        // A commit names fixed content: once seen, its reference answers without asking the Hub again.
+        var pinned = HfFileDigests.Sha1(route.Revision) == route.Revision
+            ? await references.GetAsync(partition, HfFileDigests.ReferenceRowKey(route.Revision!, route.Path), aborted)
+            : null;
+        var file = pinned is { Sha256.Length: 64, HubEtag: { } etag } ? UpstreamFile.Known(route.Revision!, pinned, etag) : await HeadAsync(context, route);
+        if (file is null)
         {
-            await HuggingFaceEndpoint.WriteJsonErrorAsync(context, StatusCodes.Status502BadGateway, null, "The Hugging Face upstream could not be reached");
             return;
         }
-        var status = (int)head.StatusCode;
-        var commit = HfFileDigests.Sha1(Header(head, "X-Repo-Commit"));
-        if (status is 401 or 404 or 403)
-        {
-            await RelayErrorAsync(context, route, head, status, commit);
-            return;
-        }
-        var isLfs = status is >= 300 and < 400;
-        if (!isLfs && status != 200)
-        {
-            logger.LogWarning("Hugging Face upstream answered {Status} for resolve {Repo} {Path}", status, route.RepoId, route.Path);
-            await HuggingFaceEndpoint.WriteJsonErrorAsync(context, StatusCodes.Status502BadGateway, null, $"The Hugging Face upstream answered {status}");
-            return;
-        }
-        var linkedSha256 = HfFileDigests.Sha256(Header(head, "X-Linked-Etag"));
-        var linkedSize = long.TryParse(Header(head, "X-Linked-Size"), NumberStyles.None, CultureInfo.InvariantCulture, out var s) ? s : -1;
-        var gitSha1 = HfFileDigests.Sha1(Header(head, "ETag"));
-        if (commit is null || (isLfs ? linkedSha256 is null || linkedSize < 0 : gitSha1 is null))
-        {
-            await HuggingFaceEndpoint.WriteJsonErrorAsync(context, StatusCodes.Status502BadGateway, null,
-                "The Hugging Face upstream did not send the commit and digest headers Gatehouse verifies against");
-            return;
-        }
+        var commit = file.Commit;
+        var isLfs = file.GitSha1 is null;
+        var gitSha1 = file.GitSha1;
 
         var fileName = route.Path[(route.Path.LastIndexOf('/') + 1)..];
         var pinnedUrl = upstream.Url(HfFileDigests.ResolvePath(route.RepoType, route.RepoId, commit, route.Path));
-        var partition = HfFileDigests.ReferencePartition(route.RepoType, route.RepoId);
         var rowKey = HfFileDigests.ReferenceRowKey(commit, route.Path);
-        var known = await references.GetAsync(partition, rowKey, aborted);
+        var known = pinned ?? await references.GetAsync(partition, rowKey, aborted);
         ArtifactSource source = upstream.GetFileAsync;
         string sha256;
         long size;
-        if (isLfs)
+        if (file.Sha256 is { } linked)
         {
-            (sha256, size) = (linkedSha256!, linkedSize);
+            (sha256, size) = (linked, file.Size);
         }
         else if (known is { Sha256.Length: 64 })
         {
@@ -77,7 +56,7 @@ public sealed class HuggingFaceResolve(
         }
         else
         {
-            var small = await FetchSmallAsync(pinnedUrl, gitSha1!, aborted);
+            var small = await upstream.GetSmallFileAsync(pinnedUrl, gitSha1!, aborted);
             if (small.Error is { } error)
             {
                 logger.LogError("Refused {Repo} {Path} at {Commit} from upstream: {Problem}", route.RepoId, route.Path, commit, error);
@@ -90,12 +69,12 @@ public sealed class HuggingFaceResolve(
         }
 
         var reference = new ArtifactReference(partition, fileName, sha256, pinnedUrl.AbsoluteUri,
-            DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture), size, rowKey);
-        if (known is null || known.Sha256 != sha256)
+            DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture), size, rowKey, gitSha1 ?? sha256);
+        if (known is null || known.Sha256 != sha256 || known.HubEtag is null)
         {
             await references.RecordAsync(reference, aborted);
         }
-        var result = await gate.GetAsync(new ArtifactRequest(reference, "hf", $"{route.RepoId}@{commit}", source), durable, aborted);
+        var result = await gate.GetAsync(new ArtifactRequest(reference, "hf", HfFileDigests.Subject(route.RepoType, route.RepoId, commit), source), durable, aborted);
         switch (result.Status)
         {
             case GateStatus.Allowed:
@@ -127,6 +106,54 @@ public sealed class HuggingFaceResolve(
         }
     }
 
+    /// <summary>
+    /// HEAD upstream (no redirect followed): the commit, and the sha256 + size of an LFS file (its 302) or the git sha1 of
+    /// a regular one. Null when the answer was already written (an upstream error passed through, or a 502).
+    /// </summary>
+    private async Task<UpstreamFile?> HeadAsync(HttpContext context, HfRoute route)
+    {
+        using var head = await upstream.HeadFileAsync(upstream.Url(HfFileDigests.ResolvePath(route.RepoType, route.RepoId, route.Revision!, route.Path)), context.RequestAborted);
+        if (head is null)
+        {
+            await HuggingFaceEndpoint.WriteJsonErrorAsync(context, StatusCodes.Status502BadGateway, null, "The Hugging Face upstream could not be reached");
+            return null;
+        }
+        var status = (int)head.StatusCode;
+        var commit = HfFileDigests.Sha1(Header(head, "X-Repo-Commit"));
+        if (status is 401 or 404 or 403)
+        {
+            await RelayErrorAsync(context, route, head, status, commit);
+            return null;
+        }
+        var isLfs = status is >= 300 and < 400;
+        if (!isLfs && status != 200)
+        {
+            logger.LogWarning("Hugging Face upstream answered {Status} for resolve {Repo} {Path}", status, route.RepoId, route.Path);
+            await HuggingFaceEndpoint.WriteJsonErrorAsync(context, StatusCodes.Status502BadGateway, null, $"The Hugging Face upstream answered {status}");
+            return null;
+        }
+        var linkedSha256 = HfFileDigests.Sha256(Header(head, "X-Linked-Etag"));
+        var linkedSize = long.TryParse(Header(head, "X-Linked-Size"), NumberStyles.None, CultureInfo.InvariantCulture, out var s) ? s : -1;
+        var gitSha1 = HfFileDigests.Sha1(Header(head, "ETag"));
+        if (commit is null || (isLfs ? linkedSha256 is null || linkedSize < 0 : gitSha1 is null))
+        {
+            await HuggingFaceEndpoint.WriteJsonErrorAsync(context, StatusCodes.Status502BadGateway, null,
+                "The Hugging Face upstream did not send the commit and digest headers Gatehouse verifies against");
+            return null;
+        }
+        return isLfs ? new UpstreamFile(commit, linkedSha256, linkedSize, null) : new UpstreamFile(commit, null, -1, gitSha1);
+    }
+
+    /// <summary>
+    /// A file at a commit as the Hub describes it: LFS files carry their sha256 and size (<paramref name="GitSha1"/> null),
+    /// regular files their git sha1 (<paramref name="Sha256"/> null until Gatehouse has hashed them once).
+    /// </summary>
+    private sealed record UpstreamFile(string Commit, string? Sha256, long Size, string? GitSha1)
+    {
+        public static UpstreamFile Known(string commit, ArtifactReference reference, string hubEtag) =>
+            hubEtag.Length == 64 ? new(commit, reference.Sha256, reference.Size, null) : new(commit, null, -1, hubEtag);
+    }
+
     private async Task RelayErrorAsync(HttpContext context, HfRoute route, HttpResponseMessage head, int status, string? commit)
     {
         var code = Header(head, "X-Error-Code");
@@ -142,37 +169,6 @@ public sealed class HuggingFaceResolve(
         }
         var message = Header(head, "X-Error-Message") ?? (code == "EntryNotFound" ? $"Entry not found: {route.Path}" : $"The Hugging Face upstream answered {status}");
         await HuggingFaceEndpoint.WriteJsonErrorAsync(context, status == 401 ? StatusCodes.Status404NotFound : status, code, message);
-    }
-
-    /// <summary>Downloads a small (non-LFS) file from its commit-pinned URL and checks its git blob sha1.</summary>
-    private async Task<(byte[]? Bytes, string? Error)> FetchSmallAsync(Uri url, string gitSha1, CancellationToken cancellationToken)
-    {
-        using var response = await upstream.GetFileAsync(url, cancellationToken);
-        if (response is null || !response.IsSuccessStatusCode)
-        {
-            return (null, $"The Hugging Face upstream could not deliver the file ({(response is null ? "no answer" : ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture))})");
-        }
-        if (response.Content.Headers.ContentLength > MaxSmallFileBytes)
-        {
-            return (null, "The Hugging Face upstream sent a non-LFS file larger than Gatehouse accepts");
-        }
-        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
-        while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > MaxSmallFileBytes)
-            {
-                return (null, "The Hugging Face upstream sent a non-LFS file larger than Gatehouse accepts");
-            }
-            buffer.Write(chunk, 0, read);
-        }
-        var bytes = buffer.ToArray();
-        var actual = HfFileDigests.GitBlobSha1(bytes);
-        return actual == gitSha1
-            ? (bytes, null)
-            : (null, $"Upstream content does not match its git sha1 (got {actual}, expected {gitSha1})");
     }
 
     private static string? Header(HttpResponseMessage response, string name) =>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Http.Headers;
 using Gatehouse.Configuration;
 using Microsoft.Extensions.Options;
@@ -12,6 +13,9 @@ public sealed class HuggingFaceUpstream
 {
     public const string HttpClientName = "gatehouse-hf";
     private const int MaxRedirects = 3;
+
+    /// <summary>The Hub keeps files above 10 MB in LFS; a non-LFS answer larger than this is refused.</summary>
+    public const int MaxSmallFileBytes = 32 * 1024 * 1024;
     private static readonly UriCreationOptions Verbatim = new() { DangerousDisablePathAndQueryCanonicalization = true };
 
     private readonly IHttpClientFactory _clients;
@@ -106,6 +110,37 @@ public sealed class HuggingFaceUpstream
     /// <summary>GET of a file, following redirects (the Hub's 302 to its CDN) only on the upstream host. Null when unreachable.</summary>
     public Task<HttpResponseMessage?> GetFileAsync(Uri url, CancellationToken cancellationToken) =>
         SendFileAsync(HttpMethod.Get, url, followRedirects: true, cancellationToken);
+
+    /// <summary>Downloads a small (non-LFS) file, at most <see cref="MaxSmallFileBytes"/>, from its commit-pinned URL and checks its git blob sha1.</summary>
+    public async Task<(byte[]? Bytes, string? Error)> GetSmallFileAsync(Uri url, string gitSha1, CancellationToken cancellationToken)
+    {
+        using var response = await GetFileAsync(url, cancellationToken);
+        if (response is null || !response.IsSuccessStatusCode)
+        {
+            return (null, $"The Hugging Face upstream could not deliver the file ({(response is null ? "no answer" : ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture))})");
+        }
+        if (response.Content.Headers.ContentLength > MaxSmallFileBytes)
+        {
+            return (null, "The Hugging Face upstream sent a non-LFS file larger than Gatehouse accepts");
+        }
+        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > MaxSmallFileBytes)
+            {
+                return (null, "The Hugging Face upstream sent a non-LFS file larger than Gatehouse accepts");
+            }
+            buffer.Write(chunk, 0, read);
+        }
+        var bytes = buffer.ToArray();
+        var actual = HfFileDigests.GitBlobSha1(bytes);
+        return actual == gitSha1
+            ? (bytes, null)
+            : (null, $"Upstream content does not match its git sha1 (got {actual}, expected {gitSha1})");
+    }
 
     private async Task<HttpResponseMessage?> SendFileAsync(HttpMethod method, Uri url, bool followRedirects, CancellationToken cancellationToken)
     {

@@ -1,8 +1,9 @@
+using Gatehouse.HuggingFace.Prefetch;
 using Microsoft.DurableTask;
 
 namespace Gatehouse.Scans;
 
-/// <summary>Registers the scan orchestration and its activities; both hosts call this.</summary>
+/// <summary>Registers the scan orchestrations (one content; a whole Hugging Face repository) and their activities; both hosts call this.</summary>
 public static class ScanTasks
 {
     /// <summary>The checks the orchestrator fans out to, each a <c>TaskActivity&lt;ScanRequest, CheckResult&gt;</c>.</summary>
@@ -15,5 +16,9 @@ public static class ScanTasks
         registry.AddActivity<InstallTimeCodeActivity>();
         registry.AddActivity<ModelContentActivity>();
         registry.AddActivity<RecordVerdictActivity>();
+        registry.AddOrchestrator<ScanRepositoryOrchestrator>();
+        registry.AddActivity<ListRepositoryFilesActivity>();
+        registry.AddActivity<PrefetchFileActivity>();
+        registry.AddActivity<ReadVerdictActivity>();
     }
 }

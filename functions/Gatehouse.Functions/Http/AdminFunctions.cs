@@ -2,6 +2,7 @@ using Gatehouse.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask.Client;
 
 namespace Gatehouse.Functions.Http;
 
@@ -13,6 +14,15 @@ public sealed class AdminFunctions(GatehouseHttp http)
         [HttpTrigger(AuthorizationLevel.Anonymous, "GET", "POST", "DELETE", Route = GatehouseRoutes.AdminTokens)] HttpRequest req, string? id)
     {
         await http.AdminTokens(req.HttpContext, id);
+        return new EmptyResult();
+    }
+
+    [Function(nameof(GatehouseHttp.AdminPrefetch))]
+    public async Task<IActionResult> Prefetch(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "GET", "HEAD", "POST", Route = GatehouseRoutes.AdminPrefetch)] HttpRequest req,
+        [DurableClient] DurableTaskClient durable, string source, string? id)
+    {
+        await http.AdminPrefetch(req.HttpContext, durable, source, id);
         return new EmptyResult();
     }
 

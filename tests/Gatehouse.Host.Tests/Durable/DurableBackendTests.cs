@@ -26,6 +26,26 @@ public sealed class DurableBackendTests(AzuriteStorage storage, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task A_durable_timer_waits_its_time_to_the_second_and_the_orchestration_clock_advances_with_each_episode()
+    {
+        await using DurableTestApp app = await DurableTestApp.StartAsync(storage, output, "timer", TestTasks.Register);
+        string instanceId = DurableTestApp.NewInstanceId("timer");
+        var started = DateTime.UtcNow;
+
+        await app.Client.ScheduleNewOrchestrationInstanceAsync(nameof(TimerClockOrchestrator), 2, new StartOrchestrationOptions(instanceId));
+        OrchestrationMetadata result = await app.WaitForCompletionAsync(instanceId);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
+        DateTime[] clock = result.ReadOutputAs<DateTime[]>()!;
+        output.WriteLine($"started {started:O}; clock: {string.Join(", ", clock.Select(c => c.ToString("O")))}");
+        // Timer messages become visible on Azure Storage queues with whole-second delays (the visibility timeout is in
+        // seconds), so a timer may fire up to a second early; orchestrations must not count on sub-second precision.
+        Assert.True(DateTime.UtcNow - started >= TimeSpan.FromSeconds(1), "the timer fired more than a second early");
+        Assert.True(clock[1] - clock[0] >= TimeSpan.FromSeconds(1), $"clock after the timer {clock[1]:O} is not at least 1 s after {clock[0]:O}");
+        Assert.True(clock[2] > clock[1], $"clock after the activity {clock[2]:O} did not advance past {clock[1]:O}");
+    }
+
+    [Fact]
     public async Task A_sub_orchestration_completes_and_returns_its_output_to_the_parent()
     {
         await using DurableTestApp app = await DurableTestApp.StartAsync(storage, output, "suborch", TestTasks.Register);

@@ -12,7 +12,8 @@ internal static class TestTasks
         .AddOrchestrator<FanOutOrchestrator>()
         .AddOrchestrator<ParentOrchestrator>()
         .AddOrchestrator<ChildOrchestrator>()
-        .AddOrchestrator<WaitForContinueOrchestrator>();
+        .AddOrchestrator<WaitForContinueOrchestrator>()
+        .AddOrchestrator<TimerClockOrchestrator>();
 }
 
 internal sealed class ShoutActivity : TaskActivity<string, string>
@@ -52,5 +53,18 @@ internal sealed class WaitForContinueOrchestrator : TaskOrchestrator<string, str
     {
         string suffix = await context.WaitForExternalEvent<string>(TestTasks.ContinueEvent);
         return $"{input}+{suffix}";
+    }
+}
+
+/// <summary>Sleeps on a durable timer and reports the orchestration clock before and after it.</summary>
+internal sealed class TimerClockOrchestrator : TaskOrchestrator<int, DateTime[]>
+{
+    public override async Task<DateTime[]> RunAsync(TaskOrchestrationContext context, int seconds)
+    {
+        var before = context.CurrentUtcDateTime;
+        await context.CreateTimer(TimeSpan.FromSeconds(seconds), CancellationToken.None);
+        var afterTimer = context.CurrentUtcDateTime;
+        await context.CallActivityAsync<string>(nameof(ShoutActivity), "x");
+        return [before, afterTimer, context.CurrentUtcDateTime];
     }
 }

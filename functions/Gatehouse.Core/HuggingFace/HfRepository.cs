@@ -1,0 +1,169 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Gatehouse.HuggingFace;
+
+/// <summary>
+/// What a whole-repository prefetch needs from the Hub's API (research §3.1, §3.5): the commit a revision points at
+/// (<c>GET /api/{type}/{repo}/revision/{rev}</c> → <c>sha</c>) and every file at that commit
+/// (<c>GET /api/{type}/{repo}/tree/{commit}?recursive=true</c>, following <c>Link rel="next"</c> on the Hub's host only).
+/// </summary>
+public sealed class HfRepository(HuggingFaceUpstream upstream)
+{
+    /// <summary>The commit <paramref name="revision"/> names, or the Hub's refusal (status, error code, message).</summary>
+    public async Task<HfLookup<string>> ResolveCommitAsync(string repoType, string repoId, string revision, CancellationToken cancellationToken)
+    {
+        var path = $"api/{repoType}/{repoId}/revision/{Uri.EscapeDataString(revision)}";
+        using var response = await upstream.SendAsync(HttpMethod.Get, path, null, null, cancellationToken);
+        if (response is null)
+        {
+            return HfLookup<string>.Failed(HttpStatusCode.BadGateway, null, "The Hugging Face upstream could not be reached");
+        }
+        if (!response.IsSuccessStatusCode)
+        {
+            return Refusal<string>(response, $"{repoId}@{revision}");
+        }
+        var json = await ReadJsonAsync(response, cancellationToken);
+        return HfFileDigests.Sha1(json?["sha"]?.GetValue<string>()) is { } commit
+            ? HfLookup<string>.Found(commit)
+            : HfLookup<string>.Failed(HttpStatusCode.BadGateway, null, "The Hugging Face upstream did not name the commit of that revision");
+    }
+
+    /// <summary>Every file (not folder) at <paramref name="commit"/>, at most <paramref name="maxFiles"/> of them.</summary>
+    public async Task<HfLookup<IReadOnlyList<HfRepoFile>>> ListFilesAsync(string repoType, string repoId, string commit, int maxFiles, CancellationToken cancellationToken)
+    {
+        var files = new List<HfRepoFile>();
+        string? next = $"api/{repoType}/{repoId}/tree/{commit}?recursive=true&expand=false";
+        for (var page = 0; next is not null; page++)
+        {
+            using var response = await upstream.SendAsync(HttpMethod.Get, next, null, null, cancellationToken);
+            if (response is null)
+            {
+                return HfLookup<IReadOnlyList<HfRepoFile>>.Failed(HttpStatusCode.BadGateway, null, "The Hugging Face upstream could not be reached");
+            }
+            if (!response.IsSuccessStatusCode)
+            {
+                return Refusal<IReadOnlyList<HfRepoFile>>(response, $"{repoId}@{commit}");
+            }
+            if (await ReadJsonAsync(response, cancellationToken) is not JsonArray entries)
+            {
+                return HfLookup<IReadOnlyList<HfRepoFile>>.Failed(HttpStatusCode.BadGateway, null, "The Hugging Face upstream sent an unreadable tree");
+            }
+            foreach (var entry in entries)
+            {
+                if (entry?["type"]?.GetValue<string>() != "file")
+                {
+                    continue;
+                }
+                if (ParseFile(entry) is not { } file)
+                {
+                    return HfLookup<IReadOnlyList<HfRepoFile>>.Failed(HttpStatusCode.BadGateway, null,
+                        $"The Hugging Face upstream listed a file Gatehouse cannot verify: {entry["path"]?.ToJsonString()}");
+                }
+                files.Add(file);
+                if (files.Count > maxFiles)
+                {
+                    return HfLookup<IReadOnlyList<HfRepoFile>>.Failed(HttpStatusCode.UnprocessableEntity, null,
+                        $"{repoId} has more than {maxFiles} files, the prefetch limit (Gatehouse__HuggingFace__PrefetchMaxFiles)");
+                }
+            }
+            next = NextPage(response);
+        }
+        return HfLookup<IReadOnlyList<HfRepoFile>>.Found(files);
+    }
+
+    /// <summary>A tree entry with a safe path, a size, its git oid and, for LFS files, the sha256 and size the Hub stores.</summary>
+    internal static HfRepoFile? ParseFile(JsonNode entry)
+    {
+        try
+        {
+            var path = entry["path"]?.GetValue<string>();
+            var oid = HfFileDigests.Sha1(entry["oid"]?.GetValue<string>());
+            var size = entry["size"]?.GetValue<long>() ?? -1;
+            if (path is null || !HfRequestPath.IsValidPath(path) || oid is null || size < 0)
+            {
+                return null;
+            }
+            if (entry["lfs"] is JsonObject lfs)
+            {
+                var sha256 = HfFileDigests.Sha256(lfs["oid"]?.GetValue<string>());
+                var lfsSize = lfs["size"]?.GetValue<long>() ?? -1;
+                return sha256 is null || lfsSize < 0 ? null : new HfRepoFile(path, lfsSize, oid, sha256);
+            }
+            return new HfRepoFile(path, size, oid, null);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The next page's path on the Hub's host, or null (other hosts are never followed).</summary>
+    private string? NextPage(HttpResponseMessage response)
+    {
+        if (!response.Headers.TryGetValues("Link", out var values))
+        {
+            return null;
+        }
+        foreach (var link in string.Join(",", values).Split(','))
+        {
+            var parts = link.Split(';');
+            if (parts.Length < 2 || !parts.Skip(1).Any(p => p.Trim().Equals("rel=\"next\"", StringComparison.OrdinalIgnoreCase)))
+            {
+                continue;
+            }
+            var target = parts[0].Trim().TrimStart('<').TrimEnd('>');
+            var prefix = upstream.EndpointBase + "/";
+            if (target.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+            {
+                return target[prefix.Length..];
+            }
+            return target.StartsWith('/') && !target.StartsWith("//", StringComparison.Ordinal) ? target[1..] : null;
+        }
+        return null;
+    }
+
+    private static async Task<JsonNode?> ReadJsonAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+            return await JsonNode.ParseAsync(stream, cancellationToken: cancellationToken);
+        }
+        catch (Exception e) when (e is JsonException or HttpRequestException or IOException)
+        {
+            return null;
+        }
+    }
+
+    private static HfLookup<T> Refusal<T>(HttpResponseMessage response, string what)
+    {
+        var code = response.Headers.TryGetValues("X-Error-Code", out var codes) ? codes.First() : null;
+        var message = response.Headers.TryGetValues("X-Error-Message", out var messages) ? messages.First() : null;
+        var status = response.StatusCode;
+        if (status == HttpStatusCode.Unauthorized)
+        {
+            // Gatehouse's caller is entitled; a 401 upstream means the repo is private/unknown to Gatehouse's identity.
+            status = code == "RepoNotFound" ? HttpStatusCode.NotFound : HttpStatusCode.BadGateway;
+            message ??= code == "RepoNotFound" ? $"Repository not found: {what}" : "The Hugging Face upstream refused Gatehouse's credentials";
+        }
+        return HfLookup<T>.Failed(status, code,
+            message ?? $"The Hugging Face upstream answered {((int)status).ToString(CultureInfo.InvariantCulture)} for {what}");
+    }
+}
+
+/// <summary>A value from the Hub, or why there is none (an HTTP status to answer with, the Hub's error code, a message).</summary>
+public sealed record HfLookup<T>(T? Value, HttpStatusCode Status, string? ErrorCode, string? Error)
+{
+    public static HfLookup<T> Found(T value) => new(value, HttpStatusCode.OK, null, null);
+    public static HfLookup<T> Failed(HttpStatusCode status, string? code, string message) => new(default, status, code, message);
+}
+
+/// <summary>One file of a repository at a commit: its git object id, and the sha256 the Hub stores for LFS files.</summary>
+/// <param name="Path">Path in the repository.</param>
+/// <param name="Size">Size of the file's content (the LFS object's size for LFS files).</param>
+/// <param name="GitOid">The tree's <c>oid</c>: git sha1 of the bytes (regular files) or of the LFS pointer.</param>
+/// <param name="LfsSha256">The LFS object's sha256, or null for a regular (small) file.</param>
+public sealed record HfRepoFile(string Path, long Size, string GitOid, string? LfsSha256);
