@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every Gatehouse test: builds the solution (warnings are errors), starts a private Azurite on free ports,
-# runs each test project in turn against it, and stops Azurite again. Exit code 0 only if every test passed.
+# Runs every Gatehouse test: builds the solution (warnings are errors), installs the npm client the end-to-end tests
+# drive (tests/hf-js, from its lock file), starts a private Azurite on free ports, runs each test project in turn
+# against it, and stops Azurite again. Exit code 0 only if every test passed.
 #   scripts/test.sh                 # everything
 #   scripts/test.sh Core Host       # only tests/Gatehouse.{Core,Host}.Tests
 set -euo pipefail
@@ -27,6 +28,9 @@ python3 scripts/fixtures/make_hf_fixtures.py --check
 
 echo "== build ($configuration)"
 dotnet build Gatehouse.slnx -c "$configuration" -nologo -v:q
+
+echo "== npm ci (tests/hf-js)"
+(cd tests/hf-js && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null)
 
 echo "== azurite"
 azurite_install
