@@ -1,0 +1,679 @@
+using System.Globalization;
+using System.IO.Compression;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Gatehouse.EndToEnd.Tests.Infrastructure;
+
+namespace Gatehouse.EndToEnd.Tests;
+
+/// <summary>
+/// Gatehouse as <c>HF_ENDPOINT</c>, seen through the requests real clients send, header for header: huggingface_hub 1.x
+/// <c>hf_hub_download</c> (HEAD that follows only relative redirects, X-Repo-Commit / normalized etag / size all
+/// required, GET, resume with <c>Range</c>, retries of a 503 during a cold scan), 1.x (≥1.22) <c>snapshot_download</c>
+/// (revision → commit, paginated tree by commit, files pinned to the commit), 0.2x <c>snapshot_download</c>
+/// (<c>siblings</c> with <c>requests</c> headers) and transformers' optional-file probe (research registry-protocols
+/// §3.2, §3.3, §3.5, §3.6, §3.8, §3.10, §3.11, H1–H2, H5, H9–H11). Every answer is checked against
+/// <c>tests/fixtures/hf/repos.json</c>.
+/// </summary>
+[Collection(SharedGatehouseCollection.Name)]
+public sealed class HuggingFaceClientReplayTests(SharedGatehouse shared, ITestOutputHelper output)
+{
+    private const string Model = "gatehouse-demo/tiny-model";
+    private const string Dataset = "gatehouse-demo/tiny-dataset";
+    private const string EvilFile = "evil.bin";
+
+    /// <summary>huggingface_hub 1.x (httpx) with torch installed, as <c>utils/_headers.py</c> builds it.</summary>
+    private const string HubUserAgent = "huggingface_hub/1.28.0; python/3.11; torch/2.5";
+
+    /// <summary>huggingface_hub 0.2x (requests).</summary>
+    private const string LegacyHubUserAgent = "huggingface_hub/0.26.2; python/3.11";
+
+    /// <summary>transformers' <c>from_pretrained</c> (research §3.7): the hub agent plus its own fields.</summary>
+    private const string TransformersUserAgent =
+        "huggingface_hub/1.28.0; python/3.11; torch/2.5; transformers/4.57.1; session_id/6f1c2d3e4b5a69788796a5b4c3d2e1f0; file_type/model; framework/pytorch; from_auto_class/True";
+
+    private static readonly UriCreationOptions Verbatim = new() { DangerousDisablePathAndQueryCanonicalization = true };
+
+    private GatehouseStack Stack => shared.Stack;
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // huggingface_hub 1.x hf_hub_download (§3.2)
+    // ---------------------------------------------------------------------------------------------------------------
+
+    [Theory]
+    [InlineData("model", Model, "pytorch_model.bin")] // LFS: X-Linked-Etag = sha256, X-Linked-Size
+    [InlineData("model", Model, "config.json")] // regular git file: ETag = git blob sha1, Content-Length
+    [InlineData("dataset", Dataset, "data/train.csv")] // dataset prefix and a file in a folder
+    public Task Hf_hub_download_reads_commit_etag_and_size_from_the_head_then_resumes_an_interrupted_get_with_a_range(
+        string repoType, string repoId, string path) => Stack.RunAsync(output, async () =>
+    {
+        var repo = HfFixtures.Repo(repoType, repoId);
+        var commit = repo.Branches["main"];
+        var file = repo.File(commit, path);
+        using var http = Stack.CreateClient(authenticated: false);
+        var hub = new HubClient(http, Stack.BaseAddress, Stack.Token, HubUserAgent, output);
+
+        var url = hub.ResolveUrl(repoType, repoId, "main", path);
+        var metadata = await hub.GetFileMetadataAsync(url);
+        AssertMetadataMatches(metadata, commit, file);
+        Assert.Equal(url, metadata.Location); // a 200 from Gatehouse itself: the client downloads from the URL it asked
+
+        var bytes = await hub.DownloadWithResumeAsync(metadata, interruptAfter: (int)(file.Size / 2));
+        AssertBytesMatch(file, bytes);
+    });
+
+    [Fact]
+    public async Task Hf_hub_download_waits_out_a_cold_scan_by_retrying_the_503_as_huggingface_hub_does()
+    {
+        // InlineWaitSeconds = 0: a cold file answers 503 + Retry-After at once instead of holding the HEAD open.
+        await using var stack = await GatehouseStack.StartAsync("hfcold", s => s with { InlineWaitSeconds = 0, RetryAfterSeconds = 1 });
+        await stack.RunAsync(output, async () =>
+        {
+            var repo = HfFixtures.Repo("model", Model);
+            var commit = repo.Branches["main"];
+            var file = repo.File(commit, "pytorch_model.bin");
+            // A reused test Azurite may hold this content's verdict from an earlier run: start cold, as on a fresh account.
+            // Its Hugging Face reference row (repo, commit, path → sha256) stays; it is still true.
+            await stack.Storage.ForgetContentAsync(file.Lfs!.Oid, pypiProject: "");
+
+            using var http = stack.CreateClient(authenticated: false);
+            var hub = new HubClient(http, stack.BaseAddress, stack.Token, HubUserAgent, output);
+            var metadata = await hub.GetFileMetadataAsync(hub.ResolveUrl("model", Model, "main", file.Path));
+
+            Assert.NotEmpty(hub.Retried); // the first, no-retry HEAD met the cold scan
+            Assert.All(hub.Retried, r =>
+            {
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, r.Status);
+                Assert.True(r.RetryAfterSeconds is >= 1, $"a 503 without a usable Retry-After ({r.RetryAfterRaw ?? "none"})");
+                Assert.False(string.IsNullOrEmpty(r.ErrorMessage), "a 503 without X-Error-Message");
+            });
+            AssertMetadataMatches(metadata, commit, file);
+            AssertBytesMatch(file, await hub.DownloadWithResumeAsync(metadata, interruptAfter: 1000));
+        });
+    }
+
+    [Theory]
+    [InlineData("pytorch_model.bin")] // LFS: Gatehouse's 302 is like the Hub's CDN redirect
+    [InlineData("config.json")] // regular file: the 302 must carry X-Linked-Size too (no Content-Length fallback)
+    public async Task Hf_hub_download_through_sas_serving_reads_everything_it_needs_from_the_absolute_redirect(string path)
+    {
+        // Serving mode "Sas" (the Azure default): an allowed file is a 302 to a read-only blob URL on another host.
+        await using var stack = await GatehouseStack.StartAsync("hfsas", s => s with { ServingMode = "Sas" });
+        await stack.RunAsync(output, async () =>
+        {
+            var repo = HfFixtures.Repo("model", Model);
+            var commit = repo.Branches["main"];
+            var file = repo.File(commit, path);
+            using var http = stack.CreateClient(authenticated: false);
+            var hub = new HubClient(http, stack.BaseAddress, stack.Token, HubUserAgent, output);
+
+            var url = hub.ResolveUrl("model", Model, "main", path);
+            var metadata = await hub.GetFileMetadataAsync(url);
+            output.WriteLine(string.Join("\n", metadata.Head.Headers.Concat(metadata.Head.Content.Headers).Select(h => $"  {h.Key}: {string.Join(", ", h.Value)}")));
+            Assert.True(metadata.Redirected, $"expected the SAS redirect, got {(int)metadata.Head.StatusCode}");
+            Assert.NotEqual(url.Authority, metadata.Location.Authority); // the blob host: the client drops Authorization
+            // An absolute redirect is not followed: huggingface_hub reads commit, etag and size from the 302 itself (H1).
+            AssertMetadataMatches(metadata, commit, file);
+            AssertBytesMatch(file, await hub.DownloadWithResumeAsync(metadata, interruptAfter: (int)(file.Size / 2)));
+        });
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // snapshot_download (§3.5)
+    // ---------------------------------------------------------------------------------------------------------------
+
+    [Fact]
+    public async Task Snapshot_download_1x_resolves_the_commit_pages_the_tree_through_gatehouse_and_gets_every_file_but_the_refused_one()
+    {
+        await using var stack = await GatehouseStack.StartAsync("hfsnapshot");
+        await stack.RunAsync(output, async () =>
+        {
+            await SimPostAsync(stack, "_sim/hf/page-size?n=2"); // 5 files → 3 pages: pagination really happens
+            var repo = HfFixtures.Repo("model", Model);
+            var main = repo.Branches["main"];
+            using var http = stack.CreateClient(authenticated: false);
+            var hub = new HubClient(http, stack.BaseAddress, stack.Token, HubUserAgent, output);
+
+            // 1. repo_info(revision="main") → sha.
+            var info = await hub.GetJsonAsync(hub.ApiUrl($"api/models/{Model}/revision/main"));
+            var sha = info.GetProperty("sha").GetString();
+            Assert.Equal(main, sha);
+
+            // 2. list_repo_tree(revision=sha, recursive=True, expand=False), following Link: rel="next" as given.
+            var origin = hub.Endpoint + $"/api/models/{Model}/tree/{sha}?";
+            Uri? next = hub.ApiUrl($"api/models/{Model}/tree/{sha}?recursive=true&expand=false");
+            var entries = new List<JsonElement>();
+            var pages = 0;
+            while (next is not null)
+            {
+                using var response = await hub.SendAsync(HttpMethod.Get, next, HubClient.HttpxAcceptEncoding);
+                var body = await HubClient.ReadTextAsync(response);
+                output.WriteLine($"tree page {pages + 1}: {(int)response.StatusCode} Link: {Header(response, "Link")}");
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                Assert.DoesNotContain("xetHash", body, StringComparison.Ordinal); // else ≥1.22 may skip HEAD and go to Xet (§3.9)
+                entries.AddRange(JsonDocument.Parse(body).RootElement.EnumerateArray().Select(e => e.Clone()));
+                next = NextLink(response);
+                if (next is not null)
+                {
+                    Assert.StartsWith(origin, next.AbsoluteUri, StringComparison.Ordinal);
+                    Assert.DoesNotContain(stack.Simulator.BaseAddress.Authority, next.AbsoluteUri, StringComparison.Ordinal);
+                }
+                Assert.True(++pages <= 10, "the tree pagination does not end");
+            }
+            Assert.True(pages >= 3, $"the tree came in {pages} page(s); with page size 2 it must take 3");
+
+            var expected = repo.Commits[main];
+            Assert.Equal(expected.Select(f => f.Path), entries.Select(e => e.GetProperty("path").GetString()));
+            foreach (var entry in entries)
+            {
+                var fixture = expected.Single(f => f.Path == entry.GetProperty("path").GetString());
+                Assert.Equal("file", entry.GetProperty("type").GetString());
+                Assert.Equal(fixture.Size, entry.GetProperty("size").GetInt64());
+                Assert.Equal(fixture.Oid, entry.GetProperty("oid").GetString());
+                if (fixture.Lfs is { } lfs)
+                {
+                    Assert.Equal(lfs.Oid, entry.GetProperty("lfs").GetProperty("oid").GetString());
+                    Assert.Equal(lfs.Size, entry.GetProperty("lfs").GetProperty("size").GetInt64());
+                }
+            }
+
+            // 3. hf_hub_download(revision=sha) for each file.
+            var evil = expected.Single(f => f.Path == EvilFile);
+            foreach (var file in expected)
+            {
+                var url = hub.ResolveUrl("model", Model, sha!, file.Path);
+                if (file == evil)
+                {
+                    await AssertRefusedAsGatedAsync(hub, stack, url, file);
+                    continue;
+                }
+                var metadata = await hub.GetFileMetadataAsync(url);
+                AssertMetadataMatches(metadata, main, file);
+                AssertBytesMatch(file, await hub.DownloadAsync(metadata));
+            }
+        });
+    }
+
+    [Fact]
+    public Task Snapshot_download_0x_lists_siblings_from_repo_info_and_gets_every_file_with_requests_headers() => Stack.RunAsync(output, async () =>
+    {
+        var repo = HfFixtures.Repo("model", Model);
+        var main = repo.Branches["main"];
+        using var http = Stack.CreateClient(authenticated: false);
+        var hub = new HubClient(http, Stack.BaseAddress, Stack.Token, LegacyHubUserAgent, output, legacyRequests: true);
+
+        // repo_info → siblings[].rfilename only (≤0.33: no tree call).
+        var info = await hub.GetJsonAsync(hub.ApiUrl($"api/models/{Model}/revision/main"));
+        var sha = info.GetProperty("sha").GetString();
+        Assert.Equal(main, sha);
+        var siblings = info.GetProperty("siblings").EnumerateArray().Select(s => s.GetProperty("rfilename").GetString()!).ToList();
+        Assert.Equal(repo.Commits[main].Select(f => f.Path).Order(StringComparer.Ordinal), siblings.Order(StringComparer.Ordinal));
+
+        foreach (var name in siblings)
+        {
+            var file = repo.File(main, name);
+            var url = hub.ResolveUrl("model", Model, sha!, name);
+            if (name == EvilFile)
+            {
+                await AssertRefusedAsGatedAsync(hub, Stack, url, file);
+                continue;
+            }
+            // 0.2x sends one HEAD (no retry on 5xx): it must be decided, not pending.
+            var metadata = await hub.GetFileMetadataAsync(url, retryOnErrors: false);
+            AssertMetadataMatches(metadata, main, file);
+            AssertBytesMatch(file, await hub.DownloadAsync(metadata));
+        }
+    });
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // transformers (§3.10)
+    // ---------------------------------------------------------------------------------------------------------------
+
+    [Theory]
+    [InlineData("model", Model, "main", "generation_config.json")]
+    [InlineData("model", Model, "main", "model.safetensors.index.json")]
+    [InlineData("model", Model, "0c936c75186a5d43d5400974defeadb6594996cb", "adapter_config.json")]
+    [InlineData("model", Model, "refs/pr/1", "tokenizer_config.json")]
+    [InlineData("dataset", Dataset, "main", "data/test.csv")]
+    public Task A_transformers_probe_for_an_optional_file_gets_entry_not_found_with_the_commit_so_absence_is_cached(
+        string repoType, string repoId, string revision, string path) => Stack.RunAsync(output, async () =>
+    {
+        var repo = HfFixtures.Repo(repoType, repoId);
+        var commit = repo.ResolveRevision(revision);
+        Assert.DoesNotContain(repo.Commits[commit], f => f.Path == path); // really absent at that commit
+        using var http = Stack.CreateClient(authenticated: false);
+        var hub = new HubClient(http, Stack.BaseAddress, Stack.Token, TransformersUserAgent, output);
+        var url = hub.ResolveUrl(repoType, repoId, revision, path);
+
+        // has_file / cached_file(_raise_exceptions_for_missing_entries=False): one HEAD, no redirects.
+        using var head = await hub.SendAsync(HttpMethod.Head, url, "identity");
+        Assert.Equal(HttpStatusCode.NotFound, head.StatusCode);
+        Assert.Equal("EntryNotFound", Header(head, "X-Error-Code")); // RemoteEntryNotFoundError → file skipped
+        Assert.Equal(commit, Header(head, "X-Repo-Commit")); // → .no_exist/<commit>/<path> (§3.4, H9)
+        Assert.False(string.IsNullOrEmpty(Header(head, "X-Error-Message")));
+        AssertNoXet(head);
+
+        using var get = await hub.SendAsync(HttpMethod.Get, url, HubClient.HttpxAcceptEncoding);
+        Assert.Equal(HttpStatusCode.NotFound, get.StatusCode);
+        Assert.Equal("EntryNotFound", Header(get, "X-Error-Code"));
+        Assert.Equal(commit, Header(get, "X-Repo-Commit"));
+        Assert.True(JsonDocument.Parse(await HubClient.ReadTextAsync(get)).RootElement.TryGetProperty("error", out _));
+    });
+
+    [Theory]
+    [InlineData("main")]
+    [InlineData("0c936c75186a5d43d5400974defeadb6594996cb")]
+    [InlineData("v1.0")]
+    public Task A_transformers_probe_of_a_refused_file_is_gated_and_never_entry_not_found(string revision) => Stack.RunAsync(output, async () =>
+    {
+        var repo = HfFixtures.Repo("model", Model);
+        var file = repo.File(repo.ResolveRevision(revision), EvilFile);
+        using var http = Stack.CreateClient(authenticated: false);
+        var hub = new HubClient(http, Stack.BaseAddress, Stack.Token, TransformersUserAgent, output);
+        await AssertRefusedAsGatedAsync(hub, Stack, hub.ResolveUrl("model", Model, revision, EvilFile), file);
+    });
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Assertions shared by the replays
+    // ---------------------------------------------------------------------------------------------------------------
+
+    /// <summary>What <c>_get_metadata_or_catch_error</c> requires, and the values the client's cache is keyed by (§3.2 step 4, §3.4).</summary>
+    private static void AssertMetadataMatches(FileMetadata metadata, string commit, HfFixtureFile file)
+    {
+        Assert.True(metadata.CommitHash is not null,
+            $"HEAD {(int)metadata.Head.StatusCode} without X-Repo-Commit: huggingface_hub raises FileMetadataError (\"Distant resource does not seem to be on huggingface.co\")");
+        Assert.True(metadata.Etag is not null, "HEAD without X-Linked-Etag or ETag: huggingface_hub raises FileMetadataError");
+        Assert.True(metadata.Size is not null, "HEAD without X-Linked-Size or Content-Length: huggingface_hub raises FileMetadataError");
+        Assert.Equal(commit, metadata.CommitHash);
+        Assert.Equal(file.Etag, metadata.Etag); // blobs/<etag>: sha256 for LFS, git blob sha1 otherwise
+        Assert.Equal(file.Size, metadata.Size);
+        AssertNoXet(metadata.Head);
+    }
+
+    /// <summary>What the client checks (size) and what the Hub promises (sha256 = lfs oid, git sha1 of a regular file).</summary>
+    private static void AssertBytesMatch(HfFixtureFile file, byte[] bytes)
+    {
+        Assert.Equal(file.Size, bytes.LongLength);
+        Assert.Equal(file.Sha1, GitBlobSha1(bytes));
+        if (file.Lfs is { } lfs)
+        {
+            Assert.Equal(lfs.Oid, Convert.ToHexStringLower(SHA256.HashData(bytes)));
+        }
+        Assert.Equal(File.ReadAllBytes(HfFixtures.ObjectPath(file.Sha1)), bytes);
+    }
+
+    /// <summary>
+    /// A refused file (H10): HEAD and GET answer 403 <c>GatedRepo</c> (GatedRepoError, raised verbatim, never cached as
+    /// absent), with the verdict's rule and reason in <c>X-Error-Message</c> and in the JSON <c>error</c>.
+    /// </summary>
+    private async Task AssertRefusedAsGatedAsync(HubClient hub, GatehouseStack stack, Uri url, HfFixtureFile file)
+    {
+        var metadata = await hub.GetFileMetadataAsync(url);
+        var head = metadata.Head;
+        var message = Header(head, "X-Error-Message");
+        output.WriteLine($"HEAD {url} → {(int)head.StatusCode} {Header(head, "X-Error-Code")}: {message}");
+        Assert.Equal(HttpStatusCode.Forbidden, head.StatusCode);
+        Assert.Equal("GatedRepo", Header(head, "X-Error-Code"));
+        Assert.NotEqual("EntryNotFound", Header(head, "X-Error-Code"));
+
+        var verdict = await stack.Storage.VerdictAsync(file.Lfs?.Oid ?? Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(HfFixtures.ObjectPath(file.Sha1)))));
+        Assert.NotNull(verdict);
+        Assert.Equal("Blocked", verdict.GetString("Decision"));
+        var rule = verdict.GetString("Rule");
+        var reason = verdict.GetString("Reason");
+        Assert.False(string.IsNullOrEmpty(rule));
+        Assert.False(string.IsNullOrEmpty(reason));
+        // X-Error-Message is all huggingface_hub shows for a refused HEAD (no body): the file and the verdict's reason.
+        Assert.NotNull(message);
+        Assert.Contains(file.Path, message, StringComparison.Ordinal);
+        Assert.Contains(reason[..Math.Min(reason.Length, 80)], message, StringComparison.Ordinal);
+
+        using var get = await hub.SendAsync(HttpMethod.Get, url, HubClient.HttpxAcceptEncoding);
+        Assert.Equal(HttpStatusCode.Forbidden, get.StatusCode);
+        Assert.Equal("GatedRepo", Header(get, "X-Error-Code"));
+        Assert.StartsWith("application/json", get.Content.Headers.ContentType?.ToString(), StringComparison.Ordinal);
+        var error = JsonDocument.Parse(await HubClient.ReadTextAsync(get)).RootElement.GetProperty("error").GetString();
+        output.WriteLine($"GET {url} → 403 error: {error}");
+        Assert.NotNull(error);
+        Assert.Contains(file.Path, error, StringComparison.Ordinal);
+        Assert.Contains(reason, error, StringComparison.Ordinal); // the whole reason, with its rule
+        Assert.Contains(rule, error, StringComparison.Ordinal);
+        Assert.StartsWith(message, error, StringComparison.Ordinal); // the header is the same text, cut to a header's length
+        Assert.Equal(message, Header(get, "X-Error-Message"));
+        AssertNoXet(get);
+    }
+
+    /// <summary>No Xet header or link anywhere, or huggingface_hub would hand the download to hf_xet and the CAS host (§3.9).</summary>
+    private static void AssertNoXet(HttpResponseMessage response)
+    {
+        foreach (var header in response.Headers.Concat(response.Content.Headers))
+        {
+            Assert.DoesNotContain("xet", header.Key, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain(header.Value, v => v.Contains("xet", StringComparison.OrdinalIgnoreCase));
+        }
+    }
+
+    private static string? Header(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values) || response.Content.Headers.TryGetValues(name, out values)
+            ? string.Join(", ", values)
+            : null;
+
+    /// <summary>The <c>rel="next"</c> target of a <c>Link</c> header, as httpx's <c>response.links</c> reads it.</summary>
+    private static Uri? NextLink(HttpResponseMessage response)
+    {
+        if (Header(response, "Link") is not { } link)
+        {
+            return null;
+        }
+        var match = Regex.Match(link, "<([^>]*)>\\s*;\\s*rel=\"?next\"?", RegexOptions.CultureInvariant);
+        return match.Success ? new Uri(match.Groups[1].Value, UriKind.Absolute) : null;
+    }
+
+    private static string GitBlobSha1(byte[] bytes)
+    {
+        var header = Encoding.ASCII.GetBytes($"blob {bytes.Length.ToString(CultureInfo.InvariantCulture)}\0");
+        return Convert.ToHexStringLower(SHA1.HashData([.. header, .. bytes]));
+    }
+
+    private static async Task SimPostAsync(GatehouseStack stack, string path)
+    {
+        using var sim = new HttpClient { BaseAddress = stack.Simulator.BaseAddress };
+        using var response = await sim.PostAsync(path, null);
+        Assert.True(response.IsSuccessStatusCode, $"POST {path} answered {(int)response.StatusCode}");
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // The client
+    // ---------------------------------------------------------------------------------------------------------------
+
+    /// <summary>A 429/5xx a HEAD got before it was retried.</summary>
+    private sealed record RetriedAnswer(HttpStatusCode Status, string? RetryAfterRaw, int? RetryAfterSeconds, string? ErrorMessage);
+
+    /// <summary><c>HfFileMetadata</c> (§3.2 step 4) plus the final HEAD answer it was read from.</summary>
+    private sealed record FileMetadata(string? CommitHash, string? Etag, long? Size, Uri Location, Uri RequestUrl, bool Redirected, HttpResponseMessage Head);
+
+    /// <summary>
+    /// The HTTP side of huggingface_hub, replayed (research §3.2, §3.6, §3.8): every request carries <c>user-agent</c>,
+    /// <c>authorization: Bearer</c> (dropped for another host), <c>X-Amzn-Trace-Id</c> and the HTTP library's defaults;
+    /// the HEAD asks <c>Accept-Encoding: identity</c> and follows relative redirects only, by hand; a HEAD that fails
+    /// with 429/5xx is sent again with retries (5, backoff 1 → 8 s, never sooner than <c>Retry-After</c>); the GET
+    /// resumes with <c>Range: bytes=&lt;n&gt;-</c>.
+    /// </summary>
+    private sealed class HubClient(HttpClient http, Uri gatehouse, string token, string userAgent, ITestOutputHelper output, bool legacyRequests = false)
+    {
+        /// <summary>httpx's default (the GET does not force identity; research §3.2 step 7).</summary>
+        public const string HttpxAcceptEncoding = "gzip, deflate";
+
+        private const int MaxRetries = 5;
+        private static readonly int[] RetryOnStatus = [429, 500, 502, 503, 504];
+
+        /// <summary><c>HF_ENDPOINT</c>: Gatehouse's <c>/hf</c>.</summary>
+        public string Endpoint { get; } = gatehouse.GetLeftPart(UriPartial.Authority) + "/hf";
+
+        /// <summary>Every 429/5xx answer that made the client wait and retry.</summary>
+        public List<RetriedAnswer> Retried { get; } = [];
+
+        /// <summary><c>hf_hub_url</c>: <c>quote(revision, safe="")</c>, <c>quote(filename)</c> (slashes kept).</summary>
+        public Uri ResolveUrl(string repoType, string repoId, string revision, string path) =>
+            new($"{Endpoint}/{(repoType == "dataset" ? "datasets/" : "")}{repoId}/resolve/{Uri.EscapeDataString(revision)}/"
+                + string.Join('/', path.Split('/').Select(Uri.EscapeDataString)), in Verbatim);
+
+        public Uri ApiUrl(string relative) => new($"{Endpoint}/{relative}", in Verbatim);
+
+        public async Task<HttpResponseMessage> SendAsync(HttpMethod method, Uri url, string acceptEncoding, string? range = null, bool authorization = true)
+        {
+            using var request = new HttpRequestMessage(method, url);
+            request.Headers.TryAddWithoutValidation("User-Agent", userAgent);
+            request.Headers.TryAddWithoutValidation("Accept", "*/*");
+            request.Headers.TryAddWithoutValidation("Accept-Encoding", acceptEncoding);
+            if (legacyRequests)
+            {
+                request.Headers.TryAddWithoutValidation("Connection", "keep-alive");
+            }
+            request.Headers.TryAddWithoutValidation("X-Amzn-Trace-Id", Guid.NewGuid().ToString());
+            if (authorization)
+            {
+                request.Headers.TryAddWithoutValidation("authorization", $"Bearer {token}");
+            }
+            if (range is not null)
+            {
+                request.Headers.TryAddWithoutValidation("Range", range);
+            }
+            var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            output.WriteLine($"{method} {url} → {(int)response.StatusCode} {Header(response, "X-Error-Code")}");
+            return response;
+        }
+
+        /// <summary><c>GET</c> of an API URL (repo_info), parsed as the client's HTTP library would (it decodes gzip).</summary>
+        public async Task<JsonElement> GetJsonAsync(Uri url)
+        {
+            using var response = await SendAsync(HttpMethod.Get, url, HttpxAcceptEncoding);
+            var body = await ReadTextAsync(response);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"GET {url} answered {(int)response.StatusCode}: {body}");
+            return JsonDocument.Parse(body).RootElement.Clone();
+        }
+
+        /// <summary>
+        /// <c>get_hf_file_metadata</c> as <c>_hf_hub_download_to_cache_dir</c> calls it: first without retries (fast
+        /// fallback to a cached copy); when that fails with a retryable status and nothing is cached, once more with
+        /// retries (1.x). 0.2x sends the single HEAD only.
+        /// </summary>
+        public async Task<FileMetadata> GetFileMetadataAsync(Uri url, bool retryOnErrors = true)
+        {
+            var (head, finalUrl) = await HeadFollowingRelativeRedirectsAsync(url, retries: 0);
+            if (retryOnErrors && RetryOnStatus.Contains((int)head.StatusCode))
+            {
+                Retried.Add(Describe(head));
+                head.Dispose();
+                (head, finalUrl) = await HeadFollowingRelativeRedirectsAsync(url, retries: MaxRetries);
+            }
+            var status = (int)head.StatusCode;
+            var redirected = status is >= 300 and < 400;
+            var location = head.Headers.Location is { } l ? (l.IsAbsoluteUri ? l : new Uri(finalUrl, l)) : finalUrl;
+            return new FileMetadata(
+                Header(head, "X-Repo-Commit"),
+                NormalizeEtag(Header(head, "X-Linked-Etag") ?? Header(head, "ETag")),
+                long.TryParse(Header(head, "X-Linked-Size") ?? Header(head, "Content-Length"), NumberStyles.None, CultureInfo.InvariantCulture, out var size) ? size : null,
+                location,
+                url,
+                redirected,
+                head);
+        }
+
+        /// <summary><c>http_get</c> from the metadata's location: Authorization only to the same host; the size must match.</summary>
+        public async Task<byte[]> DownloadAsync(FileMetadata metadata)
+        {
+            using var get = await SendAsync(HttpMethod.Get, metadata.Location, HttpxAcceptEncoding, authorization: SameHost(metadata));
+            Assert.Equal(HttpStatusCode.OK, get.StatusCode);
+            AssertIdentityBody(get, metadata.Size!.Value);
+            var bytes = await get.Content.ReadAsByteArrayAsync();
+            AssertNoXet(get);
+            return bytes;
+        }
+
+        /// <summary>
+        /// <c>http_get</c> cut after <paramref name="interruptAfter"/> bytes (a connection reset mid-body), then resumed
+        /// in process with <c>Range: bytes=&lt;n&gt;-</c> (§3.8); returns the reassembled file.
+        /// </summary>
+        public async Task<byte[]> DownloadWithResumeAsync(FileMetadata metadata, int interruptAfter)
+        {
+            var size = metadata.Size!.Value;
+            Assert.InRange(interruptAfter, 1, size - 1);
+            var authorization = SameHost(metadata);
+            var first = new byte[interruptAfter];
+            using (var get = await SendAsync(HttpMethod.Get, metadata.Location, HttpxAcceptEncoding, authorization: authorization))
+            {
+                Assert.Equal(HttpStatusCode.OK, get.StatusCode);
+                AssertIdentityBody(get, size);
+                if (metadata.CommitHash is { } commit && SameHost(metadata))
+                {
+                    Assert.Equal(commit, Header(get, "X-Repo-Commit"));
+                }
+                if (SameHost(metadata))
+                {
+                    Assert.Equal(metadata.Etag, NormalizeEtag(Header(get, "X-Linked-Etag") ?? Header(get, "ETag")));
+                    Assert.Equal("bytes", Header(get, "Accept-Ranges"));
+                }
+                AssertNoXet(get);
+                await using var body = await get.Content.ReadAsStreamAsync();
+                await body.ReadExactlyAsync(first);
+            } // the connection drops here, mid-body
+
+            using var resumed = await SendAsync(HttpMethod.Get, metadata.Location, HttpxAcceptEncoding, range: $"bytes={interruptAfter.ToString(CultureInfo.InvariantCulture)}-", authorization: authorization);
+            // A 200 here would make the client truncate and start over; Gatehouse must honour the range.
+            Assert.Equal(HttpStatusCode.PartialContent, resumed.StatusCode);
+            Assert.Equal($"bytes {interruptAfter}-{size - 1}/{size}", resumed.Content.Headers.ContentRange?.ToString());
+            Assert.Equal(size - interruptAfter, resumed.Content.Headers.ContentLength);
+            var rest = await resumed.Content.ReadAsByteArrayAsync();
+            return [.. first, .. rest];
+        }
+
+        /// <summary>A body the client can size-check: not re-encoded, and exactly the advertised size.</summary>
+        private static void AssertIdentityBody(HttpResponseMessage get, long size)
+        {
+            Assert.Empty(get.Content.Headers.ContentEncoding);
+            Assert.Equal(size, get.Content.Headers.ContentLength);
+        }
+
+        private static bool SameHost(FileMetadata metadata) => metadata.Location.Authority == metadata.RequestUrl.Authority;
+
+        /// <summary>
+        /// <c>_httpx_follow_relative_redirects_with_backoff</c>: no automatic redirects; a relative <c>Location</c> is
+        /// followed by hand (path only, query dropped, as up to 1.28), an absolute one is the final answer.
+        /// </summary>
+        private async Task<(HttpResponseMessage Response, Uri Url)> HeadFollowingRelativeRedirectsAsync(Uri url, int retries)
+        {
+            for (var hop = 0; hop < 10; hop++)
+            {
+                var response = await SendWithBackoffAsync(url, retries);
+                var status = (int)response.StatusCode;
+                if (status is >= 300 and < 400 && response.Headers.Location is { IsAbsoluteUri: false } relative)
+                {
+                    var path = relative.OriginalString.Split('?', 2)[0];
+                    url = new Uri(url.GetLeftPart(UriPartial.Authority) + path, in Verbatim);
+                    response.Dispose();
+                    continue;
+                }
+                return (response, url);
+            }
+            throw new InvalidOperationException($"more than 10 relative redirects from {url}");
+        }
+
+        /// <summary><c>http_backoff</c>: retries on 429/5xx, waiting 1, 2, 4, 8, 8 s (at least <c>Retry-After</c>).</summary>
+        private async Task<HttpResponseMessage> SendWithBackoffAsync(Uri url, int retries)
+        {
+            var wait = 1;
+            for (var attempt = 0; ; attempt++)
+            {
+                var response = await SendAsync(HttpMethod.Head, url, "identity");
+                if (attempt >= retries || !RetryOnStatus.Contains((int)response.StatusCode))
+                {
+                    return response;
+                }
+                var answer = Describe(response);
+                Retried.Add(answer);
+                response.Dispose();
+                var seconds = Math.Max(wait, answer.RetryAfterSeconds ?? 0);
+                output.WriteLine($"  {(int)answer.Status} (Retry-After {answer.RetryAfterRaw ?? "none"}): retry {attempt + 1}/{retries} in {seconds} s");
+                await Task.Delay(TimeSpan.FromSeconds(seconds));
+                wait = Math.Min(8, wait * 2);
+            }
+        }
+
+        private static RetriedAnswer Describe(HttpResponseMessage response)
+        {
+            var raw = Header(response, "Retry-After");
+            int? seconds = int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out var s) ? s : null;
+            return new RetriedAnswer(response.StatusCode, raw, seconds, Header(response, "X-Error-Message"));
+        }
+
+        /// <summary><c>_normalize_etag</c>: <c>etag.lstrip("W/").strip('"')</c>.</summary>
+        private static string? NormalizeEtag(string? etag) => etag?.TrimStart('W', '/').Trim('"');
+
+        /// <summary>The body as text, decoded the way httpx/requests decode <c>Content-Encoding</c>.</summary>
+        public static async Task<string> ReadTextAsync(HttpResponseMessage response)
+        {
+            await using var raw = await response.Content.ReadAsStreamAsync();
+            Stream body = response.Content.Headers.ContentEncoding.LastOrDefault() switch
+            {
+                "gzip" => new GZipStream(raw, CompressionMode.Decompress),
+                "deflate" => new ZLibStream(raw, CompressionMode.Decompress),
+                "br" => new BrotliStream(raw, CompressionMode.Decompress),
+                null => raw,
+                var other => throw new InvalidOperationException($"unexpected Content-Encoding {other}"),
+            };
+            await using (body)
+            {
+                using var reader = new StreamReader(body, Encoding.UTF8);
+                return await reader.ReadToEndAsync();
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // The fixtures (tests/fixtures/hf/repos.json, written by scripts/fixtures/make_hf_fixtures.py)
+    // ---------------------------------------------------------------------------------------------------------------
+
+    private sealed record HfFixtureLfs(string Oid, long Size);
+
+    /// <summary>A file at a commit: git blob sha1 of its bytes, tree <c>oid</c>, and <c>lfs</c> for LFS files.</summary>
+    private sealed record HfFixtureFile(string Path, long Size, string Sha1, string Oid, HfFixtureLfs? Lfs)
+    {
+        /// <summary>The etag huggingface_hub keys its blob cache by: the LFS sha256, else the git blob sha1.</summary>
+        public string Etag => Lfs?.Oid ?? Sha1;
+    }
+
+    private sealed record HfFixtureRepo(
+        string Type, string Id, IReadOnlyDictionary<string, string> Branches, IReadOnlyDictionary<string, string> Tags,
+        IReadOnlyDictionary<string, string> Pulls, IReadOnlyDictionary<string, IReadOnlyList<HfFixtureFile>> Commits)
+    {
+        public HfFixtureFile File(string commit, string path) =>
+            Commits[commit].SingleOrDefault(f => f.Path == path) ?? throw new InvalidOperationException($"{path} is not in {Id}@{commit}");
+
+        public string ResolveRevision(string revision) =>
+            Branches.GetValueOrDefault(revision) ?? Tags.GetValueOrDefault(revision) ?? Pulls.GetValueOrDefault(revision)
+            ?? (Commits.ContainsKey(revision) ? revision : throw new InvalidOperationException($"{revision} is not a revision of {Id}"));
+    }
+
+    private static class HfFixtures
+    {
+        private static readonly Lazy<IReadOnlyList<HfFixtureRepo>> Repos = new(Load);
+
+        private static string Folder => Path.Combine(TestEnvironment.RepoRoot, "tests", "fixtures", "hf");
+
+        public static string ObjectPath(string sha1) => Path.Combine(Folder, "objects", sha1);
+
+        public static HfFixtureRepo Repo(string type, string id) => Repos.Value.Single(r => r.Type == type && r.Id == id);
+
+        private static IReadOnlyList<HfFixtureRepo> Load()
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder, "repos.json")));
+            return doc.RootElement.GetProperty("repos").EnumerateArray().Select(repo =>
+            {
+                var refs = repo.GetProperty("refs");
+                return new HfFixtureRepo(
+                    repo.GetProperty("type").GetString()!,
+                    repo.GetProperty("id").GetString()!,
+                    Map(refs.GetProperty("branches")),
+                    Map(refs.GetProperty("tags")),
+                    Map(refs.GetProperty("pulls")),
+                    repo.GetProperty("commits").EnumerateArray().ToDictionary(
+                        c => c.GetProperty("id").GetString()!,
+                        c => (IReadOnlyList<HfFixtureFile>)c.GetProperty("files").EnumerateArray().Select(ReadFile).OrderBy(f => f.Path, StringComparer.Ordinal).ToList()));
+            }).ToList();
+        }
+
+        private static HfFixtureFile ReadFile(JsonElement f) => new(
+            f.GetProperty("path").GetString()!,
+            f.GetProperty("size").GetInt64(),
+            f.GetProperty("sha1").GetString()!,
+            f.GetProperty("oid").GetString()!,
+            f.TryGetProperty("lfs", out var lfs) ? new HfFixtureLfs(lfs.GetProperty("oid").GetString()!, lfs.GetProperty("size").GetInt64()) : null);
+
+        private static Dictionary<string, string> Map(JsonElement element) =>
+            element.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!);
+    }
+}
