@@ -301,7 +301,7 @@ if wants hflfs; then
   echo "== 6. Hugging Face: a $(size_label "$hf_lfs_bytes") synthetic safetensors file through /hf resolve on a fresh host, cold then warm"
   start_host hflfs
   "${bench[@]}" hflfs --gatehouse "$gatehouse" --token "$token" --simulator "$simulator" --pid "$host_pid" --log "$host_log" \
-    --repo bench/big --path model.safetensors --size "$hf_lfs_bytes" --samples "$results/hflfs-rss.csv" --out "$results/hflfs.json" >/dev/null
+    --repo bench/big --path model.safetensors --size "$hf_lfs_bytes" --simulator-pid "$sim_pid" --samples "$results/hflfs-rss.csv" --out "$results/hflfs.json" >/dev/null
   stop_host
 fi
 

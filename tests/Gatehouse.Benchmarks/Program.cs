@@ -44,7 +44,7 @@ static int Usage()
           wrk        --input WRK_OUTPUT --label L [--command C] [--host-log-lines N] [--out F]
           rss        --pid PID --label L [--baseline-mb N] [--bytes N] [--out F]
           hflfs      --gatehouse URL --token T --simulator URL --pid HOSTPID --log HOSTLOG [--repo bench/big] [--path model.safetensors]
-                     [--size 5000000000] [--seed 1] [--samples CSV] [--out F]
+                     [--size 5000000000] [--seed 1] [--simulator-pid PID] [--samples CSV] [--out F]
           prefetch   --gatehouse URL --token T --admin-token T --simulator URL --pid HOSTPID --log HOSTLOG [--pickle-bytes 12000000]
                      [--safetensors-bytes 30000000] [--repo bench/prefetch] [--sequential-repo bench/prefetch-sequential]
                      [--timeout-seconds 1800] [--samples CSV] [--out F]

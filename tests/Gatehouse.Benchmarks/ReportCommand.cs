@@ -219,10 +219,11 @@ public static class ReportCommand
             md.AppendLine();
             var cold = r["cold"]!;
             var checks = string.Join(", ", cold["checksMs"]!.AsObject().Select(c => $"{c.Key.Replace("Activity", "", StringComparison.Ordinal)} {F(c.Value, "F0")} ms"));
+            var simulator = r["simulatorPeakRssMiB"] is { } sim ? $"; its own peak RSS was {F(sim)} MiB." : ".";
             md.AppendLine(CultureInfo.InvariantCulture,
                 $"Overall: peak {F(r["peakMiB"])} MiB = {r["peakMiB"]!.GetValue<double>() * 1024 * 1024 / 1e6:F0} MB → **{(r["met"]!.GetValue<bool>() ? "PASS" : "FAIL")}**. RSS after start-up {F(r["startupRssMiB"])} MiB. " +
-                $"Cold: fetch (transfer + sha256 + staging) {Seconds(cold["fetchMs"])}, checks {checks}, promote {Seconds(cold["promoteMs"])}, decision {cold["decision"]}, {cold["retries503"]} × 503. " +
-                $"sha256 of both downloads verified. The simulator generated and hashed the file at registration in {Seconds(r["simulatorHashMs"])}.");
+                $"Cold: fetch (transfer + sha256 + staging) {Seconds(cold["fetchMs"])}, checks {checks}, promote {F(cold["promoteMs"], "F0")} ms, decision {cold["decision"]}, {cold["retries503"]} × 503. " +
+                $"sha256 of both downloads verified. The simulator generated and hashed the file at registration in {Seconds(r["simulatorHashMs"])}{simulator}");
             md.AppendLine();
         }
     }
