@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Measures Gatehouse against its performance targets on this machine. Starts a private Azurite, the upstream simulator
 # and the standalone host on free ports, runs each measurement, prints one table, and stops everything it started.
-#   scripts/bench.sh                        # everything: about 6 minutes on 2 cores and up to ~15 GB of temporary disk
-#   scripts/bench.sh --only index,coldmiss  # some of: hash, index, coldmiss, throughput, memory, scanner
+#   scripts/bench.sh                        # everything: about 10 minutes on 2 cores and up to ~25 GB of temporary disk
+#   scripts/bench.sh --only index,coldmiss  # some of: hash, index, coldmiss, throughput, memory, scanner, hflfs, prefetch
 #   scripts/bench.sh --no-build             # use the Release binaries already built
 # Results (JSON per measurement, wrk output, host logs, report.md) go to .gatehouse/bench/<time>/; temporary data
 # (Azurite, synthetic wheels, the scanner's pickle and checkpoint) is deleted at the end unless BENCH_KEEP=1.
 # Sizes: BENCH_COLD_BYTES (50000000), BENCH_COLD_RUNS (3), BENCH_THROUGHPUT_BYTES (1 GiB), BENCH_MEMORY_BYTES (2 GiB),
 # BENCH_REPEAT (3), BENCH_WRK_SECONDS (15). Installs wrk and nginx-light with apt-get when they are missing.
+# hflfs: one synthetic safetensors file of BENCH_HF_LFS_BYTES (5000000000) through /hf resolve on a fresh host, cold then
+# warm, host RSS sampled throughout (PASS/FAIL against 300 MB); ~10 GB of Azurite disk at the default size.
+# prefetch: two synthetic 20-file repos (2 small text files, 8 pickles of mean BENCH_PREFETCH_PICKLE_BYTES (12000000),
+# 10 safetensors of mean BENCH_PREFETCH_SAFETENSORS_BYTES (30000000)); one resolved a file at a time, the other through
+# POST /admin/prefetch/hf with an admin token (the half that needs that API records why it did not run, if it is absent).
 # scanner: the checkpoint is made with torch.save when some python3 on PATH (or /usr/bin/python3, Debian's
 # python3-torch) imports torch, otherwise built by hand with zipfile; BENCH_SCANNER_NO_TORCH=1 forces the latter.
 # CI does not run this script.
@@ -16,13 +21,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$GATEHOUSE_ROOT/scripts/lib/azurite.sh"
 cd "$GATEHOUSE_ROOT"
 
-only="hash,index,coldmiss,throughput,memory,scanner"
+only="hash,index,coldmiss,throughput,memory,scanner,hflfs,prefetch"
 build=true
 while (($# > 0)); do
   case "$1" in
     --only) only="$2"; shift ;;
     --no-build) build=false ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -40,6 +45,9 @@ throughput_bytes="${BENCH_THROUGHPUT_BYTES:-1073741824}"
 memory_bytes="${BENCH_MEMORY_BYTES:-2147483648}"
 repeat="${BENCH_REPEAT:-3}"
 wrk_seconds="${BENCH_WRK_SECONDS:-15}"
+hf_lfs_bytes="${BENCH_HF_LFS_BYTES:-5000000000}"
+prefetch_pickle_bytes="${BENCH_PREFETCH_PICKLE_BYTES:-12000000}"
+prefetch_safetensors_bytes="${BENCH_PREFETCH_SAFETENSORS_BYTES:-30000000}"
 pip_accept="application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
 
 results="$GATEHOUSE_ROOT/.gatehouse/bench/$(date -u +%Y%m%dT%H%M%SZ)"
@@ -141,7 +149,7 @@ if wants scanner; then
   grep -A5 '^| Method' "$results/scanner.log" || true
 fi
 
-if wants index || wants coldmiss || wants throughput || wants memory; then
+if wants index || wants coldmiss || wants throughput || wants memory || wants hflfs || wants prefetch; then
   echo "== starting Azurite, the upstream simulator and Gatehouse"
   azurite_install
   azurite_start "$work/azurite" "$blob_port" "$queue_port" "$table_port"
@@ -152,6 +160,9 @@ if wants index || wants coldmiss || wants throughput || wants memory; then
   sim_pid=$!
   wait_http "$simulator/simple/" 60 || { echo "simulator did not start; see $work/simulator.log" >&2; exit 1; }
   token="$("${cli[@]}" token create --storage "$AzureWebJobsStorage" --name bench --scope read --format token)"
+  if wants prefetch; then
+    admin_token="$("${cli[@]}" token create --storage "$AzureWebJobsStorage" --name bench-admin --scope admin --format token)"
+  fi
 fi
 
 # start_host NAME [KEY=VALUE...]: a fresh host process logging JSON (with timestamps) to $work/host-NAME.log; extra
@@ -164,6 +175,8 @@ start_host() {
     Gatehouse__PyPI__IndexUrl="$simulator/simple/" \
     Gatehouse__PyPI__JsonApiUrl="$simulator/pypi/" \
     Gatehouse__PyPI__FileHosts="127.0.0.1:$sim_port" \
+    Gatehouse__HuggingFace__Endpoint="$simulator" \
+    Gatehouse__HuggingFace__FileHosts="127.0.0.1:$sim_port" \
     Gatehouse__Scan__InlineWaitSeconds=600 \
     Gatehouse__Durable__PartitionCount=1 \
     Gatehouse__Durable__LeaseAcquireIntervalSeconds=1 \
@@ -279,6 +292,27 @@ if wants memory; then
   "${bench[@]}" rss --pid "$host_pid" --case "serving the cached $(size_label "$memory_bytes") wheel" --phase before --out "$results/rss-2-before.json" >/dev/null
   "${bench[@]}" download --url "$gatehouse/pypi/files/bench-memory/$sha256/$filename" --token "$token" --label "$(size_label "$memory_bytes") cached" --out "$results/download-memory.json"
   "${bench[@]}" rss --pid "$host_pid" --case "serving the cached $(size_label "$memory_bytes") wheel" --phase after --out "$results/rss-2-after.json"
+  stop_host
+fi
+
+if wants hflfs; then
+  note_load hflfs
+  stop_host
+  echo "== 6. Hugging Face: a $(size_label "$hf_lfs_bytes") synthetic safetensors file through /hf resolve on a fresh host, cold then warm"
+  start_host hflfs
+  "${bench[@]}" hflfs --gatehouse "$gatehouse" --token "$token" --simulator "$simulator" --pid "$host_pid" --log "$host_log" \
+    --repo bench/big --path model.safetensors --size "$hf_lfs_bytes" --simulator-pid "$sim_pid" --samples "$results/hflfs-rss.csv" --out "$results/hflfs.json" >/dev/null
+  stop_host
+fi
+
+if wants prefetch; then
+  note_load prefetch
+  stop_host
+  echo "== 7. Hugging Face prefetch: 20 files one at a time through /hf resolve, then 20 others through POST /admin/prefetch/hf"
+  start_host prefetch
+  "${bench[@]}" prefetch --gatehouse "$gatehouse" --token "$token" --admin-token "$admin_token" --simulator "$simulator" \
+    --pid "$host_pid" --log "$host_log" --pickle-bytes "$prefetch_pickle_bytes" --safetensors-bytes "$prefetch_safetensors_bytes" \
+    --samples "$results/prefetch-rss.csv" --out "$results/prefetch.json" >/dev/null
   stop_host
 fi
 

@@ -17,6 +17,8 @@ try
         "sas" => SasCommand.Run(Arguments.Parse(rest)),
         "wrk" => WrkCommand.Run(Arguments.Parse(rest)),
         "rss" => RssCommand.Run(Arguments.Parse(rest)),
+        "hflfs" => await HfLfsCommand.RunAsync(Arguments.Parse(rest)),
+        "prefetch" => await PrefetchCommand.RunAsync(Arguments.Parse(rest)),
         "report" => ReportCommand.Run(Arguments.Parse(rest)),
         _ => Usage(),
     };
@@ -41,6 +43,11 @@ static int Usage()
           sas        --connection-string CS --container C --blob B
           wrk        --input WRK_OUTPUT --label L [--command C] [--host-log-lines N] [--out F]
           rss        --pid PID --label L [--baseline-mb N] [--bytes N] [--out F]
+          hflfs      --gatehouse URL --token T --simulator URL --pid HOSTPID --log HOSTLOG [--repo bench/big] [--path model.safetensors]
+                     [--size 5000000000] [--seed 1] [--simulator-pid PID] [--samples CSV] [--out F]
+          prefetch   --gatehouse URL --token T --admin-token T --simulator URL --pid HOSTPID --log HOSTLOG [--pickle-bytes 12000000]
+                     [--safetensors-bytes 30000000] [--repo bench/prefetch] [--sequential-repo bench/prefetch-sequential]
+                     [--timeout-seconds 1800] [--samples CSV] [--out F]
           report     --dir RESULTS_DIR
         """);
     return 2;

@@ -21,6 +21,8 @@ public static class ReportCommand
         ColdMiss(md, results.Where(r => Kind(r) == "coldmiss"), HashMBps(results));
         Hash(md, results.Where(r => Kind(r) == "hash"));
         Scanner(md, results.Where(r => Kind(r) == "scanner"));
+        HfLfs(md, results.Where(r => Kind(r) == "hflfs"));
+        Prefetch(md, results.Where(r => Kind(r) == "prefetch"));
         Console.Write(md.ToString());
         return 0;
     }
@@ -197,6 +199,69 @@ public static class ReportCommand
             }
         }
     }
+
+    private static void HfLfs(StringBuilder md, IEnumerable<JsonObject> results)
+    {
+        foreach (var r in results)
+        {
+            var size = r["sizeBytes"]!.GetValue<long>();
+            md.AppendLine(CultureInfo.InvariantCulture, $"### 6. Hugging Face: a {size / 1e9:F1} GB synthetic safetensors file through /hf resolve, cold then warm (one host process; MiB = 2^20 bytes, MB = 10^6 bytes)");
+            md.AppendLine();
+            md.AppendLine("| phase | time to first byte | total | MB/s | peak RSS (VmHWM) | sampled peak RSS (anon / file / shmem) | RSS at end | target < 300 MB |");
+            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---|");
+            foreach (var phase in new[] { "cold", "warm" })
+            {
+                var p = r[phase]!;
+                var ok = HfLfsCommand.Peak(p) * 1024 * 1024 < HfLfsCommand.TargetBytes ? "PASS" : "**FAIL**";
+                md.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {phase} | {F(p["ttfbMs"], "F0")} ms | {Seconds(p["totalMs"])} | {F(p["MBps"], "F0")} | {F(p["vmHwmMiB"])} MiB (since {p["vmHwmSince"]}) | {F(p["sampledPeakVmRssMiB"])} MiB ({F(p["sampledPeakRssAnonMiB"])} / {F(p["sampledPeakRssFileMiB"])} / {F(p["sampledPeakRssShmemMiB"])}) | {F(p["vmRssAtEndMiB"])} MiB | {ok} |");
+            }
+            md.AppendLine();
+            var cold = r["cold"]!;
+            var checks = string.Join(", ", cold["checksMs"]!.AsObject().Select(c => $"{c.Key.Replace("Activity", "", StringComparison.Ordinal)} {F(c.Value, "F0")} ms"));
+            var simulator = r["simulatorPeakRssMiB"] is { } sim ? $"; its own peak RSS was {F(sim)} MiB." : ".";
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"Overall: peak {F(r["peakMiB"])} MiB = {r["peakMiB"]!.GetValue<double>() * 1024 * 1024 / 1e6:F0} MB → **{(r["met"]!.GetValue<bool>() ? "PASS" : "FAIL")}**. RSS after start-up {F(r["startupRssMiB"])} MiB. " +
+                $"Cold: fetch (transfer + sha256 + staging) {Seconds(cold["fetchMs"])}, checks {checks}, promote {F(cold["promoteMs"], "F0")} ms, decision {cold["decision"]}, {cold["retries503"]} × 503. " +
+                $"sha256 of both downloads verified. The simulator generated and hashed the file at registration in {Seconds(r["simulatorHashMs"])}{simulator}");
+            md.AppendLine();
+        }
+    }
+
+    private static void Prefetch(StringBuilder md, IEnumerable<JsonObject> results)
+    {
+        foreach (var r in results)
+        {
+            var seq = r["sequential"]!;
+            var pre = r["prefetch"]!;
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"### 7. Hugging Face prefetch of a {r["files"]}-file repo ({r["bytesPerRepo"]!.GetValue<long>() / 1e6:F0} MB: {r["layout"]}) on {r["cores"]} cores");
+            md.AppendLine();
+            md.AppendLine("| | wall time | sum of per-file times | sum of fetches (host) | sum of scans (model scanner) | host peak RSS |");
+            md.AppendLine("|---|---:|---:|---:|---:|---:|");
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"| repo A, each file cold through /hf resolve, one at a time | {Seconds(seq["wallMs"])} | {Seconds(seq["sumMs"])} | {Seconds(seq["sumFetchMs"])} | {Seconds(seq["sumScanMs"])} | {F(Peak(seq["rss"]))} MiB |");
+            if (pre["wallMs"] is null)
+            {
+                md.AppendLine(CultureInfo.InvariantCulture, $"| repo B, POST /admin/prefetch/hf | **not run**: {pre["status"]} — {pre["detail"]} | | | | |");
+                md.AppendLine();
+                continue;
+            }
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"| repo B, POST /admin/prefetch/hf → Completed | **{Seconds(pre["wallMs"])}** | – | {Seconds(pre["sumFetchMs"])} (API) | {Seconds(pre["sumScanMs"])} (API), {Seconds(pre["sumHostScanMs"])} (host log) | {F(Peak(pre["rss"]))} MiB |");
+            md.AppendLine();
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"Speed-up (sum of sequential single-file times / prefetch wall time): **{F(r["speedup"], "F2")}×** on {r["cores"]} cores, which the host, Azurite, the simulator and this client share. " +
+                $"{pre["allowed"]} of {r["files"]} files Allowed; afterwards every file resolved warm ({Seconds(pre["warmGetSumMs"])} for all {r["files"]}). " +
+                $"Problems: {(pre["problems"]!.AsArray().Count == 0 ? "none" : string.Join("; ", pre["problems"]!.AsArray().Select(p => (string?)p)))}.");
+            md.AppendLine();
+        }
+
+        static double Peak(JsonNode? rss) => rss is null ? double.NaN : HfLfsCommand.Peak(rss);
+    }
+
+    private static string Seconds(JsonNode? ms) =>
+        ms is null ? "–" : (ms.GetValue<double>() / 1000).ToString("F1", CultureInfo.InvariantCulture) + " s";
 
     private static void Hash(StringBuilder md, IEnumerable<JsonObject> results)
     {

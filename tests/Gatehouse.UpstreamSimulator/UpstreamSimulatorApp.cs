@@ -60,7 +60,7 @@ public static class UpstreamSimulatorApp
         FileEndpoints.Map(app);
         JsonApiEndpoints.Map(app);
         ControlPlaneEndpoints.Map(app);
-        HuggingFaceSimulator.Map(app, HuggingFaceSimulator.FixturesPathFor(options.FixturesPath));
+        HuggingFaceSimulator.Map(app, HuggingFaceSimulator.FixturesPathFor(options.FixturesPath), options.TimeProvider);
         return app;
     }
 

@@ -1,9 +1,10 @@
 using System.Globalization;
+using System.Text.Json;
 
 namespace Gatehouse.UpstreamSimulator.HuggingFace;
 
 /// <summary>
-/// <c>/_sim/hf/</c>: stats, reset, page size, branch moves, tampering and the Authorization log.
+/// <c>/_sim/hf/</c>: stats, reset, page size, branch moves, tampering, the Authorization log and synthetic repos.
 /// Repos are named <c>repo=ns/name</c> plus <c>type=model|dataset</c> (default model), or <c>repo=datasets/ns/name</c>.
 /// </summary>
 internal static class HfControlEndpoints
@@ -52,6 +53,38 @@ internal static class HfControlEndpoints
             state.Tamper(file);
             return Results.Json(state.GetStats());
         });
+        hf.MapPost("/synthetic", (HttpRequest request, CancellationToken cancellationToken) => SyntheticAsync(request, state, cancellationToken));
+    }
+
+    private static async Task<IResult> SyntheticAsync(HttpRequest http, HfState state, CancellationToken cancellationToken)
+    {
+        HfSyntheticRequest? request;
+        try
+        {
+            request = await JsonSerializer.DeserializeAsync<HfSyntheticRequest>(http.Body, JsonSerializerOptions.Web, cancellationToken);
+        }
+        catch (JsonException e)
+        {
+            return Error(StatusCodes.Status400BadRequest, $"The body is not the expected JSON: {e.Message}");
+        }
+
+        if (request is null)
+        {
+            return Error(StatusCodes.Status400BadRequest, "The body must be a JSON object {repo, type, files}.");
+        }
+
+        try
+        {
+            return Results.Json(await state.AddSyntheticAsync(request, cancellationToken));
+        }
+        catch (ArgumentException e)
+        {
+            return Error(StatusCodes.Status400BadRequest, e.Message);
+        }
+        catch (InvalidOperationException e)
+        {
+            return Error(StatusCodes.Status409Conflict, e.Message);
+        }
     }
 
     private static HfRepo? FindRepo(HfState state, string? repo, string? type)

@@ -54,7 +54,7 @@ internal static class HfFileEndpoints
         response.Headers.AcceptRanges = "bytes";
         if (file.Lfs is not { } lfs)
         {
-            await ServeAsync(context, sim, state.BytesFor(file), file.Sha1, () => { });
+            await ServeAsync(context, sim, state, file, file.Sha1, () => { });
             return;
         }
 
@@ -86,7 +86,7 @@ internal static class HfFileEndpoints
     private static async Task CdnAsync(HttpContext context, HfState state, SimulatorState sim, string sha256)
     {
         HfRequest.RecordAuthorization(context, state);
-        if (!state.Manifest.BySha256.TryGetValue(sha256, out var file))
+        if (state.FindLfs(sha256) is not { } file)
         {
             context.Response.StatusCode = StatusCodes.Status404NotFound;
             return;
@@ -94,15 +94,18 @@ internal static class HfFileEndpoints
 
         context.Response.Headers.AcceptRanges = "bytes";
         context.Response.Headers.CacheControl = "public, max-age=604800, immutable";
-        await ServeAsync(context, sim, state.BytesFor(file), sha256, () => state.CountCdnFetch(sha256));
+        await ServeAsync(context, sim, state, file, sha256, () => state.CountCdnFetch(sha256));
     }
 
-    /// <summary>Bytes with Range (206/416), If-Range and If-None-Match handled by ASP.NET; counts and delays at body start.</summary>
-    private static Task ServeAsync(HttpContext context, SimulatorState sim, byte[] bytes, string etag, Action countBodyStart)
+    /// <summary>
+    /// The file's bytes, streamed (synthetic files are generated as they are read), with Range (206/416), If-Range and
+    /// If-None-Match handled by ASP.NET; counts and delays at body start.
+    /// </summary>
+    private static Task ServeAsync(HttpContext context, SimulatorState sim, HfState state, HfFile file, string etag, Action countBodyStart)
     {
         var delay = sim.FileDelay;
         var stopping = context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
-        var stream = new HfBodyStream(bytes, async ct =>
+        var stream = new HfBodyStream(state.OpenContent(file), state.FlippedByteAt(file), async ct =>
         {
             countBodyStart();
             if (delay > TimeSpan.Zero)

@@ -3,8 +3,9 @@ using System.Collections.Concurrent;
 namespace Gatehouse.UpstreamSimulator.HuggingFace;
 
 /// <summary>
-/// Mutable side of the Hugging Face simulator: branch heads (movable), tampered blobs, counters, page size
-/// and the last <c>Authorization</c> header seen per request path. <c>/_sim/hf/</c> is a thin skin over this.
+/// Mutable side of the Hugging Face simulator: branch heads (movable), tampered blobs, counters, page size,
+/// the last <c>Authorization</c> header seen per request path, and the synthetic repos added at run time.
+/// <c>/_sim/hf/</c> is a thin skin over this.
 /// </summary>
 public sealed class HfState
 {
@@ -19,9 +20,16 @@ public sealed class HfState
     private readonly ConcurrentDictionary<string, string?> _authorization = new(StringComparer.Ordinal);
     private int _pageSize = DefaultPageSize;
 
-    public HfState(HfManifest manifest) => Manifest = manifest;
+    public HfState(HfManifest manifest, TimeProvider? timeProvider = null)
+    {
+        Manifest = manifest;
+        Synthetic = new HfSyntheticRepos(manifest, timeProvider ?? TimeProvider.System);
+    }
 
     public HfManifest Manifest { get; }
+
+    /// <summary>Repos made by <c>POST /_sim/hf/synthetic</c>; they survive <see cref="Reset"/>, like synthetic wheels.</summary>
+    public HfSyntheticRepos Synthetic { get; }
 
     /// <summary>Tree entries per page before a <c>Link: rel="next"</c> is sent.</summary>
     public int PageSize
@@ -30,7 +38,18 @@ public sealed class HfState
         set => Volatile.Write(ref _pageSize, Math.Max(1, value));
     }
 
-    public HfRepo? FindRepo(string kind, string id) => Manifest.Find(kind, id);
+    public HfRepo? FindRepo(string kind, string id) => Synthetic.Find(HfRepo.MakeKey(kind, id)) ?? Manifest.Find(kind, id);
+
+    /// <summary>The LFS file the CDN path serves for a sha256, fixture or synthetic.</summary>
+    public HfFile? FindLfs(string sha256) => Manifest.BySha256.GetValueOrDefault(sha256) ?? Synthetic.FindLfs(sha256);
+
+    /// <summary>Adds (or replaces) a synthetic repo; its <c>main</c> starts at the new commit, whatever move-branch did before.</summary>
+    public async Task<HfSyntheticResult> AddSyntheticAsync(HfSyntheticRequest request, CancellationToken cancellationToken)
+    {
+        var result = await Synthetic.AddAsync(request, cancellationToken);
+        _branchMoves.TryRemove(HfRepo.MakeKey(result.Type + "s", result.Repo) + "@main", out _);
+        return result;
+    }
 
     /// <summary>Current commit of a branch (after any move-branch), or null.</summary>
     public string? BranchHead(HfRepo repo, string branch) =>
@@ -65,19 +84,12 @@ public sealed class HfState
 
     public bool IsTampered(HfFile file) => _tampered.ContainsKey(file.Sha1);
 
-    /// <summary>The bytes to serve for a file: the fixture object, or a flipped copy when tampered.</summary>
-    public byte[] BytesFor(HfFile file)
-    {
-        var bytes = Manifest.Objects[file.Sha1];
-        if (!IsTampered(file) || bytes.Length == 0)
-        {
-            return bytes;
-        }
+    /// <summary>A fresh seekable stream over a file's real bytes: the fixture object, or the synthetic generator.</summary>
+    public Stream OpenContent(HfFile file) =>
+        file.Synthetic?.Open() ?? new MemoryStream(Manifest.Objects[file.Sha1], writable: false);
 
-        var copy = (byte[])bytes.Clone();
-        copy[copy.Length / 2] ^= 0xFF;
-        return copy;
-    }
+    /// <summary>The offset whose byte is served flipped (the middle byte) when the file is tampered, else -1.</summary>
+    public long FlippedByteAt(HfFile file) => IsTampered(file) && file.Size > 0 ? file.Size / 2 : -1;
 
     public void Reset()
     {
@@ -106,7 +118,7 @@ public sealed class HfState
         Snapshot(_cdnFetches),
         Snapshot(_apiCalls),
         new SortedDictionary<string, string>(
-            Manifest.Repos.Values.SelectMany(r => r.Branches.Keys.Select(b => (Key: r.Key + "@" + b, Head: BranchHead(r, b)!)))
+            Manifest.Repos.Values.Concat(Synthetic.All).SelectMany(r => r.Branches.Keys.Select(b => (Key: r.Key + "@" + b, Head: BranchHead(r, b)!)))
                 .ToDictionary(x => x.Key, x => x.Head),
             StringComparer.Ordinal),
         _tampered.Keys.Order(StringComparer.Ordinal).ToList(),

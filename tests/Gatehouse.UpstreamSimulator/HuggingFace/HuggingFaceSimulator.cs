@@ -12,9 +12,9 @@ public static class HuggingFaceSimulator
         Path.Combine(Path.GetDirectoryName(Path.GetFullPath(pypiFixturesPath).TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar)) ?? ".", "hf");
 
     /// <summary>Maps every HF route; a folder without repos.json serves no repos (every repo is RepoNotFound).</summary>
-    public static HfState Map(WebApplication app, string hfFixturesPath)
+    public static HfState Map(WebApplication app, string hfFixturesPath, TimeProvider? timeProvider = null)
     {
-        var state = new HfState(HfManifest.Load(hfFixturesPath));
+        var state = new HfState(HfManifest.Load(hfFixturesPath), timeProvider);
         HfApiEndpoints.Map(app, state);
         HfFileEndpoints.Map(app, state);
         HfControlEndpoints.Map(app, state);
