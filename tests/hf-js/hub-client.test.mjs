@@ -30,16 +30,10 @@ const Dataset = { type: "dataset", name: "gatehouse-demo/tiny-dataset" };
 const Refused = "evil.bin";
 const RefusalText = ["Gatehouse refused evil.bin", "pickle.dangerous-global", "builtins.exec"];
 
-// @huggingface/hub throws "Your access token must start with 'hf_'" for any other `accessToken`, and Gatehouse's
-// entitlement tokens start with "ght_" (a gap in Gatehouse, reported: a user passing HF_TOKEN as accessToken gets that
-// TypeError). The token therefore goes in through the library's `fetch` option, on every request the library makes,
-// as the header it would send itself: Authorization: Bearer <token>.
-const gatehouseFetch = (input, init = {}) => {
-  const headers = new Headers(init.headers);
-  headers.set("Authorization", `Bearer ${token}`);
-  return fetch(input, { ...init, headers });
-};
-const client = { hubUrl, fetch: gatehouseFetch };
+// @huggingface/hub refuses an `accessToken` that does not start with "hf_" (TypeError, before any request), so its users
+// put "hf_" in front of their Gatehouse token; Gatehouse drops that prefix (RequestCredentials). This is the documented
+// way to use the library with Gatehouse: accessToken = "hf_" + <entitlement token>.
+const client = { hubUrl, accessToken: `hf_${token}` };
 
 const manifest = JSON.parse(await readFile(join(fixtures, "repos.json"), "utf8"));
 
@@ -238,5 +232,30 @@ describe("the cache directory (paths-info with expand, then download)", () => {
 
   test("snapshotDownload of the model fails on the malicious pickle with Gatehouse's reason", async () => {
     await assertRefused(untilScanned("model snapshot", () => snapshotDownload({ ...client, repo: Model, cacheDir })));
+  });
+});
+
+describe("entitlement", () => {
+  test("without a token the library's error carries Gatehouse's reason (the Hub's JSON error shape)", async () => {
+    await assert.rejects(
+      () => downloadFile({ hubUrl, repo: Model, path: "config.json" }),
+      (error) => {
+        assert.ok(error instanceof HubApiError, `expected a HubApiError, got ${error}`);
+        assert.equal(error.statusCode, 401);
+        assert.match(error.message, /Gatehouse needs an entitlement token/);
+        return true;
+      },
+    );
+  });
+
+  test("a revoked or unknown token is refused with Gatehouse's reason", async () => {
+    await assert.rejects(
+      () => listFiles({ hubUrl, accessToken: "hf_ght_000000000000_" + "0".repeat(48), repo: Model }).next(),
+      (error) => {
+        assert.equal(error.statusCode, 401);
+        assert.match(error.message, /unknown or revoked/);
+        return true;
+      },
+    );
   });
 });

@@ -58,7 +58,7 @@ public sealed class GatehouseHttp(
     /// <summary>The Hugging Face Hub API under <c>/hf</c>; clients send the entitlement token as <c>Authorization: Bearer</c>.</summary>
     public async Task HuggingFace(HttpContext context, DurableTaskClient durable, string? path)
     {
-        if (await AuthorizeAsync(context, TokenScope.Read))
+        if (await AuthorizeAsync(context, TokenScope.Read, huggingFace: true))
         {
             await huggingFace.HandleAsync(context, durable);
         }
@@ -87,13 +87,17 @@ public sealed class GatehouseHttp(
         return context.Response.WriteAsync("ok\n", context.RequestAborted);
     }
 
-    /// <summary>401 with a Basic challenge (so pip and keyring prompt) when no live token with the scope is presented.</summary>
-    private async Task<bool> AuthorizeAsync(HttpContext context, TokenScope needed)
+    /// <summary>
+    /// 401 with a Basic challenge (so pip and keyring prompt) when no live token with the scope is presented. Under
+    /// <c>/hf</c> the refusal also takes the Hub's error shape (JSON <c>error</c>, <c>X-Error-Message</c>), which is
+    /// what Hugging Face clients show their users.
+    /// </summary>
+    private async Task<bool> AuthorizeAsync(HttpContext context, TokenScope needed, bool huggingFace = false)
     {
         var candidates = RequestCredentials.Candidates(context.Request);
         if (candidates.Count == 0)
         {
-            await HttpResponses.UnauthorizedAsync(context, _realm, "Gatehouse needs an entitlement token (Basic auth or Bearer)");
+            await RefuseAsync(context, StatusCodes.Status401Unauthorized, "Gatehouse needs an entitlement token (Basic auth or Bearer)", huggingFace);
             return false;
         }
         foreach (var candidate in candidates)
@@ -104,11 +108,22 @@ public sealed class GatehouseHttp(
                 {
                     return true;
                 }
-                await HttpResponses.WriteErrorAsync(context, StatusCodes.Status403Forbidden, "This token may not manage Gatehouse; an admin token is needed");
+                await RefuseAsync(context, StatusCodes.Status403Forbidden, "This token may not manage Gatehouse; an admin token is needed", huggingFace);
                 return false;
             }
         }
-        await HttpResponses.UnauthorizedAsync(context, _realm, "The entitlement token is unknown or revoked");
+        await RefuseAsync(context, StatusCodes.Status401Unauthorized, "The entitlement token is unknown or revoked", huggingFace);
         return false;
+    }
+
+    private Task RefuseAsync(HttpContext context, int status, string reason, bool huggingFace)
+    {
+        if (status == StatusCodes.Status401Unauthorized)
+        {
+            context.Response.Headers.WWWAuthenticate = $"Basic realm=\"{_realm}\"";
+        }
+        return huggingFace
+            ? HuggingFaceEndpoint.WriteJsonErrorAsync(context, status, null, reason)
+            : HttpResponses.WriteErrorAsync(context, status, reason);
     }
 }

@@ -32,12 +32,6 @@ public static class HttpResponses
         return response.WriteAsync(body, context.RequestAborted);
     }
 
-    public static Task UnauthorizedAsync(HttpContext context, string realm, string reason)
-    {
-        context.Response.Headers.WWWAuthenticate = $"Basic realm=\"{realm}\"";
-        return WriteErrorAsync(context, StatusCodes.Status401Unauthorized, reason);
-    }
-
     public static Task RetryLaterAsync(HttpContext context, int retryAfterSeconds, string reason)
     {
         context.Response.Headers.RetryAfter = retryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -53,10 +47,13 @@ public static class HttpResponses
     /// <summary>A reason phrase is one line of visible ASCII (RFC 9112 reason-phrase).</summary>
     internal static string ReasonPhrase(string reason)
     {
+        // A cut is marked with "...", so a reader (and a test) can tell a shortened reason from a whole one.
+        var cut = reason.Length > MaxReasonPhrase;
+        var limit = cut ? MaxReasonPhrase - 3 : MaxReasonPhrase;
         var sb = new StringBuilder(Math.Min(reason.Length, MaxReasonPhrase));
         foreach (var c in reason)
         {
-            if (sb.Length >= MaxReasonPhrase)
+            if (sb.Length >= limit)
             {
                 break;
             }
@@ -69,6 +66,6 @@ public static class HttpResponses
                 _ => ' ',
             });
         }
-        return sb.ToString().Trim();
+        return cut ? sb.ToString().TrimEnd() + "..." : sb.ToString().Trim();
     }
 }

@@ -65,7 +65,8 @@ public static partial class HfRequestPath
             }
             segments.Add(decoded);
         }
-        if (segments.Count == 0 || segments[0].Length == 0)
+        // "/hf//name/resolve/…" is a resolve URL with an empty namespace: a bad repository id, not an unknown API.
+        if (segments.Count == 0 || (segments[0].Length == 0 && !(segments.Count > 2 && segments[2] == "resolve")))
         {
             return HfParseResult.Other(HfAction.NotServed);
         }
@@ -172,12 +173,18 @@ public static partial class HfRequestPath
     public static bool IsValidRepoId(string repoId) =>
         RepoIdPattern().IsMatch(repoId) && !repoId.Contains("--", StringComparison.Ordinal) && !repoId.Contains("..", StringComparison.Ordinal);
 
-    /// <summary>A branch, tag, <c>refs/pr/N</c> or commit: ≤ 256 chars, no <c>..</c>, backslash, control character or edge slash.</summary>
+    /// <summary>
+    /// A branch, tag, <c>refs/pr/N</c> or commit, by git's ref-name rules (<c>git check-ref-format</c>): ≤ 256 chars;
+    /// no <c>..</c>, <c>@{</c>, space, <c>~ ^ : ? * [ \</c> or control character; no empty component or one starting
+    /// with <c>.</c> or ending with <c>.lock</c>; not ending with <c>.</c>; not <c>@</c>.
+    /// </summary>
     public static bool IsValidRevision(string revision) =>
         revision.Length is > 0 and <= MaxRevisionLength
-        && !revision.Contains("..", StringComparison.Ordinal)
-        && !revision.StartsWith('/') && !revision.EndsWith('/') && !revision.Contains("//", StringComparison.Ordinal)
-        && !revision.Any(c => c == '\\' || char.IsControl(c));
+        && revision != "@"
+        && !revision.Contains("..", StringComparison.Ordinal) && !revision.Contains("@{", StringComparison.Ordinal)
+        && !revision.EndsWith('.')
+        && !revision.Any(c => c is ' ' or '~' or '^' or ':' or '?' or '*' or '[' or '\\' || char.IsControl(c))
+        && revision.Split('/').All(part => part.Length > 0 && !part.StartsWith('.') && !part.EndsWith(".lock", StringComparison.Ordinal));
 
     /// <summary>A relative file or folder path in a repository: no <c>..</c> or <c>.</c> segment, no leading slash, no backslash or control character, also once more decoded.</summary>
     public static bool IsValidPath(string path)

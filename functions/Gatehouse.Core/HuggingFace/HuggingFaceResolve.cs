@@ -83,8 +83,9 @@ public sealed class HuggingFaceResolve(
                 if (isLfs)
                 {
                     context.Response.Headers["X-Linked-Etag"] = $"\"{sha256}\"";
-                    context.Response.Headers["X-Linked-Size"] = verdict.Size.ToString(CultureInfo.InvariantCulture);
                 }
+                // huggingface_hub takes the size from X-Linked-Size on a redirect (SAS serving), Content-Length only on a 200.
+                context.Response.Headers["X-Linked-Size"] = verdict.Size.ToString(CultureInfo.InvariantCulture);
                 await blobs.ServeAsync(context, storage.Artifact(verdict.Sha256), verdict.Sha256, verdict.Size, verdict.DecidedAt,
                     "application/octet-stream", isLfs ? null : gitSha1);
                 break;
@@ -93,7 +94,7 @@ public sealed class HuggingFaceResolve(
                 logger.LogWarning("Refused {Repo} {Path} ({Sha256}): {Decision} by rule {Rule}", route.RepoId, route.Path, refused.Sha256, refused.Decision, refused.Rule);
                 context.Response.Headers["X-Repo-Commit"] = commit;
                 await HuggingFaceEndpoint.WriteJsonErrorAsync(context, StatusCodes.Status403Forbidden, "GatedRepo",
-                    $"Gatehouse refused {route.Path}: {refused.Reason}" + (refused.Reason.Contains(refused.Rule, StringComparison.Ordinal) ? "" : $" (rule {refused.Rule})"));
+                    RefusalMessage(route.Path, refused.Rule, refused.Reason));
                 break;
             case GateStatus.Pending:
                 context.Response.Headers.RetryAfter = result.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
@@ -104,6 +105,17 @@ public sealed class HuggingFaceResolve(
                 await HuggingFaceEndpoint.WriteJsonErrorAsync(context, StatusCodes.Status502BadGateway, null, result.Message ?? "Upstream failed");
                 break;
         }
+    }
+
+    /// <summary>
+    /// The refusal clients show: the rule first, because <c>X-Error-Message</c> (all huggingface_hub shows after a HEAD)
+    /// is cut at 300 characters; the policy's reasons end with "(rule)", which is not repeated.
+    /// </summary>
+    internal static string RefusalMessage(string path, string rule, string reason)
+    {
+        var suffix = $" ({rule})";
+        var text = reason.EndsWith(suffix, StringComparison.Ordinal) ? reason[..^suffix.Length] : reason;
+        return $"Gatehouse refused {path} (rule {rule}): {text}";
     }
 
     /// <summary>

@@ -14,7 +14,8 @@ namespace Gatehouse.Tokens;
 public sealed class EntitlementTokenService
 {
     private const string Partition = "token";
-    private const string Prefix = "ght_";
+    /// <summary>Every entitlement token starts with this.</summary>
+    public const string Prefix = "ght_";
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(15);
 
     private readonly TableClient _table;

@@ -16,6 +16,16 @@ public class ReasonPhraseTests
     }
 
     [Fact]
+    public void A_reason_longer_than_300_characters_is_cut_and_the_cut_is_marked()
+    {
+        var phrase = HttpResponses.ReasonPhrase("rule x: " + new string('a', 400));
+        Assert.Equal(300, phrase.Length);
+        Assert.StartsWith("rule x: aaa", phrase);
+        Assert.EndsWith("a...", phrase);
+        Assert.Equal(new string('b', 300), HttpResponses.ReasonPhrase(new string('b', 300)));
+    }
+
+    [Fact]
     public void A_header_injection_attempt_does_not_survive_as_a_line_break()
     {
         var phrase = HttpResponses.ReasonPhrase("a\r\nSet-Cookie: x");

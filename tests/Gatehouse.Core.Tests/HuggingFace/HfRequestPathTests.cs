@@ -48,7 +48,31 @@ public class HfRequestPathTests
     [InlineData("main\n")]
     [InlineData("ma\0in")]
     [InlineData("/main")]
-    public void Hostile_revisions_are_invalid(string revision) => Assert.False(HfRequestPath.IsValidRevision(revision));
+    [InlineData("ma in")]
+    [InlineData("main:x")]
+    [InlineData("main?x")]
+    [InlineData("main*")]
+    [InlineData("main~1")]
+    [InlineData("main^2")]
+    [InlineData("a[b")]
+    [InlineData("main@{1}")]
+    [InlineData("@")]
+    [InlineData("main.")]
+    [InlineData("main.lock")]
+    [InlineData("refs/.hidden/x")]
+    [InlineData("refs//x")]
+    [InlineData("main/")]
+    public void Hostile_revisions_and_names_git_refuses_are_invalid(string revision) => Assert.False(HfRequestPath.IsValidRevision(revision));
+
+    [Theory]
+    [InlineData("/tiny-model/resolve/main/config.json")]
+    [InlineData("datasets//tiny-dataset/resolve/main/x.csv")]
+    public void A_resolve_url_with_an_empty_namespace_is_a_bad_repository_id(string raw)
+    {
+        var result = HfRequestPath.Parse(raw);
+        Assert.Null(result.Route);
+        Assert.Contains("is not a valid Hugging Face repository id", result.Error);
+    }
 
     [Fact]
     public void A_revision_is_at_most_256_characters()

@@ -20,6 +20,19 @@ public class RequestCredentialsTests
 
     private static string Basic(string userAndPassword) => "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(userAndPassword));
 
+    [Theory]
+    [InlineData("Bearer hf_ght_0123456789ab_secret")]
+    [InlineData("Bearer ght_0123456789ab_secret")]
+    public void An_hf_prefix_in_front_of_an_entitlement_token_is_dropped_for_huggingface_js(string header) =>
+        Assert.Equal(["ght_0123456789ab_secret"], Candidates(header));
+
+    [Fact]
+    public void Only_an_hf_prefix_in_front_of_an_entitlement_token_is_dropped()
+    {
+        Assert.Equal(["hf_realhubtoken"], Candidates("Bearer hf_realhubtoken"));
+        Assert.Equal(["ght_0123456789ab_secret"], Candidates(Basic("hf_ght_0123456789ab_secret:")));
+    }
+
     [Fact]
     public void Basic_with_the_token_as_username_and_an_empty_password_gives_the_token()
     {
