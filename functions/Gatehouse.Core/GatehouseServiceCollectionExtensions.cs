@@ -53,6 +53,7 @@ public static class GatehouseServiceCollectionExtensions
         services.AddSingleton<AuditLog>();
         services.AddSingleton<ArtifactGate>();
         services.AddSingleton<StagedContent>();
+        services.AddSingleton<ModelScanSlots>();
         services.AddSingleton<EntitlementTokenService>();
         services.AddSingleton<BlobResponses>();
         services.AddSingleton<SimpleIndexEndpoint>();

@@ -8,10 +8,11 @@ namespace Gatehouse.Scans;
 /// The model-file scanner (<see cref="ModelScanner"/>) as one more check: pickles, checkpoints and every other model
 /// format inside the content, told by content.
 /// </summary>
-public sealed class ModelContentActivity(StagedContent content, ILogger<ModelContentActivity> log) : TaskActivity<ScanRequest, CheckResult>
+public sealed class ModelContentActivity(StagedContent content, ModelScanSlots slots, ILogger<ModelContentActivity> log) : TaskActivity<ScanRequest, CheckResult>
 {
     public override async Task<CheckResult> RunAsync(TaskActivityContext context, ScanRequest input)
     {
+        using var slot = await slots.EnterAsync(CancellationToken.None);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         await using var stream = await content.OpenAsync(input.Sha256, CancellationToken.None);
         var report = await new ModelScanner().ScanAsync(stream, input.FileName, CancellationToken.None);
@@ -50,4 +51,34 @@ public static class ModelContentFindings
 
     private static string Describe(ModelFinding f) =>
         f.Global is null ? f.Message : $"{f.Message} [{f.Global}{(f.CallSite is null ? "" : " via " + f.CallSite)}]";
+}
+
+/// <summary>
+/// Bounds how many model scans run at once in this process (one per core): the scan is CPU-bound, and a pickle's memo
+/// holds every object until the stream ends (~100 bytes per entry), so a prefetch fanning out many large pickles would
+/// otherwise multiply that memory without finishing any sooner.
+/// </summary>
+public sealed class ModelScanSlots
+{
+    private readonly SemaphoreSlim _slots = new(Environment.ProcessorCount, Environment.ProcessorCount);
+
+    /// <summary>Waits for a free slot; disposing the result frees it.</summary>
+    public async Task<IDisposable> EnterAsync(CancellationToken cancellationToken)
+    {
+        await _slots.WaitAsync(cancellationToken);
+        return new Slot(_slots);
+    }
+
+    private sealed class Slot(SemaphoreSlim slots) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                slots.Release();
+            }
+        }
+    }
 }
