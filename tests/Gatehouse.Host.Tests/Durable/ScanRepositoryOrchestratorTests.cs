@@ -28,12 +28,13 @@ public sealed class ScanRepositoryOrchestratorTests(AzuriteStorage storage, ITes
         public int BusyVerdictAfterReads = 3;
         public readonly ConcurrentQueue<string> ScanInstanceIds = new();
         public readonly ConcurrentQueue<string> FetchedPaths = new();
+        public readonly ConcurrentQueue<string> AlsoAt = new();
     }
 
     static readonly List<HfRepoFile> Files =
     [
         new("a/model-00001.safetensors", 1000, new string('1', 40), ShaA),
-        new("a/model-00002.safetensors", 1000, new string('2', 40), ShaA), // same bytes as the first: one scan
+        new("a/model-00002.safetensors", 1000, new string('2', 40), ShaA), // same bytes as the first: one fetch, one scan
         new("config.json", 10, new string('3', 40), null),                 // a small file, already decided
         new("evil.bin", 20, new string('4', 40), ShaB),                     // scanned, blocked
         new("broken.bin", 30, new string('5', 40), ShaC),                   // cannot be fetched
@@ -50,6 +51,10 @@ public sealed class ScanRepositoryOrchestratorTests(AzuriteStorage storage, ITes
             var now = Interlocked.Increment(ref seen.InFlight);
             InterlockedMax(ref seen.MaxInFlight, now);
             seen.FetchedPaths.Enqueue(input!.File.Path);
+            foreach (var path in input.AlsoAt ?? [])
+            {
+                seen.AlsoAt.Enqueue(path);
+            }
             try
             {
                 await Task.Delay(300);
@@ -126,7 +131,10 @@ public sealed class ScanRepositoryOrchestratorTests(AzuriteStorage storage, ITes
         Assert.Equal(3, seen.ScanInstanceIds.Count);
         Assert.True(seen.VerdictReads >= 3);
         Assert.Equal(2, seen.MaxInFlight);
-        Assert.Equal(Files.Count, seen.FetchedPaths.Distinct().Count());
+        // The two shards with the same bytes were fetched once, under the first path, with the other passed along.
+        Assert.Equal(Files.Select(f => f.Path).Where(p => p != "a/model-00002.safetensors").Order(), seen.FetchedPaths.Order());
+        Assert.Equal(["a/model-00002.safetensors"], seen.AlsoAt);
+        Assert.Equal(ShaA, byPath["a/model-00002.safetensors"].Sha256);
 
         var progress = done.ReadCustomStatusAs<PrefetchProgress>()!;
         Assert.Equal(new PrefetchProgress(Files.Count, Files.Count, Files.Sum(f => f.Size), Files.Sum(f => f.Size)), progress);

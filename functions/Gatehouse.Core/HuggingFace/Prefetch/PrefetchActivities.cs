@@ -67,9 +67,18 @@ public sealed class PrefetchFileActivity(HuggingFaceUpstream upstream, ArtifactG
             }
         }
 
-        var reference = new ArtifactReference(partition, fileName, sha256, pinnedUrl.AbsoluteUri,
-            time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture), size, rowKey, file.LfsSha256 ?? file.GitOid);
+        var fetchedAt = time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
+        var reference = new ArtifactReference(partition, fileName, sha256, pinnedUrl.AbsoluteUri, fetchedAt, size, rowKey, file.LfsSha256 ?? file.GitOid);
         await references.RecordAsync(reference, ct);
+        foreach (var path in input.AlsoAt ?? [])
+        {
+            await references.RecordAsync(reference with
+            {
+                FileName = path[(path.LastIndexOf('/') + 1)..],
+                UpstreamUrl = upstream.Url(HfFileDigests.ResolvePath(input.RepoType, input.RepoId, input.Commit, path)).AbsoluteUri,
+                RowKey = HfFileDigests.ReferenceRowKey(input.Commit, path),
+            }, ct);
+        }
         if (await verdicts.GetAsync(sha256, ct) is { } verdict)
         {
             var result = new PrefetchedFile(file.Path, file.Size, sha256, verdict.Decision.ToString(), verdict.Rule, verdict.Reason, 0, 0);

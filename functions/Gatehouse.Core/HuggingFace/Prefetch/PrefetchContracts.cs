@@ -12,8 +12,11 @@ namespace Gatehouse.HuggingFace.Prefetch;
 /// <param name="ScanTimeoutSeconds">How long to wait for the verdict of a file someone else is scanning before reporting it as pending.</param>
 public sealed record PrefetchRequest(string RepoType, string RepoId, string Revision, string Commit, int MaxFiles, int Parallelism, int ScanTimeoutSeconds);
 
-/// <summary>Input of <see cref="PrefetchFileActivity"/>: one file of the repository at the prefetch's commit.</summary>
-public sealed record PrefetchFileInput(string RepoType, string RepoId, string Commit, HfRepoFile File);
+/// <summary>
+/// Input of <see cref="PrefetchFileActivity"/>: one file of the repository at the prefetch's commit, and the other paths
+/// with the same content (their references are recorded too; the content is fetched once).
+/// </summary>
+public sealed record PrefetchFileInput(string RepoType, string RepoId, string Commit, HfRepoFile File, IReadOnlyList<string>? AlsoAt = null);
 
 /// <summary>Where one file stands after <see cref="PrefetchFileActivity"/>.</summary>
 public enum PrefetchFileState

@@ -164,18 +164,35 @@ public sealed class PrefetchEndpoint(HfRepository repository, AuditLog audit, IO
     private static async Task<(PrefetchBody? Body, string? Problem)> ReadBodyAsync(HttpContext context)
     {
         const string shape = "Body must be JSON {\"repo\": \"namespace/name\", \"revision\": \"main\", \"repoType\": \"model|dataset\"}";
+        if (context.Request.HasJsonContentType() is false)
+        {
+            return (null, shape + ", sent as Content-Type: application/json");
+        }
         if (context.Request.ContentLength > MaxBodyBytes)
+        {
+            return (null, "The body is too large. " + shape);
+        }
+        // Read at most one byte past the limit: a chunked body has no Content-Length to check up front.
+        var buffer = new byte[MaxBodyBytes + 1];
+        var filled = 0;
+        int read;
+        while (filled < buffer.Length && (read = await context.Request.Body.ReadAsync(buffer.AsMemory(filled), context.RequestAborted)) > 0)
+        {
+            filled += read;
+        }
+        if (filled > MaxBodyBytes)
         {
             return (null, "The body is too large. " + shape);
         }
         try
         {
-            var body = await context.Request.ReadFromJsonAsync<PrefetchBody>(Json, context.RequestAborted);
+            var body = JsonSerializer.Deserialize<PrefetchBody>(buffer.AsSpan(0, filled), Json);
             return body is null ? (null, shape) : (body, null);
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        catch (JsonException e)
         {
-            return (null, $"{shape}: {e.Message}");
+            // The parser's position, not its message: that names internal types.
+            return (null, $"{shape} (invalid JSON at {e.Path ?? "$"}, line {e.LineNumber + 1})");
         }
     }
 

@@ -22,36 +22,50 @@ public sealed class ScanRepositoryOrchestrator : TaskOrchestrator<PrefetchReques
         var progress = new PrefetchProgress(files.Count, 0, files.Sum(f => f.Size), 0);
         context.SetCustomStatus(progress);
 
+        // Paths with the same content (the same LFS sha256, or the same git blob) are fetched and scanned once.
+        var groups = Enumerable.Range(0, files.Count)
+            .GroupBy(i => files[i].LfsSha256 ?? "git:" + files[i].GitOid, StringComparer.Ordinal)
+            .Select(g => g.ToList())
+            .ToList();
         var scans = new Dictionary<string, Task<VerdictSummary?>>(StringComparer.Ordinal);
         var results = new PrefetchedFile[files.Count];
-        var running = new List<(Task<PrefetchedFile> Task, int Index)>();
+        var running = new List<(Task<PrefetchedFile> Task, List<int> Indexes)>();
         var next = 0;
-        while (next < files.Count || running.Count > 0)
+        while (next < groups.Count || running.Count > 0)
         {
-            while (next < files.Count && running.Count < Math.Max(1, input.Parallelism))
+            while (next < groups.Count && running.Count < Math.Max(1, input.Parallelism))
             {
-                running.Add((PrefetchAsync(context, input, files[next], scans), next));
-                next++;
+                var group = groups[next++];
+                var alsoAt = group.Skip(1).Select(i => files[i].Path).ToList();
+                running.Add((PrefetchAsync(context, input, files[group[0]], alsoAt, scans), group));
             }
             var done = await Task.WhenAny(running.Select(r => r.Task));
             var slot = running.FindIndex(r => r.Task == done);
-            var index = running[slot].Index;
+            var indexes = running[slot].Indexes;
             running.RemoveAt(slot);
-            results[index] = await done;
-            progress = progress with { FilesDone = progress.FilesDone + 1, BytesDone = progress.BytesDone + files[index].Size };
+            var result = await done;
+            foreach (var index in indexes)
+            {
+                results[index] = result with { Path = files[index].Path };
+            }
+            progress = progress with
+            {
+                FilesDone = progress.FilesDone + indexes.Count,
+                BytesDone = progress.BytesDone + indexes.Sum(i => files[i].Size),
+            };
             context.SetCustomStatus(progress);
         }
         return new PrefetchResult(input.RepoType, input.RepoId, input.Revision, input.Commit, results);
     }
 
     private static async Task<PrefetchedFile> PrefetchAsync(TaskOrchestrationContext context, PrefetchRequest input, HfRepoFile file,
-        Dictionary<string, Task<VerdictSummary?>> scans)
+        List<string> alsoAt, Dictionary<string, Task<VerdictSummary?>> scans)
     {
         PrefetchFileOutcome outcome;
         try
         {
             outcome = await context.CallActivityAsync<PrefetchFileOutcome>(nameof(PrefetchFileActivity),
-                new PrefetchFileInput(input.RepoType, input.RepoId, input.Commit, file), Retry);
+                new PrefetchFileInput(input.RepoType, input.RepoId, input.Commit, file, alsoAt), Retry);
         }
         catch (TaskFailedException e)
         {
