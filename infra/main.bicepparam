@@ -4,3 +4,5 @@ using 'main.bicep'
 
 param environmentName = readEnvironmentVariable('AZURE_ENV_NAME', 'gatehouse-dev')
 param operatorPrincipalId = readEnvironmentVariable('AZURE_PRINCIPAL_ID', '')
+// A pipeline that runs azd as a service principal sets AZURE_PRINCIPAL_TYPE=ServicePrincipal.
+param operatorPrincipalType = readEnvironmentVariable('AZURE_PRINCIPAL_TYPE', 'User')

@@ -9,7 +9,7 @@ public sealed class BicepCli
     /// <summary>Variables the .bicepparam files read: cleared for every run so a developer's azd environment cannot leak in.</summary>
     public static readonly string[] ParameterVariables =
     [
-        "AZURE_ENV_NAME", "AZURE_PRINCIPAL_ID", "GATEHOUSE_OPERATOR_GROUP_ID", "GATEHOUSE_BLOB_TRIGGER_FUNCTION",
+        "AZURE_ENV_NAME", "AZURE_PRINCIPAL_ID", "AZURE_PRINCIPAL_TYPE", "GATEHOUSE_OPERATOR_GROUP_ID", "GATEHOUSE_BLOB_TRIGGER_FUNCTION",
         "AZURE_FUNCTION_APP_NAME", "AZURE_EVENTGRID_SYSTEM_TOPIC_NAME", "AZURE_STORAGE_ACCOUNT_NAME",
         "AZURE_EVENTGRID_DEADLETTER_CONTAINER_NAME",
     ];
