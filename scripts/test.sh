@@ -29,6 +29,9 @@ python3 scripts/fixtures/make_hf_fixtures.py --check
 echo "== build ($configuration)"
 dotnet build Gatehouse.slnx -c "$configuration" -nologo -v:q
 
+echo "== infra (bicep lint, build, build-params, snapshot validate; offline, Bicep CLI from the NuGet restore)"
+scripts/infra-check.sh
+
 echo "== npm ci (tests/hf-js)"
 (cd tests/hf-js && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null)
 
