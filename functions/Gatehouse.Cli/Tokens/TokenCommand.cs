@@ -20,7 +20,12 @@ public static class TokenCommand
     public static Command Build()
     {
         var connection = new AdminConnection();
-        var storage = new Option<string?>("--storage") { Description = "Storage connection string for direct bootstrap (env AzureWebJobsStorage); no running instance needed" };
+        var storage = new Option<string?>("--storage")
+        {
+            Description = "For direct bootstrap, no running instance needed: a storage connection string (env AzureWebJobsStorage), or in Azure, " +
+                "where shared keys are off, the account's blob endpoint https://<account>.blob.core.windows.net (signed in with az or another " +
+                "DefaultAzureCredential source that holds Storage Table Data Contributor)",
+        };
         var name = new Option<string>("--name") { Description = "What the token is for", Required = true };
         var scope = new Option<TokenScope>("--scope") { Description = "read or admin", DefaultValueFactory = _ => TokenScope.Read };
         var format = new Option<string>("--format") { Description = "text, json, or token (only the secret, for scripts)", DefaultValueFactory = _ => "text" };
@@ -86,6 +91,30 @@ public static class TokenCommand
         return token;
     }
 
+    /// <summary>
+    /// The <c>AzureWebJobsStorage</c> settings for <c>--storage</c>: a connection string as it is, or for a blob endpoint
+    /// URL the identity-based pair (blob and table service URIs) the Functions host itself uses in Azure.
+    /// </summary>
+    internal static Dictionary<string, string?> StorageSettings(string storage)
+    {
+        if (Uri.TryCreate(storage, UriKind.Absolute, out var blob) && blob.Scheme == Uri.UriSchemeHttps)
+        {
+            var host = blob.Host;
+            var at = host.IndexOf(".blob.", StringComparison.OrdinalIgnoreCase);
+            if (at <= 0)
+            {
+                throw new ArgumentException($"--storage {storage} is not a blob endpoint (https://<account>.blob.<suffix>).");
+            }
+            var table = new UriBuilder(blob) { Host = host[..at] + ".table." + host[(at + ".blob.".Length)..], Path = "/" }.Uri;
+            return new()
+            {
+                ["AzureWebJobsStorage:blobServiceUri"] = new UriBuilder(blob) { Path = "/" }.Uri.AbsoluteUri,
+                ["AzureWebJobsStorage:tableServiceUri"] = table.AbsoluteUri,
+            };
+        }
+        return new() { ["AzureWebJobsStorage"] = storage };
+    }
+
     private static async Task<int> RunAsync(ParseResult parse, AdminConnection instance, Option<string?> storage, Func<ITokenAdmin, Task<int>> action)
     {
         var baseUrl = instance.BaseUrl(parse);
@@ -107,7 +136,7 @@ public static class TokenCommand
             }
             if (connection is not null)
             {
-                var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["AzureWebJobsStorage"] = connection }).Build();
+                var config = new ConfigurationBuilder().AddInMemoryCollection(StorageSettings(connection)).Build();
                 var store = GatehouseStorage.FromConfiguration(config);
                 await store.EnsureCreatedAsync(CancellationToken.None);
                 using var cache = new MemoryCache(new MemoryCacheOptions());

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net.Http.Headers;
 using Gatehouse.Configuration;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Gatehouse.HuggingFace;
@@ -22,13 +23,20 @@ public sealed class HuggingFaceUpstream
     private readonly string? _token;
     private readonly string[] _fileHosts;
 
-    public HuggingFaceUpstream(IHttpClientFactory clients, IOptions<GatehouseOptions> options)
+    public HuggingFaceUpstream(IHttpClientFactory clients, IOptions<GatehouseOptions> options, ILogger<HuggingFaceUpstream>? log = null)
     {
         _clients = clients;
         var hf = options.Value.HuggingFace;
         EndpointBase = hf.Endpoint.TrimEnd('/');
         Endpoint = new Uri(EndpointBase + "/");
         _token = string.IsNullOrWhiteSpace(hf.UpstreamToken) ? null : hf.UpstreamToken.Trim();
+        // App Service passes a Key Vault reference it could not resolve (missing secret, missing role) through as its
+        // own text; that is not a token and must not be sent to the Hub.
+        if (_token?.StartsWith("@Microsoft.KeyVault(", StringComparison.OrdinalIgnoreCase) == true)
+        {
+            log?.LogError("Gatehouse__HuggingFace__UpstreamToken is an unresolved Key Vault reference; gated repositories will be refused until the secret resolves");
+            _token = null;
+        }
         _fileHosts = hf.FileHosts.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
     }
 

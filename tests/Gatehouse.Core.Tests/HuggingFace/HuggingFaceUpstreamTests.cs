@@ -29,6 +29,20 @@ public sealed class HuggingFaceUpstreamTests
     private static HttpResponseMessage Redirect(string location) => new(HttpStatusCode.Found) { Headers = { Location = new Uri(location) } };
 
     [Fact]
+    public async Task An_unresolved_key_vault_reference_is_never_sent_as_the_upstream_token()
+    {
+        var recorder = new Recorder(_ => new HttpResponseMessage(HttpStatusCode.OK));
+        var upstream = new HuggingFaceUpstream(recorder, Options.Create(new GatehouseOptions
+        {
+            HuggingFace = new HuggingFaceOptions { Endpoint = "https://huggingface.co", UpstreamToken = "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/hf-token/)" },
+        }));
+
+        using var response = await upstream.SendAsync(HttpMethod.Get, "api/models/org/m", null, null, CancellationToken.None);
+
+        Assert.Null(Assert.Single(recorder.Seen).Authorization);
+    }
+
+    [Fact]
     public async Task An_LFS_redirect_to_a_configured_CDN_host_is_followed_without_the_upstream_token()
     {
         var recorder = new Recorder(r => r.RequestUri!.Host == "huggingface.co"
