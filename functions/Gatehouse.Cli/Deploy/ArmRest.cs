@@ -17,6 +17,8 @@ internal sealed record ArmResponse(int Status, JsonNode? Body, string Text, IRea
 internal sealed class ArmCallFailedException(string method, Uri uri, int status, string reason, ArmError? error, string body)
     : Exception($"{method} {uri.GetLeftPart(UriPartial.Path)} answered {status} {reason}" + (error is null ? Tail(body) : $": {error.Code}: {error.Message}"))
 {
+    /// <summary>The method and the URL without its query, e.g. <c>PUT https://management.azure.com/subscriptions/…</c>.</summary>
+    public string Call { get; } = $"{method} {uri.GetLeftPart(UriPartial.Path)}";
     public int Status { get; } = status;
     public string Reason { get; } = reason;
     public ArmError? Error { get; } = error;

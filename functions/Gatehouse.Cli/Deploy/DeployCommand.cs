@@ -27,7 +27,7 @@ public static class DeployCommand
         var project = new Option<string>("--project") { Description = "Functions project to publish", DefaultValueFactory = _ => "functions/Gatehouse.Functions" };
         var armEndpoint = new Option<string?>("--arm-endpoint") { Description = "Azure Resource Manager endpoint (default https://management.azure.com/; for sovereign clouds and tests)" };
         var armAudience = new Option<string?>("--arm-audience") { Description = "Token audience for an --arm-endpoint that is not a known cloud's (default: the endpoint)" };
-        var timeout = new Option<int>("--timeout") { Description = "Give up waiting after this many seconds (what was started goes on in Azure)", DefaultValueFactory = _ => 3600 };
+        var timeout = new Option<int>("--timeout") { Description = "Give up waiting for Azure after this many seconds (what was started goes on there)", DefaultValueFactory = _ => 3600 };
 
         var command = new Command("deploy", "Deploy Gatehouse to Azure: Bicep infrastructure through ARM, then the Functions app code (Flex Consumption)")
         {

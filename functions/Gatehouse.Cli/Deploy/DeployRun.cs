@@ -29,7 +29,6 @@ internal sealed partial class DeployRun(DeployServices services, TextWriter outp
         {
             return Usage(problem);
         }
-        var deadline = Time.GetUtcNow().AddSeconds(request.TimeoutSeconds);
         var subscription = request.Subscription!;
         var resourceGroup = request.ResourceGroup!;
         var name = request.Name ?? $"gatehouse-{Time.GetUtcNow():yyyyMMdd-HHmmss}";
@@ -55,6 +54,8 @@ internal sealed partial class DeployRun(DeployServices services, TextWriter outp
                 zip = await PackageAsync(request, scratch.FullName, cancellationToken);
             }
 
+            // --timeout bounds the waiting on Azure, not the local compile and publish.
+            var deadline = Time.GetUtcNow().AddSeconds(request.TimeoutSeconds);
             var arm = CreateArm(request);
             var deployments = new ResourceGroupDeployments(arm, subscription, resourceGroup);
             var poller = new OperationPoller(arm, Time);
@@ -112,7 +113,7 @@ internal sealed partial class DeployRun(DeployServices services, TextWriter outp
         }
         catch (ArmCallFailedException e)
         {
-            error.WriteLine($"Azure refused {e.Message.Split(" answered ")[0]}: {e.Status} {e.Reason}");
+            error.WriteLine($"Azure refused {e.Call}: {e.Status} {e.Reason}");
             if (e.Error is { } armError)
             {
                 armError.WriteTo(error, "  ");
