@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Azure;
@@ -51,7 +50,7 @@ internal sealed partial class DeployRun(DeployServices services, TextWriter outp
             if (publishCode)
             {
                 scratch = Directory.CreateTempSubdirectory("gatehouse-deploy-");
-                zip = await PackageAsync(request, scratch.FullName, cancellationToken);
+                zip = await FunctionAppPackage.PrepareAsync(request.Package, request.Project, scratch.FullName, output, cancellationToken);
             }
 
             // --timeout bounds the waiting on Azure, not the local compile and publish.
@@ -80,19 +79,20 @@ internal sealed partial class DeployRun(DeployServices services, TextWriter outp
                 output.WriteLine($"Resource group {resourceGroup} ({existing}) exists");
             }
 
+            var infrastructure = new InfrastructureDeployment(deployments, poller, services.Timing, Time, output, error);
             if (request.WhatIf)
             {
-                return await WhatIfAsync(deployments, poller, name, compiled, subscription, resourceGroup, deadline, cancellationToken);
+                return await infrastructure.WhatIfAsync(name, compiled, subscription, resourceGroup, deadline, cancellationToken) ? 0 : Failed;
             }
 
-            var outputs = await DeployAsync(deployments, poller, name, compiled, deadline, cancellationToken);
+            var outputs = await infrastructure.DeployAsync(name, compiled, deadline, cancellationToken);
             if (outputs is null)
             {
                 return Failed;
             }
             if (zip is not null)
             {
-                var app = outputs[FunctionAppOutput]?["value"]?.GetValue<string>();
+                var app = outputs[FunctionAppOutput]?["value"].Text();
                 if (string.IsNullOrEmpty(app))
                 {
                     error.WriteLine($"The deployment succeeded but its {FunctionAppOutput} output is empty; the code was not published.");
@@ -124,7 +124,7 @@ internal sealed partial class DeployRun(DeployServices services, TextWriter outp
             }
             return e.Status == 401 ? UsageOrEnvironment : Failed;
         }
-        catch (CodeDeployFailedException e)
+        catch (DeployFailedException e)
         {
             error.WriteLine(e.Message);
             return Failed;
@@ -145,6 +145,11 @@ internal sealed partial class DeployRun(DeployServices services, TextWriter outp
         catch (Exception e) when (e is RequestFailedException or HttpRequestException or IOException or InvalidDataException)
         {
             return Usage($"gatehouse deploy: {e.Message}");
+        }
+        catch (Exception e) when (e is UriFormatException or System.Text.Json.JsonException)
+        {
+            error.WriteLine($"gatehouse deploy: Azure answered something this command cannot follow: {e.Message}");
+            return Failed;
         }
         finally
         {
@@ -263,39 +268,6 @@ internal sealed partial class DeployRun(DeployServices services, TextWriter outp
         return compiled;
     }
 
-    /// <summary>A zip of the Functions app: from --package (folder or zip) or from <c>dotnet publish</c> of --project.</summary>
-    private async Task<string> PackageAsync(DeployRequest r, string scratch, CancellationToken cancellationToken)
-    {
-        if (r.Package is { } given && File.Exists(given))
-        {
-            using var archive = ZipFile.OpenRead(given);
-            if (archive.GetEntry("host.json") is null)
-            {
-                throw new PackageException($"{given} has no host.json at its root; it is not a Functions app package.");
-            }
-            output.WriteLine($"Code package: {given}");
-            return given;
-        }
-        var folder = r.Package;
-        if (folder is null)
-        {
-            folder = Path.Combine(scratch, "publish");
-            output.WriteLine($"Publishing {r.Project} (dotnet publish -c Release)");
-            await FunctionAppPackage.PublishAsync(r.Project, folder, cancellationToken);
-        }
-        if (FunctionAppPackage.Problem(folder) is { } problem)
-        {
-            throw new PackageException(problem);
-        }
-        var zip = Path.Combine(scratch, "app.zip");
-        await using (var stream = File.Create(zip))
-        {
-            FunctionAppPackage.Zip(folder, stream);
-        }
-        output.WriteLine($"Code package: {Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Count()} files, {new FileInfo(zip).Length / 1024} KiB");
-        return zip;
-    }
-
     private ArmRest CreateArm(DeployRequest r)
     {
         var environment = ArmEnvironment.AzurePublicCloud;
@@ -315,88 +287,6 @@ internal sealed partial class DeployRun(DeployServices services, TextWriter outp
         var client = new ArmClient(services.Credential(), r.Subscription, options);
         return new ResourceGroupScope(client, new ResourceIdentifier($"/subscriptions/{r.Subscription}/resourceGroups/{r.ResourceGroup}")).Rest();
     }
-
-    private async Task<int> WhatIfAsync(ResourceGroupDeployments deployments, OperationPoller poller, string name, CompiledTemplate compiled,
-        string subscription, string resourceGroup, DateTimeOffset deadline, CancellationToken cancellationToken)
-    {
-        output.WriteLine($"What-if of {name} in resource group {resourceGroup}");
-        var response = await deployments.StartWhatIfAsync(name, compiled, cancellationToken);
-        if (response.Status == 202)
-        {
-            var location = response.Header("Location") ?? throw new CodeDeployFailedException("What-if answered 202 without a Location to poll.");
-            response = await poller.UntilAsync(new Uri(location), response, services.Timing.ArmPollInterval, deadline, $"what-if {name}",
-                r => r.Status != 202, null, cancellationToken);
-        }
-        var status = response.Body?["status"]?.GetValue<string>();
-        if (status is not null && status != "Succeeded" || response.Body?["error"] is JsonObject)
-        {
-            error.WriteLine($"What-if {name} {status?.ToLowerInvariant() ?? "failed"}:");
-            (ArmError.From(response.Body?["error"]) ?? new ArmError("(no code)", response.Text, null, [])).WriteTo(error, "  ");
-            return Failed;
-        }
-        WhatIfReport.Write(output, response.Body, subscription, resourceGroup);
-        return 0;
-    }
-
-    /// <summary>PUTs the deployment and follows it to the end; the outputs when it succeeded, null (error printed) when not.</summary>
-    private async Task<JsonObject?> DeployAsync(ResourceGroupDeployments deployments, OperationPoller poller, string name, CompiledTemplate compiled,
-        DateTimeOffset deadline, CancellationToken cancellationToken)
-    {
-        output.WriteLine($"Deploying {name} (Incremental)");
-        var progress = new DeploymentProgress(output, Time);
-        var started = await deployments.StartDeploymentAsync(name, compiled, cancellationToken);
-        var state = ProvisioningState(started) ?? "Accepted";
-        progress.Deployment(name, state);
-        var what = $"deployment {name}";
-        var interval = services.Timing.ArmPollInterval;
-
-        async Task RefreshAsync(CancellationToken ct) => progress.Operations(await deployments.ListOperationsAsync(name, ct));
-
-        ArmError? operationError = null;
-        // The long-running operation protocol: Azure-AsyncOperation first, then Location, else the resource's own state.
-        if (started.Header("Azure-AsyncOperation") is { } operation)
-        {
-            var done = await poller.UntilAsync(new Uri(operation), started, interval, deadline, what,
-                r => DeploymentProgress.IsTerminal(Status(r)),
-                async (r, ct) =>
-                {
-                    await RefreshAsync(ct);
-                    progress.Deployment(name, Status(r));
-                }, cancellationToken);
-            operationError = ArmError.From(done.Body?["error"]);
-        }
-        else if (started.Status == 202 && started.Header("Location") is { } location)
-        {
-            await poller.UntilAsync(new Uri(location), started, interval, deadline, what, r => r.Status != 202, (_, ct) => RefreshAsync(ct), cancellationToken);
-        }
-        else if (!DeploymentProgress.IsTerminal(state))
-        {
-            await poller.UntilAsync(deployments.DeploymentUri(name), started, interval, deadline, what,
-                r => DeploymentProgress.IsTerminal(ProvisioningState(r) ?? ""),
-                async (r, ct) =>
-                {
-                    await RefreshAsync(ct);
-                    progress.Deployment(name, ProvisioningState(r) ?? "Unknown");
-                }, cancellationToken);
-        }
-
-        var deployment = await deployments.GetDeploymentAsync(name, cancellationToken);
-        await RefreshAsync(cancellationToken);
-        state = ProvisioningState(deployment) ?? "Unknown";
-        progress.Deployment(name, state);
-        if (state != "Succeeded")
-        {
-            error.WriteLine($"Deployment {name} {state.ToLowerInvariant()}:");
-            (ArmError.From(deployment.Body?["properties"]?["error"]) ?? operationError ?? new ArmError(state, "ARM gave no error details.", null, []))
-                .WriteTo(error, "  ");
-            return null;
-        }
-        return deployment.Body?["properties"]?["outputs"] as JsonObject ?? [];
-    }
-
-    private static string Status(ArmResponse r) => r.Body?["status"]?.GetValue<string>() ?? "Unknown";
-
-    private static string? ProvisioningState(ArmResponse r) => r.Body?["properties"]?["provisioningState"]?.GetValue<string>();
 
     private int Usage(string message)
     {

@@ -30,12 +30,12 @@ internal sealed class DeploymentProgress(TextWriter output, TimeProvider time)
     public void Operations(IEnumerable<JsonObject> operations)
     {
         var ordered = operations
-            .Select(o => (Id: o["operationId"]?.GetValue<string>() ?? o["id"]?.GetValue<string>() ?? "", Properties: o["properties"] as JsonObject ?? []))
-            .OrderBy(o => o.Properties["timestamp"]?.GetValue<string>() ?? "", StringComparer.Ordinal)
+            .Select(o => (Id: o["operationId"].Text() ?? o["id"].Text() ?? "", Properties: o["properties"] as JsonObject ?? []))
+            .OrderBy(o => o.Properties["timestamp"].Text() ?? "", StringComparer.Ordinal)
             .ThenBy(o => Label(o.Properties), StringComparer.Ordinal);
         foreach (var (id, properties) in ordered)
         {
-            var state = properties["provisioningState"]?.GetValue<string>() ?? "Unknown";
+            var state = properties["provisioningState"].Text() ?? "Unknown";
             if (_seen.TryGetValue(id, out var previous) && previous == state)
             {
                 continue;
@@ -56,11 +56,11 @@ internal sealed class DeploymentProgress(TextWriter output, TimeProvider time)
 
     private static string Label(JsonObject properties)
     {
-        var operation = properties["provisioningOperation"]?.GetValue<string>() ?? "";
-        if (properties["targetResource"] is JsonObject target && target["resourceType"]?.GetValue<string>() is { } type)
+        var operation = properties["provisioningOperation"].Text() ?? "";
+        if (properties["targetResource"] is JsonObject target && target["resourceType"].Text() is { } type)
         {
             var verb = operation is "Create" or "" ? "" : operation + " ";
-            return $"{verb}{type}/{target["resourceName"]?.GetValue<string>()}";
+            return $"{verb}{type}/{target["resourceName"].Text()}";
         }
         return operation == "EvaluateDeploymentOutput" ? "(outputs)" : operation;
     }
@@ -68,7 +68,7 @@ internal sealed class DeploymentProgress(TextWriter output, TimeProvider time)
     // Operations report their duration as an ISO 8601 period, e.g. PT12.3456S.
     private static string? Duration(JsonNode? node)
     {
-        if (node?.GetValue<string>() is not { } text)
+        if (node.Text() is not { } text)
         {
             return null;
         }

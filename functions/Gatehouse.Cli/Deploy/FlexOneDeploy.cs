@@ -3,9 +3,6 @@ using Azure.Core;
 
 namespace Gatehouse.Cli.Deploy;
 
-/// <summary>The code deployment did not succeed: Kudu's status and text.</summary>
-internal sealed class CodeDeployFailedException(string message) : Exception(message);
-
 /// <summary>
 /// Deploys the code package to a Flex Consumption app with One Deploy, the publish path Flex supports:
 /// <c>POST https://&lt;scm host&gt;/api/publish?RemoteBuild=false</c> with the zip (<c>application/zip</c>) and an ARM
@@ -28,12 +25,12 @@ internal sealed class FlexOneDeploy(ArmRest arm, OperationPoller poller, TextWri
     {
         if (site?["properties"]?["functionAppConfig"] is not JsonObject)
         {
-            throw new CodeDeployFailedException($"{name} is not a Flex Consumption app (it has no properties.functionAppConfig); gatehouse deploy publishes to Flex only.");
+            throw new DeployFailedException($"{name} is not a Flex Consumption app (it has no properties.functionAppConfig); gatehouse deploy publishes to Flex only.");
         }
         var repository = (site["properties"]?["hostNameSslStates"] as JsonArray ?? []).OfType<JsonObject>()
-            .FirstOrDefault(s => string.Equals(s["hostType"]?.GetValue<string>(), "Repository", StringComparison.OrdinalIgnoreCase));
-        return repository?["name"]?.GetValue<string>()
-            ?? throw new CodeDeployFailedException($"{name} lists no SCM (Repository) host name in properties.hostNameSslStates.");
+            .FirstOrDefault(s => string.Equals(s["hostType"].Text(), "Repository", StringComparison.OrdinalIgnoreCase));
+        return repository?["name"].Text()
+            ?? throw new DeployFailedException($"{name} lists no SCM (Repository) host name in properties.hostNameSslStates.");
     }
 
     /// <summary>Uploads the zip and waits for the deployment to complete; returns Kudu's final status object.</summary>
@@ -46,14 +43,14 @@ internal sealed class FlexOneDeploy(ArmRest arm, OperationPoller poller, TextWri
         var id = accepted.Body is JsonValue value && value.TryGetValue<string>(out var text) ? text : accepted.Text.Trim().Trim('"');
         if (id.Length == 0)
         {
-            throw new CodeDeployFailedException($"{publish.GetLeftPart(UriPartial.Path)} answered {accepted.Status} without a deployment id.");
+            throw new DeployFailedException($"{publish.GetLeftPart(UriPartial.Path)} answered {accepted.Status} without a deployment id.");
         }
 
         var status = new Uri($"https://{scmHost}/api/deployments/{Uri.EscapeDataString(id)}");
         ArmResponse last = accepted;
         JsonNode? report = null;
         string? shown = null;
-        while (report?["complete"]?.GetValue<bool>() != true)
+        while (!report?["complete"].IsTrue() ?? true)
         {
             await poller.WaitAsync(last, timing.KuduPollInterval, deadline, $"code deployment {id}", cancellationToken);
             try
@@ -65,9 +62,9 @@ internal sealed class FlexOneDeploy(ArmRest arm, OperationPoller poller, TextWri
                 break; // Kudu recycles finished deployment records; the last status seen stands.
             }
             report = last.Body;
-            var code = report?["status"]?.GetValue<int>() ?? 0;
+            var code = report?["status"].Number() ?? 0;
             var line = $"code deployment {id}: {Statuses.GetValueOrDefault(code, $"status {code}")}" +
-                (report?["status_text"]?.GetValue<string>() is { Length: > 0 } statusText ? $" ({statusText})" : "");
+                (report?["status_text"].Text() is { Length: > 0 } statusText ? $" ({statusText})" : "");
             if (line != shown)
             {
                 output.WriteLine(line);
@@ -75,8 +72,8 @@ internal sealed class FlexOneDeploy(ArmRest arm, OperationPoller poller, TextWri
             }
             if (code is 3 or -1 or 5 or 6)
             {
-                var log = report?["log_url"]?.GetValue<string>() is { Length: > 0 } url ? $"; log: {url}" : "";
-                throw new CodeDeployFailedException($"The code deployment {id} {Statuses[code]}{log}");
+                var log = report?["log_url"].Text() is { Length: > 0 } url ? $"; log: {url}" : "";
+                throw new DeployFailedException($"The code deployment {id} {Statuses[code]}{log}");
             }
         }
         return report;

@@ -13,6 +13,42 @@ internal sealed class PackageException(string message) : Exception(message);
 /// </summary>
 internal static class FunctionAppPackage
 {
+    /// <summary>
+    /// The zip to deploy: <paramref name="package"/> as it is when it is a zip (it must hold host.json at its root), else
+    /// that folder zipped, else <paramref name="project"/> published into <paramref name="scratch"/> and zipped.
+    /// </summary>
+    public static async Task<string> PrepareAsync(string? package, string project, string scratch, TextWriter output, CancellationToken cancellationToken)
+    {
+        if (package is not null && File.Exists(package))
+        {
+            using var archive = ZipFile.OpenRead(package);
+            if (archive.GetEntry("host.json") is null)
+            {
+                throw new PackageException($"{package} has no host.json at its root; it is not a Functions app package.");
+            }
+            output.WriteLine($"Code package: {package}");
+            return package;
+        }
+        var folder = package;
+        if (folder is null)
+        {
+            folder = Path.Combine(scratch, "publish");
+            output.WriteLine($"Publishing {project} (dotnet publish -c Release)");
+            await PublishAsync(project, folder, cancellationToken);
+        }
+        if (Problem(folder) is { } problem)
+        {
+            throw new PackageException(problem);
+        }
+        var zip = Path.Combine(scratch, "app.zip");
+        await using (var stream = File.Create(zip))
+        {
+            Zip(folder, stream);
+        }
+        output.WriteLine($"Code package: {folder} ({Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Count()} files, {new FileInfo(zip).Length / 1024} KiB zipped)");
+        return zip;
+    }
+
     /// <summary>Runs <c>dotnet publish &lt;project&gt; -c Release -o &lt;folder&gt;</c>; throws with its output when it fails.</summary>
     public static async Task PublishAsync(string project, string folder, CancellationToken cancellationToken)
     {

@@ -28,7 +28,7 @@ internal sealed class ResourceGroupDeployments(ArmRest arm, string subscriptionI
         try
         {
             var group = await arm.SendAsync(RequestMethod.Get, arm.At($"{GroupPath}?api-version={ResourceGroupsApiVersion}"), null, cancellationToken);
-            return group.Body?["location"]?.GetValue<string>() ?? "";
+            return group.Body?["location"].Text() ?? "";
         }
         catch (ArmCallFailedException e) when (e.Status == 404)
         {
@@ -57,7 +57,7 @@ internal sealed class ResourceGroupDeployments(ArmRest arm, string subscriptionI
         {
             var page = await arm.SendAsync(RequestMethod.Get, next, null, cancellationToken);
             operations.AddRange((page.Body?["value"] as JsonArray ?? []).OfType<JsonObject>());
-            next = page.Body?["nextLink"]?.GetValue<string>() is { Length: > 0 } link ? new Uri(link) : null;
+            next = page.Body?["nextLink"].Text() is { Length: > 0 } link ? new Uri(link) : null;
         }
         return operations;
     }

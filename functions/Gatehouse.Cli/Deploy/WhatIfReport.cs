@@ -19,14 +19,14 @@ internal static class WhatIfReport
     {
         var scope = $"/subscriptions/{subscriptionId}/resourceGroups/{resourceGroup}/providers/";
         var changes = (result?["properties"]?["changes"] as JsonArray ?? []).OfType<JsonObject>()
-            .Select(c => (Type: c["changeType"]?.GetValue<string>() ?? "Unknown", Id: c["resourceId"]?.GetValue<string>() ?? "", Change: c))
+            .Select(c => (Type: c["changeType"].Text() ?? "Unknown", Id: c["resourceId"].Text() ?? "", Change: c))
             .OrderBy(c => Rank(c.Type)).ThenBy(c => c.Id, StringComparer.OrdinalIgnoreCase)
             .ToList();
         output.WriteLine($"What-if in resource group {resourceGroup} (nothing was deployed): {changes.Count} resource(s)");
         foreach (var (type, id, change) in changes)
         {
             var shown = id.StartsWith(scope, StringComparison.OrdinalIgnoreCase) ? id[scope.Length..] : id;
-            var reason = change["unsupportedReason"]?.GetValue<string>() is { Length: > 0 } why ? $" ({why})" : "";
+            var reason = change["unsupportedReason"].Text() is { Length: > 0 } why ? $" ({why})" : "";
             output.WriteLine($"  {Symbol(type)} {type,-11} {shown}{reason}");
             foreach (var delta in (change["delta"] as JsonArray ?? []).OfType<JsonObject>())
             {
@@ -35,8 +35,8 @@ internal static class WhatIfReport
         }
         foreach (var diagnostic in (result?["properties"]?["diagnostics"] as JsonArray ?? []).OfType<JsonObject>())
         {
-            output.WriteLine($"  {diagnostic["level"]?.GetValue<string>() ?? "Info"}: {diagnostic["code"]?.GetValue<string>()}: " +
-                $"{diagnostic["message"]?.GetValue<string>()}{(diagnostic["target"]?.GetValue<string>() is { } target ? $" (target: {target})" : "")}");
+            output.WriteLine($"  {diagnostic["level"].Text() ?? "Info"}: {diagnostic["code"].Text()}: " +
+                $"{diagnostic["message"].Text()}{(diagnostic["target"].Text() is { } target ? $" (target: {target})" : "")}");
         }
         var counts = changes.GroupBy(c => c.Type).OrderBy(g => Rank(g.Key)).Select(g => $"{g.Count()} {Summary(g.Key)}");
         output.WriteLine($"Changes: {(changes.Count == 0 ? "none" : string.Join(", ", counts))}.");
@@ -44,8 +44,8 @@ internal static class WhatIfReport
 
     private static void WriteDelta(TextWriter output, JsonObject delta, string indent)
     {
-        var kind = delta["propertyChangeType"]?.GetValue<string>() ?? "";
-        var path = delta["path"]?.GetValue<string>() ?? "";
+        var kind = delta["propertyChangeType"].Text() ?? "";
+        var path = delta["path"].Text() ?? "";
         var text = kind switch
         {
             "Create" => $"+ {path}: {Value(delta["after"])}",

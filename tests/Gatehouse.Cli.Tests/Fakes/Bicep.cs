@@ -3,12 +3,12 @@ using System.Text.Json.Nodes;
 
 namespace Gatehouse.Cli.Tests.Fakes;
 
-/// <summary>Runs the same tools/bicep the command uses, to know what a fixture compiles to.</summary>
+/// <summary>Runs the same tools/bicep the command uses (the CLI's build output), to know what a fixture compiles to.</summary>
 public static class Bicep
 {
     public static async Task<JsonNode> BuildAsync(string file)
     {
-        var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "tools", "bicep")) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo(Path.Combine(DeployCli.CliOutput, "tools", "bicep")) { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add("build");
         start.ArgumentList.Add(file);
         start.ArgumentList.Add("--stdout");

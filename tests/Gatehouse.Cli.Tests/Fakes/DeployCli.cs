@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Reflection;
 using Gatehouse.Cli.Deploy;
 
 namespace Gatehouse.Cli.Tests.Fakes;
@@ -12,12 +13,17 @@ public sealed record CliResult(int ExitCode, string Output, string Error)
 
 /// <summary>
 /// Runs <c>gatehouse deploy</c> in process against a <see cref="FakeAzure"/>: the fake credential, a transport pinned
-/// to the fake's certificate, the real tools/bicep beside the test assembly, no environment variables, and polling
-/// intervals of a few milliseconds where the service sends no Retry-After.
+/// to the fake's certificate, the CLI's build output as the folder its tools/bicep is found in, no environment
+/// variables, and polling intervals of a few milliseconds where the service sends no Retry-After.
 /// </summary>
 public static class DeployCli
 {
-    public static string Fixtures { get; } = Path.Combine(RepositoryRoot(), "tests", "Gatehouse.Cli.Tests", "Fixtures");
+    private static readonly string Root = RepositoryRoot();
+
+    public static string Fixtures { get; } = Path.Combine(Root, "tests", "Gatehouse.Cli.Tests", "Fixtures");
+
+    /// <summary><c>functions/Gatehouse.Cli/bin/&lt;Configuration&gt;/&lt;tfm&gt;</c>: where <c>gatehouse</c> and its tools/bicep are built.</summary>
+    public static string CliOutput { get; } = Path.Combine(Root, "functions", "Gatehouse.Cli", "bin", Metadata("GatehouseConfiguration"), Metadata("GatehouseTargetFramework"));
 
     public static string Fixture(string name) => Path.Combine(Fixtures, name);
 
@@ -27,7 +33,7 @@ public static class DeployCli
             () => credential,
             azure?.Transport(),
             TimeProvider.System,
-            toolsDirectory ?? AppContext.BaseDirectory,
+            toolsDirectory ?? CliOutput,
             _ => null,
             new DeployTiming(TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(5)));
         var root = new RootCommand { DeployCommand.Build(services) };
@@ -44,6 +50,9 @@ public static class DeployCli
         }
         return result;
     }
+
+    private static string Metadata(string key) =>
+        typeof(DeployCli).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
 
     private static string RepositoryRoot()
     {
