@@ -36,19 +36,15 @@ internal sealed class OperationPoller(ArmRest arm, TimeProvider time)
         }
     }
 
-    /// <summary>Waits as long as <paramref name="last"/> asked (or the default), never past the deadline.</summary>
+    /// <summary>Waits as long as <paramref name="last"/> asked (or the default); gives up when that would end past the deadline.</summary>
     public async Task WaitAsync(ArmResponse last, TimeSpan defaultInterval, DateTimeOffset deadline, string what, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        if (now >= deadline)
-        {
-            throw new DeployTimedOutException(what);
-        }
         var delay = RetryAfter(last, now) ?? defaultInterval;
         delay = delay < TimeSpan.Zero ? TimeSpan.Zero : delay > LongestWait ? LongestWait : delay;
         if (now + delay > deadline)
         {
-            delay = deadline - now;
+            throw new DeployTimedOutException(what);
         }
         await Task.Delay(delay, time, cancellationToken);
     }
