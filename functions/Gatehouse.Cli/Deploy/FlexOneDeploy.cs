@@ -6,10 +6,10 @@ namespace Gatehouse.Cli.Deploy;
 /// <summary>
 /// Deploys the code package to a Flex Consumption app with One Deploy, the publish path Flex supports:
 /// <c>POST https://&lt;scm host&gt;/api/publish?RemoteBuild=false</c> with the zip (<c>application/zip</c>) and an ARM
-/// bearer token; the platform writes it to the app's deployment container (<c>functionAppConfig.deployment.storage</c>,
-/// as <c>released-package.zip</c>) and the app runs from it; writing that blob directly is not a documented deploy path. The answer is the deployment id; <c>GET /api/deployments/{id}</c> is polled until
-/// <c>complete</c>: status 4 is success, 3 failure. The SCM host is the site's <c>hostNameSslStates</c> entry of type
-/// <c>Repository</c>.
+/// bearer token. The platform writes it to the app's deployment container (<c>functionAppConfig.deployment.storage</c>,
+/// as <c>released-package.zip</c>) and the app runs from it; writing that blob directly is not a documented deploy path.
+/// The answer is the deployment id; <c>GET /api/deployments/{id}</c> is polled until <c>complete</c>: status 4 is
+/// success, 3 failure. The SCM host is the site's <c>hostNameSslStates</c> entry of type <c>Repository</c>.
 /// </summary>
 internal sealed class FlexOneDeploy(ArmRest arm, OperationPoller poller, TextWriter output, DeployTiming timing, TimeProvider time)
 {
