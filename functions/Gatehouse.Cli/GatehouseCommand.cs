@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Gatehouse.Cli.Deploy;
 using Gatehouse.Cli.Prefetch;
 using Gatehouse.Cli.Scan;
 using Gatehouse.Cli.Tokens;
@@ -14,6 +15,7 @@ public static class GatehouseCommand
         root.Subcommands.Add(ScanCommand.Build());
         root.Subcommands.Add(TokenCommand.Build());
         root.Subcommands.Add(PrefetchCommand.Build());
+        root.Subcommands.Add(DeployCommand.Build());
         return root;
     }
 }

@@ -1,0 +1,4 @@
+// environmentName is a string; bicep must refuse this file.
+using 'main.bicep'
+
+param environmentName = 42
