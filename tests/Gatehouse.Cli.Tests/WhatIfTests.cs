@@ -79,6 +79,26 @@ public sealed class WhatIfTests(ITestOutputHelper log) : IAsyncLifetime
         Assert.DoesNotContain(_azure.Requests, r => r.Method == "PUT");
     }
 
+    [Fact]
+    public async Task The_repositorys_own_infra_compiles_and_goes_to_what_if_with_the_outputs_deploy_reads()
+    {
+        var infra = Path.GetFullPath(Path.Combine(DeployCli.Fixtures, "..", "..", "..", "infra"));
+        _azure.On("GET", Arm.GroupPath, FakeResponse.Ok(Arm.ResourceGroupBody("westeurope")));
+        _azure.On("POST", WhatIfPath, FakeResponse.Ok(new JsonObject { ["status"] = "Succeeded", ["properties"] = new JsonObject { ["changes"] = new JsonArray() } }));
+
+        var result = await DeployCli.RunAsync(_azure, _credential, log,
+            ["--subscription", Arm.Subscription, "--resource-group", Arm.ResourceGroup, "--name", Arm.Deployment,
+             "--template", Path.Combine(infra, "main.bicep"), "--parameters", Path.Combine(infra, "main.bicepparam"), "--environment", "ci", "--what-if"]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var properties = _azure.To("POST", WhatIfPath).Single().Json!["properties"]!;
+        Assert.True(JsonNode.DeepEquals(await Bicep.BuildAsync(Path.Combine(infra, "main.bicep")), properties["template"]));
+        Assert.Equal("ci", properties["parameters"]!["environmentName"]!["value"]!.GetValue<string>());
+        var outputs = properties["template"]!["outputs"]!.AsObject().Select(o => o.Key).ToList();
+        Assert.Contains("AZURE_FUNCTION_APP_NAME", outputs);
+        Assert.Contains("AZURE_DEPLOYMENT_CONTAINER_URL", outputs);
+    }
+
     private static JsonObject Change(string changeType, string type, string name, params JsonObject[] delta)
     {
         var change = new JsonObject { ["resourceId"] = Arm.ResourceId(type, name), ["changeType"] = changeType };
