@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -29,8 +28,6 @@ public sealed record HfDownload(long Bytes, string Sha256, double TtfbMs, double
 /// <summary>The simulator's synthetic repos and Gatehouse's <c>/hf/…/resolve</c>, for the Hugging Face measurements.</summary>
 public static class HfClient
 {
-    private const int Buffer = 256 * 1024;
-
     public static async Task<HfSyntheticRepo> RegisterAsync(HttpClient http, string simulator, string repo, IEnumerable<HfFileSpec> files)
     {
         var url = $"{simulator.TrimEnd('/')}/_sim/hf/synthetic";
@@ -68,27 +65,8 @@ public static class HfClient
             }
             await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
             using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            var buffer = ArrayPool<byte>.Shared.Rent(Buffer);
-            try
-            {
-                long total = 0;
-                double ttfb = -1;
-                int read;
-                while ((read = await stream.ReadAsync(buffer.AsMemory(0, Buffer), cancellationToken)) > 0)
-                {
-                    if (ttfb < 0)
-                    {
-                        ttfb = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-                    }
-                    sha256.AppendData(buffer, 0, read);
-                    total += read;
-                }
-                return new HfDownload(total, Convert.ToHexStringLower(sha256.GetHashAndReset()), ttfb, Stopwatch.GetElapsedTime(started).TotalMilliseconds, retries, startedAt);
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
+            var drained = await Streaming.DrainAsync("HttpClient", stream, started, startedAt, cancellationToken, sha256);
+            return new HfDownload(drained.Bytes, Convert.ToHexStringLower(sha256.GetHashAndReset()), drained.TtfbMs, drained.TotalMs, retries, startedAt);
         }
     }
 

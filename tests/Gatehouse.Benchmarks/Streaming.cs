@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Buffers;
 using System.Diagnostics;
 using System.Net;
@@ -97,7 +98,9 @@ public static class Streaming
             double.Parse(parts[2], System.Globalization.CultureInfo.InvariantCulture) * 1000, startedAt);
     }
 
-    private static async Task<Download> DrainAsync(string client, Stream stream, long started, DateTimeOffset startedAt, CancellationToken cancellationToken)
+    /// <summary>Reads <paramref name="stream"/> to its end through one pooled buffer, timing the first byte, feeding <paramref name="hash"/> when given.</summary>
+    internal static async Task<Download> DrainAsync(string client, Stream stream, long started, DateTimeOffset startedAt, CancellationToken cancellationToken,
+        IncrementalHash? hash = null)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(Buffer);
         try
@@ -111,6 +114,7 @@ public static class Streaming
                 {
                     ttfb = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                 }
+                hash?.AppendData(buffer, 0, read);
                 total += read;
             }
             return new Download(client, total, ttfb, Stopwatch.GetElapsedTime(started).TotalMilliseconds, startedAt);

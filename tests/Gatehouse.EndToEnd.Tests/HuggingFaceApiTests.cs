@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Gatehouse.EndToEnd.Tests.Infrastructure;
+using static Gatehouse.EndToEnd.Tests.Infrastructure.HubResponses;
 
 namespace Gatehouse.EndToEnd.Tests;
 
@@ -59,9 +60,6 @@ public sealed class HuggingFaceApiTests(SharedGatehouse shared, ITestOutputHelpe
         var response = await send;
         return (response, await response.Content.ReadAsStringAsync());
     }
-
-    private static string? Header(HttpResponseMessage response, string name) =>
-        response.Headers.TryGetValues(name, out var values) ? string.Join(", ", values) : null;
 
     [Fact]
     public Task Model_info_is_relayed_with_the_resolved_commit_and_no_xet_hash() => Stack.RunAsync(output, async () =>

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Gatehouse.EndToEnd.Tests.Infrastructure;
+using static Gatehouse.EndToEnd.Tests.Infrastructure.HubResponses;
 
 namespace Gatehouse.EndToEnd.Tests;
 
@@ -133,9 +134,4 @@ public sealed class HuggingFaceBadInputTests(SharedGatehouse shared, ITestOutput
         var auth = await sim.GetStringAsync("_sim/hf/auth");
         return stats + "\n" + auth;
     }
-
-    private static string? Header(HttpResponseMessage response, string name) =>
-        response.Headers.TryGetValues(name, out var values) || response.Content.Headers.TryGetValues(name, out values)
-            ? string.Join(", ", values)
-            : null;
 }

@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Gatehouse.EndToEnd.Tests.Infrastructure;
+using static Gatehouse.EndToEnd.Tests.Infrastructure.HubResponses;
 
 namespace Gatehouse.EndToEnd.Tests;
 
@@ -358,11 +359,6 @@ public sealed class HuggingFaceClientReplayTests(SharedGatehouse shared, ITestOu
             Assert.DoesNotContain(header.Value, v => v.Contains("xet", StringComparison.OrdinalIgnoreCase));
         }
     }
-
-    private static string? Header(HttpResponseMessage response, string name) =>
-        response.Headers.TryGetValues(name, out var values) || response.Content.Headers.TryGetValues(name, out values)
-            ? string.Join(", ", values)
-            : null;
 
     /// <summary>The <c>rel="next"</c> target of a <c>Link</c> header, as httpx's <c>response.links</c> reads it.</summary>
     private static Uri? NextLink(HttpResponseMessage response)

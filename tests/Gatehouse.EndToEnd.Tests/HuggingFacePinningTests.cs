@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Gatehouse.EndToEnd.Tests.Infrastructure;
+using static Gatehouse.EndToEnd.Tests.Infrastructure.HubResponses;
 
 namespace Gatehouse.EndToEnd.Tests;
 
@@ -92,7 +93,7 @@ public sealed class HuggingFacePinningTests(ITestOutputHelper output)
     {
         var url = Raw(stack, $"hf/{Model}/resolve/{revision}/{path}");
         ResolveHead head;
-        using (var response = await UntilDecidedAsync(client, () => new HttpRequestMessage(HttpMethod.Head, url)))
+        using (var response = await SendUntilDecidedAsync(client, () => new HttpRequestMessage(HttpMethod.Head, url), output))
         {
             output.WriteLine($"HEAD {url} → {(int)response.StatusCode} X-Repo-Commit {Header(response, "X-Repo-Commit")}");
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -104,22 +105,6 @@ public sealed class HuggingFacePinningTests(ITestOutputHelper output)
         return (head, await get.Content.ReadAsByteArrayAsync());
     }
 
-    private async Task<HttpResponseMessage> UntilDecidedAsync(HttpClient client, Func<HttpRequestMessage> request)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            using var message = request();
-            var response = await client.SendAsync(message);
-            if (response.StatusCode != HttpStatusCode.ServiceUnavailable || attempt >= 30)
-            {
-                return response;
-            }
-            Assert.NotNull(response.Headers.RetryAfter);
-            output.WriteLine($"pending: {Header(response, "X-Error-Message")}");
-            response.Dispose();
-            await Task.Delay(1000);
-        }
-    }
 
     /// <summary>The <c>sha</c> of <c>GET /hf/api/models/{repo}[/{suffix}]</c>.</summary>
     private static async Task<string?> ApiShaAsync(HttpClient client, GatehouseStack stack, string suffix)
@@ -132,11 +117,6 @@ public sealed class HuggingFacePinningTests(ITestOutputHelper output)
 
     private static Uri Raw(GatehouseStack stack, string relative) =>
         new(stack.BaseAddress.GetLeftPart(UriPartial.Authority) + "/" + relative, in Verbatim);
-
-    private static string? Header(HttpResponseMessage response, string name) =>
-        response.Headers.TryGetValues(name, out var values) || response.Content.Headers.TryGetValues(name, out values)
-            ? string.Join(", ", values)
-            : null;
 
     private static async Task SimPostAsync(GatehouseStack stack, string path)
     {

@@ -12,6 +12,7 @@ using Gatehouse.Storage;
 using Gatehouse.Tokens;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Configuration;
+using static Gatehouse.EndToEnd.Tests.Infrastructure.HubResponses;
 
 namespace Gatehouse.EndToEnd.Tests;
 
@@ -696,11 +697,6 @@ public sealed class HuggingFacePrefetchTests(ITestOutputHelper output)
             .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
             .Where(t => t.Length >= 4 && t[0] is "allowed" or "blocked" or "quarantined" or "pending" or "failed")
             .ToList();
-
-    private static string? Header(HttpResponseMessage response, string name) =>
-        response.Headers.TryGetValues(name, out var values) || response.Content.Headers.TryGetValues(name, out values)
-            ? string.Join(", ", values)
-            : null;
 
     /// <summary>One file of a fixture commit (<c>tests/fixtures/hf/repos.json</c>); its bytes are <c>objects/{sha1}</c>.</summary>
     private sealed record FixtureFile(string Path, long Size, string Sha1, string? LfsOid)

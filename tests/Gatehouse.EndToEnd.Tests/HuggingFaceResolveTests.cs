@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Gatehouse.EndToEnd.Tests.Infrastructure;
+using static Gatehouse.EndToEnd.Tests.Infrastructure.HubResponses;
 
 namespace Gatehouse.EndToEnd.Tests;
 
@@ -31,11 +32,6 @@ public sealed class HuggingFaceResolveTests(SharedGatehouse shared, ITestOutputH
         return client;
     }
 
-    private static string? Header(HttpResponseMessage response, string name) =>
-        response.Headers.TryGetValues(name, out var values) || response.Content.Headers.TryGetValues(name, out values)
-            ? string.Join(", ", values)
-            : null;
-
     private static void AssertNoXet(HttpResponseMessage response)
     {
         foreach (var header in response.Headers.Concat(response.Content.Headers))
@@ -46,22 +42,6 @@ public sealed class HuggingFaceResolveTests(SharedGatehouse shared, ITestOutputH
         Assert.Null(Header(response, "Link"));
     }
 
-    /// <summary>GET, retrying while the scan is pending (503 + Retry-After), as huggingface_hub's retries would.</summary>
-    private async Task<HttpResponseMessage> SendUntilDecidedAsync(HttpClient client, Func<HttpRequestMessage> request)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            var response = await client.SendAsync(request());
-            if (response.StatusCode != HttpStatusCode.ServiceUnavailable || attempt >= 30)
-            {
-                return response;
-            }
-            Assert.NotNull(response.Headers.RetryAfter);
-            output.WriteLine($"pending: {Header(response, "X-Error-Message")}");
-            response.Dispose();
-            await Task.Delay(1000);
-        }
-    }
 
     [Theory]
     [InlineData("config.json", ConfigSha1, false)]
@@ -76,7 +56,7 @@ public sealed class HuggingFaceResolveTests(SharedGatehouse shared, ITestOutputH
         }
         using var client = HfClient();
         var url = $"hf/{Model}/resolve/main/{path}";
-        using var head = await SendUntilDecidedAsync(client, () => new HttpRequestMessage(HttpMethod.Head, url));
+        using var head = await SendUntilDecidedAsync(client, () => new HttpRequestMessage(HttpMethod.Head, url), output);
         Assert.Equal(HttpStatusCode.OK, head.StatusCode);
         Assert.Equal(ModelMain, Header(head, "X-Repo-Commit"));
         Assert.Equal(expected.Length, head.Content.Headers.ContentLength);
@@ -112,7 +92,7 @@ public sealed class HuggingFaceResolveTests(SharedGatehouse shared, ITestOutputH
         var expected = await File.ReadAllBytesAsync(Fixture(SafetensorsObject));
         using var client = HfClient();
         var url = $"hf/{Model}/resolve/main/model.safetensors";
-        (await SendUntilDecidedAsync(client, () => new HttpRequestMessage(HttpMethod.Head, url))).Dispose();
+        (await SendUntilDecidedAsync(client, () => new HttpRequestMessage(HttpMethod.Head, url), output)).Dispose();
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
         request.Headers.Range = new RangeHeaderValue(10, 49);
         using var response = await client.SendAsync(request);
@@ -126,7 +106,7 @@ public sealed class HuggingFaceResolveTests(SharedGatehouse shared, ITestOutputH
     {
         using var client = HfClient();
         var url = $"hf/{Model}/resolve/main/evil.bin";
-        using var head = await SendUntilDecidedAsync(client, () => new HttpRequestMessage(HttpMethod.Head, url));
+        using var head = await SendUntilDecidedAsync(client, () => new HttpRequestMessage(HttpMethod.Head, url), output);
         Assert.Equal(HttpStatusCode.Forbidden, head.StatusCode);
         Assert.Equal("GatedRepo", Header(head, "X-Error-Code"));
         var message = Header(head, "X-Error-Message");
@@ -158,7 +138,7 @@ public sealed class HuggingFaceResolveTests(SharedGatehouse shared, ITestOutputH
     public Task The_client_token_never_reaches_the_upstream() => Stack.RunAsync(output, async () =>
     {
         using var client = HfClient();
-        using (var response = await SendUntilDecidedAsync(client, () => new HttpRequestMessage(HttpMethod.Get, $"hf/{Model}/resolve/main/config.json")))
+        using (var response = await SendUntilDecidedAsync(client, () => new HttpRequestMessage(HttpMethod.Get, $"hf/{Model}/resolve/main/config.json"), output))
         {
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }

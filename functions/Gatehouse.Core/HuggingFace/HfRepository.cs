@@ -140,8 +140,8 @@ public sealed class HfRepository(HuggingFaceUpstream upstream)
 
     private static HfLookup<T> Refusal<T>(HttpResponseMessage response, string what)
     {
-        var code = response.Headers.TryGetValues("X-Error-Code", out var codes) ? codes.First() : null;
-        var message = response.Headers.TryGetValues("X-Error-Message", out var messages) ? messages.First() : null;
+        var code = Gatehouse.Http.UpstreamHeaders.Header(response, "X-Error-Code");
+        var message = Gatehouse.Http.UpstreamHeaders.Header(response, "X-Error-Message");
         var status = response.StatusCode;
         if (status == HttpStatusCode.Unauthorized)
         {

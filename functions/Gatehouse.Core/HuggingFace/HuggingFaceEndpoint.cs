@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Logging;
+using static Gatehouse.Http.UpstreamHeaders;
 
 namespace Gatehouse.HuggingFace;
 
@@ -279,11 +280,6 @@ public sealed class HuggingFaceEndpoint(HuggingFaceUpstream upstream, ILogger<Hu
 
     private static string? LinkHeader(HttpResponseMessage response) =>
         response.Headers.TryGetValues("Link", out var values) ? string.Join(", ", values) : null;
-
-    private static string? Header(HttpResponseMessage response, string name) =>
-        response.Headers.TryGetValues(name, out var values) || response.Content.Headers.TryGetValues(name, out values)
-            ? string.Join(", ", values)
-            : null;
 
     /// <summary>The Hub's error shape: JSON <c>{"error"}</c>, <c>X-Error-Message</c>, and <c>X-Error-Code</c> when one applies.</summary>
     internal static Task WriteJsonErrorAsync(HttpContext context, int status, string? code, string message)

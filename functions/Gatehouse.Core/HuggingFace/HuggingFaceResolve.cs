@@ -7,6 +7,7 @@ using Gatehouse.Verdicts;
 using Microsoft.AspNetCore.Http;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
+using static Gatehouse.Http.UpstreamHeaders;
 
 namespace Gatehouse.HuggingFace;
 
@@ -182,9 +183,4 @@ public sealed class HuggingFaceResolve(
         var message = Header(head, "X-Error-Message") ?? (code == "EntryNotFound" ? $"Entry not found: {route.Path}" : $"The Hugging Face upstream answered {status}");
         await HuggingFaceEndpoint.WriteJsonErrorAsync(context, status == 401 ? StatusCodes.Status404NotFound : status, code, message);
     }
-
-    private static string? Header(HttpResponseMessage response, string name) =>
-        response.Headers.TryGetValues(name, out var values) || response.Content.Headers.TryGetValues(name, out values)
-            ? string.Join(", ", values)
-            : null;
 }

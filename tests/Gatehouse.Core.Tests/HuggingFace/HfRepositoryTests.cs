@@ -13,20 +13,7 @@ public sealed class HfRepositoryTests
     private const string Commit = "0123456789abcdef0123456789abcdef01234567";
     private static readonly string Sha256 = new('a', 64);
 
-    private sealed class Hub(Func<HttpRequestMessage, HttpResponseMessage> answer) : HttpMessageHandler, IHttpClientFactory
-    {
-        public List<string> Seen { get; } = [];
-
-        public HttpClient CreateClient(string name) => new(this, disposeHandler: false);
-
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            Seen.Add(request.RequestUri!.PathAndQuery);
-            return Task.FromResult(answer(request));
-        }
-    }
-
-    private static HfRepository Repository(Hub hub) =>
+    private static HfRepository Repository(RecordingHub hub) =>
         new(new HuggingFaceUpstream(hub, Options.Create(new GatehouseOptions { HuggingFace = new HuggingFaceOptions { Endpoint = "https://hub.example" } })));
 
     private static HttpResponseMessage Json(string json, string? link = null)
@@ -42,18 +29,18 @@ public sealed class HfRepositoryTests
     [Fact]
     public async Task A_revision_resolves_to_the_sha_of_the_repository_info()
     {
-        var hub = new Hub(_ => Json($$"""{"id":"org/m","sha":"{{Commit}}","siblings":[]}"""));
+        var hub = new RecordingHub(_ => Json($$"""{"id":"org/m","sha":"{{Commit}}","siblings":[]}"""));
 
         var found = await Repository(hub).ResolveCommitAsync("models", "org/m", "refs/pr/1", CancellationToken.None);
 
         Assert.Equal(Commit, found.Value);
-        Assert.Equal(["/api/models/org/m/revision/refs%2Fpr%2F1"], hub.Seen);
+        Assert.Equal(["/api/models/org/m/revision/refs%2Fpr%2F1"], hub.Paths);
     }
 
     [Fact]
     public async Task An_unknown_repository_is_a_404_with_the_hubs_code_even_when_the_hub_says_401()
     {
-        var hub = new Hub(_ => new HttpResponseMessage(HttpStatusCode.Unauthorized) { Headers = { { "X-Error-Code", "RepoNotFound" } } });
+        var hub = new RecordingHub(_ => new HttpResponseMessage(HttpStatusCode.Unauthorized) { Headers = { { "X-Error-Code", "RepoNotFound" } } });
 
         var found = await Repository(hub).ResolveCommitAsync("models", "org/private", "main", CancellationToken.None);
 
@@ -65,7 +52,7 @@ public sealed class HfRepositoryTests
     [Fact]
     public async Task Files_are_listed_across_pages_on_the_hubs_host_and_folders_are_left_out()
     {
-        var hub = new Hub(r => r.RequestUri!.Query.Contains("cursor=2", StringComparison.Ordinal)
+        var hub = new RecordingHub(r => r.RequestUri!.Query.Contains("cursor=2", StringComparison.Ordinal)
             ? Json($$$"""[{"type":"file","path":"b/weights.bin","size":133,"oid":"{{{new string('2', 40)}}}","lfs":{"oid":"{{{Sha256}}}","size":5000,"pointerSize":133}}]""")
             : Json($$"""[{"type":"directory","path":"b","oid":"{{new string('9', 40)}}","size":0},{"type":"file","path":"a.json","size":12,"oid":"{{new string('1', 40)}}"}]""",
                 "<https://hub.example/api/models/org/m/tree/" + Commit + "?recursive=true&cursor=2>; rel=\"next\""));
@@ -76,13 +63,13 @@ public sealed class HfRepositoryTests
             [new HfRepoFile("a.json", 12, new string('1', 40), null), new HfRepoFile("b/weights.bin", 5000, new string('2', 40), Sha256)],
             listed.Value);
         Assert.Equal(2, hub.Seen.Count);
-        Assert.Equal($"/api/models/org/m/tree/{Commit}?recursive=true&expand=false", hub.Seen[0]);
+        Assert.Equal($"/api/models/org/m/tree/{Commit}?recursive=true&expand=false", hub.Paths.First());
     }
 
     [Fact]
     public async Task A_next_page_on_another_host_is_not_followed()
     {
-        var hub = new Hub(_ => Json("""[]""", "<https://evil.example/api/models/org/m/tree/x?cursor=2>; rel=\"next\""));
+        var hub = new RecordingHub(_ => Json("""[]""", "<https://evil.example/api/models/org/m/tree/x?cursor=2>; rel=\"next\""));
 
         var listed = await Repository(hub).ListFilesAsync("models", "org/m", Commit, maxFiles: 10, CancellationToken.None);
 
@@ -94,7 +81,7 @@ public sealed class HfRepositoryTests
     public async Task A_repository_over_the_file_limit_is_refused_with_the_setting_to_change()
     {
         var entries = string.Join(",", Enumerable.Range(0, 4).Select(i => $$"""{"type":"file","path":"f{{i}}","size":1,"oid":"{{new string('1', 40)}}"}"""));
-        var hub = new Hub(_ => Json($"[{entries}]"));
+        var hub = new RecordingHub(_ => Json($"[{entries}]"));
 
         var listed = await Repository(hub).ListFilesAsync("models", "org/m", Commit, maxFiles: 3, CancellationToken.None);
 
@@ -115,7 +102,7 @@ public sealed class HfRepositoryTests
     [Fact]
     public async Task A_listing_with_an_unverifiable_file_fails_instead_of_skipping_it()
     {
-        var hub = new Hub(_ => Json("""[{"type":"file","path":"../x","size":1,"oid":"1111111111111111111111111111111111111111"}]"""));
+        var hub = new RecordingHub(_ => Json("""[{"type":"file","path":"../x","size":1,"oid":"1111111111111111111111111111111111111111"}]"""));
 
         var listed = await Repository(hub).ListFilesAsync("models", "org/m", Commit, maxFiles: 10, CancellationToken.None);
 

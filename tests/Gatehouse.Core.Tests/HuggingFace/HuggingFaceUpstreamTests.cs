@@ -7,20 +7,7 @@ namespace Gatehouse.Core.Tests.HuggingFace;
 
 public sealed class HuggingFaceUpstreamTests
 {
-    private sealed class Recorder(Func<HttpRequestMessage, HttpResponseMessage> answer) : HttpMessageHandler, IHttpClientFactory
-    {
-        public List<(Uri Url, string? Authorization)> Seen { get; } = [];
-
-        public HttpClient CreateClient(string name) => new(this, disposeHandler: false);
-
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            Seen.Add((request.RequestUri!, request.Headers.Authorization?.ToString()));
-            return Task.FromResult(answer(request));
-        }
-    }
-
-    private static HuggingFaceUpstream Upstream(Recorder recorder) =>
+    private static HuggingFaceUpstream Upstream(RecordingHub recorder) =>
         new(recorder, Options.Create(new GatehouseOptions
         {
             HuggingFace = new HuggingFaceOptions { Endpoint = "https://huggingface.co", UpstreamToken = "hf_service", FileHosts = "*.huggingface.co,*.hf.co" },
@@ -31,7 +18,7 @@ public sealed class HuggingFaceUpstreamTests
     [Fact]
     public async Task An_unresolved_key_vault_reference_is_never_sent_as_the_upstream_token()
     {
-        var recorder = new Recorder(_ => new HttpResponseMessage(HttpStatusCode.OK));
+        var recorder = new RecordingHub(_ => new HttpResponseMessage(HttpStatusCode.OK));
         var upstream = new HuggingFaceUpstream(recorder, Options.Create(new GatehouseOptions
         {
             HuggingFace = new HuggingFaceOptions { Endpoint = "https://huggingface.co", UpstreamToken = "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/hf-token/)" },
@@ -45,7 +32,7 @@ public sealed class HuggingFaceUpstreamTests
     [Fact]
     public async Task An_LFS_redirect_to_a_configured_CDN_host_is_followed_without_the_upstream_token()
     {
-        var recorder = new Recorder(r => r.RequestUri!.Host == "huggingface.co"
+        var recorder = new RecordingHub(r => r.RequestUri!.Host == "huggingface.co"
             ? Redirect("https://cdn-lfs.huggingface.co/repos/ab/cd/sha?X-Amz-Signature=1")
             : new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent([1, 2, 3]) });
 
@@ -64,7 +51,7 @@ public sealed class HuggingFaceUpstreamTests
     [InlineData("http://cdn-lfs.huggingface.co/x")]
     public async Task A_redirect_anywhere_else_is_never_contacted(string location)
     {
-        var recorder = new Recorder(_ => Redirect(location));
+        var recorder = new RecordingHub(_ => Redirect(location));
 
         var response = await Upstream(recorder).GetFileAsync(new Uri("https://huggingface.co/org/model/resolve/abc/model.bin"), CancellationToken.None);
 
