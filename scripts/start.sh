@@ -96,7 +96,7 @@ pip / uv:
   export PIP_INDEX_URL=http://$read_token@127.0.0.1:$port/pypi/simple/
   export UV_INDEX_URL=http://$read_token@127.0.0.1:$port/pypi/simple/
 Hugging Face (huggingface_hub, transformers, hf CLI, @huggingface/hub with hubUrl=\$HF_ENDPOINT):
-  export HF_ENDPOINT=http://127.0.0.1:$port/hf HF_TOKEN=$read_token HF_HUB_ETAG_TIMEOUT=120 HF_HUB_DOWNLOAD_TIMEOUT=120
+  export HF_ENDPOINT=http://127.0.0.1:$port/hf HF_TOKEN=$read_token
   dotnet functions/Gatehouse.Cli/bin/Release/net10.0/gatehouse.dll prefetch hf <namespace/name>[@revision] --url http://127.0.0.1:$port --admin-token $admin_token
 Tokens:
   dotnet functions/Gatehouse.Cli/bin/Release/net10.0/gatehouse.dll token create --url http://127.0.0.1:$port --admin-token $admin_token --name ci

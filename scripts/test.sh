@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every Gatehouse test: builds the solution (warnings are errors), installs the npm client the end-to-end tests
-# drive (tests/hf-js, from its lock file), starts a private Azurite on free ports, runs each test project in turn
-# against it, and stops Azurite again. Exit code 0 only if every test passed.
+# Runs every Gatehouse test: installs with apt the Debian packages the real Python clients need, builds the solution
+# (warnings are errors), installs the npm client the end-to-end tests drive (tests/hf-js, from its lock file), starts a
+# private Azurite on free ports, runs each test project in turn against it, and stops Azurite again. Exit code 0 only if
+# every test passed. The real pip and huggingface_hub sources come from GATEHOUSE_CLIENTS (default ../shared/clients).
 #   scripts/test.sh                 # everything
 #   scripts/test.sh Core Host       # only tests/Gatehouse.{Core,Host}.Tests
 set -euo pipefail
@@ -20,6 +21,17 @@ cleanup() {
   rm -rf "$data"
 }
 trap cleanup EXIT
+
+echo "== real Python clients (Debian's python3 and packages; pip and huggingface_hub from $GATEHOUSE_CLIENTS)"
+ensure_debian_packages python3-venv python3-httpx python3-requests python3-tqdm python3-yaml python3-fsspec \
+  python3-packaging python3-typing-extensions
+for client in pip/pip huggingface_hub-1.x/huggingface_hub huggingface_hub-0.26.5/huggingface_hub filelock/filelock; do
+  if [[ ! -d "$GATEHOUSE_CLIENTS/$client" ]]; then
+    echo "!! $GATEHOUSE_CLIENTS/$client is missing: set GATEHOUSE_CLIENTS to the folder of the real clients (see README, Tests)" >&2
+    exit 1
+  fi
+done
+export GATEHOUSE_CLIENTS
 
 echo "== fixtures are what their generator makes"
 python3 scripts/fixtures/make_pypi_fixtures.py --check

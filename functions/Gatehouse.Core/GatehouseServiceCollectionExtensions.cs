@@ -100,7 +100,7 @@ public static class GatehouseServiceCollectionExtensions
         Uri.TryCreate(o.PyPI.IndexUrl, UriKind.Absolute, out _) && Uri.TryCreate(o.PyPI.JsonApiUrl, UriKind.Absolute, out _)
         && Uri.TryCreate(o.HuggingFace.Endpoint, UriKind.Absolute, out var hf) && (hf.Scheme == Uri.UriSchemeHttps || hf.Scheme == Uri.UriSchemeHttp)
         && o.HuggingFace.CacheTtlSeconds >= 0 && o.HuggingFace.UpstreamTimeoutSeconds > 0
-        && o.HuggingFace.PrefetchMaxFiles > 0 && o.HuggingFace.PrefetchParallelism > 0 && o.HuggingFace.PrefetchScanTimeoutSeconds > 0
+        && o.HuggingFace.DownloadWaitSliceSeconds is > 0 and < 10 && o.HuggingFace.PrefetchMaxFiles > 0 && o.HuggingFace.PrefetchParallelism > 0 && o.HuggingFace.PrefetchScanTimeoutSeconds > 0
         && o.PyPI.IndexTtlSeconds >= 0 && o.Scan.InlineWaitSeconds >= 0 && o.Scan.RetryAfterSeconds > 0
         && o.Serving.Mode is "Stream" or "Sas" && o.Serving.SasLifetimeSeconds is > 0 and <= 3600
         && o.Archive.MaxEntries > 0 && o.Archive.MaxNestingDepth >= 0 && o.Archive.MaxCompressionRatio > 1;

@@ -8,6 +8,26 @@ _GATEHOUSE_COMMON_SH=1
 
 GATEHOUSE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
+# The real Python clients' sources (pip, huggingface_hub 1.x and 0.26.5, filelock) that the end-to-end tests run.
+GATEHOUSE_CLIENTS="${GATEHOUSE_CLIENTS:-$GATEHOUSE_ROOT/../shared/clients}"
+if [[ -d "$GATEHOUSE_CLIENTS" ]]; then
+  GATEHOUSE_CLIENTS="$(cd "$GATEHOUSE_CLIENTS" && pwd)"
+fi
+
+# ensure_debian_packages PKG...: installs with apt those not installed yet (as root, or through sudo).
+ensure_debian_packages() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  echo "   apt-get install ${missing[*]}"
+  local sudo=()
+  [[ "$(id -u)" == 0 ]] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
 # free_ports N: prints N distinct free TCP ports on 127.0.0.1, one per line.
 free_ports() {
   python3 - "$1" <<'PY'

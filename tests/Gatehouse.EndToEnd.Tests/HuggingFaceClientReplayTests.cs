@@ -4,20 +4,16 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Gatehouse.EndToEnd.Tests.Infrastructure;
 using static Gatehouse.EndToEnd.Tests.Infrastructure.HubResponses;
 
 namespace Gatehouse.EndToEnd.Tests;
 
 /// <summary>
-/// Gatehouse as <c>HF_ENDPOINT</c>, seen through the requests real clients send, header for header: huggingface_hub 1.x
-/// <c>hf_hub_download</c> (HEAD that follows only relative redirects, X-Repo-Commit / normalized etag / size all
-/// required, GET, resume with <c>Range</c>, retries of a 503 during a cold scan), 1.x (≥1.22) <c>snapshot_download</c>
-/// (revision → commit, paginated tree by commit, files pinned to the commit), 0.2x <c>snapshot_download</c>
-/// (<c>siblings</c> with <c>requests</c> headers) and transformers' optional-file probe (research registry-protocols
-/// §3.2, §3.3, §3.5, §3.6, §3.8, §3.10, §3.11, H1–H2, H5, H9–H11). Every answer is checked against
-/// <c>tests/fixtures/hf/repos.json</c>.
+/// Gatehouse as <c>HF_ENDPOINT</c>, seen through requests replayed header for header where the real libraries
+/// (<see cref="HuggingFacePythonClientTests"/>) cannot go: huggingface_hub's resume of an interrupted GET with
+/// <c>Range</c>, its reading of a SAS redirect, and transformers' probes for optional files. Every answer is checked
+/// against <c>tests/fixtures/hf/repos.json</c>.
 /// </summary>
 [Collection(SharedGatehouseCollection.Name)]
 public sealed class HuggingFaceClientReplayTests(SharedGatehouse shared, ITestOutputHelper output)
@@ -26,15 +22,12 @@ public sealed class HuggingFaceClientReplayTests(SharedGatehouse shared, ITestOu
     private const string Dataset = "gatehouse-demo/tiny-dataset";
     private const string EvilFile = "evil.bin";
 
-    /// <summary>huggingface_hub 1.x (httpx) with torch installed, as <c>utils/_headers.py</c> builds it.</summary>
-    private const string HubUserAgent = "huggingface_hub/1.28.0; python/3.11; torch/2.5";
+    /// <summary>huggingface_hub 1.x (httpx) with torch installed, as <c>utils/_headers.py</c> (<c>_http_user_agent</c>) builds it.</summary>
+    private const string HubUserAgent = "unknown/None; hf_hub/1.28.0; python/3.11.2; torch/2.5.1";
 
-    /// <summary>huggingface_hub 0.2x (requests).</summary>
-    private const string LegacyHubUserAgent = "huggingface_hub/0.26.2; python/3.11";
-
-    /// <summary>transformers' <c>from_pretrained</c> (research §3.7): the hub agent plus its own fields.</summary>
+    /// <summary>transformers 4.x's <c>from_pretrained</c>: its own name first, the hub agent (0.x, which 4.x pins), then its fields.</summary>
     private const string TransformersUserAgent =
-        "huggingface_hub/1.28.0; python/3.11; torch/2.5; transformers/4.57.1; session_id/6f1c2d3e4b5a69788796a5b4c3d2e1f0; file_type/model; framework/pytorch; from_auto_class/True";
+        "transformers/4.57.1; hf_hub/0.36.0; python/3.11.2; torch/2.5.1; session_id/6f1c2d3e4b5a69788796a5b4c3d2e1f0; file_type/model; framework/pytorch; from_auto_class/True";
 
     private static readonly UriCreationOptions Verbatim = new() { DangerousDisablePathAndQueryCanonicalization = true };
 
@@ -66,36 +59,6 @@ public sealed class HuggingFaceClientReplayTests(SharedGatehouse shared, ITestOu
         AssertBytesMatch(file, bytes);
     });
 
-    [Fact]
-    public async Task Hf_hub_download_waits_out_a_cold_scan_by_retrying_the_503_as_huggingface_hub_does()
-    {
-        // InlineWaitSeconds = 0: a cold file answers 503 + Retry-After at once instead of holding the HEAD open.
-        await using var stack = await GatehouseStack.StartAsync("hfcold", s => s with { InlineWaitSeconds = 0, RetryAfterSeconds = 1 });
-        await stack.RunAsync(output, async () =>
-        {
-            var repo = HfFixtures.Repo("model", Model);
-            var commit = repo.Branches["main"];
-            var file = repo.File(commit, "pytorch_model.bin");
-            // A reused test Azurite may hold this content's verdict from an earlier run: start cold, as on a fresh account.
-            // Its Hugging Face reference row (repo, commit, path → sha256) stays; it is still true.
-            await stack.Storage.ForgetContentAsync(file.Lfs!.Oid, pypiProject: "");
-
-            using var http = stack.CreateClient(authenticated: false);
-            var hub = new HubClient(http, stack.BaseAddress, stack.Token, HubUserAgent, output);
-            var metadata = await hub.GetFileMetadataAsync(hub.ResolveUrl("model", Model, "main", file.Path));
-
-            Assert.NotEmpty(hub.Retried); // the first, no-retry HEAD met the cold scan
-            Assert.All(hub.Retried, r =>
-            {
-                Assert.Equal(HttpStatusCode.ServiceUnavailable, r.Status);
-                Assert.True(r.RetryAfterSeconds is >= 1, $"a 503 without a usable Retry-After ({r.RetryAfterRaw ?? "none"})");
-                Assert.False(string.IsNullOrEmpty(r.ErrorMessage), "a 503 without X-Error-Message");
-            });
-            AssertMetadataMatches(metadata, commit, file);
-            AssertBytesMatch(file, await hub.DownloadWithResumeAsync(metadata, interruptAfter: 1000));
-        });
-    }
-
     [Theory]
     [InlineData("pytorch_model.bin")] // LFS: Gatehouse's 302 is like the Hub's CDN redirect
     [InlineData("config.json")] // regular file: the 302 must carry X-Linked-Size too (no Content-Length fallback)
@@ -121,113 +84,6 @@ public sealed class HuggingFaceClientReplayTests(SharedGatehouse shared, ITestOu
             AssertBytesMatch(file, await hub.DownloadWithResumeAsync(metadata, interruptAfter: (int)(file.Size / 2)));
         });
     }
-
-    // ---------------------------------------------------------------------------------------------------------------
-    // snapshot_download (§3.5)
-    // ---------------------------------------------------------------------------------------------------------------
-
-    [Fact]
-    public async Task Snapshot_download_1x_resolves_the_commit_pages_the_tree_through_gatehouse_and_gets_every_file_but_the_refused_one()
-    {
-        await using var stack = await GatehouseStack.StartAsync("hfsnapshot");
-        await stack.RunAsync(output, async () =>
-        {
-            await SimPostAsync(stack, "_sim/hf/page-size?n=2"); // 5 files → 3 pages: pagination really happens
-            var repo = HfFixtures.Repo("model", Model);
-            var main = repo.Branches["main"];
-            using var http = stack.CreateClient(authenticated: false);
-            var hub = new HubClient(http, stack.BaseAddress, stack.Token, HubUserAgent, output);
-
-            // 1. repo_info(revision="main") → sha.
-            var info = await hub.GetJsonAsync(hub.ApiUrl($"api/models/{Model}/revision/main"));
-            var sha = info.GetProperty("sha").GetString();
-            Assert.Equal(main, sha);
-
-            // 2. list_repo_tree(revision=sha, recursive=True, expand=False), following Link: rel="next" as given.
-            var origin = hub.Endpoint + $"/api/models/{Model}/tree/{sha}?";
-            Uri? next = hub.ApiUrl($"api/models/{Model}/tree/{sha}?recursive=true&expand=false");
-            var entries = new List<JsonElement>();
-            var pages = 0;
-            while (next is not null)
-            {
-                using var response = await hub.SendAsync(HttpMethod.Get, next, HubClient.HttpxAcceptEncoding);
-                var body = await HubClient.ReadTextAsync(response);
-                output.WriteLine($"tree page {pages + 1}: {(int)response.StatusCode} Link: {Header(response, "Link")}");
-                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-                Assert.DoesNotContain("xetHash", body, StringComparison.Ordinal); // else ≥1.22 may skip HEAD and go to Xet (§3.9)
-                entries.AddRange(JsonDocument.Parse(body).RootElement.EnumerateArray().Select(e => e.Clone()));
-                next = NextLink(response);
-                if (next is not null)
-                {
-                    Assert.StartsWith(origin, next.AbsoluteUri, StringComparison.Ordinal);
-                    Assert.DoesNotContain(stack.Simulator.BaseAddress.Authority, next.AbsoluteUri, StringComparison.Ordinal);
-                }
-                Assert.True(++pages <= 10, "the tree pagination does not end");
-            }
-            Assert.True(pages >= 3, $"the tree came in {pages} page(s); with page size 2 it must take 3");
-
-            var expected = repo.Commits[main];
-            Assert.Equal(expected.Select(f => f.Path), entries.Select(e => e.GetProperty("path").GetString()));
-            foreach (var entry in entries)
-            {
-                var fixture = expected.Single(f => f.Path == entry.GetProperty("path").GetString());
-                Assert.Equal("file", entry.GetProperty("type").GetString());
-                Assert.Equal(fixture.Size, entry.GetProperty("size").GetInt64());
-                Assert.Equal(fixture.Oid, entry.GetProperty("oid").GetString());
-                if (fixture.Lfs is { } lfs)
-                {
-                    Assert.Equal(lfs.Oid, entry.GetProperty("lfs").GetProperty("oid").GetString());
-                    Assert.Equal(lfs.Size, entry.GetProperty("lfs").GetProperty("size").GetInt64());
-                }
-            }
-
-            // 3. hf_hub_download(revision=sha) for each file.
-            var evil = expected.Single(f => f.Path == EvilFile);
-            foreach (var file in expected)
-            {
-                var url = hub.ResolveUrl("model", Model, sha!, file.Path);
-                if (file == evil)
-                {
-                    await AssertRefusedAsGatedAsync(hub, stack, url, file);
-                    continue;
-                }
-                var metadata = await hub.GetFileMetadataAsync(url);
-                AssertMetadataMatches(metadata, main, file);
-                AssertBytesMatch(file, await hub.DownloadAsync(metadata));
-            }
-        });
-    }
-
-    [Fact]
-    public Task Snapshot_download_0x_lists_siblings_from_repo_info_and_gets_every_file_with_requests_headers() => Stack.RunAsync(output, async () =>
-    {
-        var repo = HfFixtures.Repo("model", Model);
-        var main = repo.Branches["main"];
-        using var http = Stack.CreateClient(authenticated: false);
-        var hub = new HubClient(http, Stack.BaseAddress, Stack.Token, LegacyHubUserAgent, output, legacyRequests: true);
-
-        // repo_info → siblings[].rfilename only (≤0.33: no tree call).
-        var info = await hub.GetJsonAsync(hub.ApiUrl($"api/models/{Model}/revision/main"));
-        var sha = info.GetProperty("sha").GetString();
-        Assert.Equal(main, sha);
-        var siblings = info.GetProperty("siblings").EnumerateArray().Select(s => s.GetProperty("rfilename").GetString()!).ToList();
-        Assert.Equal(repo.Commits[main].Select(f => f.Path).Order(StringComparer.Ordinal), siblings.Order(StringComparer.Ordinal));
-
-        foreach (var name in siblings)
-        {
-            var file = repo.File(main, name);
-            var url = hub.ResolveUrl("model", Model, sha!, name);
-            if (name == EvilFile)
-            {
-                await AssertRefusedAsGatedAsync(hub, Stack, url, file);
-                continue;
-            }
-            // 0.2x sends one HEAD (no retry on 5xx): it must be decided, not pending.
-            var metadata = await hub.GetFileMetadataAsync(url, retryOnErrors: false);
-            AssertMetadataMatches(metadata, main, file);
-            AssertBytesMatch(file, await hub.DownloadAsync(metadata));
-        }
-    });
 
     // ---------------------------------------------------------------------------------------------------------------
     // transformers (§3.10)
@@ -360,35 +216,17 @@ public sealed class HuggingFaceClientReplayTests(SharedGatehouse shared, ITestOu
         }
     }
 
-    /// <summary>The <c>rel="next"</c> target of a <c>Link</c> header, as httpx's <c>response.links</c> reads it.</summary>
-    private static Uri? NextLink(HttpResponseMessage response)
-    {
-        if (Header(response, "Link") is not { } link)
-        {
-            return null;
-        }
-        var match = Regex.Match(link, "<([^>]*)>\\s*;\\s*rel=\"?next\"?", RegexOptions.CultureInvariant);
-        return match.Success ? new Uri(match.Groups[1].Value, UriKind.Absolute) : null;
-    }
-
     private static string GitBlobSha1(byte[] bytes)
     {
         var header = Encoding.ASCII.GetBytes($"blob {bytes.Length.ToString(CultureInfo.InvariantCulture)}\0");
         return Convert.ToHexStringLower(SHA1.HashData([.. header, .. bytes]));
     }
 
-    private static async Task SimPostAsync(GatehouseStack stack, string path)
-    {
-        using var sim = new HttpClient { BaseAddress = stack.Simulator.BaseAddress };
-        using var response = await sim.PostAsync(path, null);
-        Assert.True(response.IsSuccessStatusCode, $"POST {path} answered {(int)response.StatusCode}");
-    }
-
     // ---------------------------------------------------------------------------------------------------------------
     // The client
     // ---------------------------------------------------------------------------------------------------------------
 
-    /// <summary>A 429/5xx a HEAD got before it was retried.</summary>
+    /// <summary>A 429/5xx a HEAD got before it was retried, as the client logs it.</summary>
     private sealed record RetriedAnswer(HttpStatusCode Status, string? RetryAfterRaw, int? RetryAfterSeconds, string? ErrorMessage);
 
     /// <summary><c>HfFileMetadata</c> (§3.2 step 4) plus the final HEAD answer it was read from.</summary>
@@ -401,7 +239,7 @@ public sealed class HuggingFaceClientReplayTests(SharedGatehouse shared, ITestOu
     /// with 429/5xx is sent again with retries (5, backoff 1 → 8 s, never sooner than <c>Retry-After</c>); the GET
     /// resumes with <c>Range: bytes=&lt;n&gt;-</c>.
     /// </summary>
-    private sealed class HubClient(HttpClient http, Uri gatehouse, string token, string userAgent, ITestOutputHelper output, bool legacyRequests = false)
+    private sealed class HubClient(HttpClient http, Uri gatehouse, string token, string userAgent, ITestOutputHelper output)
     {
         /// <summary>httpx's default (the GET does not force identity; research §3.2 step 7).</summary>
         public const string HttpxAcceptEncoding = "gzip, deflate";
@@ -412,26 +250,38 @@ public sealed class HuggingFaceClientReplayTests(SharedGatehouse shared, ITestOu
         /// <summary><c>HF_ENDPOINT</c>: Gatehouse's <c>/hf</c>.</summary>
         public string Endpoint { get; } = gatehouse.GetLeftPart(UriPartial.Authority) + "/hf";
 
-        /// <summary>Every 429/5xx answer that made the client wait and retry.</summary>
-        public List<RetriedAnswer> Retried { get; } = [];
-
         /// <summary><c>hf_hub_url</c>: <c>quote(revision, safe="")</c>, <c>quote(filename)</c> (slashes kept).</summary>
         public Uri ResolveUrl(string repoType, string repoId, string revision, string path) =>
             new($"{Endpoint}/{(repoType == "dataset" ? "datasets/" : "")}{repoId}/resolve/{Uri.EscapeDataString(revision)}/"
                 + string.Join('/', path.Split('/').Select(Uri.EscapeDataString)), in Verbatim);
 
-        public Uri ApiUrl(string relative) => new($"{Endpoint}/{relative}", in Verbatim);
-
+        /// <summary>
+        /// One request as the client's HTTP library sends it. A GET follows redirects as httpx does (at most 20, the
+        /// <c>Authorization</c> header only to the same origin): Gatehouse redirects a huggingface_hub GET back to itself
+        /// while a cold file is being scanned.
+        /// </summary>
         public async Task<HttpResponseMessage> SendAsync(HttpMethod method, Uri url, string acceptEncoding, string? range = null, bool authorization = true)
+        {
+            var origin = url.GetLeftPart(UriPartial.Authority);
+            for (var redirects = 0; ; redirects++)
+            {
+                var response = await SendOnceAsync(method, url, acceptEncoding, range, authorization && url.GetLeftPart(UriPartial.Authority) == origin);
+                if (method != HttpMethod.Get || (int)response.StatusCode is < 300 or >= 400 || response.Headers.Location is not { } location)
+                {
+                    return response;
+                }
+                Assert.True(redirects < 20, $"GET {url} redirected more than 20 times (httpx.TooManyRedirects)");
+                response.Dispose();
+                url = location.IsAbsoluteUri ? location : new Uri(new Uri(url.GetLeftPart(UriPartial.Authority)), location.OriginalString);
+            }
+        }
+
+        private async Task<HttpResponseMessage> SendOnceAsync(HttpMethod method, Uri url, string acceptEncoding, string? range, bool authorization)
         {
             using var request = new HttpRequestMessage(method, url);
             request.Headers.TryAddWithoutValidation("User-Agent", userAgent);
             request.Headers.TryAddWithoutValidation("Accept", "*/*");
             request.Headers.TryAddWithoutValidation("Accept-Encoding", acceptEncoding);
-            if (legacyRequests)
-            {
-                request.Headers.TryAddWithoutValidation("Connection", "keep-alive");
-            }
             request.Headers.TryAddWithoutValidation("X-Amzn-Trace-Id", Guid.NewGuid().ToString());
             if (authorization)
             {
@@ -446,15 +296,6 @@ public sealed class HuggingFaceClientReplayTests(SharedGatehouse shared, ITestOu
             return response;
         }
 
-        /// <summary><c>GET</c> of an API URL (repo_info), parsed as the client's HTTP library would (it decodes gzip).</summary>
-        public async Task<JsonElement> GetJsonAsync(Uri url)
-        {
-            using var response = await SendAsync(HttpMethod.Get, url, HttpxAcceptEncoding);
-            var body = await ReadTextAsync(response);
-            Assert.True(response.StatusCode == HttpStatusCode.OK, $"GET {url} answered {(int)response.StatusCode}: {body}");
-            return JsonDocument.Parse(body).RootElement.Clone();
-        }
-
         /// <summary>
         /// <c>get_hf_file_metadata</c> as <c>_hf_hub_download_to_cache_dir</c> calls it: first without retries (fast
         /// fallback to a cached copy); when that fails with a retryable status and nothing is cached, once more with
@@ -465,7 +306,6 @@ public sealed class HuggingFaceClientReplayTests(SharedGatehouse shared, ITestOu
             var (head, finalUrl) = await HeadFollowingRelativeRedirectsAsync(url, retries: 0);
             if (retryOnErrors && RetryOnStatus.Contains((int)head.StatusCode))
             {
-                Retried.Add(Describe(head));
                 head.Dispose();
                 (head, finalUrl) = await HeadFollowingRelativeRedirectsAsync(url, retries: MaxRetries);
             }
@@ -480,17 +320,6 @@ public sealed class HuggingFaceClientReplayTests(SharedGatehouse shared, ITestOu
                 url,
                 redirected,
                 head);
-        }
-
-        /// <summary><c>http_get</c> from the metadata's location: Authorization only to the same host; the size must match.</summary>
-        public async Task<byte[]> DownloadAsync(FileMetadata metadata)
-        {
-            using var get = await SendAsync(HttpMethod.Get, metadata.Location, HttpxAcceptEncoding, authorization: SameHost(metadata));
-            Assert.Equal(HttpStatusCode.OK, get.StatusCode);
-            AssertIdentityBody(get, metadata.Size!.Value);
-            var bytes = await get.Content.ReadAsByteArrayAsync();
-            AssertNoXet(get);
-            return bytes;
         }
 
         /// <summary>
@@ -573,7 +402,6 @@ public sealed class HuggingFaceClientReplayTests(SharedGatehouse shared, ITestOu
                     return response;
                 }
                 var answer = Describe(response);
-                Retried.Add(answer);
                 response.Dispose();
                 var seconds = Math.Max(wait, answer.RetryAfterSeconds ?? 0);
                 output.WriteLine($"  {(int)answer.Status} (Retry-After {answer.RetryAfterRaw ?? "none"}): retry {attempt + 1}/{retries} in {seconds} s");

@@ -4,7 +4,10 @@ using Gatehouse.EndToEnd.Tests.Infrastructure;
 
 namespace Gatehouse.EndToEnd.Tests;
 
-/// <summary>A real pip, in a fresh venv, pointed at Gatehouse with <c>--index-url http://&lt;token&gt;@host/pypi/simple/</c>.</summary>
+/// <summary>
+/// Real pips (<see cref="PipUnderTest"/>: Debian's 23.0.1, the default python3's, and pip from source), each in a fresh
+/// venv, pointed at Gatehouse with <c>--index-url http://&lt;token&gt;@host/pypi/simple/</c>.
+/// </summary>
 [Collection(SharedGatehouseCollection.Name)]
 public sealed class PipThroughGatehouseTests(SharedGatehouse shared, ITestOutputHelper output)
 {
@@ -13,10 +16,13 @@ public sealed class PipThroughGatehouseTests(SharedGatehouse shared, ITestOutput
 
     private GatehouseStack Stack => shared.Stack;
 
-    [Fact]
-    public Task Pip_installs_gh_demo_and_its_dependency_gh_dep_through_Gatehouse() => Stack.RunAsync(output, async () =>
+    [Theory]
+    [InlineData(PipUnderTest.Debian)]
+    [InlineData(PipUnderTest.Default)]
+    [InlineData(PipUnderTest.Source)]
+    public Task Pip_installs_gh_demo_and_its_dependency_gh_dep_through_Gatehouse(string pip) => Stack.RunAsync(output, async () =>
     {
-        using var venv = await PythonVenv.CreateAsync(output);
+        using var venv = await PipUnderTest.For(pip).CreateVenvAsync(output);
 
         var install = await venv.PipAsync(PythonVenv.InstallArguments(Stack.PipIndexUrl, "gh-demo"));
         output.WriteLine(install.ToString());
@@ -34,13 +40,19 @@ public sealed class PipThroughGatehouseTests(SharedGatehouse shared, ITestOutput
         Assert.True(installed.ContainsKey("gh-dep"), $"pip list does not show gh-dep: {list.StandardOutput}");
     });
 
-    [Fact]
-    public Task Pip_refuses_gh_evil_with_the_reason_in_its_output_and_the_file_is_quarantined_and_hidden() => Stack.RunAsync(output, async () =>
+    [Theory]
+    [InlineData(PipUnderTest.Debian)]
+    [InlineData(PipUnderTest.Default)]
+    [InlineData(PipUnderTest.Source)]
+    public Task Pip_refuses_gh_evil_with_the_reason_in_its_output_and_the_file_is_quarantined_and_hidden(string pip) => Stack.RunAsync(output, async () =>
     {
-        // A reused test Azurite may hold this fixture's verdict from an earlier run; a blocked file is no longer listed,
-        // so pip would never ask for it. Start from a cold cache, as on a fresh storage account.
+        // A blocked file is no longer listed, so a pip that comes after the refusal never asks for it (the policy work
+        // will give later users the reason too). Each pip starts from a cold cache, as on a fresh storage account.
         await Stack.Storage.ForgetContentAsync(EvilSha256, "gh-evil");
-        using var venv = await PythonVenv.CreateAsync(output);
+        using var venv = await PipUnderTest.For(pip).CreateVenvAsync(output);
+        using var client = Stack.CreateClient();
+        // The index keeps its list of refused files for a few seconds: wait until the forgotten wheel is listed again.
+        Assert.True(await ListedWithinAsync(client, TimeSpan.FromSeconds(15), listed: true), $"{EvilWheel} did not come back into the index after its verdict was forgotten");
 
         var install = await venv.PipAsync(PythonVenv.InstallArguments(Stack.PipIndexUrl, "gh-evil"));
         output.WriteLine(install.ToString());
@@ -57,19 +69,9 @@ public sealed class PipThroughGatehouseTests(SharedGatehouse shared, ITestOutput
         Assert.False(await Stack.Storage.BlobExistsAsync(StorageProbe.Staging, EvilSha256), "the blocked wheel is still in staging");
 
         // The project page drops refused files; the refusal list is cached for a few seconds, so allow a short wait.
-        using var client = Stack.CreateClient();
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        string json, html;
-        while (true)
-        {
-            json = await GetPageAsync(client, "application/vnd.pypi.simple.v1+json");
-            html = await GetPageAsync(client, "text/html");
-            if ((!json.Contains(EvilWheel, StringComparison.Ordinal) && !html.Contains(EvilWheel, StringComparison.Ordinal)) || DateTime.UtcNow > deadline)
-            {
-                break;
-            }
-            await Task.Delay(500);
-        }
+        Assert.True(await ListedWithinAsync(client, TimeSpan.FromSeconds(15), listed: false), $"{EvilWheel} is still in the index after it was blocked");
+        var json = await GetPageAsync(client, "application/vnd.pypi.simple.v1+json");
+        var html = await GetPageAsync(client, "text/html");
         Assert.DoesNotContain(EvilWheel, json, StringComparison.Ordinal);
         Assert.DoesNotContain(EvilWheel, html, StringComparison.Ordinal);
         Assert.DoesNotContain(EvilSha256, json, StringComparison.Ordinal);
@@ -98,6 +100,26 @@ public sealed class PipThroughGatehouseTests(SharedGatehouse shared, ITestOutput
         Assert.Contains("\"GET /pypi/simple/gh-demo/ HTTP/1.1\" 401", install.Output, StringComparison.Ordinal);
         Assert.Contains("401 Client Error", install.Output, StringComparison.Ordinal);
     });
+
+    /// <summary>Polls both index formats until gh-evil's wheel is (or is not) on them; false when that did not happen in time.</summary>
+    private static async Task<bool> ListedWithinAsync(HttpClient client, TimeSpan timeout, bool listed)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var json = await GetPageAsync(client, "application/vnd.pypi.simple.v1+json");
+            var html = await GetPageAsync(client, "text/html");
+            if (json.Contains(EvilWheel, StringComparison.Ordinal) == listed && html.Contains(EvilWheel, StringComparison.Ordinal) == listed)
+            {
+                return true;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                return false;
+            }
+            await Task.Delay(500);
+        }
+    }
 
     private static async Task<string> GetPageAsync(HttpClient client, string accept)
     {

@@ -14,7 +14,7 @@ public sealed class SimpleApiTests(SharedGatehouse shared, ITestOutputHelper out
     private GatehouseStack Stack => shared.Stack;
 
     [Fact]
-    public Task A_uv_Accept_header_gets_PEP_691_JSON_with_size_upstream_upload_time_versions_and_Vary_Accept() => Stack.RunAsync(output, async () =>
+    public Task A_uv_Accept_header_gets_PEP_691_JSON_with_size_upstream_upload_time_versions_PEP_714_core_metadata_and_Vary_Accept() => Stack.RunAsync(output, async () =>
     {
         var expected = FixtureManifest("gh-demo");
         Assert.NotEmpty(expected);
@@ -45,6 +45,19 @@ public sealed class SimpleApiTests(SharedGatehouse shared, ITestOutputHelper out
             var file = files[filename];
             Assert.Equal(manifest.Size, file.GetProperty("size").GetInt64());
             Assert.Equal(manifest.Sha256, file.GetProperty("hashes").GetProperty("sha256").GetString());
+            // PEP 714: core-metadata, and PyPI's misnamed data-dist-info-metadata beside it; never dist-info-metadata,
+            // on which pip 22.3-23.0 (Debian 12's pip) crash with "unhashable type: 'dict'".
+            var coreMetadata = file.GetProperty("core-metadata");
+            if (filename.EndsWith(".whl", StringComparison.Ordinal))
+            {
+                Assert.Matches("^[0-9a-f]{64}$", coreMetadata.GetProperty("sha256").GetString());
+            }
+            else
+            {
+                Assert.Equal(JsonValueKind.False, coreMetadata.ValueKind); // the simulator serves no metadata for sdists
+            }
+            Assert.Equal(coreMetadata.GetRawText(), file.GetProperty("data-dist-info-metadata").GetRawText());
+            Assert.False(file.TryGetProperty("dist-info-metadata", out _), $"{filename} carries dist-info-metadata");
             // The upstream's upload time, not the time Gatehouse cached the page (cooldown clients depend on it).
             var uploadTime = file.GetProperty("upload-time").GetString();
             Assert.NotNull(uploadTime);

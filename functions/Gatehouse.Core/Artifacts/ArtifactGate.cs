@@ -46,47 +46,78 @@ public sealed class ArtifactGate
 
     private const string OwnerMetadata = "stagedby";
 
+    /// <summary>How long a request that cannot be asked to come back in slices waits for a cold file's verdict.</summary>
+    public TimeSpan InlineWait => TimeSpan.FromSeconds(_options.InlineWaitSeconds);
+
     /// <summary>The orchestration instance id for a content: its lower-case hex sha256.</summary>
     public static string InstanceId(string sha256) => sha256;
 
-    public async Task<GateResult> GetAsync(ArtifactRequest request, DurableTaskClient durable, CancellationToken requestAborted)
+    /// <summary>
+    /// The verdict for <paramref name="request"/>'s content, starting (or joining) its fetch and scan when there is none
+    /// yet, and waiting for it at most <paramref name="wait"/>; after that, <see cref="GateStatus.Pending"/>. The fetch
+    /// and the scan go on without the request, so a wait of zero starts them and returns at once.
+    /// </summary>
+    public async Task<GateResult> GetAsync(ArtifactRequest request, DurableTaskClient durable, TimeSpan wait, CancellationToken requestAborted)
     {
-        if (await _verdicts.GetAsync(request.Reference.Sha256, requestAborted) is { } known)
+        var sha256 = request.Reference.Sha256;
+        if (await _verdicts.GetAsync(sha256, requestAborted) is { } known)
         {
             return GateResult.Decided(known);
         }
-        var start = await _starts.RunAsync(request.Reference.Sha256, () => EnsureScanStartedAsync(request, durable));
-        if (start.Failure is { } failure)
-        {
-            return failure;
-        }
-        using var wait = CancellationTokenSource.CreateLinkedTokenSource(requestAborted);
-        wait.CancelAfter(TimeSpan.FromSeconds(_options.InlineWaitSeconds));
+        var start = _starts.RunAsync(sha256, () => EnsureScanStartedAsync(request, durable));
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(requestAborted);
+        deadline.CancelAfter(wait);
+        var stage = "Fetching from upstream";
         try
         {
+            if ((await start.WaitAsync(deadline.Token)).Failure is { } failure)
+            {
+                return failure;
+            }
+            stage = "Scan in progress";
             // Whichever comes first: the in-process signal from RecordVerdictActivity, or Durable's completion.
-            var published = _signals.WhenPublished(request.Reference.Sha256);
-            if (await _verdicts.GetAsync(request.Reference.Sha256, requestAborted) is { } early)
+            var published = _signals.WhenPublished(sha256);
+            if (await _verdicts.GetAsync(sha256, requestAborted) is { } early)
             {
                 return GateResult.Decided(early);
             }
-            var completion = durable.WaitForInstanceCompletionAsync(InstanceId(request.Reference.Sha256), getInputsAndOutputs: false, wait.Token);
-            await Task.WhenAny(published.WaitAsync(wait.Token), completion);
-            if (await _verdicts.GetAsync(request.Reference.Sha256, requestAborted) is { } verdict)
+            var completion = durable.WaitForInstanceCompletionAsync(InstanceId(sha256), getInputsAndOutputs: false, deadline.Token);
+            await Task.WhenAny(published.WaitAsync(deadline.Token), completion);
+            if (await _verdicts.GetAsync(sha256, requestAborted) is { } verdict)
             {
                 return GateResult.Decided(verdict);
             }
             var done = await completion;
-            _log.LogError("Scan of {Sha256} ({FileName}) ended {Status} without a verdict", request.Reference.Sha256, request.Reference.FileName, done.RuntimeStatus);
+            _log.LogError("Scan of {Sha256} ({FileName}) ended {Status} without a verdict", sha256, request.Reference.FileName, done.RuntimeStatus);
             return GateResult.Pending(_options.RetryAfterSeconds, "The scan failed and will be retried");
         }
         catch (OperationCanceledException) when (!requestAborted.IsCancellationRequested)
         {
-            return GateResult.Pending(_options.RetryAfterSeconds, "Scan in progress, retry later");
+            return GateResult.Pending(_options.RetryAfterSeconds, $"{stage}, retry later");
         }
     }
 
+    /// <summary>Joins the running fetch of a content, or fetches it and starts its scan; failures become results, logged here, since no request may be waiting.</summary>
     private async Task<StartOutcome> EnsureScanStartedAsync(ArtifactRequest request, DurableTaskClient durable)
+    {
+        try
+        {
+            return await StartScanAsync(request, durable);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException)
+        {
+            // The upstream broke off mid-body; StagingWriter committed nothing.
+            _log.LogWarning(e, "Upstream fetch of {FileName} ({Sha256}) broke off", request.Reference.FileName, request.Reference.Sha256);
+            return new StartOutcome(GateResult.UpstreamFailed($"Upstream {new Uri(request.Reference.UpstreamUrl).Authority} broke off the transfer of {request.Reference.FileName}"));
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            _log.LogError(e, "Fetching or starting the scan of {FileName} ({Sha256}) failed", request.Reference.FileName, request.Reference.Sha256);
+            throw;
+        }
+    }
+
+    private async Task<StartOutcome> StartScanAsync(ArtifactRequest request, DurableTaskClient durable)
     {
         var reference = request.Reference;
         var id = InstanceId(reference.Sha256);

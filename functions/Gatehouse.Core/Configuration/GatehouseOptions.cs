@@ -56,6 +56,12 @@ public sealed class HuggingFaceOptions
     /// <summary>Upstream request timeout.</summary>
     public int UpstreamTimeoutSeconds { get; set; } = 60;
 
+    /// <summary>
+    /// How long one huggingface_hub GET of a cold file waits for its scan before it is redirected to wait again; below
+    /// the client's 10 s read timeout (see <see cref="HuggingFace.HubClientWait"/>).
+    /// </summary>
+    public int DownloadWaitSliceSeconds { get; set; } = 8;
+
     /// <summary>A prefetch (<c>POST /admin/prefetch/hf</c>) refuses repositories with more files than this.</summary>
     public int PrefetchMaxFiles { get; set; } = 10_000;
 

@@ -114,22 +114,25 @@ public sealed class HuggingFaceEndpoint(HuggingFaceUpstream upstream, ILogger<Hu
     /// <summary>The raw request path after <c>/hf/</c> (no query), so encoded slashes survive.</summary>
     internal static string RelativeRawPath(HttpContext context)
     {
-        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
-        if (string.IsNullOrEmpty(raw) || !raw.StartsWith('/'))
-        {
-            raw = context.Request.PathBase.Value + context.Request.Path.Value;
-        }
-        var q = raw.IndexOf('?', StringComparison.Ordinal);
-        if (q >= 0)
-        {
-            raw = raw[..q];
-        }
+        var raw = RawPath(context);
         var pathBase = context.Request.PathBase.Value;
         if (!string.IsNullOrEmpty(pathBase) && raw.StartsWith(pathBase, StringComparison.OrdinalIgnoreCase))
         {
             raw = raw[pathBase.Length..];
         }
         return raw.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase) ? raw[Prefix.Length..] : "";
+    }
+
+    /// <summary>The request path as the client sent it (no query), path base included.</summary>
+    internal static string RawPath(HttpContext context)
+    {
+        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        if (string.IsNullOrEmpty(raw) || !raw.StartsWith('/'))
+        {
+            raw = context.Request.PathBase.Value + context.Request.Path.Value;
+        }
+        var q = raw.IndexOf('?', StringComparison.Ordinal);
+        return q >= 0 ? raw[..q] : raw;
     }
 
     /// <summary>Reads a paths-info body (form or JSON, ≤ 1 MiB) and checks every requested path.</summary>

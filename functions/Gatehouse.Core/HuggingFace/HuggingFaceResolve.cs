@@ -1,28 +1,34 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using Gatehouse.Artifacts;
+using Gatehouse.Configuration;
 using Gatehouse.Http;
 using Gatehouse.Storage;
 using Gatehouse.Verdicts;
 using Microsoft.AspNetCore.Http;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using static Gatehouse.Http.UpstreamHeaders;
 
 namespace Gatehouse.HuggingFace;
 
 /// <summary>
-/// <c>HEAD|GET /hf/[datasets/]{repo}/resolve/{rev}/{path}</c> (research §3.2, §3.3, §3.6, §3.9): a HEAD upstream (no
-/// redirect followed) pins the revision to <c>X-Repo-Commit</c> and gives the expected digest; the file then goes
-/// through <see cref="ArtifactGate"/> like a PyPI file, keyed by its sha256. LFS files know their sha256 up front
-/// (<c>X-Linked-Etag</c>). Small files only advertise their git sha1, so on first sight they are downloaded (bounded)
-/// from the commit-pinned URL, checked against the git blob sha1, hashed with sha256, and handed to the gate from memory;
-/// the (repo, commit, path) → sha256 reference recorded then spares the download on every later request.
+/// <c>HEAD|GET /hf/[datasets/]{repo}/resolve/{rev}/{path}</c>: a HEAD upstream (no redirect followed) pins the revision
+/// to <c>X-Repo-Commit</c> and gives the expected digest; the file then goes through <see cref="ArtifactGate"/> like a
+/// PyPI file, keyed by its sha256. LFS files know their sha256 up front (<c>X-Linked-Etag</c>). Small files only
+/// advertise their git sha1, so on first sight they are downloaded (bounded) from the commit-pinned URL, checked against
+/// the git blob sha1, hashed with sha256, and handed to the gate from memory; the (repo, commit, path) → sha256
+/// reference recorded then spares the download on every later request. A HEAD of a cold file answers its metadata at
+/// once and leaves the fetch and scan running; a GET waits for the verdict, in slices for huggingface_hub
+/// (<see cref="HubClientWait"/>).
 /// </summary>
 public sealed class HuggingFaceResolve(
     HuggingFaceUpstream upstream, ArtifactGate gate, ReferenceStore references, GatehouseStorage storage, BlobResponses blobs,
-    ILogger<HuggingFaceResolve> logger)
+    IOptions<GatehouseOptions> options, ILogger<HuggingFaceResolve> logger)
 {
+    private readonly TimeSpan _slice = TimeSpan.FromSeconds(options.Value.HuggingFace.DownloadWaitSliceSeconds);
+
     public async Task HandleAsync(HttpContext context, HfRoute route, DurableTaskClient durable)
     {
         var aborted = context.RequestAborted;
@@ -75,37 +81,63 @@ public sealed class HuggingFaceResolve(
         {
             await references.RecordAsync(reference, aborted);
         }
-        var result = await gate.GetAsync(new ArtifactRequest(reference, "hf", HfFileDigests.Subject(route.RepoType, route.RepoId, commit), source), durable, aborted);
+        var head = HttpMethods.IsHead(context.Request.Method);
+        var wait = head ? null : HubClientWait.For(context.Request.Headers.UserAgent);
+        // A HEAD needs the commit, digest and size, which are known now: it starts the fetch and scan, and does not wait.
+        var budget = head ? TimeSpan.Zero : wait is null ? gate.InlineWait : _slice;
+        var result = await gate.GetAsync(new ArtifactRequest(reference, "hf", HfFileDigests.Subject(route.RepoType, route.RepoId, commit), source), durable, budget, aborted);
+        context.Response.Headers["X-Repo-Commit"] = commit;
         switch (result.Status)
         {
             case GateStatus.Allowed:
                 var verdict = result.Verdict!;
-                context.Response.Headers["X-Repo-Commit"] = commit;
-                if (isLfs)
-                {
-                    context.Response.Headers["X-Linked-Etag"] = $"\"{sha256}\"";
-                }
-                // huggingface_hub takes the size from X-Linked-Size on a redirect (SAS serving), Content-Length only on a 200.
-                context.Response.Headers["X-Linked-Size"] = verdict.Size.ToString(CultureInfo.InvariantCulture);
+                WriteLinkedHeaders(context, isLfs ? sha256 : null, verdict.Size);
                 await blobs.ServeAsync(context, storage.Artifact(verdict.Sha256), verdict.Sha256, verdict.Size, verdict.DecidedAt,
                     "application/octet-stream", isLfs ? null : gitSha1);
                 break;
             case GateStatus.Refused:
                 var refused = result.Verdict!;
                 logger.LogWarning("Refused {Repo} {Path} ({Sha256}): {Decision} by rule {Rule}", route.RepoId, route.Path, refused.Sha256, refused.Decision, refused.Rule);
-                context.Response.Headers["X-Repo-Commit"] = commit;
                 await HuggingFaceEndpoint.WriteJsonErrorAsync(context, StatusCodes.Status403Forbidden, "GatedRepo",
                     RefusalMessage(route.Path, refused.Rule, refused.Reason));
                 break;
+            case GateStatus.Pending when head:
+                WriteLinkedHeaders(context, isLfs ? sha256 : null, size);
+                var response = context.Response;
+                response.Headers.ETag = $"\"{(isLfs ? sha256 : gitSha1)}\"";
+                response.Headers.AcceptRanges = "bytes";
+                response.Headers.CacheControl = "private, no-cache";
+                response.ContentType = "application/octet-stream";
+                response.ContentLength = size;
+                break;
+            case GateStatus.Pending when wait is not null && HubClientWait.Hop(context.Request.Query) is var hop && hop < wait.MaxRedirects:
+                // Not a refusal and not content: the client comes straight back, with a fresh read timeout.
+                context.Response.StatusCode = StatusCodes.Status307TemporaryRedirect;
+                context.Response.Headers.Location = HubClientWait.Self(context, HuggingFaceEndpoint.RawPath(context), hop + 1);
+                context.Response.Headers.CacheControl = "no-store";
+                break;
             case GateStatus.Pending:
-                context.Response.Headers.RetryAfter = result.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
-                await HuggingFaceEndpoint.WriteJsonErrorAsync(context, StatusCodes.Status503ServiceUnavailable, null,
+                context.Response.Headers.RetryAfter = (wait?.RetryAfterSeconds ?? result.RetryAfterSeconds).ToString(CultureInfo.InvariantCulture);
+                await HuggingFaceEndpoint.WriteJsonErrorAsync(context, wait?.FinalStatus ?? StatusCodes.Status503ServiceUnavailable, null,
                     $"{result.Message}: {route.Path} is being scanned by Gatehouse");
                 break;
             default:
                 await HuggingFaceEndpoint.WriteJsonErrorAsync(context, StatusCodes.Status502BadGateway, null, result.Message ?? "Upstream failed");
                 break;
         }
+    }
+
+    /// <summary>
+    /// <c>X-Linked-Etag</c> (LFS files only) and <c>X-Linked-Size</c>: huggingface_hub takes the size from X-Linked-Size
+    /// on a redirect (SAS serving), Content-Length only on a 200.
+    /// </summary>
+    private static void WriteLinkedHeaders(HttpContext context, string? lfsSha256, long size)
+    {
+        if (lfsSha256 is not null)
+        {
+            context.Response.Headers["X-Linked-Etag"] = $"\"{lfsSha256}\"";
+        }
+        context.Response.Headers["X-Linked-Size"] = size.ToString(CultureInfo.InvariantCulture);
     }
 
     /// <summary>

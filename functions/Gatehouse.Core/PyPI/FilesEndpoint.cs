@@ -80,7 +80,7 @@ public sealed class FilesEndpoint
             return;
         }
         var subject = $"{project} {DistributionFile.Version(filename, project) ?? "?"}";
-        var result = await _gate.GetAsync(new ArtifactRequest(reference, "pypi", subject), durable, context.RequestAborted);
+        var result = await _gate.GetAsync(new ArtifactRequest(reference, "pypi", subject), durable, _gate.InlineWait, context.RequestAborted);
         switch (result.Status)
         {
             case GateStatus.Allowed:

@@ -202,15 +202,11 @@ public sealed class SimpleIndexEndpoint
                 ["yanked"] = f.Yanked ? (f.YankedReason is { Length: > 0 } r ? JsonValue.Create(r) : JsonValue.Create(true)) : JsonValue.Create(false),
                 ["provenance"] = ProvenanceUrl(origin, project.Name, f),
             };
-            if (f.HasCoreMetadata)
-            {
-                o["core-metadata"] = new JsonObject { ["sha256"] = f.CoreMetadataSha256 };
-                o["dist-info-metadata"] = new JsonObject { ["sha256"] = f.CoreMetadataSha256 };
-            }
-            else
-            {
-                o["core-metadata"] = false;
-            }
+            // PEP 714: the JSON key is core-metadata. PyPI also sends data-dist-info-metadata, which no client reads; never
+            // dist-info-metadata, on which pip 22.3-23.0 crash ("unhashable type: 'dict'") when its value is a dict.
+            JsonNode CoreMetadata() => f.HasCoreMetadata ? new JsonObject { ["sha256"] = f.CoreMetadataSha256 } : JsonValue.Create(false);
+            o["data-dist-info-metadata"] = CoreMetadata();
+            o["core-metadata"] = CoreMetadata();
             filesJson.Add(o);
         }
         var page = new JsonObject

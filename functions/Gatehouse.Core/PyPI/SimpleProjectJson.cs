@@ -26,7 +26,7 @@ public static class SimpleProjectJson
                 JsonValue v when v.TryGetValue(out string? s) => (true, s),
                 _ => (false, null),
             };
-            var metadata = f["core-metadata"] ?? f["dist-info-metadata"];
+            var metadata = f["core-metadata"] ?? f["dist-info-metadata"] ?? f["data-dist-info-metadata"];
             var (hasMetadata, metadataSha) = metadata switch
             {
                 JsonValue v when v.TryGetValue(out bool b) => (b, (string?)null),

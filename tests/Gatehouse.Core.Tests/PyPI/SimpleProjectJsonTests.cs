@@ -108,6 +108,14 @@ public class SimpleProjectJsonTests
     }
 
     [Fact]
+    public void PyPIs_misnamed_data_dist_info_metadata_key_is_read_when_it_is_the_only_one()
+    {
+        var file = Single($$$"""{"filename":"demo-1.0-py3-none-any.whl","url":"x","hashes":{"sha256":"{{{ShaA}}}"},"data-dist-info-metadata":{"sha256":"{{{ShaM}}}"}}""");
+        Assert.True(file.HasCoreMetadata);
+        Assert.Equal(ShaM, file.CoreMetadataSha256);
+    }
+
+    [Fact]
     public void Files_without_a_valid_sha256_are_dropped()
     {
         var project = Parse($$$"""

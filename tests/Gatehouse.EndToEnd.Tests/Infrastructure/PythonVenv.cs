@@ -15,31 +15,38 @@ public sealed record ProcessResult(string Command, int ExitCode, string Standard
 /// <summary>
 /// A fresh virtual environment (<c>python3 -m venv</c>, pip from ensurepip, offline) and a pip that sees nothing
 /// of the machine's pip configuration: no config files, no <c>PIP_*</c> variables (e.g. a <c>PIP_FIND_LINKS</c> that
-/// would let packages bypass the index under test), no netrc, no keyring prompt.
+/// would let packages bypass the index under test), no <c>HF_*</c> settings, no netrc, no keyring prompt.
 /// </summary>
 public sealed class PythonVenv : IDisposable
 {
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(3);
 
-    private PythonVenv(string root) => Root = root;
+    private readonly IReadOnlyDictionary<string, string>? _environment;
+
+    private PythonVenv(string root, IReadOnlyDictionary<string, string>? environment)
+    {
+        Root = root;
+        _environment = environment;
+    }
 
     public string Root { get; }
     public string PythonPath => Path.Combine(Root, "bin", "python");
 
-    public static async Task<PythonVenv> CreateAsync(ITestOutputHelper output)
+    /// <summary>A venv of <paramref name="python"/> (default <see cref="TestEnvironment.Python"/>); <paramref name="environment"/> goes to every command run in it.</summary>
+    public static async Task<PythonVenv> CreateAsync(ITestOutputHelper output, string? python = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var root = TestEnvironment.NewTempDirectory("venv");
-        var venv = new PythonVenv(root);
-        var created = await RunAsync(TestEnvironment.Python, ["-m", "venv", root]);
+        var venv = new PythonVenv(root, environment);
+        var created = await RunAsync(python ?? TestEnvironment.Python, ["-m", "venv", root]);
         output.WriteLine($"venv created in {created.Elapsed.TotalSeconds:F1} s: {root}");
-        Assert.True(created.ExitCode == 0, $"python3 -m venv failed:\n{created}");
+        Assert.True(created.ExitCode == 0, $"{python ?? TestEnvironment.Python} -m venv failed:\n{created}");
         return venv;
     }
 
     /// <summary><c>python -m pip &lt;args&gt;</c> in this venv, isolated from the machine's pip settings.</summary>
-    public Task<ProcessResult> PipAsync(params string[] args) => RunAsync(PythonPath, ["-m", "pip", .. args]);
+    public Task<ProcessResult> PipAsync(params string[] args) => RunAsync(PythonPath, ["-m", "pip", .. args], _environment);
 
-    public Task<ProcessResult> PythonAsync(params string[] args) => RunAsync(PythonPath, args);
+    public Task<ProcessResult> PythonAsync(params string[] args) => RunAsync(PythonPath, args, _environment);
 
     /// <summary>The arguments of a quiet, cache-free, non-interactive install from <paramref name="indexUrl"/>.</summary>
     public static string[] InstallArguments(string indexUrl, params string[] more) =>
@@ -47,8 +54,12 @@ public sealed class PythonVenv : IDisposable
 
     public void Dispose() => TestEnvironment.TryDeleteDirectory(Root);
 
-    /// <summary>Runs any command with pip's and Python's settings removed from its environment; tokens are redacted from the log line.</summary>
-    internal static async Task<ProcessResult> RunAsync(string fileName, IReadOnlyList<string> args)
+    /// <summary>
+    /// Runs any command with pip's and Python's settings removed from its environment, then <paramref name="environment"/>
+    /// added; tokens are redacted from the log line.
+    /// </summary>
+    internal static async Task<ProcessResult> RunAsync(string fileName, IReadOnlyList<string> args, IReadOnlyDictionary<string, string>? environment = null,
+        TimeSpan? timeout = null)
     {
         var start = new ProcessStartInfo
         {
@@ -65,6 +76,7 @@ public sealed class PythonVenv : IDisposable
         foreach (var key in start.Environment.Keys.ToList())
         {
             if (key.StartsWith("PIP_", StringComparison.OrdinalIgnoreCase) || key.StartsWith("PYTHON", StringComparison.OrdinalIgnoreCase)
+                || key.StartsWith("HF_", StringComparison.OrdinalIgnoreCase)
                 || key is "VIRTUAL_ENV" or "NETRC" or "REQUESTS_CA_BUNDLE" or "CURL_CA_BUNDLE")
             {
                 start.Environment.Remove(key);
@@ -75,6 +87,10 @@ public sealed class PythonVenv : IDisposable
         start.Environment["NETRC"] = "/dev/null";
         start.Environment["PYTHONDONTWRITEBYTECODE"] = "1";
         start.Environment["PYTHONUNBUFFERED"] = "1";
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
 
         var command = string.Join(' ', new[] { fileName }.Concat(args).Select(Redact));
         var stdout = new StringBuilder();
@@ -104,15 +120,16 @@ public sealed class PythonVenv : IDisposable
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        using var timeout = new CancellationTokenSource(CommandTimeout);
+        var limit = timeout ?? CommandTimeout;
+        using var deadline = new CancellationTokenSource(limit);
         try
         {
-            await process.WaitForExitAsync(timeout.Token);
+            await process.WaitForExitAsync(deadline.Token);
         }
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            Assert.Fail($"`{command}` did not finish within {CommandTimeout.TotalSeconds} s.\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}");
+            Assert.Fail($"`{command}` did not finish within {limit.TotalSeconds} s.\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}");
         }
         process.WaitForExit(); // drains the redirected streams
         return new ProcessResult(command, process.ExitCode, stdout.ToString(), stderr.ToString(), clock.Elapsed);

@@ -12,6 +12,18 @@ public sealed record SyntheticFile(
     [property: JsonPropertyName("size")] long Size,
     [property: JsonPropertyName("url")] string Url);
 
+/// <summary>One file of a synthetic Hugging Face repo: its bytes are a function of (kind, size, seed); <paramref name="BytesPerSecond"/> paces its download.</summary>
+public sealed record HfSyntheticSpec(string Path, long Size, string Kind, ulong Seed = 0, long? BytesPerSecond = null);
+
+/// <summary>A registered synthetic repo: the commit <c>main</c> points at, and each file's sha256.</summary>
+public sealed record HfSyntheticRepo(string Commit, IReadOnlyList<HfSyntheticFileDigest> Files)
+{
+    public string Sha256(string path) => Files.Single(f => f.Path == path).Sha256;
+}
+
+/// <summary>A synthetic file as the simulated Hub advertises it.</summary>
+public sealed record HfSyntheticFileDigest(string Path, long Size, string Sha256);
+
 /// <summary>The upstream simulator's <c>/_sim/</c> control plane, driven over HTTP as an out-of-process test would.</summary>
 public sealed class SimulatorControl(Uri baseAddress) : IDisposable
 {
@@ -40,6 +52,23 @@ public sealed class SimulatorControl(Uri baseAddress) : IDisposable
         Assert.True(response.IsSuccessStatusCode, $"POST /_sim/synthetic answered {(int)response.StatusCode}: {body}");
         return JsonSerializer.Deserialize<SyntheticFile>(body) ?? throw new InvalidOperationException("POST /_sim/synthetic returned nothing.");
     }
+
+    /// <summary>The simulated Hub's counters: <c>resolveHeads</c>, <c>resolveGets</c>, <c>cdnFetches</c> (by sha256), <c>apiCalls</c>.</summary>
+    public async Task<JsonElement> HfStatsAsync() => await _http.GetFromJsonAsync<JsonElement>("_sim/hf/stats");
+
+    /// <summary>Entries per page of the simulated Hub's tree (1000 by default), so listings through Gatehouse must follow <c>Link: rel="next"</c>.</summary>
+    public Task HfPageSizeAsync(int entries) => PostAsync($"_sim/hf/page-size?n={entries.ToString(CultureInfo.InvariantCulture)}");
+
+    /// <summary>Adds a synthetic Hugging Face model repo (<c>POST /_sim/hf/synthetic</c>) and returns its commit and the files' digests.</summary>
+    public async Task<HfSyntheticRepo> HfSyntheticAsync(string repo, params HfSyntheticSpec[] files)
+    {
+        using var response = await _http.PostAsync("_sim/hf/synthetic", JsonContent.Create(new { repo, type = "model", files }, options: Json));
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"POST /_sim/hf/synthetic answered {(int)response.StatusCode}: {body}");
+        return JsonSerializer.Deserialize<HfSyntheticRepo>(body, Json) ?? throw new InvalidOperationException("POST /_sim/hf/synthetic returned nothing.");
+    }
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
     public void Dispose() => _http.Dispose();
 

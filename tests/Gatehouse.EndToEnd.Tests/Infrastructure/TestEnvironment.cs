@@ -36,6 +36,33 @@ public static class TestEnvironment
     /// <summary>The Python used to create venvs; <c>GATEHOUSE_TEST_PYTHON</c> overrides <c>python3</c>.</summary>
     public static string Python => Environment.GetEnvironmentVariable("GATEHOUSE_TEST_PYTHON") is { Length: > 0 } p ? p : "python3";
 
+    /// <summary>
+    /// Debian's own Python (3.11 with Debian's pip 23.0.1 in its venvs), which runs the real clients of
+    /// <see cref="ClientsRoot"/>; <c>GATEHOUSE_TEST_DEBIAN_PYTHON</c> overrides <c>/usr/bin/python3</c>.
+    /// </summary>
+    public static string DebianPython => Environment.GetEnvironmentVariable("GATEHOUSE_TEST_DEBIAN_PYTHON") is { Length: > 0 } p ? p : "/usr/bin/python3";
+
+    /// <summary>
+    /// The real Python clients' sources (pip, huggingface_hub 1.x and 0.26.5, filelock): <c>GATEHOUSE_CLIENTS</c>, else
+    /// <c>../shared/clients</c> beside the repository. Missing clients fail the test with instructions; they never skip it.
+    /// </summary>
+    public static string ClientsRoot
+    {
+        get
+        {
+            var root = Environment.GetEnvironmentVariable("GATEHOUSE_CLIENTS") is { Length: > 0 } c
+                ? c
+                : Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "clients"));
+            Assert.True(Directory.Exists(Path.Combine(root, "pip", "pip")) && Directory.Exists(Path.Combine(root, "huggingface_hub-1.x")),
+                $"The real Python clients are not in {root}: set GATEHOUSE_CLIENTS to the folder holding pip/, huggingface_hub-1.x/, huggingface_hub-0.26.5/ and filelock/.");
+            return root;
+        }
+    }
+
+    /// <summary>The <c>PYTHONPATH</c> that makes <see cref="DebianPython"/> import huggingface_hub <paramref name="version"/> ("1.x" or "0.26.5"), filelock first.</summary>
+    public static string HubClientPath(string version) =>
+        string.Join(':', Path.Combine(ClientsRoot, "filelock"), Path.Combine(ClientsRoot, $"huggingface_hub-{version}"));
+
     /// <summary>A loopback TCP port nobody listens on right now.</summary>
     public static int FreePort()
     {

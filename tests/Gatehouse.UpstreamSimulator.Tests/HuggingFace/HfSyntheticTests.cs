@@ -125,6 +125,7 @@ public class HfSyntheticTests
     [InlineData("pickle", 14)]
     [InlineData("random", 1_000_003)]
     [InlineData("text", 100_001)]
+    [InlineData("exec-pickle", 300_000)]
     public void Reads_at_any_offset_in_any_order_agree_with_one_sequential_read(string kind, long size)
     {
         var content = HfSyntheticContent.Create(kind, size, seed: 3);
@@ -196,6 +197,60 @@ public class HfSyntheticTests
     }
 
     [Fact]
+    public async Task Gatehouse_scanner_judges_the_exec_pickle_dangerous_whatever_its_size()
+    {
+        foreach (var size in new[] { HfSyntheticContent.MinSize("exec-pickle"), 1_000_000 })
+        {
+            await using var stream = HfSyntheticContent.Create("exec-pickle", size, seed: 4).Open();
+            var report = await new ModelScanner().ScanAsync(stream, "evil.bin", CancellationToken.None);
+            Assert.Equal("pickle", report.Format);
+            Assert.Equal(ScanLevel.Dangerous, report.Verdict);
+            Assert.Contains(report.Findings, f => f.Rule == "pickle.dangerous-call" && f.Message.Contains("builtins.exec", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void The_exec_pickle_of_each_seed_is_its_own_content()
+    {
+        static byte[] Bytes(ulong seed)
+        {
+            using var stream = HfSyntheticContent.Create("exec-pickle", 1_000, seed).Open();
+            var bytes = new byte[1_000];
+            stream.ReadExactly(bytes);
+            return bytes;
+        }
+
+        Assert.NotEqual(Sha256(Bytes(1)), Sha256(Bytes(2)));
+        Assert.Equal(Sha256(Bytes(1)), Sha256(Bytes(1)));
+        Assert.Equal([0x80, 2, (byte)'c'], Bytes(1)[..3]); // PROTO 2, GLOBAL
+        Assert.Equal([0x85, (byte)'R', (byte)'.'], Bytes(1)[^3..]); // TUPLE1, REDUCE, STOP
+    }
+
+    [Fact]
+    public async Task A_paced_file_arrives_no_faster_than_its_bytes_per_second_and_unchanged()
+    {
+        await using var sim = await SimulatorTestHost.StartAsync();
+        using var client = SimulatorTestHost.ClientFor(sim);
+        var registered = await RegisterAsync(client, new
+        {
+            repo = "bench/paced",
+            files = new object[]
+            {
+                new { path = "model.safetensors", size = 200_000, kind = "safetensors", seed = 1, bytesPerSecond = 100_000 },
+                new { path = "fast.safetensors", size = 200_000, kind = "safetensors", seed = 2 },
+            },
+        });
+        var files = registered.GetProperty("files");
+        Assert.Equal(100_000, files[0].GetProperty("bytesPerSecond").GetInt64());
+        Assert.Equal(JsonValueKind.Null, files[1].GetProperty("bytesPerSecond").ValueKind);
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var bytes = await client.GetByteArrayAsync($"cdn/lfs/{files[0].GetProperty("sha256").GetString()}");
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(1.8), $"200,000 bytes at 100,000 B/s came in {clock.Elapsed.TotalSeconds:F2} s");
+        Assert.Equal(files[0].GetProperty("sha256").GetString(), Sha256(bytes));
+    }
+
+    [Fact]
     public void Safetensors_header_describes_one_tensor_that_ends_the_file()
     {
         using var stream = HfSyntheticContent.Create("safetensors", 5_000_000_000, seed: 1).Open();
@@ -222,6 +277,8 @@ public class HfSyntheticTests
     [InlineData("""{"repo":"bench/x","files":[{"path":"../a.bin","size":1,"kind":"random"}]}""", "path")]
     [InlineData("""{"repo":"bench/x","files":[{"path":"a","size":1,"kind":"random"},{"path":"a","size":2,"kind":"random"}]}""", "twice")]
     [InlineData("""{"repo":"bench/x","files":[]}""", "files")]
+    [InlineData("""{"repo":"bench/x","files":[{"path":"a.bin","size":100,"kind":"random","bytesPerSecond":0}]}""", "bytesPerSecond")]
+    [InlineData("""{"repo":"bench/x","files":[{"path":"a.bin","size":10,"kind":"exec-pickle"}]}""", "between")]
     [InlineData("""{"repo":"x","files":[{"path":"a","size":1,"kind":"random"}]}""", "repo")]
     [InlineData("""{"repo":"bench/x","type":"space","files":[{"path":"a","size":1,"kind":"random"}]}""", "type")]
     [InlineData("""not json""", "JSON")]

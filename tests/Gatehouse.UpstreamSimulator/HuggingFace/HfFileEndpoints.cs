@@ -99,7 +99,7 @@ internal static class HfFileEndpoints
 
     /// <summary>
     /// The file's bytes, streamed (synthetic files are generated as they are read), with Range (206/416), If-Range and
-    /// If-None-Match handled by ASP.NET; counts and delays at body start.
+    /// If-None-Match handled by ASP.NET; counts and delays at body start, and paces a throttled synthetic file.
     /// </summary>
     private static Task ServeAsync(HttpContext context, SimulatorState sim, HfState state, HfFile file, string etag, Action countBodyStart)
     {
@@ -115,7 +115,7 @@ internal static class HfFileEndpoints
                 using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct, stopping);
                 await Task.Delay(delay, cancel.Token);
             }
-        });
+        }, file.BytesPerSecond);
         return Results.Stream(stream, "application/octet-stream", enableRangeProcessing: true, entityTag: new EntityTagHeaderValue($"\"{etag}\""))
             .ExecuteAsync(context);
     }

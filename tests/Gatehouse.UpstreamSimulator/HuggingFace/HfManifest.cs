@@ -9,9 +9,11 @@ public sealed record HfLfs(string Oid, long Size, long PointerSize);
 /// One file at one commit. <see cref="Oid"/> is what the Hub's tree reports (git blob sha1 of the bytes, or of
 /// the LFS pointer for LFS files); <see cref="Sha1"/> is the git blob sha1 of the real bytes, except for synthetic
 /// LFS files, which are never hashed with sha1: there it is the pointer's sha1 (<see cref="Oid"/>), a key for
-/// tampering only. <see cref="Synthetic"/> generates the bytes of a synthetic file (null: a fixture object).
+/// tampering only. <see cref="Synthetic"/> generates the bytes of a synthetic file (null: a fixture object), and
+/// <see cref="BytesPerSecond"/> paces its body (null: as fast as it can be read).
 /// </summary>
-public sealed record HfFile(string Path, long Size, string Oid, string Sha1, HfLfs? Lfs, string? XetHash, HfSyntheticContent? Synthetic = null)
+public sealed record HfFile(
+    string Path, long Size, string Oid, string Sha1, HfLfs? Lfs, string? XetHash, HfSyntheticContent? Synthetic = null, long? BytesPerSecond = null)
 {
     public bool IsLfs => Lfs is not null;
 }

@@ -11,7 +11,8 @@ namespace Gatehouse.UpstreamSimulator.HuggingFace;
 /// <c>safetensors</c> (a valid header describing one U8 tensor that fills the file, then pseudo-random data),
 /// <c>pickle</c> (a benign protocol-4 pickle of <c>{f"k{i}": (i, float, "v")}</c>, opcode-dense like the scanner's
 /// benchmark, closed with a zero-filled <c>"pad"</c> bytes value to reach the exact size),
-/// <c>random</c> (pseudo-random bytes) and <c>text</c> (64-byte ASCII lines).
+/// <c>random</c> (pseudo-random bytes), <c>text</c> (64-byte ASCII lines) and <c>exec-pickle</c> (a malicious pickle:
+/// protocol 2, <c>builtins.exec</c> called on a harmless <c>print</c>, padded with a comment to the exact size).
 /// </summary>
 public sealed class HfSyntheticContent
 {
@@ -19,11 +20,12 @@ public sealed class HfSyntheticContent
     public const string Pickle = "pickle";
     public const string Random = "random";
     public const string Text = "text";
+    public const string ExecPickle = "exec-pickle";
 
     /// <summary>Largest synthetic file: the scanner's uncompressed-size limit, far past anything a bench needs.</summary>
     public const long MaxSize = 64L * 1024 * 1024 * 1024;
 
-    public static IReadOnlyList<string> Kinds { get; } = [Safetensors, Pickle, Random, Text];
+    public static IReadOnlyList<string> Kinds { get; } = [Safetensors, Pickle, Random, Text, ExecPickle];
 
     private readonly byte[] _safetensorsHeader = [];
     private readonly PicklePlan? _pickle;
@@ -57,9 +59,10 @@ public sealed class HfSyntheticContent
             throw new ArgumentException($"Unknown kind '{kind}'; one of {string.Join(", ", Kinds)}.");
         }
 
-        if (size < MinSize(kind) || size > MaxSize)
+        var max = kind == ExecPickle ? ExecPickleBytes.MaxSize : MaxSize;
+        if (size < MinSize(kind) || size > max)
         {
-            throw new ArgumentException($"A {kind} file must have between {MinSize(kind)} and {MaxSize} bytes, not {size}.");
+            throw new ArgumentException($"A {kind} file must have between {MinSize(kind)} and {max} bytes, not {size}.");
         }
 
         return new HfSyntheticContent(kind, size, seed);
@@ -70,6 +73,7 @@ public sealed class HfSyntheticContent
     {
         Safetensors => SafetensorsMinSize.Value,
         Pickle => PicklePlan.MinSize,
+        ExecPickle => ExecPickleBytes.MinSize,
         _ => 0,
     };
 
@@ -99,6 +103,9 @@ public sealed class HfSyntheticContent
                 break;
             case Random:
                 RandomBlocks.Fill(Seed, position, destination);
+                break;
+            case ExecPickle:
+                ExecPickleBytes.Fill(Seed, Size, position, destination);
                 break;
             default:
                 TextLines.Fill(Seed, position, destination);
@@ -173,6 +180,41 @@ public sealed class HfSyntheticContent
                 destination = destination[n..];
             }
         }
+    }
+
+    /// <summary>
+    /// <c>PROTO 2, GLOBAL builtins exec, BINUNICODE "print(…)\n###…", TUPLE1, REDUCE, STOP</c>: unpickling it runs
+    /// <c>exec</c> on a line that only prints; the comment after it makes the length exact.
+    /// </summary>
+    private static class ExecPickleBytes
+    {
+        private static readonly byte[] Head = [0x80, 2, .. Encoding.ASCII.GetBytes("cbuiltins\nexec\n"), (byte)'X', 0, 0, 0, 0];
+        private static readonly byte[] Tail = [0x85, (byte)'R', (byte)'.']; // TUPLE1, REDUCE, STOP
+
+        public static long MinSize => Head.Length + Code(0).Length + Tail.Length;
+
+        /// <summary>BINUNICODE's length is 32 bits.</summary>
+        public static long MaxSize => Head.Length + (long)uint.MaxValue + Tail.Length;
+
+        public static void Fill(ulong seed, long size, long position, Span<byte> destination)
+        {
+            var code = Code(seed);
+            Span<byte> head = stackalloc byte[Head.Length + code.Length];
+            Head.CopyTo(head);
+            BinaryPrimitives.WriteUInt32LittleEndian(head[(Head.Length - 4)..], (uint)(size - Head.Length - Tail.Length));
+            code.CopyTo(head[Head.Length..]);
+            var tailStart = size - Tail.Length;
+            for (var i = 0; i < destination.Length; i++, position++)
+            {
+                destination[i] = position < head.Length ? head[(int)position]
+                    : position >= tailStart ? Tail[(int)(position - tailStart)]
+                    : (byte)'#';
+            }
+        }
+
+        /// <summary>The line exec runs; the seed makes each file's content its own.</summary>
+        private static byte[] Code(ulong seed) =>
+            Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"print('gatehouse synthetic exec-pickle {seed:x16} ran')\n"));
     }
 
     /// <summary>Fixed-width lines, so any offset is one line away: "gatehouse synthetic seed … line …".</summary>

@@ -11,15 +11,18 @@ namespace Gatehouse.UpstreamSimulator.HuggingFace;
 /// <summary>The body of <c>POST /_sim/hf/synthetic</c>: a repo (<c>ns/name</c>), its type and the files of its new commit.</summary>
 public sealed record HfSyntheticRequest(string? Repo, string? Type, IReadOnlyList<HfSyntheticFileRequest>? Files);
 
-/// <summary>One synthetic file: where it lives and how its bytes are generated (<see cref="HfSyntheticContent"/>).</summary>
-public sealed record HfSyntheticFileRequest(string? Path, long? Size, string? Kind, ulong? Seed);
+/// <summary>
+/// One synthetic file: where it lives, how its bytes are generated (<see cref="HfSyntheticContent"/>), and optionally
+/// how fast its body is served (bytes per second), to make an upstream slow to fetch.
+/// </summary>
+public sealed record HfSyntheticFileRequest(string? Path, long? Size, string? Kind, ulong? Seed, long? BytesPerSecond = null);
 
 /// <summary>What was registered. <c>HashMs</c> is the time spent generating and hashing (0 when the digests were known).</summary>
 public sealed record HfSyntheticResult(string Repo, string Type, string Commit, bool Reused, double HashMs, IReadOnlyList<HfSyntheticFileResult> Files);
 
 /// <summary>One registered file: its digests as the Hub advertises them (<c>GitSha1</c> only for regular, non-LFS files).</summary>
 public sealed record HfSyntheticFileResult(
-    string Path, string Kind, long Size, ulong Seed, bool Lfs, string Sha256, string? GitSha1, string Oid, double HashMs);
+    string Path, string Kind, long Size, ulong Seed, bool Lfs, string Sha256, string? GitSha1, string Oid, double HashMs, long? BytesPerSecond);
 
 /// <summary>
 /// Repos added at run time, each commit's files generated on the fly by <see cref="HfSyntheticContent"/>. Registration
@@ -67,7 +70,7 @@ public sealed partial class HfSyntheticRepos(HfManifest manifest, TimeProvider t
         var started = Stopwatch.GetTimestamp();
         var files = new List<HfFile>();
         var hashMs = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var (path, content) in specs)
+        foreach (var (path, content, bytesPerSecond) in specs)
         {
             var fileStarted = Stopwatch.GetTimestamp();
             var lfs = content.Size >= LfsMinSize || LfsExtensions.Any(e => path.EndsWith(e, StringComparison.OrdinalIgnoreCase));
@@ -79,7 +82,9 @@ public sealed partial class HfSyntheticRepos(HfManifest manifest, TimeProvider t
                 hashMs[path] = Stopwatch.GetElapsedTime(fileStarted).TotalMilliseconds;
             }
 
-            files.Add(lfs ? LfsFile(path, content, digests.Sha256) : new HfFile(path, content.Size, digests.GitSha1!, digests.GitSha1!, null, null, content));
+            files.Add(lfs
+                ? LfsFile(path, content, digests.Sha256, bytesPerSecond)
+                : new HfFile(path, content.Size, digests.GitSha1!, digests.GitSha1!, null, null, content, bytesPerSecond));
         }
 
         var totalMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
@@ -105,7 +110,7 @@ public sealed partial class HfSyntheticRepos(HfManifest manifest, TimeProvider t
         }
     }
 
-    private static (string Type, string Id, List<(string Path, HfSyntheticContent Content)> Files) Validate(HfSyntheticRequest request)
+    private static (string Type, string Id, List<(string Path, HfSyntheticContent Content, long? BytesPerSecond)> Files) Validate(HfSyntheticRequest request)
     {
         var type = request.Type ?? "model";
         if (type is not ("model" or "dataset"))
@@ -123,7 +128,7 @@ public sealed partial class HfSyntheticRepos(HfManifest manifest, TimeProvider t
             throw new ArgumentException($"files must list 1 to {MaxFiles} files.");
         }
 
-        var specs = new List<(string, HfSyntheticContent)>();
+        var specs = new List<(string, HfSyntheticContent, long?)>();
         var paths = new HashSet<string>(StringComparer.Ordinal);
         foreach (var file in files)
         {
@@ -143,16 +148,22 @@ public sealed partial class HfSyntheticRepos(HfManifest manifest, TimeProvider t
                 throw new ArgumentException($"'{path}' needs a kind ({string.Join(", ", HfSyntheticContent.Kinds)}) and a size.");
             }
 
-            specs.Add((path, HfSyntheticContent.Create(file.Kind, file.Size.Value, file.Seed ?? 0)));
+            if (file.BytesPerSecond is <= 0)
+            {
+                throw new ArgumentException($"'{path}': bytesPerSecond must be positive.");
+            }
+
+            specs.Add((path, HfSyntheticContent.Create(file.Kind, file.Size.Value, file.Seed ?? 0), file.BytesPerSecond));
         }
 
         return (type, id, specs);
     }
 
-    private static bool SameFiles(HfCommit head, List<(string Path, HfSyntheticContent Content)> specs) =>
+    private static bool SameFiles(HfCommit head, List<(string Path, HfSyntheticContent Content, long? BytesPerSecond)> specs) =>
         head.Files.Count == specs.Count
         && head.Files.Zip(specs).All(p => p.First.Path == p.Second.Path && p.First.Synthetic is { } s
-            && s.Kind == p.Second.Content.Kind && s.Size == p.Second.Content.Size && s.Seed == p.Second.Content.Seed);
+            && s.Kind == p.Second.Content.Kind && s.Size == p.Second.Content.Size && s.Seed == p.Second.Content.Seed
+            && p.First.BytesPerSecond == p.Second.BytesPerSecond);
 
     /// <summary>Streams the generator once through SHA-256 (and the git blob SHA-1 for regular files), 1 MiB at a time.</summary>
     private static (string Sha256, string? GitSha1) Hash(HfSyntheticContent content, bool gitSha1, CancellationToken cancellationToken)
@@ -181,13 +192,13 @@ public sealed partial class HfSyntheticRepos(HfManifest manifest, TimeProvider t
     }
 
     /// <summary>An LFS file as the fixtures describe one: tree oid = git sha1 of the pointer, fake xetHash = sha256("xet:" + sha256).</summary>
-    private static HfFile LfsFile(string path, HfSyntheticContent content, string sha256)
+    private static HfFile LfsFile(string path, HfSyntheticContent content, string sha256, long? bytesPerSecond)
     {
         var pointer = Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture,
             $"version https://git-lfs.github.com/spec/v1\noid sha256:{sha256}\nsize {content.Size}\n"));
         var oid = GitBlobSha1(pointer);
         var xet = Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes("xet:" + sha256)));
-        return new HfFile(path, content.Size, oid, oid, new HfLfs(sha256, content.Size, pointer.Length), xet, content);
+        return new HfFile(path, content.Size, oid, oid, new HfLfs(sha256, content.Size, pointer.Length), xet, content, bytesPerSecond);
     }
 
     private static string GitBlobSha1(byte[] bytes) =>
@@ -208,7 +219,7 @@ public sealed partial class HfSyntheticRepos(HfManifest manifest, TimeProvider t
     private HfSyntheticResult Describe(HfRepo repo, HfCommit commit, bool reused, Dictionary<string, double> hashMs, double totalMs) =>
         new(repo.Id, repo.Type, commit.Id, reused, Math.Round(totalMs, 1), commit.Files.Select(f => new HfSyntheticFileResult(
             f.Path, f.Synthetic!.Kind, f.Size, f.Synthetic.Seed, f.Lfs is not null, f.Lfs?.Oid ?? _digests[(f.Synthetic.Kind, f.Size, f.Synthetic.Seed)].Sha256, f.Lfs is null ? f.Sha1 : null, f.Oid,
-            Math.Round(hashMs.GetValueOrDefault(f.Path), 1))).ToList());
+            Math.Round(hashMs.GetValueOrDefault(f.Path), 1), f.BytesPerSecond)).ToList());
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")]
     private static partial Regex RepoId();
