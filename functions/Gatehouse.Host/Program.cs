@@ -30,6 +30,3 @@ var app = builder.Build();
 app.MapGatehouse();
 app.MapGatehouseDurable();
 app.Run();
-
-/// <summary>Entry point; public so tests can host it with WebApplicationFactory.</summary>
-public partial class Program;

@@ -96,7 +96,10 @@ public sealed class CodePublishTests(ITestOutputHelper log) : IAsyncLifetime
         _azure.On("POST", "/api/publish", FakeResponse.With(202, JsonValue.Create("dep-2")));
         _azure.On("GET", "/api/deployments/dep-2", FakeResponse.Ok(new JsonObject
         {
-            ["id"] = "dep-2", ["status"] = 3, ["status_text"] = "Deployment failed: the package has no host.json", ["complete"] = true,
+            ["id"] = "dep-2",
+            ["status"] = 3,
+            ["status_text"] = "Deployment failed: the package has no host.json",
+            ["complete"] = true,
             ["log_url"] = $"https://{_azure.Host}/api/deployments/dep-2/log",
         }));
 

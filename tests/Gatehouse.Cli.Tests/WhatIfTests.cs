@@ -29,7 +29,10 @@ public sealed class WhatIfTests(ITestOutputHelper log) : IAsyncLifetime
             Change("Create", "Microsoft.Storage/storageAccounts", "stabc"),
             Change("Modify", "Microsoft.Web/sites", "func-abc", new JsonObject
             {
-                ["path"] = "properties.siteConfig.alwaysOn", ["propertyChangeType"] = "Modify", ["before"] = true, ["after"] = false,
+                ["path"] = "properties.siteConfig.alwaysOn",
+                ["propertyChangeType"] = "Modify",
+                ["before"] = true,
+                ["after"] = false,
             }),
             Change("Delete", "Microsoft.Insights/components", "appi-old"),
             Change("Ignore", "Microsoft.KeyVault/vaults", "kv-abc"),

@@ -424,7 +424,7 @@ public sealed class HuggingFaceClientReplayTests(SharedGatehouse shared, ITestOu
         public static async Task<string> ReadTextAsync(HttpResponseMessage response)
         {
             await using var raw = await response.Content.ReadAsStreamAsync();
-            Stream body = response.Content.Headers.ContentEncoding.LastOrDefault() switch
+            var body = response.Content.Headers.ContentEncoding.LastOrDefault() switch
             {
                 "gzip" => new GZipStream(raw, CompressionMode.Decompress),
                 "deflate" => new ZLibStream(raw, CompressionMode.Decompress),

@@ -1,5 +1,5 @@
-using Gatehouse.HuggingFace.Prefetch;
 using Gatehouse.Http;
+using Gatehouse.HuggingFace.Prefetch;
 using Gatehouse.Scans;
 using Microsoft.Azure.Functions.Worker.Core.FunctionMetadata;
 using Microsoft.Extensions.DependencyInjection;

@@ -11,7 +11,7 @@ public sealed class AzuriteStorage
 {
     public const string ConnectionStringVariable = TestAzurite.Variable;
 
-    const int MaxTaskHubNameLength = 45;
+    private const int MaxTaskHubNameLength = 45;
 
     /// <summary>Connection string of the test Azurite (a secret in general; never print it).</summary>
     public string ConnectionString => TestAzurite.ConnectionString;
@@ -22,7 +22,7 @@ public sealed class AzuriteStorage
     public static string NewTaskHubName(string purpose)
     {
         string prefix = new(purpose.Where(char.IsAsciiLetter).Take(12).ToArray());
-        string name = "t" + prefix + Guid.NewGuid().ToString("N");
+        var name = "t" + prefix + Guid.NewGuid().ToString("N");
         return name.Length <= MaxTaskHubNameLength ? name : name[..MaxTaskHubNameLength];
     }
 }

@@ -55,7 +55,7 @@ public static class Json
     /// <summary>The node at a dotted path ("properties.siteConfig.minTlsVersion"), or null.</summary>
     public static JsonNode? At(this JsonNode node, string path)
     {
-        JsonNode? current = node;
+        var current = node;
         foreach (var part in path.Split('.'))
         {
             current = current is JsonObject o ? o[part] : null;

@@ -16,8 +16,14 @@ internal sealed class FlexOneDeploy(ArmRest arm, OperationPoller poller, TextWri
     /// <summary>Kudu's deployment status codes.</summary>
     private static readonly Dictionary<int, string> Statuses = new()
     {
-        [-1] = "cancelled", [0] = "pending", [1] = "building", [2] = "deploying", [3] = "failed", [4] = "succeeded",
-        [5] = "cancelled: another deployment was in progress", [6] = "partially succeeded",
+        [-1] = "cancelled",
+        [0] = "pending",
+        [1] = "building",
+        [2] = "deploying",
+        [3] = "failed",
+        [4] = "succeeded",
+        [5] = "cancelled: another deployment was in progress",
+        [6] = "partially succeeded",
     };
 
     /// <summary>The SCM (Kudu) host of a Flex Consumption site, from <c>GET Microsoft.Web/sites/{name}</c>.</summary>
@@ -47,7 +53,7 @@ internal sealed class FlexOneDeploy(ArmRest arm, OperationPoller poller, TextWri
         }
 
         var status = new Uri($"https://{scmHost}/api/deployments/{Uri.EscapeDataString(id)}");
-        ArmResponse last = accepted;
+        var last = accepted;
         JsonNode? report = null;
         string? shown = null;
         while (report is null || !report["complete"].IsTrue())

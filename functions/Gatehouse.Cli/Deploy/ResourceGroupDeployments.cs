@@ -52,7 +52,7 @@ internal sealed class ResourceGroupDeployments(ArmRest arm, string subscriptionI
     public async Task<IReadOnlyList<JsonObject>> ListOperationsAsync(string name, CancellationToken cancellationToken)
     {
         var operations = new List<JsonObject>();
-        Uri? next = arm.At($"{DeploymentPath(name)}/operations?api-version={DeploymentsApiVersion}");
+        var next = arm.At($"{DeploymentPath(name)}/operations?api-version={DeploymentsApiVersion}");
         while (next is not null)
         {
             var page = await arm.SendAsync(RequestMethod.Get, next, null, cancellationToken);

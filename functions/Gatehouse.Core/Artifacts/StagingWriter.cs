@@ -19,7 +19,7 @@ public static class StagingWriter
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var blockIds = new List<string>();
         byte[] current = ArrayPool<byte>.Shared.Rent(BlockSize), spare = ArrayPool<byte>.Shared.Rent(BlockSize);
-        Task staging = Task.CompletedTask;
+        var staging = Task.CompletedTask;
         long total = 0;
         try
         {

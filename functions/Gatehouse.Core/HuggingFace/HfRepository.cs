@@ -35,7 +35,7 @@ public sealed class HfRepository(HuggingFaceUpstream upstream)
     public async Task<HfLookup<IReadOnlyList<HfRepoFile>>> ListFilesAsync(string repoType, string repoId, string commit, int maxFiles, CancellationToken cancellationToken)
     {
         var files = new List<HfRepoFile>();
-        string? next = $"api/{repoType}/{repoId}/tree/{commit}?recursive=true&expand=false";
+        var next = $"api/{repoType}/{repoId}/tree/{commit}?recursive=true&expand=false";
         for (var page = 0; next is not null; page++)
         {
             using var response = await upstream.SendAsync(HttpMethod.Get, next, null, null, cancellationToken);

@@ -31,7 +31,7 @@ public sealed class JsonApiEndpoint
     public async Task HandleAsync(HttpContext context, string project, string? rest)
     {
         var segments = (rest ?? "").TrimEnd('/').Split('/');
-        string? version = segments switch
+        var version = segments switch
         {
             ["json"] => null,
             [var v, "json"] when v.Length is > 0 and <= 100 && v.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '!' or '+' or '-' or '_') => v,
@@ -51,7 +51,7 @@ public sealed class JsonApiEndpoint
         var cacheName = version is null ? $"pypi/json/{normalized}.json" : $"pypi/json/{normalized}/{version}.json";
         var cache = _storage.Container(GatehouseStorage.UpstreamCacheContainer).GetBlobClient(cacheName);
         var result = await _upstream.GetJsonApiAsync(normalized, version, context.RequestAborted);
-        JsonObject? document = result.Value;
+        var document = result.Value;
         if (document is not null)
         {
             await cache.UploadAsync(BinaryData.FromString(document.ToJsonString()), overwrite: true, context.RequestAborted);

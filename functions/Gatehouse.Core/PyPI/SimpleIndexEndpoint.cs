@@ -158,7 +158,7 @@ public sealed class SimpleIndexEndpoint
             {
                 type = HtmlType;
             }
-            int s = type == offer ? 2 : type == offer.Split('/')[0] + "/*" ? 1 : type == "*/*" ? 0 : -1;
+            var s = type == offer ? 2 : type == offer.Split('/')[0] + "/*" ? 1 : type == "*/*" ? 0 : -1;
             if (s < 0 || s < specificity)
             {
                 continue;

@@ -18,7 +18,7 @@ namespace Gatehouse.Host.Durable;
 /// </remarks>
 internal static class ConfiguredUrlBinder
 {
-    const string DefaultUrl = "http://localhost:5000";
+    private const string DefaultUrl = "http://localhost:5000";
 
     /// <summary>Returns the URLs that were bound, or an empty list when Kestrel endpoint configuration is in charge.</summary>
     public static IReadOnlyList<string> Bind(KestrelServerOptions kestrel, IConfiguration configuration)
@@ -31,8 +31,8 @@ internal static class ConfiguredUrlBinder
             return [];
         }
 
-        IReadOnlyList<string> urls = ConfiguredUrls(configuration);
-        foreach (string url in urls)
+        var urls = ConfiguredUrls(configuration);
+        foreach (var url in urls)
         {
             Listen(kestrel, url);
         }
@@ -42,7 +42,7 @@ internal static class ConfiguredUrlBinder
 
     internal static IReadOnlyList<string> ConfiguredUrls(IConfiguration configuration)
     {
-        string? urls = configuration[WebHostDefaults.ServerUrlsKey];
+        var urls = configuration[WebHostDefaults.ServerUrlsKey];
         if (string.IsNullOrWhiteSpace(urls))
         {
             urls = string.Join(';',
@@ -50,16 +50,16 @@ internal static class ConfiguredUrlBinder
                     .Concat(ExpandPorts(configuration[WebHostDefaults.HttpsPortsKey], Uri.UriSchemeHttps)));
         }
 
-        string[] list = urls.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var list = urls.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         return list.Length > 0 ? list : [DefaultUrl];
     }
 
-    static IEnumerable<string> ExpandPorts(string? ports, string scheme) =>
+    private static IEnumerable<string> ExpandPorts(string? ports, string scheme) =>
         (ports ?? string.Empty)
             .Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
             .Select(port => $"{scheme}://*:{port}");
 
-    static void Listen(KestrelServerOptions kestrel, string url)
+    private static void Listen(KestrelServerOptions kestrel, string url)
     {
         BindingAddress address;
         try
@@ -76,7 +76,7 @@ internal static class ConfiguredUrlBinder
             throw new InvalidOperationException($"Configured URL '{url}' has a path; Kestrel does not support path bases in URLs (use UsePathBase).");
         }
 
-        bool https = string.Equals(address.Scheme, Uri.UriSchemeHttps, StringComparison.OrdinalIgnoreCase);
+        var https = string.Equals(address.Scheme, Uri.UriSchemeHttps, StringComparison.OrdinalIgnoreCase);
         if (!https && !string.Equals(address.Scheme, Uri.UriSchemeHttp, StringComparison.OrdinalIgnoreCase))
         {
             throw new InvalidOperationException($"Configured URL '{url}' has unsupported scheme '{address.Scheme}'.");
@@ -102,7 +102,7 @@ internal static class ConfiguredUrlBinder
         {
             kestrel.ListenLocalhost(address.Port, configure);
         }
-        else if (IPAddress.TryParse(address.Host.Trim('[', ']'), out IPAddress? ip))
+        else if (IPAddress.TryParse(address.Host.Trim('[', ']'), out var ip))
         {
             kestrel.Listen(ip, address.Port, configure);
         }

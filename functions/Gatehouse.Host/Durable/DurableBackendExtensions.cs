@@ -24,7 +24,7 @@ namespace Gatehouse.Host.Durable;
 /// </summary>
 public static class DurableBackendExtensions
 {
-    const string LogCategory = "Gatehouse.Host.Durable";
+    private const string LogCategory = "Gatehouse.Host.Durable";
 
     /// <summary>
     /// Registers the AzureStorage orchestration service, the gRPC sidecar on its own loopback HTTP/2 Kestrel endpoint,
@@ -41,15 +41,15 @@ public static class DurableBackendExtensions
             throw new InvalidOperationException($"{nameof(AddGatehouseDurable)} was already called on this builder.");
         }
 
-        DurableBackendOptions options = DurableBackendOptions.FromConfiguration(builder.Configuration);
-        DurableSidecarEndpoint sidecar = DurableSidecarEndpoint.Resolve(options.SidecarPort);
-        IServiceCollection services = builder.Services;
+        var options = DurableBackendOptions.FromConfiguration(builder.Configuration);
+        var sidecar = DurableSidecarEndpoint.Resolve(options.SidecarPort);
+        var services = builder.Services;
 
         services.AddSingleton(options);
         services.AddSingleton(sidecar);
 
         // The provider logs every poll and lease at Information; keep host.json's levels unless configured otherwise.
-        foreach (string category in (string[])["DurableTask.AzureStorage", "DurableTask.Core"])
+        foreach (var category in (string[])["DurableTask.AzureStorage", "DurableTask.Core"])
         {
             if (builder.Configuration[$"Logging:LogLevel:{category}"] is null)
             {
@@ -103,10 +103,10 @@ public static class DurableBackendExtensions
         // ignore the configured URLs, so those are bound explicitly too (see ConfiguredUrlBinder).
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
-            IReadOnlyList<string> applicationUrls = ConfiguredUrlBinder.Bind(kestrel, context.Configuration);
+            var applicationUrls = ConfiguredUrlBinder.Bind(kestrel, context.Configuration);
             kestrel.Listen(IPAddress.Loopback, sidecar.Port, listen => listen.Protocols = HttpProtocols.Http2);
 
-            ILogger logger = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger(LogCategory);
+            var logger = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger(LogCategory);
             if (applicationUrls.Count > 0)
             {
                 DurableLog.EndpointsBound(logger, string.Join(';', applicationUrls), sidecar.Address);
@@ -128,13 +128,13 @@ public static class DurableBackendExtensions
     public static WebApplication MapGatehouseDurable(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        DurableSidecarEndpoint sidecar = app.Services.GetService<DurableSidecarEndpoint>()
+        var sidecar = app.Services.GetService<DurableSidecarEndpoint>()
             ?? throw new InvalidOperationException($"Call {nameof(AddGatehouseDurable)} on the builder before {nameof(MapGatehouseDurable)}.");
 
         app.MapGrpcService<TaskHubGrpcServer>().RequireHost(sidecar.HostPattern);
 
-        DurableBackendOptions options = app.Services.GetRequiredService<DurableBackendOptions>();
-        ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(LogCategory);
+        var options = app.Services.GetRequiredService<DurableBackendOptions>();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(LogCategory);
         DurableLog.Configured(logger, options.HubName, options.PartitionCount, DescribeStorage(options.StorageConnectionString), sidecar.Address);
         return app;
     }

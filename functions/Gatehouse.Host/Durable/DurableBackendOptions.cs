@@ -33,8 +33,8 @@ public sealed record DurableBackendOptions
     public static readonly TimeSpan DefaultMaxQueuePollingInterval = TimeSpan.FromSeconds(5);
 
     // Task hub names become table, queue and blob-container names; these are the Durable Functions rules.
-    const int MinHubNameLength = 3;
-    const int MaxHubNameLength = 45;
+    private const int MinHubNameLength = 3;
+    private const int MaxHubNameLength = 45;
 
     /// <summary>Storage connection string (<c>AzureWebJobsStorage</c>). A secret: never logged, never printed.</summary>
     public required string StorageConnectionString { get; init; }
@@ -60,7 +60,7 @@ public sealed record DurableBackendOptions
     /// <summary>The same for orchestration (control queue) messages.</summary>
     public TimeSpan ControlQueueVisibilityTimeout { get; init; } = ProviderDefaults.ControlQueueVisibilityTimeout;
 
-    static AzureStorageOrchestrationServiceSettings ProviderDefaults { get; } = new();
+    private static AzureStorageOrchestrationServiceSettings ProviderDefaults { get; } = new();
 
     /// <summary>
     /// Reads and validates the settings. Throws <see cref="InvalidOperationException"/> listing every problem
@@ -71,7 +71,7 @@ public sealed record DurableBackendOptions
         ArgumentNullException.ThrowIfNull(configuration);
         var errors = new List<string>();
 
-        string? connectionString = configuration[StorageConnectionKey];
+        var connectionString = configuration[StorageConnectionKey];
         if (string.IsNullOrWhiteSpace(connectionString))
         {
             errors.Add(configuration.GetSection(StorageConnectionKey).GetChildren().Any()
@@ -83,20 +83,20 @@ public sealed record DurableBackendOptions
             errors.Add($"{StorageConnectionKey} is not a valid storage connection string (value not shown).");
         }
 
-        string hubName = configuration[HubNameKey] is { Length: > 0 } configuredHub ? configuredHub : DefaultHubName;
+        var hubName = configuration[HubNameKey] is { Length: > 0 } configuredHub ? configuredHub : DefaultHubName;
         if (!IsValidHubName(hubName))
         {
             errors.Add($"{HubNameKey} '{hubName}' is invalid: use {MinHubNameLength}-{MaxHubNameLength} letters or digits, starting with a letter.");
         }
 
-        int sidecarPort = ReadInt(configuration, SidecarPortKey, 0, min: 0, max: 65535, errors);
-        int partitionCount = ReadInt(configuration, PartitionCountKey, DefaultPartitionCount, min: 1, max: 16, errors);
-        TimeSpan leaseInterval = ReadSeconds(configuration, LeaseIntervalKey, ProviderDefaults.LeaseInterval, errors);
-        TimeSpan leaseRenewInterval = ReadSeconds(configuration, LeaseRenewIntervalKey, ProviderDefaults.LeaseRenewInterval, errors);
-        TimeSpan leaseAcquireInterval = ReadSeconds(configuration, LeaseAcquireIntervalKey, ProviderDefaults.LeaseAcquireInterval, errors);
-        TimeSpan maxQueuePollingInterval = ReadSeconds(configuration, MaxQueuePollingIntervalKey, DefaultMaxQueuePollingInterval, errors);
-        TimeSpan workItemVisibility = ReadSeconds(configuration, WorkItemVisibilityTimeoutKey, ProviderDefaults.WorkItemQueueVisibilityTimeout, errors);
-        TimeSpan controlVisibility = ReadSeconds(configuration, ControlQueueVisibilityTimeoutKey, ProviderDefaults.ControlQueueVisibilityTimeout, errors);
+        var sidecarPort = ReadInt(configuration, SidecarPortKey, 0, min: 0, max: 65535, errors);
+        var partitionCount = ReadInt(configuration, PartitionCountKey, DefaultPartitionCount, min: 1, max: 16, errors);
+        var leaseInterval = ReadSeconds(configuration, LeaseIntervalKey, ProviderDefaults.LeaseInterval, errors);
+        var leaseRenewInterval = ReadSeconds(configuration, LeaseRenewIntervalKey, ProviderDefaults.LeaseRenewInterval, errors);
+        var leaseAcquireInterval = ReadSeconds(configuration, LeaseAcquireIntervalKey, ProviderDefaults.LeaseAcquireInterval, errors);
+        var maxQueuePollingInterval = ReadSeconds(configuration, MaxQueuePollingIntervalKey, DefaultMaxQueuePollingInterval, errors);
+        var workItemVisibility = ReadSeconds(configuration, WorkItemVisibilityTimeoutKey, ProviderDefaults.WorkItemQueueVisibilityTimeout, errors);
+        var controlVisibility = ReadSeconds(configuration, ControlQueueVisibilityTimeoutKey, ProviderDefaults.ControlQueueVisibilityTimeout, errors);
 
         if (leaseInterval > TimeSpan.Zero && leaseRenewInterval > TimeSpan.Zero && leaseRenewInterval >= leaseInterval)
         {
@@ -131,15 +131,7 @@ public sealed record DurableBackendOptions
         && char.IsAsciiLetter(hubName[0])
         && hubName.All(char.IsAsciiLetterOrDigit);
 
-    // The record's generated ToString would print the connection string; list everything else instead.
-    bool PrintMembers(StringBuilder builder)
-    {
-        builder.Append(CultureInfo.InvariantCulture,
-            $"HubName = {HubName}, SidecarPort = {SidecarPort}, PartitionCount = {PartitionCount}, LeaseInterval = {LeaseInterval}, LeaseRenewInterval = {LeaseRenewInterval}, LeaseAcquireInterval = {LeaseAcquireInterval}, MaxQueuePollingInterval = {MaxQueuePollingInterval}, WorkItemQueueVisibilityTimeout = {WorkItemQueueVisibilityTimeout}, ControlQueueVisibilityTimeout = {ControlQueueVisibilityTimeout}, StorageConnectionString = (hidden)");
-        return true;
-    }
-
-    static bool IsParsableConnectionString(string connectionString)
+    private static bool IsParsableConnectionString(string connectionString)
     {
         try
         {
@@ -153,15 +145,15 @@ public sealed record DurableBackendOptions
         }
     }
 
-    static int ReadInt(IConfiguration configuration, string key, int defaultValue, int min, int max, List<string> errors)
+    private static int ReadInt(IConfiguration configuration, string key, int defaultValue, int min, int max, List<string> errors)
     {
-        string? raw = configuration[key];
+        var raw = configuration[key];
         if (string.IsNullOrWhiteSpace(raw))
         {
             return defaultValue;
         }
 
-        if (int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) && value >= min && value <= max)
+        if (int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max)
         {
             return value;
         }
@@ -170,15 +162,15 @@ public sealed record DurableBackendOptions
         return defaultValue;
     }
 
-    static TimeSpan ReadSeconds(IConfiguration configuration, string key, TimeSpan defaultValue, List<string> errors)
+    private static TimeSpan ReadSeconds(IConfiguration configuration, string key, TimeSpan defaultValue, List<string> errors)
     {
-        string? raw = configuration[key];
+        var raw = configuration[key];
         if (string.IsNullOrWhiteSpace(raw))
         {
             return defaultValue;
         }
 
-        if (double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds)
+        if (double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds)
             && double.IsFinite(seconds) && seconds > 0 && seconds <= TimeSpan.FromHours(1).TotalSeconds)
         {
             return TimeSpan.FromSeconds(seconds);

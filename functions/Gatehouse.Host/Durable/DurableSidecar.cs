@@ -35,7 +35,7 @@ public sealed class DurableSidecarEndpoint
         // a free port now. The OS does not hand the same ephemeral port out again right away.
         using var probe = new TcpListener(IPAddress.Loopback, 0);
         probe.Start();
-        int port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
         probe.Stop();
         return new DurableSidecarEndpoint(port);
     }
@@ -51,8 +51,8 @@ public sealed class DurableSidecarEndpoint
 /// </remarks>
 internal sealed class DurableSidecarChannel : IDisposable
 {
-    static readonly TimeSpan ConnectRetryWindow = TimeSpan.FromSeconds(30);
-    static readonly TimeSpan ConnectRetryDelay = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan ConnectRetryWindow = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan ConnectRetryDelay = TimeSpan.FromMilliseconds(50);
 
     public DurableSidecarChannel(DurableSidecarEndpoint endpoint)
     {
@@ -75,10 +75,10 @@ internal sealed class DurableSidecarChannel : IDisposable
 
     public void Dispose() => Channel.Dispose();
 
-    static async ValueTask<Stream> ConnectAsync(int port, CancellationToken cancellationToken)
+    private static async ValueTask<Stream> ConnectAsync(int port, CancellationToken cancellationToken)
     {
         var endPoint = new IPEndPoint(IPAddress.Loopback, port);
-        long started = Stopwatch.GetTimestamp();
+        var started = Stopwatch.GetTimestamp();
         while (true)
         {
             var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };

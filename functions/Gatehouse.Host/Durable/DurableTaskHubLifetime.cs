@@ -30,14 +30,14 @@ internal sealed class DurableTaskHubLifetime(
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        long started = Stopwatch.GetTimestamp();
+        var started = Stopwatch.GetTimestamp();
         try
         {
             await service.CreateIfNotExistsAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            string endpoint = DurableBackendExtensions.DescribeStorage(options.StorageConnectionString);
+            var endpoint = DurableBackendExtensions.DescribeStorage(options.StorageConnectionString);
             DurableLog.TaskHubFailed(logger, e, options.HubName, endpoint);
             throw new InvalidOperationException(
                 $"Could not create or open durable task hub '{options.HubName}' in storage {endpoint}. Is the storage emulator running?", e);
@@ -49,7 +49,7 @@ internal sealed class DurableTaskHubLifetime(
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
         // Hosted services are singletons that already exist; resolving them here creates nothing new.
-        Task[] stops = services.GetServices<IHostedService>()
+        var stops = services.GetServices<IHostedService>()
             .OfType<DurableTaskWorker>()
             .Select(worker => worker.StopAsync(cancellationToken))
             .ToArray();
@@ -58,7 +58,7 @@ internal sealed class DurableTaskHubLifetime(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        long started = Stopwatch.GetTimestamp();
+        var started = Stopwatch.GetTimestamp();
         try
         {
             await service.StopAsync(isForced: false).WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -44,10 +44,10 @@ internal sealed class SidecarConnectionGuard(DurableSidecarEndpoint sidecar) : I
         return continuation(requestStream, responseStream, context);
     }
 
-    void Check(ServerCallContext context)
+    private void Check(ServerCallContext context)
     {
         var connection = context.GetHttpContext().Connection;
-        bool onSidecar = connection.LocalPort == sidecar.Port
+        var onSidecar = connection.LocalPort == sidecar.Port
                          && connection.LocalIpAddress is { } local && IPAddress.IsLoopback(local);
         if (!onSidecar)
         {

@@ -33,15 +33,15 @@ namespace Gatehouse.Host.Durable;
 /// </remarks>
 internal class SubOrchestrationFixProxy : DispatchProxy
 {
-    IOrchestrationService? inner;
-    Task? started;
+    private IOrchestrationService? _inner;
+    private Task? _started;
 
     /// <summary>Returns <paramref name="inner"/> wrapped in the fix.</summary>
     public static IOrchestrationService Wrap(IOrchestrationService inner)
     {
         ArgumentNullException.ThrowIfNull(inner);
-        IOrchestrationService proxy = Create<IOrchestrationService, SubOrchestrationFixProxy>();
-        ((SubOrchestrationFixProxy)(object)proxy).inner = inner;
+        var proxy = Create<IOrchestrationService, SubOrchestrationFixProxy>();
+        ((SubOrchestrationFixProxy)(object)proxy)._inner = inner;
         return proxy;
     }
 
@@ -49,7 +49,7 @@ internal class SubOrchestrationFixProxy : DispatchProxy
     protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
     {
         ArgumentNullException.ThrowIfNull(targetMethod);
-        IOrchestrationService target = inner ?? throw new InvalidOperationException($"Use {nameof(SubOrchestrationFixProxy)}.{nameof(Wrap)}.");
+        var target = _inner ?? throw new InvalidOperationException($"Use {nameof(SubOrchestrationFixProxy)}.{nameof(Wrap)}.");
 
         if (targetMethod.Name == nameof(IOrchestrationService.StopAsync))
         {
@@ -58,7 +58,7 @@ internal class SubOrchestrationFixProxy : DispatchProxy
 
         if (targetMethod.Name == nameof(IOrchestrationService.CompleteTaskOrchestrationWorkItemAsync) && args is not null)
         {
-            foreach (object? arg in args)
+            foreach (var arg in args)
             {
                 switch (arg)
                 {
@@ -69,7 +69,7 @@ internal class SubOrchestrationFixProxy : DispatchProxy
                         Normalize(runtimeState);
                         break;
                     case IEnumerable<TaskMessage> messages:
-                        foreach (TaskMessage message in messages)
+                        foreach (var message in messages)
                         {
                             NormalizeTags(message?.Event);
                         }
@@ -82,18 +82,18 @@ internal class SubOrchestrationFixProxy : DispatchProxy
             }
         }
 
-        object? result = Call(target, targetMethod, args);
+        var result = Call(target, targetMethod, args);
         if (targetMethod.Name == nameof(IOrchestrationService.StartAsync))
         {
-            started = (Task?)result;
+            _started = (Task?)result;
         }
 
         return result;
     }
 
-    async Task StopAfterStartAsync(IOrchestrationService target, MethodInfo stop, object?[]? args)
+    private async Task StopAfterStartAsync(IOrchestrationService target, MethodInfo stop, object?[]? args)
     {
-        if (started is not { } start)
+        if (_started is not { } start)
         {
             return;
         }
@@ -110,7 +110,7 @@ internal class SubOrchestrationFixProxy : DispatchProxy
         await (Task)Call(target, stop, args)!;
     }
 
-    static object? Call(IOrchestrationService target, MethodInfo method, object?[]? args)
+    private static object? Call(IOrchestrationService target, MethodInfo method, object?[]? args)
     {
         try
         {
@@ -135,7 +135,7 @@ internal class SubOrchestrationFixProxy : DispatchProxy
         var replacements = new Dictionary<HistoryEvent, HistoryEvent>(ReferenceEqualityComparer.Instance);
         Replace(state.Events, replacements);
         Replace(state.NewEvents, replacements);
-        foreach (HistoryEvent e in state.Events)
+        foreach (var e in state.Events)
         {
             NormalizeTags(e);
         }
@@ -158,15 +158,15 @@ internal class SubOrchestrationFixProxy : DispatchProxy
         }
     }
 
-    static bool IsPlainDictionary(IDictionary<string, string> tags) => tags.GetType() == typeof(Dictionary<string, string>);
+    private static bool IsPlainDictionary(IDictionary<string, string> tags) => tags.GetType() == typeof(Dictionary<string, string>);
 
-    static void Replace(IList<HistoryEvent> events, Dictionary<HistoryEvent, HistoryEvent> replacements)
+    private static void Replace(IList<HistoryEvent> events, Dictionary<HistoryEvent, HistoryEvent> replacements)
     {
-        for (int i = 0; i < events.Count; i++)
+        for (var i = 0; i < events.Count; i++)
         {
             if (events[i] is SubOrchestrationInstanceCreatedEvent created && created.GetType() != typeof(SubOrchestrationInstanceCreatedEvent))
             {
-                if (!replacements.TryGetValue(created, out HistoryEvent? plain))
+                if (!replacements.TryGetValue(created, out var plain))
                 {
                     plain = new SubOrchestrationInstanceCreatedEvent(created.EventId)
                     {

@@ -48,7 +48,7 @@ internal static class CompressedStream
                 Span<byte> header = stackalloc byte[21];
                 input.ReadExactly(header);
                 var next = input.ReadByte();
-                Stream rest = next == ' ' ? input : new PrefixedStream([(byte)next], 1, input);
+                var rest = next == ' ' ? input : new PrefixedStream([(byte)next], 1, input);
                 return new ZLibStream(rest, CompressionMode.Decompress);
             }),
     ];

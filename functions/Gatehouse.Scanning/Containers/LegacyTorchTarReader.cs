@@ -18,10 +18,23 @@ internal static class LegacyTorchTarReader
     // Element sizes of the legacy storage classes (torch._utils._element_size of their dtype).
     private static readonly Dictionary<string, int> ElementSizes = new(StringComparer.Ordinal)
     {
-        ["DoubleStorage"] = 8, ["FloatStorage"] = 4, ["HalfStorage"] = 2, ["BFloat16Storage"] = 2,
-        ["LongStorage"] = 8, ["IntStorage"] = 4, ["ShortStorage"] = 2, ["CharStorage"] = 1, ["ByteStorage"] = 1,
-        ["BoolStorage"] = 1, ["ComplexDoubleStorage"] = 16, ["ComplexFloatStorage"] = 8,
-        ["QUInt8Storage"] = 1, ["QInt8Storage"] = 1, ["QInt32Storage"] = 4, ["QUInt4x2Storage"] = 1, ["QUInt2x4Storage"] = 1,
+        ["DoubleStorage"] = 8,
+        ["FloatStorage"] = 4,
+        ["HalfStorage"] = 2,
+        ["BFloat16Storage"] = 2,
+        ["LongStorage"] = 8,
+        ["IntStorage"] = 4,
+        ["ShortStorage"] = 2,
+        ["CharStorage"] = 1,
+        ["ByteStorage"] = 1,
+        ["BoolStorage"] = 1,
+        ["ComplexDoubleStorage"] = 16,
+        ["ComplexFloatStorage"] = 8,
+        ["QUInt8Storage"] = 1,
+        ["QInt8Storage"] = 1,
+        ["QInt32Storage"] = 4,
+        ["QUInt4x2Storage"] = 1,
+        ["QUInt2x4Storage"] = 1,
     };
 
     /// <summary>

@@ -146,17 +146,60 @@ internal static class NpyReader
     /// <summary>Kinds and names numpy accepts in a dtype string; each entry is object-free unless marked.</summary>
     private static readonly Dictionary<string, bool> NamedTypes = new(StringComparer.Ordinal)
     {
-        ["O"] = true, ["object"] = true, ["object_"] = true,
-        ["bool"] = false, ["bool_"] = false, ["b1"] = false,
-        ["int8"] = false, ["int16"] = false, ["int32"] = false, ["int64"] = false, ["int"] = false, ["intp"] = false, ["intc"] = false,
-        ["uint8"] = false, ["uint16"] = false, ["uint32"] = false, ["uint64"] = false, ["uint"] = false, ["uintp"] = false, ["uintc"] = false,
-        ["float16"] = false, ["float32"] = false, ["float64"] = false, ["float96"] = false, ["float128"] = false, ["float"] = false,
-        ["complex64"] = false, ["complex128"] = false, ["complex192"] = false, ["complex256"] = false, ["complex"] = false,
-        ["half"] = false, ["single"] = false, ["double"] = false, ["longdouble"] = false,
-        ["byte"] = false, ["ubyte"] = false, ["short"] = false, ["ushort"] = false, ["long"] = false, ["ulong"] = false,
-        ["longlong"] = false, ["ulonglong"] = false, ["csingle"] = false, ["cdouble"] = false, ["clongdouble"] = false,
-        ["str"] = false, ["str_"] = false, ["unicode"] = false, ["bytes"] = false, ["bytes_"] = false, ["void"] = false,
-        ["datetime64"] = false, ["timedelta64"] = false,
+        ["O"] = true,
+        ["object"] = true,
+        ["object_"] = true,
+        ["bool"] = false,
+        ["bool_"] = false,
+        ["b1"] = false,
+        ["int8"] = false,
+        ["int16"] = false,
+        ["int32"] = false,
+        ["int64"] = false,
+        ["int"] = false,
+        ["intp"] = false,
+        ["intc"] = false,
+        ["uint8"] = false,
+        ["uint16"] = false,
+        ["uint32"] = false,
+        ["uint64"] = false,
+        ["uint"] = false,
+        ["uintp"] = false,
+        ["uintc"] = false,
+        ["float16"] = false,
+        ["float32"] = false,
+        ["float64"] = false,
+        ["float96"] = false,
+        ["float128"] = false,
+        ["float"] = false,
+        ["complex64"] = false,
+        ["complex128"] = false,
+        ["complex192"] = false,
+        ["complex256"] = false,
+        ["complex"] = false,
+        ["half"] = false,
+        ["single"] = false,
+        ["double"] = false,
+        ["longdouble"] = false,
+        ["byte"] = false,
+        ["ubyte"] = false,
+        ["short"] = false,
+        ["ushort"] = false,
+        ["long"] = false,
+        ["ulong"] = false,
+        ["longlong"] = false,
+        ["ulonglong"] = false,
+        ["csingle"] = false,
+        ["cdouble"] = false,
+        ["clongdouble"] = false,
+        ["str"] = false,
+        ["str_"] = false,
+        ["unicode"] = false,
+        ["bytes"] = false,
+        ["bytes_"] = false,
+        ["void"] = false,
+        ["datetime64"] = false,
+        ["timedelta64"] = false,
     };
 
     /// <summary>
@@ -242,7 +285,7 @@ internal static class NpyReader
     private static string StripLongSuffixes(string text)
     {
         var builder = new StringBuilder(text.Length);
-        char quote = '\0';
+        var quote = '\0';
         for (var i = 0; i < text.Length; i++)
         {
             var c = text[i];
@@ -458,14 +501,14 @@ internal static class NpyReader
                 case 't': return "\t";
                 case 'r': return "\r";
                 case '0' or '1' or '2' or '3' or '4' or '5' or '6' or '7':
-                {
-                    var start = _pos - 1;
-                    while (_pos < _text.Length && _pos - start < 3 && _text[_pos] is >= '0' and <= '7')
                     {
-                        _pos++;
+                        var start = _pos - 1;
+                        while (_pos < _text.Length && _pos - start < 3 && _text[_pos] is >= '0' and <= '7')
+                        {
+                            _pos++;
+                        }
+                        return ((char)Convert.ToInt32(_text[start.._pos], 8)).ToString();
                     }
-                    return ((char)Convert.ToInt32(_text[start.._pos], 8)).ToString();
-                }
                 case 'x': return Hex(2);
                 case 'u': return Hex(4);
                 case 'U': return char.ConvertFromUtf32(int.Parse(TakeHex(8), NumberStyles.HexNumber, CultureInfo.InvariantCulture));

@@ -79,7 +79,18 @@ internal static class OnnxReader
     /// <summary>ModelProto's top-level fields and their wire types, for telling an ONNX file by content.</summary>
     private static readonly Dictionary<int, int> ModelFields = new()
     {
-        [1] = 0, [2] = 2, [3] = 2, [4] = 2, [5] = 0, [6] = 2, [7] = 2, [8] = 2, [14] = 2, [20] = 2, [25] = 2, [30] = 2,
+        [1] = 0,
+        [2] = 2,
+        [3] = 2,
+        [4] = 2,
+        [5] = 0,
+        [6] = 2,
+        [7] = 2,
+        [8] = 2,
+        [14] = 2,
+        [20] = 2,
+        [25] = 2,
+        [30] = 2,
     };
 
     /// <summary>

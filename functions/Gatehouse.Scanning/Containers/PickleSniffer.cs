@@ -119,64 +119,64 @@ internal static class PickleSniffer
                 case Arg.U2:
                 case Arg.I4:
                 case Arg.U8:
-                {
-                    var size = arg switch { Arg.U1 => 1, Arg.U2 => 2, Arg.I4 => 4, _ => 8 };
-                    if (!Take(size, out var bytes, out truncated))
                     {
-                        ok = false;
-                        return 0;
+                        var size = arg switch { Arg.U1 => 1, Arg.U2 => 2, Arg.I4 => 4, _ => 8 };
+                        if (!Take(size, out var bytes, out truncated))
+                        {
+                            ok = false;
+                            return 0;
+                        }
+                        return size switch
+                        {
+                            1 => bytes[0],
+                            2 => BinaryPrimitives.ReadUInt16LittleEndian(bytes),
+                            4 => BinaryPrimitives.ReadInt32LittleEndian(bytes),
+                            _ => (long)Math.Min(BinaryPrimitives.ReadUInt64LittleEndian(bytes), long.MaxValue),
+                        };
                     }
-                    return size switch
-                    {
-                        1 => bytes[0],
-                        2 => BinaryPrimitives.ReadUInt16LittleEndian(bytes),
-                        4 => BinaryPrimitives.ReadInt32LittleEndian(bytes),
-                        _ => (long)Math.Min(BinaryPrimitives.ReadUInt64LittleEndian(bytes), long.MaxValue),
-                    };
-                }
                 case Arg.Len1:
                 case Arg.Len4:
                 case Arg.Len8:
-                {
-                    var size = arg switch { Arg.Len1 => 1, Arg.Len4 => 4, _ => 8 };
-                    if (!Take(size, out var bytes, out truncated))
                     {
-                        ok = false;
-                        return 0;
+                        var size = arg switch { Arg.Len1 => 1, Arg.Len4 => 4, _ => 8 };
+                        if (!Take(size, out var bytes, out truncated))
+                        {
+                            ok = false;
+                            return 0;
+                        }
+                        var length = size switch
+                        {
+                            1 => bytes[0],
+                            4 => BinaryPrimitives.ReadInt32LittleEndian(bytes),
+                            _ => BinaryPrimitives.ReadUInt64LittleEndian(bytes) > long.MaxValue ? -1 : (long)BinaryPrimitives.ReadUInt64LittleEndian(bytes),
+                        };
+                        if (length < 0 || _pos + length > _total)
+                        {
+                            ok = false;
+                            return 0;
+                        }
+                        if (_pos + length > _data.Length)
+                        {
+                            truncated = true;
+                            return 0;
+                        }
+                        _pos += (int)length;
+                        return length;
                     }
-                    var length = size switch
-                    {
-                        1 => bytes[0],
-                        4 => BinaryPrimitives.ReadInt32LittleEndian(bytes),
-                        _ => BinaryPrimitives.ReadUInt64LittleEndian(bytes) > long.MaxValue ? -1 : (long)BinaryPrimitives.ReadUInt64LittleEndian(bytes),
-                    };
-                    if (length < 0 || _pos + length > _total)
-                    {
-                        ok = false;
-                        return 0;
-                    }
-                    if (_pos + length > _data.Length)
-                    {
-                        truncated = true;
-                        return 0;
-                    }
-                    _pos += (int)length;
-                    return length;
-                }
                 case Arg.Line:
                     _line = TakeLine(out ok, out truncated);
                     return 0;
                 default:
-                {
-                    var module = TakeLine(out ok, out truncated);
-                    if (!ok || truncated)
                     {
+                        var module = TakeLine(out ok, out truncated);
+                        if (!ok || truncated)
+                        {
+                            return 0;
+                        }
+                        var name = TakeLine(out ok, out truncated);
+                        ok = ok && (truncated || (IsDottedName(module) && IsDottedName(name)));
                         return 0;
                     }
-                    var name = TakeLine(out ok, out truncated);
-                    ok = ok && (truncated || (IsDottedName(module) && IsDottedName(name)));
-                    return 0;
-                }
             }
         }
 

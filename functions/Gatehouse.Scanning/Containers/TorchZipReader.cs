@@ -475,7 +475,7 @@ internal static class TorchZipReader
             else
             {
                 var counting = new CountingStream(window);
-                Stream decoded = entry.Method switch
+                var decoded = entry.Method switch
                 {
                     8 => new DeflateStream(counting, CompressionMode.Decompress),
                     12 => BZip2Stream.Create(counting, SharpCompress.Compressors.CompressionMode.Decompress, decompressConcatenated: false),

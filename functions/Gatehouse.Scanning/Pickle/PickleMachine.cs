@@ -1049,7 +1049,7 @@ internal sealed class PickleMachine
                     $"{site} calls _codecs.encode with the codec {items[1]}: pickles only use latin1, and other codec names import modules by name.",
                     _opStart, "_codecs.encode", site);
             }
-            byte[]? content = encoding switch
+            var content = encoding switch
             {
                 "latin1" or "latin-1" or "iso-8859-1" or "iso8859-1" or "l1" when text.All(c => c <= 0xFF) => Encoding.Latin1.GetBytes(text),
                 "utf-8" or "utf8" => PickleText.Utf8.GetBytes(text),

@@ -190,7 +190,7 @@ public sealed class GatehouseHostProcess : IAsyncDisposable
     {
         using var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
         var deadline = Stopwatch.StartNew();
-        string last = "no answer yet";
+        var last = "no answer yet";
         while (deadline.Elapsed < StartTimeout)
         {
             if (_process.HasExited)

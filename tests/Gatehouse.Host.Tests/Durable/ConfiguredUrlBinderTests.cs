@@ -9,7 +9,7 @@ public sealed class ConfiguredUrlBinderTests
     [Fact]
     public void Urls_win_over_http_ports()
     {
-        IReadOnlyList<string> urls = ConfiguredUrlBinder.ConfiguredUrls(Config(new()
+        var urls = ConfiguredUrlBinder.ConfiguredUrls(Config(new()
         {
             ["urls"] = "http://127.0.0.1:7071; http://localhost:7072",
             ["http_ports"] = "8080",
@@ -21,7 +21,7 @@ public sealed class ConfiguredUrlBinderTests
     [Fact]
     public void Http_and_https_ports_bind_every_interface_when_no_urls_are_set()
     {
-        IReadOnlyList<string> urls = ConfiguredUrlBinder.ConfiguredUrls(Config(new() { ["http_ports"] = "8080;8081", ["https_ports"] = "8443" }));
+        var urls = ConfiguredUrlBinder.ConfiguredUrls(Config(new() { ["http_ports"] = "8080;8081", ["https_ports"] = "8443" }));
 
         Assert.Equal(["http://*:8080", "http://*:8081", "https://*:8443"], urls);
     }
@@ -37,7 +37,7 @@ public sealed class ConfiguredUrlBinderTests
     {
         var kestrel = new Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions();
 
-        IReadOnlyList<string> bound = ConfiguredUrlBinder.Bind(kestrel, Config(new()
+        var bound = ConfiguredUrlBinder.Bind(kestrel, Config(new()
         {
             ["Kestrel:Endpoints:Http:Url"] = "http://127.0.0.1:7071",
             ["urls"] = "http://127.0.0.1:9999",
@@ -46,5 +46,5 @@ public sealed class ConfiguredUrlBinderTests
         Assert.Empty(bound);
     }
 
-    static IConfiguration Config(Dictionary<string, string?> settings) => new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+    private static IConfiguration Config(Dictionary<string, string?> settings) => new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
 }

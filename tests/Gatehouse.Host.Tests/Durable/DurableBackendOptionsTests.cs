@@ -7,15 +7,15 @@ namespace Gatehouse.Host.Tests.Durable;
 /// <summary>Configuration of the durable backend: key names, defaults and validation.</summary>
 public sealed class DurableBackendOptionsTests
 {
-    const string Secret = "SuperSecretKeyThatMustNeverBeShown0123456789+/==";
-    const string ConnectionString =
+    private const string Secret = "SuperSecretKeyThatMustNeverBeShown0123456789+/==";
+    private const string ConnectionString =
         "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=" + Secret + ";" +
         "BlobEndpoint=http://127.0.0.1:21000/devstoreaccount1;QueueEndpoint=http://127.0.0.1:21001/devstoreaccount1;TableEndpoint=http://127.0.0.1:21002/devstoreaccount1;";
 
     [Fact]
     public void Only_the_storage_connection_is_required_and_the_defaults_match_host_json_and_the_provider()
     {
-        DurableBackendOptions options = Read(new() { ["AzureWebJobsStorage"] = ConnectionString });
+        var options = Read(new() { ["AzureWebJobsStorage"] = ConnectionString });
         var provider = new AzureStorageOrchestrationServiceSettings();
 
         Assert.Equal("gatehouse", options.HubName);
@@ -30,7 +30,7 @@ public sealed class DurableBackendOptionsTests
     [Fact]
     public void Every_setting_is_read_from_the_same_keys_as_the_functions_app()
     {
-        DurableBackendOptions options = Read(new()
+        var options = Read(new()
         {
             ["AzureWebJobsStorage"] = ConnectionString,
             ["Gatehouse:Durable:HubName"] = "scans2",
@@ -80,7 +80,7 @@ public sealed class DurableBackendOptionsTests
             ["Gatehouse:Durable:MaxQueuePollingIntervalSeconds"] = "0",
         }));
 
-        foreach (string key in (string[])["AzureWebJobsStorage", "HubName", "SidecarPort", "PartitionCount", "LeaseRenewIntervalSeconds",
+        foreach (var key in (string[])["AzureWebJobsStorage", "HubName", "SidecarPort", "PartitionCount", "LeaseRenewIntervalSeconds",
                      "LeaseAcquireIntervalSeconds", "MaxQueuePollingIntervalSeconds"])
         {
             Assert.Contains(key, error.Message);
@@ -102,14 +102,14 @@ public sealed class DurableBackendOptionsTests
     [Fact]
     public void Printing_the_options_hides_the_connection_string()
     {
-        DurableBackendOptions options = Read(new() { ["AzureWebJobsStorage"] = ConnectionString });
+        var options = Read(new() { ["AzureWebJobsStorage"] = ConnectionString });
 
-        string printed = options.ToString();
+        var printed = options.ToString();
 
         Assert.DoesNotContain(Secret, printed);
         Assert.Contains("HubName = gatehouse", printed);
     }
 
-    static DurableBackendOptions Read(Dictionary<string, string?> settings) =>
+    private static DurableBackendOptions Read(Dictionary<string, string?> settings) =>
         DurableBackendOptions.FromConfiguration(new ConfigurationBuilder().AddInMemoryCollection(settings).Build());
 }

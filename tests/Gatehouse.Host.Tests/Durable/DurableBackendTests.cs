@@ -14,12 +14,12 @@ public sealed class DurableBackendTests(AzuriteStorage storage, ITestOutputHelpe
     [Fact]
     public async Task A_fan_out_over_three_activities_completes_with_every_result_in_input_order()
     {
-        await using DurableTestApp app = await DurableTestApp.StartAsync(storage, output, "fanout", TestTasks.Register);
-        string instanceId = DurableTestApp.NewInstanceId("fan-out");
+        await using var app = await DurableTestApp.StartAsync(storage, output, "fanout", TestTasks.Register);
+        var instanceId = DurableTestApp.NewInstanceId("fan-out");
 
         await app.Client.ScheduleNewOrchestrationInstanceAsync(
             nameof(FanOutOrchestrator), new[] { "alpha", "beta", "gamma" }, new StartOrchestrationOptions(instanceId));
-        OrchestrationMetadata result = await app.WaitForCompletionAsync(instanceId);
+        var result = await app.WaitForCompletionAsync(instanceId);
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
         Assert.Equal(["ALPHA!", "BETA!", "GAMMA!"], result.ReadOutputAs<string[]>() ?? []);
@@ -28,15 +28,15 @@ public sealed class DurableBackendTests(AzuriteStorage storage, ITestOutputHelpe
     [Fact]
     public async Task A_durable_timer_waits_its_time_to_the_second_and_the_orchestration_clock_advances_with_each_episode()
     {
-        await using DurableTestApp app = await DurableTestApp.StartAsync(storage, output, "timer", TestTasks.Register);
-        string instanceId = DurableTestApp.NewInstanceId("timer");
+        await using var app = await DurableTestApp.StartAsync(storage, output, "timer", TestTasks.Register);
+        var instanceId = DurableTestApp.NewInstanceId("timer");
         var started = DateTime.UtcNow;
 
         await app.Client.ScheduleNewOrchestrationInstanceAsync(nameof(TimerClockOrchestrator), 2, new StartOrchestrationOptions(instanceId));
-        OrchestrationMetadata result = await app.WaitForCompletionAsync(instanceId);
+        var result = await app.WaitForCompletionAsync(instanceId);
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, result.RuntimeStatus);
-        DateTime[] clock = result.ReadOutputAs<DateTime[]>()!;
+        var clock = result.ReadOutputAs<DateTime[]>()!;
         output.WriteLine($"started {started:O}; clock: {string.Join(", ", clock.Select(c => c.ToString("O")))}");
         // Timer messages become visible on Azure Storage queues with whole-second delays (the visibility timeout is in
         // seconds), so a timer may fire up to a second early; orchestrations must not count on sub-second precision.
@@ -48,17 +48,17 @@ public sealed class DurableBackendTests(AzuriteStorage storage, ITestOutputHelpe
     [Fact]
     public async Task A_sub_orchestration_completes_and_returns_its_output_to_the_parent()
     {
-        await using DurableTestApp app = await DurableTestApp.StartAsync(storage, output, "suborch", TestTasks.Register);
-        string parentId = DurableTestApp.NewInstanceId("parent");
-        string childId = DurableTestApp.NewInstanceId("child");
+        await using var app = await DurableTestApp.StartAsync(storage, output, "suborch", TestTasks.Register);
+        var parentId = DurableTestApp.NewInstanceId("parent");
+        var childId = DurableTestApp.NewInstanceId("child");
 
         await app.Client.ScheduleNewOrchestrationInstanceAsync(
             nameof(ParentOrchestrator), new ParentInput(childId, "x"), new StartOrchestrationOptions(parentId));
-        OrchestrationMetadata parent = await app.WaitForCompletionAsync(parentId);
+        var parent = await app.WaitForCompletionAsync(parentId);
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, parent.RuntimeStatus);
         Assert.Equal("parent(child(X!))", parent.ReadOutputAs<string>());
-        OrchestrationMetadata? child = await app.Client.GetInstanceAsync(childId, getInputsAndOutputs: true);
+        var child = await app.Client.GetInstanceAsync(childId, getInputsAndOutputs: true);
         Assert.NotNull(child);
         Assert.Equal(OrchestrationRuntimeStatus.Completed, child.RuntimeStatus);
         Assert.Equal(nameof(ChildOrchestrator), child.Name);
@@ -67,14 +67,14 @@ public sealed class DurableBackendTests(AzuriteStorage storage, ITestOutputHelpe
     [Fact]
     public async Task Starting_an_instance_id_that_is_still_running_fails_as_already_existing_and_leaves_the_instance_untouched()
     {
-        await using DurableTestApp app = await DurableTestApp.StartAsync(storage, output, "dedupe", TestTasks.Register);
-        string instanceId = DurableTestApp.NewInstanceId("dedupe");
+        await using var app = await DurableTestApp.StartAsync(storage, output, "dedupe", TestTasks.Register);
+        var instanceId = DurableTestApp.NewInstanceId("dedupe");
         var options = new StartOrchestrationOptions(instanceId);
 
         await app.Client.ScheduleNewOrchestrationInstanceAsync(nameof(WaitForContinueOrchestrator), "first", options);
         using (var started = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
         {
-            OrchestrationMetadata running = await app.Client.WaitForInstanceStartAsync(instanceId, started.Token);
+            var running = await app.Client.WaitForInstanceStartAsync(instanceId, started.Token);
             Assert.Equal(OrchestrationRuntimeStatus.Running, running.RuntimeStatus);
         }
 
@@ -82,21 +82,21 @@ public sealed class DurableBackendTests(AzuriteStorage storage, ITestOutputHelpe
             () => app.Client.ScheduleNewOrchestrationInstanceAsync(nameof(WaitForContinueOrchestrator), "second", options));
 
         await app.Client.RaiseEventAsync(instanceId, TestTasks.ContinueEvent, "go");
-        OrchestrationMetadata completed = await app.WaitForCompletionAsync(instanceId);
+        var completed = await app.WaitForCompletionAsync(instanceId);
         Assert.Equal(OrchestrationRuntimeStatus.Completed, completed.RuntimeStatus);
         Assert.Equal("first+go", completed.ReadOutputAs<string>());
 
         // Functions semantics: a terminal instance may be started again under the same id.
         await app.Client.ScheduleNewOrchestrationInstanceAsync(nameof(WaitForContinueOrchestrator), "third", options);
         await app.Client.RaiseEventAsync(instanceId, TestTasks.ContinueEvent, "again");
-        OrchestrationMetadata restarted = await app.WaitForCompletionAsync(instanceId);
+        var restarted = await app.WaitForCompletionAsync(instanceId);
         Assert.Equal("third+again", restarted.ReadOutputAs<string>());
     }
 
     [Fact]
     public async Task The_main_http_endpoint_and_the_grpc_sidecar_both_answer_on_the_same_app()
     {
-        await using DurableTestApp app = await DurableTestApp.StartAsync(storage, output, "endpoints", TestTasks.Register);
+        await using var app = await DurableTestApp.StartAsync(storage, output, "endpoints", TestTasks.Register);
 
         // Exactly two endpoints: the one asked for with --urls, and the sidecar.
         Assert.Equal(2, app.App.Urls.Count);
@@ -105,7 +105,7 @@ public sealed class DurableBackendTests(AzuriteStorage storage, ITestOutputHelpe
 
         // Main endpoint: plain HTTP/1.1 application route.
         using var http = new HttpClient { BaseAddress = app.MainUrl };
-        using HttpResponseMessage ping = await http.GetAsync(DurableTestApp.PingPath);
+        using var ping = await http.GetAsync(DurableTestApp.PingPath);
         Assert.Equal(HttpStatusCode.OK, ping.StatusCode);
         Assert.Equal($"{DurableTestApp.PingResponse} HTTP/1.1", await ping.Content.ReadAsStringAsync());
 
@@ -114,25 +114,25 @@ public sealed class DurableBackendTests(AzuriteStorage storage, ITestOutputHelpe
         {
             Content = new ByteArrayContent([]) { Headers = { { "Content-Type", "application/grpc" } } },
         };
-        using HttpResponseMessage notMapped = await http.SendAsync(grpcOverMain);
+        using var notMapped = await http.SendAsync(grpcOverMain);
         Assert.Equal(HttpStatusCode.NotFound, notMapped.StatusCode);
 
         // Sidecar: a separate gRPC client on its own channel says hello ...
-        using (GrpcChannel channel = GrpcChannel.ForAddress(app.Sidecar.Address))
+        using (var channel = GrpcChannel.ForAddress(app.Sidecar.Address))
         {
             var sidecar = new P.TaskHubSidecarService.TaskHubSidecarServiceClient(channel);
             await sidecar.HelloAsync(new Google.Protobuf.WellKnownTypes.Empty(), deadline: DateTime.UtcNow.AddSeconds(10));
         }
 
         // ... and the in-process client from DI reaches the backend through it.
-        OrchestrationMetadata? missing = await app.Client.GetInstanceAsync(DurableTestApp.NewInstanceId("missing"));
+        var missing = await app.Client.GetInstanceAsync(DurableTestApp.NewInstanceId("missing"));
         Assert.Null(missing);
     }
 
     [Fact]
     public async Task The_sidecar_refuses_calls_that_reach_it_through_an_http2_application_endpoint_with_a_forged_host()
     {
-        await using DurableTestApp app = await DurableTestApp.StartAsync(storage, output, "guard", TestTasks.Register, new Dictionary<string, string?>
+        await using var app = await DurableTestApp.StartAsync(storage, output, "guard", TestTasks.Register, new Dictionary<string, string?>
         {
             // An application endpoint that speaks HTTP/2 (cleartext prior knowledge, like HTTPS with ALPN would).
             ["Kestrel:Endpoints:Main:Url"] = "http://127.0.0.1:0",
@@ -144,7 +144,7 @@ public sealed class DurableBackendTests(AzuriteStorage storage, ITestOutputHelpe
         Assert.Equal($"{DurableTestApp.PingResponse} HTTP/2", await http.GetStringAsync(DurableTestApp.PingPath));
 
         // ... but a gRPC call sent to it while naming the sidecar's host:port (what RequireHost looks at) is refused.
-        int mainPort = app.MainUrl.Port;
+        var mainPort = app.MainUrl.Port;
         var handler = new SocketsHttpHandler
         {
             ConnectCallback = async (_, cancellationToken) =>
@@ -154,7 +154,7 @@ public sealed class DurableBackendTests(AzuriteStorage storage, ITestOutputHelpe
                 return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
             },
         };
-        using GrpcChannel forged = GrpcChannel.ForAddress(app.Sidecar.Address, new GrpcChannelOptions { HttpHandler = handler });
+        using var forged = GrpcChannel.ForAddress(app.Sidecar.Address, new GrpcChannelOptions { HttpHandler = handler });
         var client = new P.TaskHubSidecarService.TaskHubSidecarServiceClient(forged);
         var refused = await Assert.ThrowsAsync<Grpc.Core.RpcException>(
             async () => await client.GetInstanceAsync(new P.GetInstanceRequest { InstanceId = "x" }, deadline: DateTime.UtcNow.AddSeconds(10)));
@@ -164,18 +164,18 @@ public sealed class DurableBackendTests(AzuriteStorage storage, ITestOutputHelpe
     [Fact]
     public async Task An_instance_started_before_a_graceful_restart_is_completed_by_the_next_process_on_the_same_task_hub()
     {
-        string hubName = AzuriteStorage.NewTaskHubName("restart");
-        string instanceId = DurableTestApp.NewInstanceId("restart");
-        await using (DurableTestApp first = await DurableTestApp.StartAsync(storage, output, "restart", TestTasks.Register, hubName: hubName))
+        var hubName = AzuriteStorage.NewTaskHubName("restart");
+        var instanceId = DurableTestApp.NewInstanceId("restart");
+        await using (var first = await DurableTestApp.StartAsync(storage, output, "restart", TestTasks.Register, hubName: hubName))
         {
             await first.Client.ScheduleNewOrchestrationInstanceAsync(nameof(WaitForContinueOrchestrator), "before", new StartOrchestrationOptions(instanceId));
             using var started = new CancellationTokenSource(TimeSpan.FromSeconds(60));
             await first.Client.WaitForInstanceStartAsync(instanceId, started.Token);
         }
 
-        await using DurableTestApp second = await DurableTestApp.StartAsync(storage, output, "restart", TestTasks.Register, hubName: hubName);
+        await using var second = await DurableTestApp.StartAsync(storage, output, "restart", TestTasks.Register, hubName: hubName);
         await second.Client.RaiseEventAsync(instanceId, TestTasks.ContinueEvent, "after");
-        OrchestrationMetadata completed = await second.WaitForCompletionAsync(instanceId, TimeSpan.FromSeconds(30));
+        var completed = await second.WaitForCompletionAsync(instanceId, TimeSpan.FromSeconds(30));
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, completed.RuntimeStatus);
         Assert.Equal("before+after", completed.ReadOutputAs<string>());

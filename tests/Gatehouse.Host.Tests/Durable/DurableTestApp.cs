@@ -24,7 +24,7 @@ internal sealed class DurableTestApp : IAsyncDisposable
     public const string PingResponse = "pong";
 
     /// <summary>Short leases and polling so a fresh task hub processes its first message within a few seconds.</summary>
-    static readonly Dictionary<string, string?> FastStart = new()
+    private static readonly Dictionary<string, string?> FastStart = new()
     {
         [DurableBackendOptions.PartitionCountKey] = "2",
         [DurableBackendOptions.LeaseIntervalKey] = "5",
@@ -33,7 +33,7 @@ internal sealed class DurableTestApp : IAsyncDisposable
         [DurableBackendOptions.MaxQueuePollingIntervalKey] = "1",
     };
 
-    DurableTestApp(WebApplication app, string hubName, TimeSpan startup)
+    private DurableTestApp(WebApplication app, string hubName, TimeSpan startup)
     {
         App = app;
         HubName = hubName;
@@ -67,7 +67,7 @@ internal sealed class DurableTestApp : IAsyncDisposable
         hubName ??= AzuriteStorage.NewTaskHubName(purpose);
         output.WriteLine($"Task hub: {hubName}");
 
-        WebApplicationBuilder builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
             Args = ["--urls", "http://127.0.0.1:0"],
             EnvironmentName = Environments.Development, // validates the DI graph on Build
@@ -87,11 +87,11 @@ internal sealed class DurableTestApp : IAsyncDisposable
         builder.Logging.AddProvider(new TestOutputLoggerProvider(output));
 
         builder.AddGatehouseDurable(registerTasks);
-        WebApplication app = builder.Build();
+        var app = builder.Build();
         app.MapGet(PingPath, (HttpContext context) => $"{PingResponse} {context.Request.Protocol}");
         app.MapGatehouseDurable();
 
-        long started = Stopwatch.GetTimestamp();
+        var started = Stopwatch.GetTimestamp();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await app.StartAsync(timeout.Token);
         var testApp = new DurableTestApp(app, hubName, Stopwatch.GetElapsedTime(started));
@@ -112,7 +112,7 @@ internal sealed class DurableTestApp : IAsyncDisposable
         using var cancellation = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
         while (true)
         {
-            OrchestrationMetadata? instance = await Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, cancellation.Token);
+            var instance = await Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, cancellation.Token);
             if (instance is { IsCompleted: true })
             {
                 return instance;

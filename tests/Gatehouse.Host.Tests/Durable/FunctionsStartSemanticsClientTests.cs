@@ -8,7 +8,7 @@ namespace Gatehouse.Host.Tests.Durable;
 /// <summary>The Azure Functions rule for starting an instance id that already exists.</summary>
 public sealed class FunctionsStartSemanticsClientTests
 {
-    static readonly TaskMessage Start = new()
+    private static readonly TaskMessage Start = new()
     {
         Event = new ExecutionStartedEvent(-1, "null") { Name = "Scan" },
         OrchestrationInstance = new OrchestrationInstance { InstanceId = "abc", ExecutionId = "e1" },
@@ -17,7 +17,7 @@ public sealed class FunctionsStartSemanticsClientTests
     [Fact]
     public async Task A_start_without_reuse_policy_refuses_to_replace_running_pending_continued_or_suspended_instances()
     {
-        (IOrchestrationServiceClient inner, RecordingProxy<IOrchestrationServiceClient> recorder) = RecordingProxy<IOrchestrationServiceClient>.New();
+        (var inner, var recorder) = RecordingProxy<IOrchestrationServiceClient>.New();
         var client = new FunctionsStartSemanticsClient(inner, NullLogger<FunctionsStartSemanticsClient>.Instance);
 
         await client.CreateTaskOrchestrationAsync(Start);
@@ -32,7 +32,7 @@ public sealed class FunctionsStartSemanticsClientTests
     [Fact]
     public async Task Explicit_dedupe_statuses_from_the_caller_are_passed_through()
     {
-        (IOrchestrationServiceClient inner, RecordingProxy<IOrchestrationServiceClient> recorder) = RecordingProxy<IOrchestrationServiceClient>.New();
+        (var inner, var recorder) = RecordingProxy<IOrchestrationServiceClient>.New();
         var client = new FunctionsStartSemanticsClient(inner, NullLogger<FunctionsStartSemanticsClient>.Instance);
         OrchestrationStatus[] explicitStatuses = [OrchestrationStatus.Completed];
 

@@ -12,7 +12,7 @@ public class RecordingProxy<T> : DispatchProxy where T : class
 
     public static (T Proxy, RecordingProxy<T> Recorder) New()
     {
-        T proxy = Create<T, RecordingProxy<T>>();
+        var proxy = Create<T, RecordingProxy<T>>();
         return (proxy, (RecordingProxy<T>)(object)proxy);
     }
 
@@ -26,7 +26,7 @@ public class RecordingProxy<T> : DispatchProxy where T : class
             return Behavior(targetMethod, args);
         }
 
-        Type returnType = targetMethod.ReturnType;
+        var returnType = targetMethod.ReturnType;
         if (returnType == typeof(Task))
         {
             return Task.CompletedTask;
@@ -34,8 +34,8 @@ public class RecordingProxy<T> : DispatchProxy where T : class
 
         if (returnType.IsGenericType && returnType.GetGenericTypeDefinition() == typeof(Task<>))
         {
-            Type result = returnType.GetGenericArguments()[0];
-            object? value = result.IsValueType ? Activator.CreateInstance(result) : null;
+            var result = returnType.GetGenericArguments()[0];
+            var value = result.IsValueType ? Activator.CreateInstance(result) : null;
             return typeof(Task).GetMethod(nameof(Task.FromResult))!.MakeGenericMethod(result).Invoke(null, [value]);
         }
 

@@ -16,11 +16,11 @@ namespace Gatehouse.Host.Tests.Durable;
 /// </summary>
 public sealed class ScanRepositoryOrchestratorTests(AzuriteStorage storage, ITestOutputHelper output) : IClassFixture<AzuriteStorage>
 {
-    const string Commit = "0123456789abcdef0123456789abcdef01234567";
-    static readonly string ShaA = new('a', 64), ShaB = new('b', 64), ShaC = new('c', 64), ShaD = new('d', 64), ShaE = new('e', 64);
+    private const string Commit = "0123456789abcdef0123456789abcdef01234567";
+    private static readonly string ShaA = new('a', 64), ShaB = new('b', 64), ShaC = new('c', 64), ShaD = new('d', 64), ShaE = new('e', 64);
 
     /// <summary>What the fakes saw.</summary>
-    sealed class Recorder
+    private sealed class Recorder
     {
         public int InFlight;
         public int MaxInFlight;
@@ -31,7 +31,7 @@ public sealed class ScanRepositoryOrchestratorTests(AzuriteStorage storage, ITes
         public readonly ConcurrentQueue<string> AlsoAt = new();
     }
 
-    static readonly List<HfRepoFile> Files =
+    private static readonly List<HfRepoFile> Files =
     [
         new("a/model-00001.safetensors", 1000, new string('1', 40), ShaA),
         new("a/model-00002.safetensors", 1000, new string('2', 40), ShaA), // same bytes as the first: one fetch, one scan
@@ -42,7 +42,7 @@ public sealed class ScanRepositoryOrchestratorTests(AzuriteStorage storage, ITes
         new("tokenizer.json", 50, new string('7', 40), ShaE),               // scanned, allowed
     ];
 
-    static void Register(DurableTaskRegistry registry, Recorder seen, TimeSpan scanTime)
+    private static void Register(DurableTaskRegistry registry, Recorder seen, TimeSpan scanTime)
     {
         registry.AddOrchestrator<ScanRepositoryOrchestrator>();
         registry.AddActivityFunc<PrefetchRequest, List<HfRepoFile>>(nameof(ListRepositoryFilesActivity), (_, _) => Files);
@@ -91,7 +91,7 @@ public sealed class ScanRepositoryOrchestratorTests(AzuriteStorage storage, ITes
         });
     }
 
-    static void InterlockedMax(ref int target, int value)
+    private static void InterlockedMax(ref int target, int value)
     {
         int current;
         while (value > (current = Volatile.Read(ref target)) && Interlocked.CompareExchange(ref target, value, current) != current)

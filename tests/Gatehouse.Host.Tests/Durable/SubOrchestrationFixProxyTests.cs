@@ -9,13 +9,13 @@ namespace Gatehouse.Host.Tests.Durable;
 /// <summary>The decorator that makes the sidecar's sub-orchestration objects persistable by the AzureStorage provider.</summary>
 public sealed class SubOrchestrationFixProxyTests
 {
-    static readonly OrchestrationInstance Parent = new() { InstanceId = "parent", ExecutionId = "e1" };
+    private static readonly OrchestrationInstance Parent = new() { InstanceId = "parent", ExecutionId = "e1" };
 
     [Fact]
     public async Task Completing_a_work_item_persists_a_plain_sub_orchestration_created_event_with_the_same_data()
     {
-        (IOrchestrationService inner, RecordingProxy<IOrchestrationService> recorder) = RecordingProxy<IOrchestrationService>.New();
-        OrchestrationRuntimeState state = NewParentState();
+        (var inner, var recorder) = RecordingProxy<IOrchestrationService>.New();
+        var state = NewParentState();
         DateTime timestamp = new(2026, 11, 25, 12, 0, 0, DateTimeKind.Utc);
         var sidecarEvent = new GrpcSubOrchestrationInstanceCreatedEvent(3)
         {
@@ -31,7 +31,7 @@ public sealed class SubOrchestrationFixProxyTests
         await SubOrchestrationFixProxy.Wrap(inner).CompleteTaskOrchestrationWorkItemAsync(workItem, state, [], [], [], null, null);
 
         Assert.Equal(nameof(IOrchestrationService.CompleteTaskOrchestrationWorkItemAsync), Assert.Single(recorder.Calls).Method);
-        HistoryEvent persisted = state.Events.Single(e => e.EventType == EventType.SubOrchestrationInstanceCreated);
+        var persisted = state.Events.Single(e => e.EventType == EventType.SubOrchestrationInstanceCreated);
         Assert.Equal(typeof(SubOrchestrationInstanceCreatedEvent), persisted.GetType());
         Assert.Same(persisted, state.NewEvents.Single(e => e.EventType == EventType.SubOrchestrationInstanceCreated));
         var plain = (SubOrchestrationInstanceCreatedEvent)persisted;
@@ -41,8 +41,8 @@ public sealed class SubOrchestrationFixProxyTests
     [Fact]
     public async Task Completing_a_work_item_turns_protobuf_tags_of_started_sub_orchestrations_into_a_plain_dictionary()
     {
-        (IOrchestrationService inner, _) = RecordingProxy<IOrchestrationService>.New();
-        OrchestrationRuntimeState state = NewParentState();
+        (var inner, _) = RecordingProxy<IOrchestrationService>.New();
+        var state = NewParentState();
         var startChild = new TaskMessage
         {
             Event = new ExecutionStartedEvent(-1, "\"x\"") { Name = "Child", Tags = new MapField<string, string> { { "team", "gatehouse" } } },
@@ -52,7 +52,7 @@ public sealed class SubOrchestrationFixProxyTests
 
         await SubOrchestrationFixProxy.Wrap(inner).CompleteTaskOrchestrationWorkItemAsync(workItem, state, [], [startChild], [], null, null);
 
-        IDictionary<string, string> tags = ((ExecutionStartedEvent)startChild.Event).Tags;
+        var tags = ((ExecutionStartedEvent)startChild.Event).Tags;
         Assert.Equal(typeof(Dictionary<string, string>), tags.GetType());
         Assert.Equal("gatehouse", tags["team"]);
     }
@@ -60,17 +60,17 @@ public sealed class SubOrchestrationFixProxyTests
     [Fact]
     public void Other_calls_pass_through_unchanged_and_exceptions_surface_unwrapped()
     {
-        (IOrchestrationService inner, RecordingProxy<IOrchestrationService> recorder) = RecordingProxy<IOrchestrationService>.New();
+        (var inner, var recorder) = RecordingProxy<IOrchestrationService>.New();
         recorder.Behavior = (method, _) => method.Name == nameof(IOrchestrationService.GetDelayInSecondsAfterOnFetchException)
             ? 7
             : throw new TimeoutException("storage down");
-        IOrchestrationService proxy = SubOrchestrationFixProxy.Wrap(inner);
+        var proxy = SubOrchestrationFixProxy.Wrap(inner);
 
         Assert.Equal(7, proxy.GetDelayInSecondsAfterOnFetchException(new InvalidOperationException()));
         Assert.Throws<TimeoutException>(() => proxy.GetDelayInSecondsAfterOnProcessException(new InvalidOperationException()));
     }
 
-    static OrchestrationRuntimeState NewParentState()
+    private static OrchestrationRuntimeState NewParentState()
     {
         var state = new OrchestrationRuntimeState();
         state.AddEvent(new OrchestratorStartedEvent(-1));

@@ -7,16 +7,16 @@ namespace Gatehouse.Host.Tests.Durable;
 /// <summary>Sends the app's logs to the test's output, so a failing test shows what the host did.</summary>
 internal sealed class TestOutputLoggerProvider(ITestOutputHelper output) : ILoggerProvider
 {
-    readonly long started = Stopwatch.GetTimestamp();
-    volatile bool disposed;
+    private readonly long _started = Stopwatch.GetTimestamp();
+    private volatile bool _disposed;
 
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
-    public void Dispose() => disposed = true;
+    public void Dispose() => _disposed = true;
 
-    void Write(string line)
+    private void Write(string line)
     {
-        if (disposed)
+        if (_disposed)
         {
             return;
         }
@@ -31,7 +31,7 @@ internal sealed class TestOutputLoggerProvider(ITestOutputHelper output) : ILogg
         }
     }
 
-    sealed class Logger(TestOutputLoggerProvider provider, string category) : ILogger
+    private sealed class Logger(TestOutputLoggerProvider provider, string category) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
@@ -44,8 +44,8 @@ internal sealed class TestOutputLoggerProvider(ITestOutputHelper output) : ILogg
                 return;
             }
 
-            double seconds = Stopwatch.GetElapsedTime(provider.started).TotalSeconds;
-            string line = $"[{seconds,7:F3}s {logLevel,-11} {category}] {formatter(state, exception)}";
+            var seconds = Stopwatch.GetElapsedTime(provider._started).TotalSeconds;
+            var line = $"[{seconds,7:F3}s {logLevel,-11} {category}] {formatter(state, exception)}";
             if (exception is not null)
             {
                 line += Environment.NewLine + exception;

@@ -34,7 +34,7 @@ internal sealed class ParentOrchestrator : TaskOrchestrator<ParentInput, string>
 {
     public override async Task<string> RunAsync(TaskOrchestrationContext context, ParentInput input)
     {
-        string child = await context.CallSubOrchestratorAsync<string>(
+        var child = await context.CallSubOrchestratorAsync<string>(
             nameof(ChildOrchestrator), input.Value, new SubOrchestrationOptions { InstanceId = input.ChildInstanceId });
         return $"parent({child})";
     }
@@ -51,7 +51,7 @@ internal sealed class WaitForContinueOrchestrator : TaskOrchestrator<string, str
 {
     public override async Task<string> RunAsync(TaskOrchestrationContext context, string input)
     {
-        string suffix = await context.WaitForExternalEvent<string>(TestTasks.ContinueEvent);
+        var suffix = await context.WaitForExternalEvent<string>(TestTasks.ContinueEvent);
         return $"{input}+{suffix}";
     }
 }

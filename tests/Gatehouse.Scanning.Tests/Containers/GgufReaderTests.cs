@@ -71,7 +71,7 @@ public sealed class GgufReaderTests
     [Fact]
     public async Task A_string_claiming_2_pow_60_bytes_is_invalid_and_never_allocated()
     {
-        byte[] claim = BitConverter.GetBytes(1UL << 60);
+        var claim = BitConverter.GetBytes(1UL << 60);
 
         var report = await ScanAsync(Gguf(("general.name", new GgufRaw(8, claim))), "model.gguf");
 

@@ -110,10 +110,26 @@ public sealed class CorpusTests
         foreach (var f in report.Findings)
         {
             text.Append($"  [{f.Level}] {f.Rule}: {f.Message}");
-            if (f.Path is not null) text.Append($" path={f.Path}");
-            if (f.Offset is not null) text.Append($" offset={f.Offset}");
-            if (f.Global is not null) text.Append($" global={f.Global}");
-            if (f.CallSite is not null) text.Append($" call={f.CallSite}");
+            if (f.Path is not null)
+            {
+                text.Append($" path={f.Path}");
+            }
+
+            if (f.Offset is not null)
+            {
+                text.Append($" offset={f.Offset}");
+            }
+
+            if (f.Global is not null)
+            {
+                text.Append($" global={f.Global}");
+            }
+
+            if (f.CallSite is not null)
+            {
+                text.Append($" call={f.CallSite}");
+            }
+
             text.AppendLine();
         }
         return text.ToString();

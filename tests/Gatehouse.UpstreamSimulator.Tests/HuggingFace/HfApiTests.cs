@@ -104,7 +104,7 @@ public class HfApiTests
         await PostAsync(client, "_sim/hf/page-size?n=2");
 
         var entries = new List<JsonElement>();
-        string? url = $"api/models/{Model}/tree/main?recursive=true&expand=false";
+        var url = $"api/models/{Model}/tree/main?recursive=true&expand=false";
         var pages = 0;
         while (url is not null)
         {
