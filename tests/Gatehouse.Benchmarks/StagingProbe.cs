@@ -22,7 +22,7 @@ public static class StagingProbe
         Random.Shared.NextBytes(block);
         var ids = new List<string>();
         var started = Stopwatch.GetTimestamp();
-        Task staging = Task.CompletedTask;
+        var staging = Task.CompletedTask;
         for (long sent = 0; sent < bytes;)
         {
             var n = (int)Math.Min(BlockSize, bytes - sent);

@@ -1,8 +1,8 @@
-using System.Security.Cryptography;
 using System.Buffers;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Security.Cryptography;
 using Azure.Storage.Blobs;
 
 namespace Gatehouse.Benchmarks;
