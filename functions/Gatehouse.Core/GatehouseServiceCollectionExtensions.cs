@@ -1,14 +1,15 @@
-using Gatehouse.Artifacts;
 using Gatehouse.Audit;
 using Gatehouse.Configuration;
 using Gatehouse.Http;
 using Gatehouse.HuggingFace;
 using Gatehouse.HuggingFace.Prefetch;
+using Gatehouse.Pipeline;
+using Gatehouse.Policy;
 using Gatehouse.PyPI;
 using Gatehouse.Scans;
 using Gatehouse.Storage;
 using Gatehouse.Tokens;
-using Gatehouse.Verdicts;
+using Gatehouse.Upstream;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -29,41 +30,60 @@ public static class GatehouseServiceCollectionExtensions
         services.AddMemoryCache();
         services.TryAddTimeProvider();
         services.AddSingleton(_ => GatehouseStorage.FromConfiguration(configuration));
+        services.AddSingleton(_ => PublicUrls.FromConfiguration(configuration));
         services.AddHostedService<StorageInitializer>();
-        services.AddHttpClient(PyPIUpstream.HttpClientName, (sp, client) =>
-        {
-            client.Timeout = TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<GatehouseOptions>>().Value.PyPI.UpstreamTimeoutSeconds);
-            client.DefaultRequestHeaders.UserAgent.ParseAdd("Gatehouse/0.1");
-        }).ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, AutomaticDecompression = System.Net.DecompressionMethods.None });
-        services.AddSingleton<PyPIUpstream>();
-        services.AddHttpClient(HuggingFaceUpstream.HttpClientName, (sp, client) =>
-        {
-            client.Timeout = TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<GatehouseOptions>>().Value.HuggingFace.UpstreamTimeoutSeconds);
-            client.DefaultRequestHeaders.UserAgent.ParseAdd("Gatehouse/0.1");
-        }).ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, AutomaticDecompression = System.Net.DecompressionMethods.None, UseCookies = false });
-        services.AddSingleton<HuggingFaceUpstream>();
-        services.AddSingleton<HuggingFaceEndpoint>();
-        services.AddSingleton<HuggingFaceResolve>();
-        services.AddSingleton<HfRepository>();
-        services.AddSingleton<PrefetchEndpoint>();
-        services.AddSingleton<SimpleIndexCache>();
-        services.AddSingleton<VerdictStore>();
-        services.AddSingleton<VerdictSignals>();
-        services.AddSingleton<ReferenceStore>();
-        services.AddSingleton<AuditLog>();
+
+        // Upstreams: one client, each remote with its own named HttpClient (its timeout; no automatic redirects or decompression).
+        services.AddSingleton<UpstreamClient>();
+        AddUpstreamHttpClient(services, PyPIUpstream.HttpClientName, o => o.PyPI.UpstreamTimeoutSeconds);
+        AddUpstreamHttpClient(services, HuggingFaceUpstream.HttpClientName, o => o.HuggingFace.UpstreamTimeoutSeconds);
+
+        // The pipeline and its decision hook.
+        services.AddSingleton<ContentStore>();
+        services.AddSingleton<IFactsStore, FactsStore>();
+        services.AddSingleton<IReferenceStore, ReferenceStore>();
+        services.AddSingleton<ScanSignals>();
+        services.AddSingleton<IScanClaims, ScanClaims>();
+        services.AddSingleton<ScanStarter>();
+        services.AddSingleton<RemoteRegistry>();
+        services.AddSingleton<IDecisionPolicy, DefaultPolicy>();
+        services.AddSingleton<ReferenceDecisions>();
+        services.AddSingleton<ContentFetcher>();
         services.AddSingleton<ArtifactGate>();
-        services.AddSingleton<StagedContent>();
         services.AddSingleton<ModelScanSlots>();
-        services.AddSingleton<EntitlementTokenService>();
-        services.AddSingleton<BlobResponses>();
+        services.AddSingleton<IAuditLog, AuditLog>();
+
+        // Remotes.
+        services.AddSingleton<PyPIUpstream>();
+        services.AddSingleton<IRemote, PyPIRemote>();
+        services.AddSingleton<SimpleIndexCache>();
+        services.AddSingleton<JsonApiCache>();
         services.AddSingleton<SimpleIndexEndpoint>();
         services.AddSingleton<FilesEndpoint>();
         services.AddSingleton<JsonApiEndpoint>();
         services.AddSingleton<ProvenanceEndpoint>();
+        services.AddSingleton<HuggingFaceUpstream>();
+        services.AddSingleton<IRemote, HuggingFaceRemote>();
+        services.AddSingleton<HfFiles>();
+        services.AddSingleton<HfRepository>();
+        services.AddSingleton<HuggingFaceResolve>();
+        services.AddSingleton<HuggingFaceEndpoint>();
+        services.AddSingleton<PrefetchEndpoint>();
+
+        // Entitlements and the HTTP entry points.
+        services.AddSingleton<EntitlementTokenService>();
         services.AddSingleton<AdminTokensEndpoint>();
+        services.AddSingleton<BlobResponses>();
         services.AddSingleton<GatehouseHttp>();
         return services;
     }
+
+    private static void AddUpstreamHttpClient(IServiceCollection services, string name, Func<GatehouseOptions, int> timeoutSeconds) =>
+        services.AddHttpClient(name, (sp, client) =>
+        {
+            client.Timeout = TimeSpan.FromSeconds(timeoutSeconds(sp.GetRequiredService<IOptions<GatehouseOptions>>().Value));
+            client.DefaultRequestHeaders.UserAgent.ParseAdd("Gatehouse/0.1");
+        }).ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, AutomaticDecompression = System.Net.DecompressionMethods.None, UseCookies = false });
 
     /// <summary>Maps every route of <see cref="GatehouseRoutes"/> onto <see cref="GatehouseHttp"/> (the standalone host).</summary>
     public static IEndpointRouteBuilder MapGatehouse(this IEndpointRouteBuilder endpoints)
@@ -101,7 +121,7 @@ public static class GatehouseServiceCollectionExtensions
         && Uri.TryCreate(o.HuggingFace.Endpoint, UriKind.Absolute, out var hf) && (hf.Scheme == Uri.UriSchemeHttps || hf.Scheme == Uri.UriSchemeHttp)
         && o.HuggingFace.CacheTtlSeconds >= 0 && o.HuggingFace.UpstreamTimeoutSeconds > 0
         && o.HuggingFace.DownloadWaitSliceSeconds is > 0 and < 10 && o.HuggingFace.PrefetchMaxFiles > 0 && o.HuggingFace.PrefetchParallelism > 0 && o.HuggingFace.PrefetchScanTimeoutSeconds > 0
-        && o.PyPI.IndexTtlSeconds >= 0 && o.Scan.InlineWaitSeconds >= 0 && o.Scan.RetryAfterSeconds > 0
+        && o.PyPI.IndexTtlSeconds >= 0 && o.Scan.InlineWaitSeconds >= 0 && o.Scan.RetryAfterSeconds > 0 && o.Scan.ClaimMinutes > 0
         && o.Serving.Mode is "Stream" or "Sas" && o.Serving.SasLifetimeSeconds is > 0 and <= 3600
         && o.Archive.MaxEntries > 0 && o.Archive.MaxNestingDepth >= 0 && o.Archive.MaxCompressionRatio > 1;
 

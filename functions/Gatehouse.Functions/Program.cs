@@ -1,5 +1,4 @@
 using Gatehouse;
-using Gatehouse.Scans;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.DurableTask.Worker;
@@ -11,6 +10,6 @@ builder.ConfigureFunctionsWebApplication();
 builder.Services.AddGatehouse(builder.Configuration);
 
 // The Durable extension turns every registered class into an orchestrationTrigger/activityTrigger function at start-up.
-builder.ConfigureDurableWorker().AddTasks(ScanTasks.Register);
+builder.ConfigureDurableWorker().AddTasks(GatehouseTasks.Register);
 
 builder.Build().Run();

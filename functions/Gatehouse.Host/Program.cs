@@ -1,7 +1,6 @@
 using Gatehouse;
 using Gatehouse.Host;
 using Gatehouse.Host.Durable;
-using Gatehouse.Scans;
 using Microsoft.Extensions.Configuration.Memory;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -24,7 +23,7 @@ if (builder.Configuration["Logging:LogLevel:Microsoft.AspNetCore"] is null)
 }
 
 builder.Services.AddGatehouse(builder.Configuration);
-builder.AddGatehouseDurable(ScanTasks.Register);
+builder.AddGatehouseDurable(GatehouseTasks.Register);
 
 var app = builder.Build();
 app.MapGatehouse();

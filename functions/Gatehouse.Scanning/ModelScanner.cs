@@ -56,6 +56,17 @@ public sealed class ModelScanner
         [".nemo"] = "NeMo archive",
     };
 
+    /// <summary>
+    /// The loader a file name claims (".bin": "torch.load / transformers checkpoint"), or null. Content of no format
+    /// under such a name is Suspicious, because that loader will try to read it.
+    /// </summary>
+    public static string? ClaimedLoader(string fileName) =>
+        ClaimedModelExtensions.TryGetValue(Path.GetExtension(fileName), out var loader) ? loader : null;
+
+    /// <summary>The finding <see cref="ScanAsync"/> gives a top-level file of no known format named <paramref name="fileName"/>, or null.</summary>
+    public static ModelFinding? UnrecognisedUnderName(string fileName) =>
+        ClaimedLoader(fileName) is { } loader ? Unrecognised(fileName, loader, path: null) : null;
+
     private readonly ScanLimits _limits;
 
     public ModelScanner(ScanLimits? limits = null) => _limits = limits ?? new ScanLimits();
@@ -338,9 +349,13 @@ public sealed class ModelScanner
         }
         if (ClaimedModelExtensions.TryGetValue(extension, out var loader))
         {
-            context.Add(ContainerRules.Unrecognised, ScanLevel.Suspicious,
-                $"Named '{name}' ({loader}) but the content is none of the formats that loader reads; it is not provably inert.", path);
+            var finding = Unrecognised(name!, loader, path);
+            context.Add(finding.Rule, finding.Level, finding.Message, path);
         }
         return "data";
     }
+
+    private static ModelFinding Unrecognised(string name, string loader, string? path) =>
+        new(ContainerRules.Unrecognised, ScanLevel.Suspicious,
+            $"Named '{name}' ({loader}) but the content is none of the formats that loader reads; it is not provably inert.", path);
 }

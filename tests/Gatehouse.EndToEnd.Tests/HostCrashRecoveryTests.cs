@@ -50,8 +50,8 @@ public sealed class HostCrashRecoveryTests(ITestOutputHelper output)
             Step("orchestration Running; killing the host");
             stack.Host.KillHard();
 
-            Assert.True(await stack.Storage.VerdictAsync(file.Sha256) is null,
-                "a verdict exists right after the kill: the scan finished before the host was killed, so this test proved nothing (make the wheel bigger)");
+            Assert.True(await stack.Storage.FactsAsync(file.Sha256) is null,
+                "facts exist right after the kill: the scan finished before the host was killed, so this test proved nothing (make the wheel bigger)");
             Assert.False(await stack.Storage.BlobExistsAsync(StorageProbe.Artifacts, file.Sha256), "an artifacts blob exists after a kill during the scan");
 
             await stack.RestartHostAsync();
@@ -87,9 +87,10 @@ public sealed class HostCrashRecoveryTests(ITestOutputHelper output)
                 Step($"{group.Count()} x {group.Key}");
             }
 
-            var verdict = await stack.Storage.VerdictAsync(file.Sha256);
-            Assert.NotNull(verdict);
-            Assert.Equal("Allowed", verdict.GetString("Decision"));
+            Assert.NotNull(await stack.Storage.FactsAsync(file.Sha256));
+            var reference = await stack.Storage.PyPIReferenceAsync(project, file.Filename);
+            Assert.NotNull(reference);
+            Assert.Equal("Allowed", reference.GetString("Decision"));
             Assert.True(await stack.Storage.BlobExistsAsync(StorageProbe.Artifacts, file.Sha256), "the allowed wheel is not in artifacts");
             Step("done");
         });

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -28,12 +27,7 @@ public sealed class HuggingFaceApiTests(SharedGatehouse shared, ITestOutputHelpe
     /// <summary>A client as huggingface_hub sends it: the entitlement token as <c>Authorization: Bearer</c>.</summary>
     private HttpClient HfClient(bool authenticated = true)
     {
-        var client = Stack.CreateClient(authenticated: false);
-        if (authenticated)
-        {
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Stack.Token);
-        }
-        return client;
+        return authenticated ? Stack.CreateHfClient() : Stack.CreateClient(authenticated: false);
     }
 
     /// <summary>A Gatehouse URL sent exactly as written (no dot-segment or escape canonicalization).</summary>

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text.Json;
 using Gatehouse.EndToEnd.Tests.Infrastructure;
 using static Gatehouse.EndToEnd.Tests.Infrastructure.HubResponses;
@@ -74,8 +73,7 @@ public sealed class HuggingFaceBadInputTests(SharedGatehouse shared, ITestOutput
     [InlineData("{repo}/resolve/main%3Ax/config.json", Revision)]
     public Task A_malformed_resolve_url_gets_400_saying_what_is_wrong_before_any_upstream_call(string template, string complaint) => Stack.RunAsync(output, async () =>
     {
-        using var client = Stack.CreateClient(authenticated: false);
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Stack.Token);
+        using var client = Stack.CreateHfClient();
         client.DefaultRequestHeaders.TryAddWithoutValidation("User-Agent", "huggingface_hub/1.28.0; python/3.11; torch/2.5");
         foreach (var (prefix, name) in new[] { ("", "tiny-model"), ("datasets/", "tiny-dataset") })
         {

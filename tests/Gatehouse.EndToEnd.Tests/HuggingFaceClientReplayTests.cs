@@ -127,10 +127,11 @@ public sealed class HuggingFaceClientReplayTests(SharedGatehouse shared, ITestOu
     public Task A_transformers_probe_of_a_refused_file_is_gated_and_never_entry_not_found(string revision) => Stack.RunAsync(output, async () =>
     {
         var repo = HfFixtures.Repo("model", Model);
-        var file = repo.File(repo.ResolveRevision(revision), EvilFile);
+        var commit = repo.ResolveRevision(revision);
+        var file = repo.File(commit, EvilFile);
         using var http = Stack.CreateClient(authenticated: false);
         var hub = new HubClient(http, Stack.BaseAddress, Stack.Token, TransformersUserAgent, output);
-        await AssertRefusedAsGatedAsync(hub, Stack, hub.ResolveUrl("model", Model, revision, EvilFile), file);
+        await AssertRefusedAsGatedAsync(hub, Stack, hub.ResolveUrl("model", Model, revision, EvilFile), commit, file);
     });
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -163,39 +164,40 @@ public sealed class HuggingFaceClientReplayTests(SharedGatehouse shared, ITestOu
     }
 
     /// <summary>
-    /// A refused file (H10): HEAD and GET answer 403 <c>GatedRepo</c> (GatedRepoError, raised verbatim, never cached as
-    /// absent), with the verdict's rule and reason in <c>X-Error-Message</c> and in the JSON <c>error</c>.
+    /// A refused file: GET and HEAD answer 403 <c>GatedRepo</c> (GatedRepoError, raised verbatim, never cached as
+    /// absent), with the decision's rule and reason in <c>X-Error-Message</c> and in the JSON <c>error</c>. The GET
+    /// comes first: it waits out a cold scan, while a HEAD answers a cold file's metadata at once.
     /// </summary>
-    private async Task AssertRefusedAsGatedAsync(HubClient hub, GatehouseStack stack, Uri url, HfFixtureFile file)
+    private async Task AssertRefusedAsGatedAsync(HubClient hub, GatehouseStack stack, Uri url, string commit, HfFixtureFile file)
     {
-        var metadata = await hub.GetFileMetadataAsync(url);
-        var head = metadata.Head;
-        var message = Header(head, "X-Error-Message");
-        output.WriteLine($"HEAD {url} → {(int)head.StatusCode} {Header(head, "X-Error-Code")}: {message}");
-        Assert.Equal(HttpStatusCode.Forbidden, head.StatusCode);
-        Assert.Equal("GatedRepo", Header(head, "X-Error-Code"));
-        Assert.NotEqual("EntryNotFound", Header(head, "X-Error-Code"));
-
-        var verdict = await stack.Storage.VerdictAsync(file.Lfs?.Oid ?? Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(HfFixtures.ObjectPath(file.Sha1)))));
-        Assert.NotNull(verdict);
-        Assert.Equal("Blocked", verdict.GetString("Decision"));
-        var rule = verdict.GetString("Rule");
-        var reason = verdict.GetString("Reason");
-        Assert.False(string.IsNullOrEmpty(rule));
-        Assert.False(string.IsNullOrEmpty(reason));
-        // X-Error-Message is all huggingface_hub shows for a refused HEAD (no body): the file, the rule first (the header
-        // is cut at 300 characters), and the verdict's reason without repeating the rule at its end.
-        var reasonText = reason.EndsWith($" ({rule})", StringComparison.Ordinal) ? reason[..^(rule.Length + 3)] : reason;
-        Assert.NotNull(message);
-        Assert.StartsWith($"Gatehouse refused {file.Path} (rule {rule}): ", message, StringComparison.Ordinal);
-        Assert.Contains(reasonText[..Math.Min(reasonText.Length, 80)], message, StringComparison.Ordinal);
-
         using var get = await hub.SendAsync(HttpMethod.Get, url, HubClient.HttpxAcceptEncoding);
         Assert.Equal(HttpStatusCode.Forbidden, get.StatusCode);
         Assert.Equal("GatedRepo", Header(get, "X-Error-Code"));
         Assert.StartsWith("application/json", get.Content.Headers.ContentType?.ToString(), StringComparison.Ordinal);
         var error = JsonDocument.Parse(await HubClient.ReadTextAsync(get)).RootElement.GetProperty("error").GetString();
         output.WriteLine($"GET {url} → 403 error: {error}");
+
+        var metadata = await hub.GetFileMetadataAsync(url);
+        var head = metadata.Head;
+        var message = Header(head, "X-Error-Message");
+        output.WriteLine($"HEAD {url} → {(int)head.StatusCode} {Header(head, "X-Error-Code")}: {message}");
+        Assert.Equal(HttpStatusCode.Forbidden, head.StatusCode);
+        Assert.Equal("GatedRepo", Header(head, "X-Error-Code"));
+
+        var decision = await stack.Storage.HfReferenceAsync(Model, commit, file.Path);
+        Assert.NotNull(decision);
+        Assert.Equal("Blocked", decision.GetString("Decision"));
+        var rule = decision.GetString("Rule");
+        var reason = decision.GetString("Reason");
+        Assert.False(string.IsNullOrEmpty(rule));
+        Assert.False(string.IsNullOrEmpty(reason));
+        // X-Error-Message is all huggingface_hub shows for a refused HEAD (no body): the file, the rule first (the header
+        // is cut at 300 characters), and the decision's reason without repeating the rule at its end.
+        var reasonText = reason.EndsWith($" ({rule})", StringComparison.Ordinal) ? reason[..^(rule.Length + 3)] : reason;
+        Assert.NotNull(message);
+        Assert.StartsWith($"Gatehouse refused {file.Path} (rule {rule}): ", message, StringComparison.Ordinal);
+        Assert.Contains(reasonText[..Math.Min(reasonText.Length, 80)], message, StringComparison.Ordinal);
+
         Assert.NotNull(error);
         Assert.Contains(file.Path, error, StringComparison.Ordinal);
         Assert.Contains(reasonText, error, StringComparison.Ordinal); // the whole reason, with its rule in front
@@ -204,6 +206,7 @@ public sealed class HuggingFaceClientReplayTests(SharedGatehouse shared, ITestOu
         Assert.StartsWith(message.Length == 300 && message.EndsWith("...", StringComparison.Ordinal) ? message[..^3] : message, error, StringComparison.Ordinal);
         Assert.Equal(message, Header(get, "X-Error-Message"));
         AssertNoXet(get);
+        AssertNoXet(head);
     }
 
     /// <summary>No Xet header or link anywhere, or huggingface_hub would hand the download to hf_xet and the CAS host (§3.9).</summary>

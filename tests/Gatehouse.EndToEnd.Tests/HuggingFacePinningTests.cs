@@ -29,8 +29,7 @@ public sealed class HuggingFacePinningTests(ITestOutputHelper output)
         await using var stack = await GatehouseStack.StartAsync("hfpinning");
         await stack.RunAsync(output, async () =>
         {
-            using var client = stack.CreateClient(authenticated: false);
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", stack.Token);
+            using var client = stack.CreateHfClient();
 
             // Before: main is A.
             var (headA, bytesA) = await ResolveAsync(client, stack, "main", "config.json");

@@ -187,8 +187,8 @@ public sealed class HuggingFacePrefetchTests(ITestOutputHelper output)
             Assert.NotEmpty(progress);
             Assert.Contains($"] {paths.Count}/{paths.Count} files ", progress[^1], StringComparison.Ordinal);
             Assert.Contains($"Prefetching model {repo}@{synthetic.Commit[..12]} (main)", text.StandardError, StringComparison.Ordinal);
-            // The two paths with one content were scanned once (one verdict recorded).
-            Assert.Equal(1, await stack.Storage.VerdictAuditCountAsync(duplicate));
+            // The two paths with one content were scanned once (one set of facts recorded), and each decided for itself.
+            Assert.Equal(1, await stack.Storage.AuditCountAsync("facts", duplicate));
 
             var json = await CliAsync(adminToken, 0, "prefetch", "hf", repo + "@main", "--format", "json", "--url", url, "--admin-token", adminToken, "--timeout", "120");
             var report = JsonSerializer.Deserialize<Report>(json.StandardOutput, Json)!;
@@ -450,7 +450,7 @@ public sealed class HuggingFacePrefetchTests(ITestOutputHelper output)
             {
                 Assert.True(byPath[path].Decision == "Failed" && !string.IsNullOrEmpty(byPath[path].Reason), $"{path}: {byPath[path].Decision} ({byPath[path].Reason}), expected Failed with a reason");
                 var sha256 = synthetic.Files.Single(f => f.Path == path).Sha256;
-                Assert.Null(await stack.Storage.VerdictAsync(sha256));
+                Assert.Null(await stack.Storage.FactsAsync(sha256));
                 foreach (var container in new[] { StorageProbe.Staging, StorageProbe.Artifacts, StorageProbe.Quarantine })
                 {
                     Assert.False(await stack.Storage.BlobExistsAsync(container, sha256), $"{path}'s content is in {container}");
@@ -621,7 +621,7 @@ public sealed class HuggingFacePrefetchTests(ITestOutputHelper output)
     {
         foreach (var sha256 in files.Select(f => f.Sha256).Distinct())
         {
-            await stack.Storage.ForgetContentAsync(sha256, pypiProject: "");
+            await stack.Storage.ForgetContentAsync(sha256);
         }
         var table = new TableClient(TestEnvironment.StorageConnectionString, GatehouseStorage.ReferencesTable);
         var partition = HfFileDigests.ReferencePartition(repoType, repoId);

@@ -25,13 +25,6 @@ public sealed class HuggingFaceResolveTests(SharedGatehouse shared, ITestOutputH
 
     private static string Fixture(string objectName) => Path.Combine(TestEnvironment.RepoRoot, "tests", "fixtures", "hf", "objects", objectName);
 
-    private HttpClient HfClient()
-    {
-        var client = Stack.CreateClient(authenticated: false);
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Stack.Token);
-        return client;
-    }
-
     private static void AssertNoXet(HttpResponseMessage response)
     {
         foreach (var header in response.Headers.Concat(response.Content.Headers))
@@ -54,7 +47,7 @@ public sealed class HuggingFaceResolveTests(SharedGatehouse shared, ITestOutputH
         {
             Assert.Equal(SafetensorsSha256, sha256);
         }
-        using var client = HfClient();
+        using var client = Stack.CreateHfClient();
         var url = $"hf/{Model}/resolve/main/{path}";
         using var head = await SendUntilDecidedAsync(client, () => new HttpRequestMessage(HttpMethod.Head, url), output);
         Assert.Equal(HttpStatusCode.OK, head.StatusCode);
@@ -90,7 +83,7 @@ public sealed class HuggingFaceResolveTests(SharedGatehouse shared, ITestOutputH
     public Task A_range_request_gets_206_with_the_slice() => Stack.RunAsync(output, async () =>
     {
         var expected = await File.ReadAllBytesAsync(Fixture(SafetensorsObject));
-        using var client = HfClient();
+        using var client = Stack.CreateHfClient();
         var url = $"hf/{Model}/resolve/main/model.safetensors";
         (await SendUntilDecidedAsync(client, () => new HttpRequestMessage(HttpMethod.Head, url), output)).Dispose();
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
@@ -104,9 +97,11 @@ public sealed class HuggingFaceResolveTests(SharedGatehouse shared, ITestOutputH
     [Fact]
     public Task A_malicious_pickle_is_refused_as_gated_with_the_reason() => Stack.RunAsync(output, async () =>
     {
-        using var client = HfClient();
+        using var client = Stack.CreateHfClient();
         var url = $"hf/{Model}/resolve/main/evil.bin";
-        using var head = await SendUntilDecidedAsync(client, () => new HttpRequestMessage(HttpMethod.Head, url), output);
+        // A GET waits for the verdict of a cold file; a HEAD answers a cold file's metadata at once, and the refusal after.
+        (await SendUntilDecidedAsync(client, () => new HttpRequestMessage(HttpMethod.Get, url), output)).Dispose();
+        using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, url));
         Assert.Equal(HttpStatusCode.Forbidden, head.StatusCode);
         Assert.Equal("GatedRepo", Header(head, "X-Error-Code"));
         var message = Header(head, "X-Error-Message");
@@ -124,7 +119,7 @@ public sealed class HuggingFaceResolveTests(SharedGatehouse shared, ITestOutputH
     [Fact]
     public Task A_missing_file_is_entry_not_found_with_the_commit() => Stack.RunAsync(output, async () =>
     {
-        using var client = HfClient();
+        using var client = Stack.CreateHfClient();
         foreach (var method in new[] { HttpMethod.Head, HttpMethod.Get })
         {
             using var response = await client.SendAsync(new HttpRequestMessage(method, $"hf/{Model}/resolve/main/no-such-file.bin"));
@@ -137,7 +132,7 @@ public sealed class HuggingFaceResolveTests(SharedGatehouse shared, ITestOutputH
     [Fact]
     public Task The_client_token_never_reaches_the_upstream() => Stack.RunAsync(output, async () =>
     {
-        using var client = HfClient();
+        using var client = Stack.CreateHfClient();
         using (var response = await SendUntilDecidedAsync(client, () => new HttpRequestMessage(HttpMethod.Get, $"hf/{Model}/resolve/main/config.json"), output))
         {
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);

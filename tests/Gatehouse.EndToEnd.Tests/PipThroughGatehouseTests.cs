@@ -48,11 +48,11 @@ public sealed class PipThroughGatehouseTests(SharedGatehouse shared, ITestOutput
     {
         // A blocked file is no longer listed, so a pip that comes after the refusal never asks for it (the policy work
         // will give later users the reason too). Each pip starts from a cold cache, as on a fresh storage account.
-        await Stack.Storage.ForgetContentAsync(EvilSha256, "gh-evil");
+        await Stack.Storage.ForgetContentAsync(EvilSha256);
         using var venv = await PipUnderTest.For(pip).CreateVenvAsync(output);
         using var client = Stack.CreateClient();
         // The index keeps its list of refused files for a few seconds: wait until the forgotten wheel is listed again.
-        Assert.True(await ListedWithinAsync(client, TimeSpan.FromSeconds(15), listed: true), $"{EvilWheel} did not come back into the index after its verdict was forgotten");
+        Assert.True(await SimpleIndexPages.ListedWithinAsync(client, "gh-evil", EvilWheel, TimeSpan.FromSeconds(15), listed: true), $"{EvilWheel} did not come back into the index after its verdict was forgotten");
 
         var install = await venv.PipAsync(PythonVenv.InstallArguments(Stack.PipIndexUrl, "gh-evil"));
         output.WriteLine(install.ToString());
@@ -60,7 +60,8 @@ public sealed class PipThroughGatehouseTests(SharedGatehouse shared, ITestOutput
         Assert.Contains("Blocked by Gatehouse", install.Output, StringComparison.Ordinal);
         Assert.Contains("install.pth-exec", install.Output, StringComparison.Ordinal);
 
-        var verdict = await Stack.Storage.VerdictAsync(EvilSha256);
+        Assert.NotNull(await Stack.Storage.FactsAsync(EvilSha256));
+        var verdict = await Stack.Storage.PyPIReferenceAsync("gh-evil", EvilWheel);
         Assert.NotNull(verdict);
         Assert.Equal("Blocked", verdict.GetString("Decision"));
         Assert.Equal("install.pth-exec", verdict.GetString("Rule"));
@@ -69,9 +70,9 @@ public sealed class PipThroughGatehouseTests(SharedGatehouse shared, ITestOutput
         Assert.False(await Stack.Storage.BlobExistsAsync(StorageProbe.Staging, EvilSha256), "the blocked wheel is still in staging");
 
         // The project page drops refused files; the refusal list is cached for a few seconds, so allow a short wait.
-        Assert.True(await ListedWithinAsync(client, TimeSpan.FromSeconds(15), listed: false), $"{EvilWheel} is still in the index after it was blocked");
-        var json = await GetPageAsync(client, "application/vnd.pypi.simple.v1+json");
-        var html = await GetPageAsync(client, "text/html");
+        Assert.True(await SimpleIndexPages.ListedWithinAsync(client, "gh-evil", EvilWheel, TimeSpan.FromSeconds(15), listed: false), $"{EvilWheel} is still in the index after it was blocked");
+        var json = await SimpleIndexPages.GetAsync(client, "gh-evil", SimpleIndexPages.Json);
+        var html = await SimpleIndexPages.GetAsync(client, "gh-evil", SimpleIndexPages.Html);
         Assert.DoesNotContain(EvilWheel, json, StringComparison.Ordinal);
         Assert.DoesNotContain(EvilWheel, html, StringComparison.Ordinal);
         Assert.DoesNotContain(EvilSha256, json, StringComparison.Ordinal);
@@ -100,34 +101,4 @@ public sealed class PipThroughGatehouseTests(SharedGatehouse shared, ITestOutput
         Assert.Contains("\"GET /pypi/simple/gh-demo/ HTTP/1.1\" 401", install.Output, StringComparison.Ordinal);
         Assert.Contains("401 Client Error", install.Output, StringComparison.Ordinal);
     });
-
-    /// <summary>Polls both index formats until gh-evil's wheel is (or is not) on them; false when that did not happen in time.</summary>
-    private static async Task<bool> ListedWithinAsync(HttpClient client, TimeSpan timeout, bool listed)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            var json = await GetPageAsync(client, "application/vnd.pypi.simple.v1+json");
-            var html = await GetPageAsync(client, "text/html");
-            if (json.Contains(EvilWheel, StringComparison.Ordinal) == listed && html.Contains(EvilWheel, StringComparison.Ordinal) == listed)
-            {
-                return true;
-            }
-            if (DateTime.UtcNow > deadline)
-            {
-                return false;
-            }
-            await Task.Delay(500);
-        }
-    }
-
-    private static async Task<string> GetPageAsync(HttpClient client, string accept)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, "pypi/simple/gh-evil/");
-        request.Headers.TryAddWithoutValidation("Accept", accept);
-        using var response = await client.SendAsync(request);
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == HttpStatusCode.OK, $"GET /pypi/simple/gh-evil/ ({accept}) answered {(int)response.StatusCode}: {body}");
-        return body;
-    }
 }

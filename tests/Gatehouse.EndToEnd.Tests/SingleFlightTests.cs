@@ -68,7 +68,8 @@ public sealed class SingleFlightTests(SharedGatehouse shared, ITestOutputHelper 
         var starts = history.Where(e => e.GetString("EventType") == "ExecutionStarted").ToList();
         Assert.Single(starts);
         Assert.Single(history.Select(e => e.GetString("ExecutionId")).Where(id => id is not null).Distinct());
-        Assert.Equal(1, await Stack.Storage.VerdictAuditCountAsync(file.Sha256));
-        Assert.Equal("Allowed", (await Stack.Storage.VerdictAsync(file.Sha256))?.GetString("Decision"));
+        Assert.Equal(1, await Stack.Storage.AuditCountAsync("facts", file.Sha256));
+        Assert.Equal(1, await Stack.Storage.AuditCountAsync("decision", file.Sha256));
+        Assert.Equal("Allowed", (await Stack.Storage.PyPIReferenceAsync(project, file.Filename))?.GetString("Decision"));
     });
 }

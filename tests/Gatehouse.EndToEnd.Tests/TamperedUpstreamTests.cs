@@ -30,7 +30,10 @@ public sealed class TamperedUpstreamTests(SharedGatehouse shared, ITestOutputHel
         {
             Assert.False(await Stack.Storage.BlobExistsAsync(container, file.Sha256), $"a blob named {file.Sha256} exists in '{container}'");
         }
-        Assert.Null(await Stack.Storage.VerdictAsync(file.Sha256));
-        Assert.Null(await Stack.Storage.InstanceAsync(Stack.HubName, file.Sha256));
+        Assert.Null(await Stack.Storage.FactsAsync(file.Sha256));
+        // The fetch runs in the content's orchestration; it ended there, before any check was scheduled.
+        var history = await Stack.Storage.HistoryAsync(Stack.HubName, file.Sha256);
+        var scheduled = history.Where(e => e.GetString("EventType") == "TaskScheduled").Select(e => e.GetString("Name")).ToList();
+        Assert.Equal(["FetchContentActivity"], scheduled);
     });
 }

@@ -39,7 +39,7 @@ public sealed class UpstreamOutageTests(ITestOutputHelper output)
             Assert.Contains("upstream", response.ReasonPhrase ?? "", StringComparison.OrdinalIgnoreCase);
             Assert.Contains(first.Filename, response.ReasonPhrase ?? "", StringComparison.Ordinal);
             Assert.Contains("upstream", body, StringComparison.OrdinalIgnoreCase);
-            Assert.Null(await stack.Storage.VerdictAsync(first.Sha256));
+            Assert.Null(await stack.Storage.FactsAsync(first.Sha256));
         });
     }
 

@@ -1,4 +1,3 @@
-using Gatehouse.Http;
 
 namespace Gatehouse.Functions.Tests;
 

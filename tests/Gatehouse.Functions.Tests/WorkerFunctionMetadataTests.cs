@@ -1,6 +1,5 @@
-using Gatehouse.Http;
 using Gatehouse.HuggingFace.Prefetch;
-using Gatehouse.Scans;
+using Gatehouse.Pipeline;
 using Microsoft.Azure.Functions.Worker.Core.FunctionMetadata;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -18,7 +17,8 @@ public sealed class WorkerFunctionMetadataTests : IAsyncLifetime
     private IReadOnlyList<FunctionDescription> _functions = [];
 
     public static TheoryData<string> ActivityNames =>
-        [.. ScanTasks.Checks, nameof(RecordVerdictActivity), nameof(ListRepositoryFilesActivity), nameof(PrefetchFileActivity), nameof(ReadVerdictActivity)];
+        [nameof(FetchContentActivity), .. ContentChecks.All, nameof(RecordFactsActivity), nameof(ReadDecisionActivity), nameof(ListRepositoryFilesActivity),
+            nameof(PrefetchFileActivity)];
 
     public static TheoryData<string> OrchestratorNames => [nameof(ScanArtifactOrchestrator), nameof(ScanRepositoryOrchestrator)];
 
@@ -61,12 +61,13 @@ public sealed class WorkerFunctionMetadataTests : IAsyncLifetime
         [
             .. GatehouseRoutes.All.Select(r => r.Name),
             nameof(ScanArtifactOrchestrator),
-            .. ScanTasks.Checks,
-            nameof(RecordVerdictActivity),
+            nameof(FetchContentActivity),
+            .. ContentChecks.All,
+            nameof(RecordFactsActivity),
+            nameof(ReadDecisionActivity),
             nameof(ScanRepositoryOrchestrator),
             nameof(ListRepositoryFilesActivity),
             nameof(PrefetchFileActivity),
-            nameof(ReadVerdictActivity),
         ];
 
         // Function names are case-insensitive for the host.

@@ -201,4 +201,81 @@ public class ControlPlaneTests
         Assert.Equal(HttpStatusCode.BadRequest, synthetic.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, badName.StatusCode);
     }
+
+    [Fact]
+    public async Task A_flood_fault_sends_a_chunked_body_of_that_size_on_its_prefix_only()
+    {
+        await using var sim = await SimulatorTestHost.StartAsync();
+        using var client = SimulatorTestHost.ClientFor(sim);
+
+        using var set = await client.PostAsync("_sim/fault?path=/simple/gh-demo/&kind=flood&bytes=300000", null);
+        using var flooded = await client.GetAsync("simple/gh-demo/", HttpCompletionOption.ResponseHeadersRead);
+        using var other = await client.GetAsync("simple/gh-dep/");
+        var declared = flooded.Content.Headers.ContentLength;
+        var body = await flooded.Content.ReadAsByteArrayAsync();
+
+        Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        Assert.Null(declared);
+        Assert.True(flooded.Headers.TransferEncodingChunked);
+        Assert.Equal(300_000, body.Length);
+        Assert.Contains("gh_dep", await other.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_short_fault_declares_more_than_it_sends_and_the_client_sees_the_body_break_off()
+    {
+        await using var sim = await SimulatorTestHost.StartAsync();
+        using var client = SimulatorTestHost.ClientFor(sim);
+
+        using var set = await client.PostAsync("_sim/fault?path=/pypi/gh-demo/json&kind=short&bytes=100000", null);
+        using var response = await client.GetAsync("pypi/gh-demo/json", HttpCompletionOption.ResponseHeadersRead);
+
+        Assert.Equal(100_000, response.Content.Headers.ContentLength);
+        await Assert.ThrowsAnyAsync<Exception>(() => response.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
+    public async Task A_redirect_fault_points_elsewhere_and_bad_faults_are_400()
+    {
+        await using var sim = await SimulatorTestHost.StartAsync();
+        using var client = SimulatorTestHost.ClientFor(sim);
+
+        using var set = await client.PostAsync("_sim/fault?path=/simple/&kind=redirect&location=http://elsewhere.invalid/simple/", null);
+        using var redirected = await client.GetAsync("simple/gh-demo/");
+        using var noKind = await client.PostAsync("_sim/fault?path=/simple/", null);
+        using var noBytes = await client.PostAsync("_sim/fault?path=/simple/&kind=flood", null);
+        using var controlPlane = await client.PostAsync("_sim/fault?path=/_sim/stats&kind=flood&bytes=1", null);
+
+        Assert.Equal(HttpStatusCode.Found, redirected.StatusCode);
+        Assert.Equal("http://elsewhere.invalid/simple/", redirected.Headers.Location?.ToString());
+        Assert.Equal(HttpStatusCode.BadRequest, noKind.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, noBytes.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, controlPlane.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_file_given_provenance_lists_it_in_both_index_formats_and_serves_the_document()
+    {
+        await using var sim = await SimulatorTestHost.StartAsync();
+        using var client = SimulatorTestHost.ClientFor(sim);
+
+        using var before = await SimulatorTestHost.GetWithAcceptAsync(client, "simple/gh-demo/", SimulatorTestHost.PipAccept);
+        using var set = await client.PostAsync($"_sim/provenance?file={Wheel}", null);
+        using var json = await SimulatorTestHost.GetWithAcceptAsync(client, "simple/gh-demo/", SimulatorTestHost.PipAccept);
+        using var html = await SimulatorTestHost.GetWithAcceptAsync(client, "simple/gh-demo/", "text/html");
+        using var unknown = await client.PostAsync("_sim/provenance?file=nope.whl", null);
+
+        Assert.Equal(JsonValueKind.Null, Provenance(await before.Content.ReadAsStringAsync()).ValueKind);
+        var url = Provenance(await json.Content.ReadAsStringAsync()).GetString()!;
+        Assert.EndsWith($"/integrity/gh-demo/1.0.0/{Wheel}/provenance", url, StringComparison.Ordinal);
+        Assert.Contains($"data-provenance=\"{url}\"", await html.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var document = JsonDocument.Parse(await client.GetStringAsync(url)).RootElement;
+        Assert.Equal(1, document.GetProperty("version").GetInt32());
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        using var other = await client.GetAsync("integrity/gh-dep/1.0.0/gh_dep-1.0.0-py3-none-any.whl/provenance");
+        Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
+
+        static JsonElement Provenance(string index) => JsonDocument.Parse(index).RootElement.GetProperty("files").EnumerateArray()
+            .Single(f => f.GetProperty("filename").GetString() == Wheel).GetProperty("provenance");
+    }
 }

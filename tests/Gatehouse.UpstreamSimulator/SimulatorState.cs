@@ -17,6 +17,8 @@ public sealed class SimulatorState
     private readonly ConcurrentDictionary<string, int> _indexFetches = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _jsonFetches = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _tampered = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, UpstreamFault> _faults = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _provenance = new(StringComparer.Ordinal);
     private readonly TimeProvider _timeProvider;
     private volatile ProjectCatalog _catalog;
     private volatile bool _down;
@@ -66,6 +68,26 @@ public sealed class SimulatorState
 
     public bool IsTampered(string filename) => _tampered.ContainsKey(filename);
 
+    /// <summary>Answer every request whose path starts with <paramref name="pathPrefix"/> with <paramref name="fault"/> instead.</summary>
+    public void SetFault(string pathPrefix, UpstreamFault fault) => _faults[pathPrefix] = fault;
+
+    /// <summary>The fault of the longest prefix of <paramref name="path"/> that has one, or null.</summary>
+    public UpstreamFault? FaultFor(string path) =>
+        _faults.Where(f => path.StartsWith(f.Key, StringComparison.Ordinal)).OrderByDescending(f => f.Key.Length).Select(f => f.Value).FirstOrDefault();
+
+    /// <summary>List a PEP 740 provenance URL for this file on the index (and serve a document there).</summary>
+    public bool AddProvenance(string filename)
+    {
+        if (FindFile(filename) is null)
+        {
+            return false;
+        }
+        _provenance[filename] = 0;
+        return true;
+    }
+
+    public bool HasProvenance(string filename) => _provenance.ContainsKey(filename);
+
     /// <summary>Counters to zero and every toggle back to normal. Synthetic files stay in the index.</summary>
     public void Reset()
     {
@@ -74,6 +96,8 @@ public sealed class SimulatorState
         _indexFetches.Clear();
         _jsonFetches.Clear();
         _tampered.Clear();
+        _faults.Clear();
+        _provenance.Clear();
         _down = false;
         Interlocked.Exchange(ref _delayMs, 0);
     }
@@ -85,7 +109,9 @@ public sealed class SimulatorState
         Snapshot(_jsonFetches),
         _down,
         Interlocked.Read(ref _delayMs),
-        _tampered.Keys.Order(StringComparer.Ordinal).ToList());
+        _tampered.Keys.Order(StringComparer.Ordinal).ToList(),
+        _faults.Keys.Order(StringComparer.Ordinal).ToList(),
+        _provenance.Keys.Order(StringComparer.Ordinal).ToList());
 
     /// <summary>
     /// Writes (once, to <see cref="DataPath"/>) a valid wheel of about <paramref name="size"/> bytes and adds

@@ -13,4 +13,6 @@ public sealed record SimulatorStats(
     [property: JsonPropertyName("jsonFetches")] IReadOnlyDictionary<string, int> JsonFetches,
     [property: JsonPropertyName("down")] bool Down,
     [property: JsonPropertyName("delayMs")] long DelayMs,
-    [property: JsonPropertyName("tampered")] IReadOnlyList<string> Tampered);
+    [property: JsonPropertyName("tampered")] IReadOnlyList<string> Tampered,
+    [property: JsonPropertyName("faults")] IReadOnlyList<string> Faults,
+    [property: JsonPropertyName("provenance")] IReadOnlyList<string> Provenance);

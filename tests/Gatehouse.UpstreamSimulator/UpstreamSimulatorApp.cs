@@ -52,6 +52,11 @@ public static class UpstreamSimulatorApp
                 await context.Response.WriteAsync("503 Service Unavailable (simulated outage)\n", context.RequestAborted);
                 return;
             }
+            if (!context.Request.Path.StartsWithSegments("/_sim") && state.FaultFor(context.Request.Path.Value ?? "") is { } fault)
+            {
+                await fault.WriteAsync(context);
+                return;
+            }
 
             await next(context);
         });

@@ -3,8 +3,14 @@ using Gatehouse.Storage;
 
 namespace Gatehouse.Audit;
 
+/// <summary>The audit trail: what was decided or done, to what, and why.</summary>
+public interface IAuditLog
+{
+    Task WriteAsync(string action, string subject, string detail, CancellationToken cancellationToken);
+}
+
 /// <summary>Append-only audit trail: one row per decision or administrative act, partitioned by day.</summary>
-public sealed class AuditLog
+public sealed class AuditLog : IAuditLog
 {
     private readonly TableClient _table;
     private readonly TimeProvider _time;

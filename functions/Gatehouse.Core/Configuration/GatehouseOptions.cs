@@ -77,6 +77,9 @@ public sealed class ScanOptions
 {
     public int InlineWaitSeconds { get; set; } = 100;
     public int RetryAfterSeconds { get; set; } = 10;
+
+    /// <summary>The longest a content's scan, fetch included, may take; after that its claim can be taken by another start.</summary>
+    public int ClaimMinutes { get; set; } = 120;
 }
 
 /// <summary>How allowed blobs reach clients.</summary>

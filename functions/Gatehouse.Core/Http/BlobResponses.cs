@@ -28,7 +28,8 @@ public sealed class BlobResponses
     }
 
     /// <param name="entityTag">The ETag value without quotes; the sha256 unless given (Hugging Face small files use their git sha1).</param>
-    public async Task ServeAsync(HttpContext context, BlockBlobClient blob, string sha256, long size, DateTimeOffset lastModified, string contentType, string? entityTag = null)
+    /// <returns>False when the blob turned out not to exist; nothing was written then.</returns>
+    public async Task<bool> ServeAsync(HttpContext context, BlockBlobClient blob, string sha256, long size, DateTimeOffset lastModified, string contentType, string? entityTag = null)
     {
         var request = context.Request;
         var response = context.Response;
@@ -41,20 +42,20 @@ public sealed class BlobResponses
         if (request.Headers.IfNoneMatch.Any(v => v is not null && (v.Contains(etag, StringComparison.Ordinal) || v.Trim() == "*")))
         {
             response.StatusCode = StatusCodes.Status304NotModified;
-            return;
+            return true;
         }
         if (string.Equals(_options.Mode, "Sas", StringComparison.OrdinalIgnoreCase))
         {
             response.StatusCode = StatusCodes.Status302Found;
             response.Headers.Location = (await SasUriAsync(blob, context.RequestAborted)).AbsoluteUri;
-            return;
+            return true;
         }
         var (offset, length, partial) = ResolveRange(request, size, etag, lastModified);
         if (length < 0)
         {
             response.StatusCode = StatusCodes.Status416RangeNotSatisfiable;
             response.Headers.ContentRange = $"bytes */{size}";
-            return;
+            return true;
         }
         response.StatusCode = partial ? StatusCodes.Status206PartialContent : StatusCodes.Status200OK;
         response.ContentType = contentType;
@@ -65,11 +66,21 @@ public sealed class BlobResponses
         }
         if (HttpMethods.IsHead(request.Method) || length == 0)
         {
-            return;
+            return true;
         }
-        var download = await blob.DownloadStreamingAsync(new BlobDownloadOptions { Range = new HttpRange(offset, length) }, context.RequestAborted);
+        Response<BlobDownloadStreamingResult> download;
+        try
+        {
+            download = await blob.DownloadStreamingAsync(new BlobDownloadOptions { Range = new HttpRange(offset, length) }, context.RequestAborted);
+        }
+        catch (RequestFailedException e) when (e.Status == 404 && !response.HasStarted)
+        {
+            response.Clear();
+            return false;
+        }
         await using var content = download.Value.Content;
         await content.CopyToAsync(response.Body, CopyBuffer, context.RequestAborted);
+        return true;
     }
 
     /// <returns>(offset, length, partial); length −1 means unsatisfiable.</returns>

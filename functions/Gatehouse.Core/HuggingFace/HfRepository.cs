@@ -1,12 +1,12 @@
 using System.Globalization;
 using System.Net;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using Gatehouse.Upstream;
 
 namespace Gatehouse.HuggingFace;
 
 /// <summary>
-/// What a whole-repository prefetch needs from the Hub's API (research §3.1, §3.5): the commit a revision points at
+/// What a whole-repository prefetch needs from the Hub's API: the commit a revision points at
 /// (<c>GET /api/{type}/{repo}/revision/{rev}</c> → <c>sha</c>) and every file at that commit
 /// (<c>GET /api/{type}/{repo}/tree/{commit}?recursive=true</c>, following <c>Link rel="next"</c> on the Hub's host only).
 /// </summary>
@@ -16,16 +16,16 @@ public sealed class HfRepository(HuggingFaceUpstream upstream)
     public async Task<HfLookup<string>> ResolveCommitAsync(string repoType, string repoId, string revision, CancellationToken cancellationToken)
     {
         var path = $"api/{repoType}/{repoId}/revision/{Uri.EscapeDataString(revision)}";
-        using var response = await upstream.SendAsync(HttpMethod.Get, path, null, null, cancellationToken);
-        if (response is null)
+        using var response = await upstream.SendApiAsync(HttpMethod.Get, path, null, null, cancellationToken);
+        if (response.Failure is { } failure)
         {
-            return HfLookup<string>.Failed(HttpStatusCode.BadGateway, null, "The Hugging Face upstream could not be reached");
+            return HfLookup<string>.Failed(HttpStatusCode.BadGateway, null, failure.Message);
         }
-        if (!response.IsSuccessStatusCode)
+        if (!response.IsSuccess)
         {
             return Refusal<string>(response, $"{repoId}@{revision}");
         }
-        var json = await ReadJsonAsync(response, cancellationToken);
+        var (json, _) = await response.ReadJsonAsync(cancellationToken);
         return HfFileDigests.Sha1(json?["sha"]?.GetValue<string>()) is { } commit
             ? HfLookup<string>.Found(commit)
             : HfLookup<string>.Failed(HttpStatusCode.BadGateway, null, "The Hugging Face upstream did not name the commit of that revision");
@@ -38,18 +38,19 @@ public sealed class HfRepository(HuggingFaceUpstream upstream)
         var next = $"api/{repoType}/{repoId}/tree/{commit}?recursive=true&expand=false";
         for (var page = 0; next is not null; page++)
         {
-            using var response = await upstream.SendAsync(HttpMethod.Get, next, null, null, cancellationToken);
-            if (response is null)
+            using var response = await upstream.SendApiAsync(HttpMethod.Get, next, null, null, cancellationToken);
+            if (response.Failure is { } failure)
             {
-                return HfLookup<IReadOnlyList<HfRepoFile>>.Failed(HttpStatusCode.BadGateway, null, "The Hugging Face upstream could not be reached");
+                return HfLookup<IReadOnlyList<HfRepoFile>>.Failed(HttpStatusCode.BadGateway, null, failure.Message);
             }
-            if (!response.IsSuccessStatusCode)
+            if (!response.IsSuccess)
             {
                 return Refusal<IReadOnlyList<HfRepoFile>>(response, $"{repoId}@{commit}");
             }
-            if (await ReadJsonAsync(response, cancellationToken) is not JsonArray entries)
+            var (json, problem) = await response.ReadJsonAsync(cancellationToken);
+            if (json is not JsonArray entries)
             {
-                return HfLookup<IReadOnlyList<HfRepoFile>>.Failed(HttpStatusCode.BadGateway, null, "The Hugging Face upstream sent an unreadable tree");
+                return HfLookup<IReadOnlyList<HfRepoFile>>.Failed(HttpStatusCode.BadGateway, null, problem?.Message ?? "The Hugging Face upstream sent an unreadable tree");
             }
             foreach (var entry in entries)
             {
@@ -101,13 +102,13 @@ public sealed class HfRepository(HuggingFaceUpstream upstream)
     }
 
     /// <summary>The next page's path on the Hub's host, or null (other hosts are never followed).</summary>
-    private string? NextPage(HttpResponseMessage response)
+    private string? NextPage(UpstreamResponse response)
     {
-        if (!response.Headers.TryGetValues("Link", out var values))
+        if (response.Header("Link") is not { } values)
         {
             return null;
         }
-        foreach (var link in string.Join(",", values).Split(','))
+        foreach (var link in values.Split(','))
         {
             var parts = link.Split(';');
             if (parts.Length < 2 || !parts.Skip(1).Any(p => p.Trim().Equals("rel=\"next\"", StringComparison.OrdinalIgnoreCase)))
@@ -125,23 +126,10 @@ public sealed class HfRepository(HuggingFaceUpstream upstream)
         return null;
     }
 
-    private static async Task<JsonNode?> ReadJsonAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    private static HfLookup<T> Refusal<T>(UpstreamResponse response, string what)
     {
-        try
-        {
-            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-            return await JsonNode.ParseAsync(stream, cancellationToken: cancellationToken);
-        }
-        catch (Exception e) when (e is JsonException or HttpRequestException or IOException)
-        {
-            return null;
-        }
-    }
-
-    private static HfLookup<T> Refusal<T>(HttpResponseMessage response, string what)
-    {
-        var code = Gatehouse.Http.UpstreamHeaders.Header(response, "X-Error-Code");
-        var message = Gatehouse.Http.UpstreamHeaders.Header(response, "X-Error-Message");
+        var code = response.Header("X-Error-Code");
+        var message = response.Header("X-Error-Message");
         var status = response.StatusCode;
         if (status == HttpStatusCode.Unauthorized)
         {

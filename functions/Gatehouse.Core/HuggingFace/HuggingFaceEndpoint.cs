@@ -1,32 +1,45 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Gatehouse.Configuration;
 using Gatehouse.Http;
+using Gatehouse.Upstream;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Logging;
-using static Gatehouse.Http.UpstreamHeaders;
+using Microsoft.Extensions.Options;
 
 namespace Gatehouse.HuggingFace;
 
 /// <summary>
 /// <c>/hf/…</c>: the Hub's repository API (info, revision, tree, paths-info for models and datasets) relayed from the
-/// configured endpoint with <c>xetHash</c> removed and upstream URLs pointing back at Gatehouse (research §3.1, §3.5,
-/// §3.9, H4–H8, H13, H14). Every input is validated before anything goes upstream. File downloads
-/// (<c>resolve</c>) go to <see cref="HuggingFaceResolve"/>. The API itself is not cached: each request goes upstream.
+/// configured endpoint with <c>xetHash</c> removed (so clients never switch to Xet storage) and upstream URLs pointing
+/// back at Gatehouse. Every input is validated before anything goes upstream. File downloads (<c>resolve</c>) go to
+/// <see cref="HuggingFaceResolve"/>. GET answers are kept in memory: a day when they name a commit, else
+/// <c>CacheTtlSeconds</c>.
 /// </summary>
-public sealed class HuggingFaceEndpoint(HuggingFaceUpstream upstream, ILogger<HuggingFaceEndpoint> logger, HuggingFaceResolve? resolve = null)
+public sealed class HuggingFaceEndpoint(HuggingFaceUpstream upstream, HuggingFaceResolve resolve, PublicUrls urls, IMemoryCache cache, TimeProvider time,
+    IOptions<GatehouseOptions> options, ILogger<HuggingFaceEndpoint> logger)
 {
     private const string Prefix = "/hf/";
     private const int MaxRequestBodyBytes = 1024 * 1024;
-    private const long MaxUpstreamBodyBytes = 64L * 1024 * 1024;
 
-    /// <summary>Upstream response headers clients read (research §3.6); everything else is dropped.</summary>
+    /// <summary>Answers larger than this are relayed but not kept in memory.</summary>
+    private const int MaxCachedBytes = 1024 * 1024;
+
+    /// <summary>An answer at a commit never changes; it is kept this long (memory only).</summary>
+    private static readonly TimeSpan PinnedTtl = TimeSpan.FromHours(24);
+
+    /// <summary>Upstream response headers clients read; everything else is dropped.</summary>
     private static readonly string[] PassedHeaders =
         ["X-Error-Code", "X-Error-Message", "X-Repo-Commit", "Retry-After", "RateLimit", "RateLimit-Policy"];
 
-    public async Task HandleAsync(HttpContext context, Microsoft.DurableTask.Client.DurableTaskClient? durable = null)
+    private readonly TimeSpan _ttl = TimeSpan.FromSeconds(options.Value.HuggingFace.CacheTtlSeconds);
+
+    public async Task HandleAsync(HttpContext context, DurableTaskClient durable)
     {
         var request = context.Request;
         var parsed = HfRequestPath.Parse(RelativeRawPath(context));
@@ -43,15 +56,12 @@ public sealed class HuggingFaceEndpoint(HuggingFaceUpstream upstream, ILogger<Hu
             case HfAction.NotServed:
                 await WriteJsonErrorAsync(context, StatusCodes.Status404NotFound, null, "This Hugging Face API is not served by Gatehouse");
                 return;
-            case HfAction.Resolve when resolve is not null && durable is not null && (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)):
+            case HfAction.Resolve when HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method):
                 await resolve.HandleAsync(context, route, durable);
                 return;
-            case HfAction.Resolve when HttpMethods.IsPost(request.Method):
+            case HfAction.Resolve:
                 context.Response.Headers.Allow = "GET, HEAD";
                 await WriteJsonErrorAsync(context, StatusCodes.Status405MethodNotAllowed, null, $"{request.Method} is not allowed here");
-                return;
-            case HfAction.Resolve:
-                await WriteJsonErrorAsync(context, StatusCodes.Status501NotImplemented, null, "Gatehouse does not serve Hugging Face file downloads yet");
                 return;
             case HfAction.PathsInfo when !HttpMethods.IsPost(request.Method):
             case HfAction.Info or HfAction.Tree when HttpMethods.IsPost(request.Method):
@@ -73,15 +83,28 @@ public sealed class HuggingFaceEndpoint(HuggingFaceUpstream upstream, ILogger<Hu
             }
         }
 
-        var method = route.Action == HfAction.PathsInfo ? HttpMethod.Post : HttpMethod.Get;
-        using var response = await upstream.SendAsync(method, upstreamPath, body, contentType, context.RequestAborted);
-        if (response is null)
+        // GET answers are kept: those at a commit for a day (they cannot change), the rest for CacheTtlSeconds.
+        var ttl = body is not null ? TimeSpan.Zero : route.Revision is { } revision && HfFileDigests.Sha1(revision) == revision ? PinnedTtl : _ttl;
+        var key = "hf-api:" + upstreamPath;
+        if (ttl > TimeSpan.Zero && cache.TryGetValue(key, out RelayedAnswer? cached) && cached is not null)
         {
-            logger.LogWarning("Hugging Face upstream unreachable for {Action} {Repo}", route.Action, route.RepoId);
-            await WriteJsonErrorAsync(context, StatusCodes.Status502BadGateway, null, "The Hugging Face upstream could not be reached");
+            await cached.WriteAsync(context);
             return;
         }
-        await RelayAsync(context, route, response);
+        using var response = await upstream.SendApiAsync(route.Action == HfAction.PathsInfo ? HttpMethod.Post : HttpMethod.Get, upstreamPath, body, contentType,
+            context.RequestAborted);
+        if (response.Failure is { } failure)
+        {
+            logger.LogWarning("Hugging Face upstream failed for {Action} {Repo}: {Problem}", route.Action, route.RepoId, failure.Message);
+            await WriteJsonErrorAsync(context, StatusCodes.Status502BadGateway, null, failure.Message);
+            return;
+        }
+        var answer = await RelayAsync(context, route, response);
+        if (answer is { Status: >= 200 and < 300 } && ttl > TimeSpan.Zero && answer.Body.Length <= MaxCachedBytes)
+        {
+            cache.Set(key, answer, new MemoryCacheEntryOptions { AbsoluteExpiration = time.GetUtcNow() + ttl });
+        }
+        await (answer?.WriteAsync(context) ?? Task.CompletedTask);
     }
 
     /// <summary>The upstream API path for a validated route, each part percent-encoded (slashes in the tree path kept).</summary>
@@ -106,10 +129,6 @@ public sealed class HuggingFaceEndpoint(HuggingFaceUpstream upstream, ILogger<Hu
         }
         return sb.ToString();
     }
-
-    /// <summary>Gatehouse's HF root as clients reach it, e.g. <c>http://host:port/hf</c>.</summary>
-    internal static string Origin(HttpContext context) =>
-        $"{context.Request.Scheme}://{context.Request.Host}{context.Request.PathBase}/hf";
 
     /// <summary>The raw request path after <c>/hf/</c> (no query), so encoded slashes survive.</summary>
     internal static string RelativeRawPath(HttpContext context)
@@ -211,17 +230,21 @@ public sealed class HuggingFaceEndpoint(HuggingFaceUpstream upstream, ILogger<Hu
         return (bytes, contentType, null);
     }
 
-    private async Task RelayAsync(HttpContext context, HfRoute route, HttpResponseMessage response)
+    /// <summary>
+    /// The client's answer to an upstream API answer: its status and the headers clients read, the JSON with
+    /// <c>xetHash</c> removed and upstream URLs pointing at Gatehouse. Null when an error was written instead.
+    /// </summary>
+    private async Task<RelayedAnswer?> RelayAsync(HttpContext context, HfRoute route, UpstreamResponse response)
     {
-        var status = (int)response.StatusCode;
-        var errorCode = Header(response, "X-Error-Code");
+        var status = response.Status;
+        var errorCode = response.Header("X-Error-Code");
         if (status == StatusCodes.Status401Unauthorized)
         {
             if (errorCode != "RepoNotFound")
             {
                 logger.LogWarning("Hugging Face upstream refused Gatehouse's credentials for {Repo}", route.RepoId);
                 await WriteJsonErrorAsync(context, StatusCodes.Status502BadGateway, null, "The Hugging Face upstream refused Gatehouse's credentials");
-                return;
+                return null;
             }
             // The client passed Gatehouse's check; a 401 would read as "your token is wrong". The Hub says 404 to callers with a token.
             status = StatusCodes.Status404NotFound;
@@ -229,60 +252,52 @@ public sealed class HuggingFaceEndpoint(HuggingFaceUpstream upstream, ILogger<Hu
         else if (status is >= 300 and < 400)
         {
             await WriteJsonErrorAsync(context, StatusCodes.Status502BadGateway, null, "The Hugging Face upstream redirected outside its host");
-            return;
+            return null;
         }
 
-        JsonNode? json = null;
-        var contentLength = response.Content.Headers.ContentLength;
-        if (contentLength is null or <= MaxUpstreamBodyBytes)
+        var (json, problem) = await response.ReadJsonAsync(context.RequestAborted);
+        // A success must arrive whole; an error's body is only decoration (its status and X-Error-* headers carry it).
+        if (problem is not null && (problem.Kind == UpstreamFailureKind.TooLarge || status is >= 200 and < 300))
         {
-            try
-            {
-                await using var stream = await response.Content.ReadAsStreamAsync(context.RequestAborted);
-                json = await JsonNode.ParseAsync(stream, cancellationToken: context.RequestAborted);
-            }
-            catch (Exception e) when (e is JsonException or HttpRequestException or IOException)
-            {
-                json = null;
-            }
-        }
-        if (json is null && status is >= 200 and < 300)
-        {
-            await WriteJsonErrorAsync(context, StatusCodes.Status502BadGateway, null, "The Hugging Face upstream sent an unreadable answer");
-            return;
+            await WriteJsonErrorAsync(context, StatusCodes.Status502BadGateway, null, problem.Message);
+            return null;
         }
 
-        var origin = Origin(context);
-        var result = context.Response;
-        result.StatusCode = status;
+        var origin = urls.Origin + "/hf";
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var name in PassedHeaders)
         {
-            if (Header(response, name) is { } value)
+            if (response.Header(name) is { } value)
             {
-                result.Headers[name] = name == "X-Error-Message" ? HttpResponses.ReasonPhrase(value) : value;
+                headers[name] = name == "X-Error-Message" ? HttpResponses.ReasonPhrase(value) : value;
             }
         }
-        if (route.Action == HfAction.Tree && HfRewriter.RewriteLinkHeader(LinkHeader(response), upstream.EndpointBase, origin) is { } link)
+        if (route.Action == HfAction.Tree && HfRewriter.RewriteLinkHeader(response.Header("Link"), upstream.EndpointBase, origin) is { } link)
         {
-            result.Headers.Link = link;
+            headers["Link"] = link;
         }
-        if (json is null)
-        {
-            // An upstream error without a JSON body: give clients the Hub's error shape.
-            json = new JsonObject { ["error"] = Header(response, "X-Error-Message") ?? $"The Hugging Face upstream answered {status}" };
-        }
-        var bytes = Encoding.UTF8.GetBytes(HfRewriter.Rewrite(json, upstream.EndpointBase, origin)!.ToJsonString());
-        result.Headers.CacheControl = "no-cache";
-        result.ContentType = "application/json; charset=utf-8";
-        result.ContentLength = bytes.Length;
-        if (!HttpMethods.IsHead(context.Request.Method))
-        {
-            await result.Body.WriteAsync(bytes, context.RequestAborted);
-        }
+        // An upstream error without a JSON body: give clients the Hub's error shape.
+        json ??= new JsonObject { ["error"] = response.Header("X-Error-Message") ?? $"The Hugging Face upstream answered {status}" };
+        return new RelayedAnswer(status, headers, Encoding.UTF8.GetBytes(HfRewriter.Rewrite(json, upstream.EndpointBase, origin)!.ToJsonString()));
     }
 
-    private static string? LinkHeader(HttpResponseMessage response) =>
-        response.Headers.TryGetValues("Link", out var values) ? string.Join(", ", values) : null;
+    /// <summary>An API answer as relayed to clients, kept whole so it can be served again from memory.</summary>
+    private sealed record RelayedAnswer(int Status, IReadOnlyDictionary<string, string> Headers, byte[] Body)
+    {
+        public Task WriteAsync(HttpContext context)
+        {
+            var result = context.Response;
+            result.StatusCode = Status;
+            foreach (var (name, value) in Headers)
+            {
+                result.Headers[name] = value;
+            }
+            result.Headers.CacheControl = "no-cache";
+            result.ContentType = "application/json; charset=utf-8";
+            result.ContentLength = Body.Length;
+            return HttpMethods.IsHead(context.Request.Method) ? Task.CompletedTask : result.Body.WriteAsync(Body, context.RequestAborted).AsTask();
+        }
+    }
 
     /// <summary>The Hub's error shape: JSON <c>{"error"}</c>, <c>X-Error-Message</c>, and <c>X-Error-Code</c> when one applies.</summary>
     internal static Task WriteJsonErrorAsync(HttpContext context, int status, string? code, string message)

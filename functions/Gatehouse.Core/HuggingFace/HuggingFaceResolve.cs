@@ -1,15 +1,12 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using Gatehouse.Artifacts;
 using Gatehouse.Configuration;
 using Gatehouse.Http;
-using Gatehouse.Storage;
-using Gatehouse.Verdicts;
+using Gatehouse.Pipeline;
+using Gatehouse.Upstream;
 using Microsoft.AspNetCore.Http;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using static Gatehouse.Http.UpstreamHeaders;
 
 namespace Gatehouse.HuggingFace;
 
@@ -24,7 +21,7 @@ namespace Gatehouse.HuggingFace;
 /// (<see cref="HubClientWait"/>).
 /// </summary>
 public sealed class HuggingFaceResolve(
-    HuggingFaceUpstream upstream, ArtifactGate gate, ReferenceStore references, GatehouseStorage storage, BlobResponses blobs,
+    HuggingFaceUpstream upstream, HfFiles files, ArtifactGate gate, IReferenceStore references, ContentStore content, BlobResponses blobs,
     IOptions<GatehouseOptions> options, ILogger<HuggingFaceResolve> logger)
 {
     private readonly TimeSpan _slice = TimeSpan.FromSeconds(options.Value.HuggingFace.DownloadWaitSliceSeconds);
@@ -32,83 +29,60 @@ public sealed class HuggingFaceResolve(
     public async Task HandleAsync(HttpContext context, HfRoute route, DurableTaskClient durable)
     {
         var aborted = context.RequestAborted;
-        var partition = HfFileDigests.ReferencePartition(route.RepoType, route.RepoId);
         // A commit names fixed content: once seen, its reference answers without asking the Hub again.
         var pinned = HfFileDigests.Sha1(route.Revision) == route.Revision
-            ? await references.GetAsync(partition, HfFileDigests.ReferenceRowKey(route.Revision!, route.Path), aborted)
+            ? await references.GetAsync(new ReferenceKey(HfFileDigests.ReferencePartition(route.RepoType, route.RepoId),
+                HfFileDigests.ReferenceRowKey(route.Revision!, route.Path)), aborted)
             : null;
-        var file = pinned is { Sha256.Length: 64, HubEtag: { } etag } ? UpstreamFile.Known(route.Revision!, pinned, etag) : await HeadAsync(context, route);
-        if (file is null)
+        var spec = pinned is { Reference: var known }
+            ? new HfFileSpec(route.RepoType, route.RepoId, route.Revision!, route.Path, known.ClientEtag == known.Sha256 ? known.Sha256 : null, known.Size,
+                known.ClientEtag == known.Sha256 ? null : known.ClientEtag)
+            : await HeadAsync(context, route);
+        if (spec is null)
         {
             return;
         }
-        var commit = file.Commit;
-        var isLfs = file.GitSha1 is null;
-        var gitSha1 = file.GitSha1;
-
-        var fileName = route.Path[(route.Path.LastIndexOf('/') + 1)..];
-        var pinnedUrl = upstream.Url(HfFileDigests.ResolvePath(route.RepoType, route.RepoId, commit, route.Path));
-        var rowKey = HfFileDigests.ReferenceRowKey(commit, route.Path);
-        var known = pinned ?? await references.GetAsync(partition, rowKey, aborted);
-        ArtifactSource source = upstream.GetFileAsync;
-        string sha256;
-        long size;
-        if (file.Sha256 is { } linked)
+        var prepared = await files.PrepareAsync(spec, aborted);
+        if (prepared.Reference is not { } reference)
         {
-            (sha256, size) = (linked, file.Size);
+            logger.LogError("Refused {Repo} {Path} at {Commit} from upstream: {Problem}", route.RepoId, route.Path, spec.Commit, prepared.Error);
+            await HuggingFaceEndpoint.WriteJsonErrorAsync(context, StatusCodes.Status502BadGateway, null, prepared.Error ?? "The Hugging Face upstream failed");
+            return;
         }
-        else if (known is { Sha256.Length: 64 })
-        {
-            (sha256, size) = (known.Sha256, known.Size);
-        }
-        else
-        {
-            var small = await upstream.GetSmallFileAsync(pinnedUrl, gitSha1!, aborted);
-            if (small.Error is { } error)
-            {
-                logger.LogError("Refused {Repo} {Path} at {Commit} from upstream: {Problem}", route.RepoId, route.Path, commit, error);
-                await HuggingFaceEndpoint.WriteJsonErrorAsync(context, StatusCodes.Status502BadGateway, null, error);
-                return;
-            }
-            var bytes = small.Bytes!;
-            (sha256, size) = (Convert.ToHexStringLower(SHA256.HashData(bytes)), bytes.Length);
-            source = (_, _) => Task.FromResult<HttpResponseMessage?>(new HttpResponseMessage(System.Net.HttpStatusCode.OK) { Content = new ByteArrayContent(bytes) });
-        }
-
-        var reference = new ArtifactReference(partition, fileName, sha256, pinnedUrl.AbsoluteUri,
-            DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture), size, rowKey, gitSha1 ?? sha256);
-        if (known is null || known.Sha256 != sha256 || known.HubEtag is null)
-        {
-            await references.RecordAsync(reference, aborted);
-        }
+        var isLfs = spec.LfsSha256 is not null;
         var head = HttpMethods.IsHead(context.Request.Method);
         var wait = head ? null : HubClientWait.For(context.Request.Headers.UserAgent);
         // A HEAD needs the commit, digest and size, which are known now: it starts the fetch and scan, and does not wait.
         var budget = head ? TimeSpan.Zero : wait is null ? gate.InlineWait : _slice;
-        var result = await gate.GetAsync(new ArtifactRequest(reference, "hf", HfFileDigests.Subject(route.RepoType, route.RepoId, commit), source), durable, budget, aborted);
-        context.Response.Headers["X-Repo-Commit"] = commit;
+        var result = await gate.GetAsync(reference, budget, ScanSource.Request, durable, aborted);
+        context.Response.Headers["X-Repo-Commit"] = spec.Commit;
         switch (result.Status)
         {
             case GateStatus.Allowed:
-                var verdict = result.Verdict!;
-                WriteLinkedHeaders(context, isLfs ? sha256 : null, verdict.Size);
-                await blobs.ServeAsync(context, storage.Artifact(verdict.Sha256), verdict.Sha256, verdict.Size, verdict.DecidedAt,
-                    "application/octet-stream", isLfs ? null : gitSha1);
+                var facts = result.Facts!;
+                WriteLinkedHeaders(context, isLfs ? reference.Sha256 : null, facts.Size);
+                if (!await blobs.ServeAsync(context, content.Blob(facts.Container, facts.Sha256), facts.Sha256, facts.Size, facts.ScannedAt,
+                    "application/octet-stream", isLfs ? null : reference.ClientEtag))
+                {
+                    await gate.ContentMissingAsync(reference.Sha256, aborted);
+                    context.Response.Headers.RetryAfter = "1";
+                    await HuggingFaceEndpoint.WriteJsonErrorAsync(context, StatusCodes.Status503ServiceUnavailable, null, $"{route.Path} must be fetched and scanned again");
+                }
                 break;
             case GateStatus.Refused:
-                var refused = result.Verdict!;
-                logger.LogWarning("Refused {Repo} {Path} ({Sha256}): {Decision} by rule {Rule}", route.RepoId, route.Path, refused.Sha256, refused.Decision, refused.Rule);
+                var refused = result.Decision!;
+                logger.LogWarning("Refused {Repo} {Path} ({Sha256}): {Decision} by rule {Rule}", route.RepoId, route.Path, reference.Sha256, refused.Decision, refused.Rule);
                 await HuggingFaceEndpoint.WriteJsonErrorAsync(context, StatusCodes.Status403Forbidden, "GatedRepo",
                     RefusalMessage(route.Path, refused.Rule, refused.Reason));
                 break;
             case GateStatus.Pending when head:
-                WriteLinkedHeaders(context, isLfs ? sha256 : null, size);
+                WriteLinkedHeaders(context, isLfs ? reference.Sha256 : null, reference.Size);
                 var response = context.Response;
-                response.Headers.ETag = $"\"{(isLfs ? sha256 : gitSha1)}\"";
+                response.Headers.ETag = $"\"{(isLfs ? reference.Sha256 : reference.ClientEtag)}\"";
                 response.Headers.AcceptRanges = "bytes";
                 response.Headers.CacheControl = "private, no-cache";
                 response.ContentType = "application/octet-stream";
-                response.ContentLength = size;
+                response.ContentLength = reference.Size;
                 break;
             case GateStatus.Pending when wait is not null && HubClientWait.Hop(context.Request.Query) is var hop && hop < wait.MaxRedirects:
                 // Not a refusal and not content: the client comes straight back, with a fresh read timeout.
@@ -155,16 +129,16 @@ public sealed class HuggingFaceResolve(
     /// HEAD upstream (no redirect followed): the commit, and the sha256 + size of an LFS file (its 302) or the git sha1 of
     /// a regular one. Null when the answer was already written (an upstream error passed through, or a 502).
     /// </summary>
-    private async Task<UpstreamFile?> HeadAsync(HttpContext context, HfRoute route)
+    private async Task<HfFileSpec?> HeadAsync(HttpContext context, HfRoute route)
     {
         using var head = await upstream.HeadFileAsync(upstream.Url(HfFileDigests.ResolvePath(route.RepoType, route.RepoId, route.Revision!, route.Path)), context.RequestAborted);
-        if (head is null)
+        if (head.Failure is { } failure)
         {
-            await HuggingFaceEndpoint.WriteJsonErrorAsync(context, StatusCodes.Status502BadGateway, null, "The Hugging Face upstream could not be reached");
+            await HuggingFaceEndpoint.WriteJsonErrorAsync(context, StatusCodes.Status502BadGateway, null, failure.Message);
             return null;
         }
-        var status = (int)head.StatusCode;
-        var commit = HfFileDigests.Sha1(Header(head, "X-Repo-Commit"));
+        var status = head.Status;
+        var commit = HfFileDigests.Sha1(head.Header("X-Repo-Commit"));
         if (status is 401 or 404 or 403)
         {
             await RelayErrorAsync(context, route, head, status, commit);
@@ -177,31 +151,23 @@ public sealed class HuggingFaceResolve(
             await HuggingFaceEndpoint.WriteJsonErrorAsync(context, StatusCodes.Status502BadGateway, null, $"The Hugging Face upstream answered {status}");
             return null;
         }
-        var linkedSha256 = HfFileDigests.Sha256(Header(head, "X-Linked-Etag"));
-        var linkedSize = long.TryParse(Header(head, "X-Linked-Size"), NumberStyles.None, CultureInfo.InvariantCulture, out var s) ? s : -1;
-        var gitSha1 = HfFileDigests.Sha1(Header(head, "ETag"));
+        var linkedSha256 = HfFileDigests.Sha256(head.Header("X-Linked-Etag"));
+        var linkedSize = long.TryParse(head.Header("X-Linked-Size"), NumberStyles.None, CultureInfo.InvariantCulture, out var s) ? s : -1;
+        var gitSha1 = HfFileDigests.Sha1(head.Header("ETag"));
         if (commit is null || (isLfs ? linkedSha256 is null || linkedSize < 0 : gitSha1 is null))
         {
             await HuggingFaceEndpoint.WriteJsonErrorAsync(context, StatusCodes.Status502BadGateway, null,
                 "The Hugging Face upstream did not send the commit and digest headers Gatehouse verifies against");
             return null;
         }
-        return isLfs ? new UpstreamFile(commit, linkedSha256, linkedSize, null) : new UpstreamFile(commit, null, -1, gitSha1);
+        return isLfs
+            ? new HfFileSpec(route.RepoType, route.RepoId, commit, route.Path, linkedSha256, linkedSize, null)
+            : new HfFileSpec(route.RepoType, route.RepoId, commit, route.Path, null, 0, gitSha1);
     }
 
-    /// <summary>
-    /// A file at a commit as the Hub describes it: LFS files carry their sha256 and size (<paramref name="GitSha1"/> null),
-    /// regular files their git sha1 (<paramref name="Sha256"/> null until Gatehouse has hashed them once).
-    /// </summary>
-    private sealed record UpstreamFile(string Commit, string? Sha256, long Size, string? GitSha1)
+    private async Task RelayErrorAsync(HttpContext context, HfRoute route, UpstreamResponse head, int status, string? commit)
     {
-        public static UpstreamFile Known(string commit, ArtifactReference reference, string hubEtag) =>
-            hubEtag.Length == 64 ? new(commit, reference.Sha256, reference.Size, null) : new(commit, null, -1, hubEtag);
-    }
-
-    private async Task RelayErrorAsync(HttpContext context, HfRoute route, HttpResponseMessage head, int status, string? commit)
-    {
-        var code = Header(head, "X-Error-Code");
+        var code = head.Header("X-Error-Code");
         if (status == 401 && code != "RepoNotFound")
         {
             logger.LogWarning("Hugging Face upstream refused Gatehouse's credentials for {Repo}", route.RepoId);
@@ -212,7 +178,7 @@ public sealed class HuggingFaceResolve(
         {
             context.Response.Headers["X-Repo-Commit"] = commit;
         }
-        var message = Header(head, "X-Error-Message") ?? (code == "EntryNotFound" ? $"Entry not found: {route.Path}" : $"The Hugging Face upstream answered {status}");
+        var message = head.Header("X-Error-Message") ?? (code == "EntryNotFound" ? $"Entry not found: {route.Path}" : $"The Hugging Face upstream answered {status}");
         await HuggingFaceEndpoint.WriteJsonErrorAsync(context, status == 401 ? StatusCodes.Status404NotFound : status, code, message);
     }
 }

@@ -1,43 +1,100 @@
-using System.Globalization;
-using System.Net.Http.Headers;
 using Gatehouse.Configuration;
+using Gatehouse.Upstream;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Gatehouse.HuggingFace;
 
 /// <summary>
-/// The configured Hub endpoint. Sends Gatehouse's own upstream token when one is configured, to the Hub only, and
-/// nothing of the client's (research H0); file downloads follow redirects to the Hub or its configured CDN hosts only.
+/// The configured Hub endpoint, through <see cref="UpstreamClient"/>. The API goes to the Hub only; file downloads
+/// follow the Hub's redirects to its configured CDN hosts. Gatehouse's own upstream token, when configured, goes to the
+/// Hub and never to a CDN host (their URLs are pre-signed); a client's token is never sent anywhere.
 /// </summary>
 public sealed class HuggingFaceUpstream
 {
     public const string HttpClientName = "gatehouse-hf";
-    private const int MaxRedirects = 3;
 
     /// <summary>The Hub keeps files above 10 MB in LFS; a non-LFS answer larger than this is refused.</summary>
     public const int MaxSmallFileBytes = 32 * 1024 * 1024;
+
+    /// <summary>An API answer (repository info, a tree page of 1000 entries, paths-info) is far below this.</summary>
+    public const long MaxApiBytes = 64L * 1024 * 1024;
+
     private static readonly UriCreationOptions Verbatim = new() { DangerousDisablePathAndQueryCanonicalization = true };
 
-    private readonly IHttpClientFactory _clients;
-    private readonly string? _token;
+    private readonly UpstreamClient _client;
     private readonly string[] _fileHosts;
 
-    public HuggingFaceUpstream(IHttpClientFactory clients, IOptions<GatehouseOptions> options, ILogger<HuggingFaceUpstream>? log = null)
+    public HuggingFaceUpstream(UpstreamClient client, IOptions<GatehouseOptions> options, ILogger<HuggingFaceUpstream>? log = null)
     {
-        _clients = clients;
+        _client = client;
         var hf = options.Value.HuggingFace;
         EndpointBase = hf.Endpoint.TrimEnd('/');
         Endpoint = new Uri(EndpointBase + "/");
-        _token = string.IsNullOrWhiteSpace(hf.UpstreamToken) ? null : hf.UpstreamToken.Trim();
+        var token = string.IsNullOrWhiteSpace(hf.UpstreamToken) ? null : hf.UpstreamToken.Trim();
         // App Service passes a Key Vault reference it could not resolve (missing secret, missing role) through as its
         // own text; that is not a token and must not be sent to the Hub.
-        if (_token?.StartsWith("@Microsoft.KeyVault(", StringComparison.OrdinalIgnoreCase) == true)
+        if (token?.StartsWith("@Microsoft.KeyVault(", StringComparison.OrdinalIgnoreCase) == true)
         {
             log?.LogError("Gatehouse__HuggingFace__UpstreamToken is an unresolved Key Vault reference; gated repositories will be refused until the secret resolves");
-            _token = null;
+            token = null;
         }
         _fileHosts = hf.FileHosts.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Api = new UpstreamProfile("The Hugging Face upstream", HttpClientName, IsHub, IsHub, token);
+        Files = new UpstreamProfile("The Hugging Face upstream", HttpClientName, url => IsHub(url) || IsFileHost(url), IsHub, token);
+    }
+
+    /// <summary>The endpoint with a trailing slash.</summary>
+    public Uri Endpoint { get; }
+
+    /// <summary>The endpoint without a trailing slash, as it prefixes absolute URLs in upstream answers.</summary>
+    public string EndpointBase { get; }
+
+    /// <summary>The repository API: the Hub's host only.</summary>
+    public UpstreamProfile Api { get; }
+
+    /// <summary>File downloads: the Hub and its CDN hosts.</summary>
+    public UpstreamProfile Files { get; }
+
+    /// <summary>The absolute upstream URL for an already percent-encoded path, kept verbatim.</summary>
+    public Uri Url(string pathAndQuery) => new(EndpointBase + "/" + pathAndQuery.TrimStart('/'), in Verbatim);
+
+    /// <summary>
+    /// Sends an API request to <c>{endpoint}/{pathAndQuery}</c> (already percent-encoded). Renamed repositories answer
+    /// with a redirect to another API path on the Hub, which is followed; anything else is refused.
+    /// </summary>
+    public Task<UpstreamResponse> SendApiAsync(HttpMethod method, string pathAndQuery, byte[]? body, string? contentType, CancellationToken cancellationToken) =>
+        _client.SendAsync(Api, new UpstreamRequest(method, Url(pathAndQuery), "application/json", MaxApiBytes, Body: body, ContentType: contentType), cancellationToken);
+
+    /// <summary>HEAD of a resolve URL without following its redirect, so the LFS headers of the 302 can be read.</summary>
+    public Task<UpstreamResponse> HeadFileAsync(Uri url, CancellationToken cancellationToken) =>
+        _client.SendAsync(Files, new UpstreamRequest(HttpMethod.Head, url, "*/*", 0, "identity", FollowRedirects: false), cancellationToken);
+
+    /// <summary>GET of a file, following the Hub's redirect to its CDN; at most <paramref name="maxBytes"/>.</summary>
+    public Task<UpstreamResponse> OpenFileAsync(Uri url, long maxBytes, CancellationToken cancellationToken) =>
+        _client.SendAsync(Files, UpstreamRequest.Get(url, "*/*", maxBytes, "identity"), cancellationToken);
+
+    /// <summary>Downloads a small (non-LFS) file, at most <see cref="MaxSmallFileBytes"/>, and checks its git blob sha1.</summary>
+    public async Task<(byte[]? Bytes, string? Error)> GetSmallFileAsync(Uri url, string gitSha1, CancellationToken cancellationToken)
+    {
+        using var response = await OpenFileAsync(url, MaxSmallFileBytes, cancellationToken);
+        if (response.Failure is { } failure)
+        {
+            return (null, failure.Message);
+        }
+        if (!response.IsSuccess)
+        {
+            return (null, $"The Hugging Face upstream could not deliver the file ({response.Status})");
+        }
+        var (bytes, problem) = await response.ReadBytesAsync(cancellationToken);
+        if (bytes is null)
+        {
+            return (null, problem!.Kind == UpstreamFailureKind.TooLarge ? "The Hugging Face upstream sent a non-LFS file larger than Gatehouse accepts" : problem.Message);
+        }
+        var actual = HfFileDigests.GitBlobSha1(bytes);
+        return actual == gitSha1
+            ? (bytes, null)
+            : (null, $"Upstream content does not match its git sha1 (got {actual}, expected {gitSha1})");
     }
 
     /// <summary>True for the Hub itself (same scheme and authority).</summary>
@@ -50,141 +107,4 @@ public sealed class HuggingFaceUpstream
         && _fileHosts.Any(h => h.StartsWith("*.", StringComparison.Ordinal)
             ? url.Host.EndsWith(h[1..], StringComparison.OrdinalIgnoreCase)
             : string.Equals(url.Authority, h, StringComparison.OrdinalIgnoreCase));
-
-    /// <summary>The endpoint with a trailing slash.</summary>
-    public Uri Endpoint { get; }
-
-    /// <summary>The endpoint without a trailing slash, as it prefixes absolute URLs in upstream answers.</summary>
-    public string EndpointBase { get; }
-
-    /// <summary>
-    /// Sends <paramref name="method"/> to <c>{endpoint}/{pathAndQuery}</c> (already percent-encoded, sent verbatim).
-    /// The caller disposes the response; null when the upstream could not be reached or redirected elsewhere.
-    /// </summary>
-    public async Task<HttpResponseMessage?> SendAsync(HttpMethod method, string pathAndQuery, byte[]? body, string? contentType, CancellationToken cancellationToken)
-    {
-        var client = _clients.CreateClient(HttpClientName);
-        var url = new Uri(EndpointBase + "/" + pathAndQuery.TrimStart('/'), in Verbatim);
-        for (var hop = 0; hop <= MaxRedirects; hop++)
-        {
-            if (!string.Equals(url.Authority, Endpoint.Authority, StringComparison.OrdinalIgnoreCase) || url.Scheme != Endpoint.Scheme)
-            {
-                return null;
-            }
-            using var request = new HttpRequestMessage(method, url);
-            request.Headers.TryAddWithoutValidation("Accept", "application/json");
-            if (_token is not null)
-            {
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _token);
-            }
-            if (body is not null)
-            {
-                request.Content = new ByteArrayContent(body);
-                if (contentType is not null)
-                {
-                    request.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
-                }
-            }
-            HttpResponseMessage response;
-            try
-            {
-                response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
-            {
-                return null;
-            }
-            var status = (int)response.StatusCode;
-            // Renamed repos answer 307/301 with a relative API path; POST bodies are only resent on 307/308.
-            if (status is >= 300 and < 400 && response.Headers.Location is { } location
-                && (method == HttpMethod.Get || status is 307 or 308))
-            {
-                url = location.IsAbsoluteUri ? location : new Uri(url, location);
-                response.Dispose();
-                continue;
-            }
-            return response;
-        }
-        return null;
-    }
-
-    /// <summary>The absolute upstream URL for an already percent-encoded path.</summary>
-    public Uri Url(string pathAndQuery) => new(EndpointBase + "/" + pathAndQuery.TrimStart('/'), in Verbatim);
-
-    /// <summary>HEAD of a resolve URL without following its redirect, so the LFS headers of the 302 can be read.</summary>
-    public Task<HttpResponseMessage?> HeadFileAsync(Uri url, CancellationToken cancellationToken) =>
-        SendFileAsync(HttpMethod.Head, url, followRedirects: false, cancellationToken);
-
-    /// <summary>GET of a file, following redirects (the Hub's 302 to its CDN) only on the upstream host. Null when unreachable.</summary>
-    public Task<HttpResponseMessage?> GetFileAsync(Uri url, CancellationToken cancellationToken) =>
-        SendFileAsync(HttpMethod.Get, url, followRedirects: true, cancellationToken);
-
-    /// <summary>Downloads a small (non-LFS) file, at most <see cref="MaxSmallFileBytes"/>, from its commit-pinned URL and checks its git blob sha1.</summary>
-    public async Task<(byte[]? Bytes, string? Error)> GetSmallFileAsync(Uri url, string gitSha1, CancellationToken cancellationToken)
-    {
-        using var response = await GetFileAsync(url, cancellationToken);
-        if (response is null || !response.IsSuccessStatusCode)
-        {
-            return (null, $"The Hugging Face upstream could not deliver the file ({(response is null ? "no answer" : ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture))})");
-        }
-        if (response.Content.Headers.ContentLength > MaxSmallFileBytes)
-        {
-            return (null, "The Hugging Face upstream sent a non-LFS file larger than Gatehouse accepts");
-        }
-        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
-        while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > MaxSmallFileBytes)
-            {
-                return (null, "The Hugging Face upstream sent a non-LFS file larger than Gatehouse accepts");
-            }
-            buffer.Write(chunk, 0, read);
-        }
-        var bytes = buffer.ToArray();
-        var actual = HfFileDigests.GitBlobSha1(bytes);
-        return actual == gitSha1
-            ? (bytes, null)
-            : (null, $"Upstream content does not match its git sha1 (got {actual}, expected {gitSha1})");
-    }
-
-    private async Task<HttpResponseMessage?> SendFileAsync(HttpMethod method, Uri url, bool followRedirects, CancellationToken cancellationToken)
-    {
-        var client = _clients.CreateClient(HttpClientName);
-        for (var hop = 0; hop <= MaxRedirects; hop++)
-        {
-            var hub = IsHub(url);
-            if (!hub && !IsFileHost(url))
-            {
-                return null;
-            }
-            using var request = new HttpRequestMessage(method, url);
-            request.Headers.TryAddWithoutValidation("Accept", "*/*");
-            request.Headers.TryAddWithoutValidation("Accept-Encoding", "identity");
-            if (_token is not null && hub)
-            {
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _token);
-            }
-            HttpResponseMessage response;
-            try
-            {
-                response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
-            {
-                return null;
-            }
-            var status = (int)response.StatusCode;
-            if (followRedirects && status is >= 300 and < 400 && response.Headers.Location is { } location)
-            {
-                url = location.IsAbsoluteUri ? location : new Uri(url, location);
-                response.Dispose();
-                continue;
-            }
-            return response;
-        }
-        return null;
-    }
 }

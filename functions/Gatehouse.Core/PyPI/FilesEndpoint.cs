@@ -1,9 +1,8 @@
 using System.Security.Cryptography;
 using Azure;
-using Gatehouse.Artifacts;
 using Gatehouse.Http;
+using Gatehouse.Pipeline;
 using Gatehouse.Storage;
-using Gatehouse.Verdicts;
 using Microsoft.AspNetCore.Http;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
@@ -11,35 +10,14 @@ using Microsoft.Extensions.Logging;
 namespace Gatehouse.PyPI;
 
 /// <summary>
-/// <c>/pypi/files/{project}/{sha256}/{filename}</c> and its <c>.metadata</c>: serves only content with an allowed
-/// verdict; a cold file goes through <see cref="ArtifactGate"/>.
+/// <c>/pypi/files/{project}/{sha256}/{filename}</c> and its <c>.metadata</c>: a file is served only under a reference
+/// Gatehouse recorded from the project's index (the project, the file name and the sha256 must all match), and only
+/// when its decision allows it; a content without facts goes through the <see cref="ArtifactGate"/>.
 /// </summary>
-public sealed class FilesEndpoint
+public sealed class FilesEndpoint(SimpleIndexCache index, IReferenceStore references, ArtifactGate gate, ContentStore content, GatehouseStorage storage,
+    PyPIUpstream upstream, BlobResponses blobs, ILogger<FilesEndpoint> log)
 {
     private const string MetadataSuffix = ".metadata";
-    private const long MaxMetadataBytes = 16 * 1024 * 1024;
-
-    private readonly SimpleIndexCache _index;
-    private readonly ReferenceStore _references;
-    private readonly VerdictStore _verdicts;
-    private readonly ArtifactGate _gate;
-    private readonly GatehouseStorage _storage;
-    private readonly PyPIUpstream _upstream;
-    private readonly BlobResponses _blobs;
-    private readonly ILogger<FilesEndpoint> _log;
-
-    public FilesEndpoint(SimpleIndexCache index, ReferenceStore references, VerdictStore verdicts, ArtifactGate gate, GatehouseStorage storage,
-        PyPIUpstream upstream, BlobResponses blobs, ILogger<FilesEndpoint> log)
-    {
-        _index = index;
-        _references = references;
-        _verdicts = verdicts;
-        _gate = gate;
-        _storage = storage;
-        _upstream = upstream;
-        _blobs = blobs;
-        _log = log;
-    }
 
     public async Task HandleAsync(HttpContext context, DurableTaskClient durable, string? path)
     {
@@ -57,10 +35,10 @@ public sealed class FilesEndpoint
             await HttpResponses.WriteErrorAsync(context, StatusCodes.Status404NotFound, "Not a distribution file name");
             return;
         }
-        var known = await _verdicts.GetAsync(sha256, context.RequestAborted);
-        if (known is { IsAllowed: false })
+        var reference = await FindReferenceAsync(project, sha256, filename, context.RequestAborted);
+        if (reference is null)
         {
-            await RefuseAsync(context, known, filename);
+            await HttpResponses.WriteErrorAsync(context, StatusCodes.Status404NotFound, $"{filename} with sha256 {sha256} is not in the index of {project}");
             return;
         }
         if (isMetadata)
@@ -68,26 +46,22 @@ public sealed class FilesEndpoint
             await ServeMetadataAsync(context, project, sha256, filename);
             return;
         }
-        if (known is not null)
-        {
-            await ServeAllowedAsync(context, known);
-            return;
-        }
-        var reference = await FindReferenceAsync(project, sha256, filename, context.RequestAborted);
-        if (reference is null)
-        {
-            await HttpResponses.WriteErrorAsync(context, StatusCodes.Status404NotFound, $"{filename} with sha256 {sha256} is not in the index of {project}");
-            return;
-        }
-        var subject = $"{project} {DistributionFile.Version(filename, project) ?? "?"}";
-        var result = await _gate.GetAsync(new ArtifactRequest(reference, "pypi", subject), durable, _gate.InlineWait, context.RequestAborted);
+        var result = await gate.GetAsync(reference, gate.InlineWait, ScanSource.Request, durable, context.RequestAborted);
         switch (result.Status)
         {
             case GateStatus.Allowed:
-                await ServeAllowedAsync(context, result.Verdict!);
+                var facts = result.Facts!;
+                if (!await blobs.ServeAsync(context, content.Blob(facts.Container, facts.Sha256), facts.Sha256, facts.Size, facts.ScannedAt, "application/octet-stream"))
+                {
+                    await gate.ContentMissingAsync(sha256, context.RequestAborted);
+                    await HttpResponses.RetryLaterAsync(context, 1, $"{filename} must be fetched and scanned again");
+                }
                 break;
             case GateStatus.Refused:
-                await RefuseAsync(context, result.Verdict!, filename);
+                var decision = result.Decision!;
+                log.LogWarning("Refused {FileName} ({Sha256}): {Decision} by rule {Rule}", filename, sha256, decision.Decision, decision.Rule);
+                await HttpResponses.WriteErrorAsync(context, StatusCodes.Status403Forbidden, decision.Reason,
+                    $"file: {filename}\nsha256: {sha256}\ndecision: {decision.Decision}\nrule: {decision.Rule}");
                 break;
             case GateStatus.Pending:
                 await HttpResponses.RetryLaterAsync(context, result.RetryAfterSeconds, $"{result.Message}: {filename} is being scanned by Gatehouse");
@@ -98,41 +72,43 @@ public sealed class FilesEndpoint
         }
     }
 
+    /// <summary>
+    /// The recorded reference for this project, file and sha256. A file the index lists is recorded on first sight; when
+    /// the index cannot be read, a reference recorded earlier still says where the file lives.
+    /// </summary>
     private async Task<ArtifactReference?> FindReferenceAsync(string project, string sha256, string filename, CancellationToken cancellationToken)
     {
-        var lookup = await _index.GetAsync(project, cancellationToken);
-        if (lookup.Project?.Find(filename) is { } file)
+        var key = PyPIRemote.Key(project, filename);
+        var stored = await references.GetAsync(key, cancellationToken);
+        var lookup = await index.GetAsync(project, cancellationToken);
+        if (lookup.Value?.Find(filename) is { } file)
         {
-            return file.Sha256 == sha256
-                ? new ArtifactReference(ReferenceStore.PyPIPartition(project), filename, sha256, file.Url, file.UploadTime, file.Size ?? 0)
-                : null;
+            if (file.Sha256 != sha256)
+            {
+                return null;
+            }
+            var reference = new ArtifactReference(PyPIRemote.Pypi, key, PyPIRemote.Subject(project, filename), filename, sha256, file.Size ?? 0, file.Url,
+                file.UploadTime);
+            if (stored?.Reference != reference)
+            {
+                await references.RecordAsync(reference, cancellationToken);
+            }
+            return reference;
         }
-        // The index may be unreachable while a reference recorded earlier still says where the file lives.
-        var stored = await _references.GetAsync(ReferenceStore.PyPIPartition(project), filename, cancellationToken);
-        return stored?.Sha256 == sha256 ? stored : null;
-    }
-
-    private Task ServeAllowedAsync(HttpContext context, StoredVerdict verdict) =>
-        _blobs.ServeAsync(context, _storage.Artifact(verdict.Sha256), verdict.Sha256, verdict.Size, verdict.DecidedAt, "application/octet-stream");
-
-    private Task RefuseAsync(HttpContext context, StoredVerdict verdict, string filename)
-    {
-        _log.LogWarning("Refused {FileName} ({Sha256}): {Decision} by rule {Rule}", filename, verdict.Sha256, verdict.Decision, verdict.Rule);
-        return HttpResponses.WriteErrorAsync(context, StatusCodes.Status403Forbidden, verdict.Reason,
-            $"file: {filename}\nsha256: {verdict.Sha256}\ndecision: {verdict.Decision}\nrule: {verdict.Rule}");
+        return stored?.Reference.Sha256 == sha256 ? stored.Reference : null;
     }
 
     /// <summary>PEP 658: the metadata file exactly as advertised, verified against its hash, cached for stale serving.</summary>
     private async Task ServeMetadataAsync(HttpContext context, string project, string sha256, string filename)
     {
-        var lookup = await _index.GetAsync(project, context.RequestAborted);
-        var file = lookup.Project?.Find(filename);
+        var lookup = await index.GetAsync(project, context.RequestAborted);
+        var file = lookup.Value?.Find(filename);
         if (file is null || file.Sha256 != sha256 || !file.HasCoreMetadata || file.CoreMetadataSha256 is not { } metadataSha)
         {
             await HttpResponses.WriteErrorAsync(context, StatusCodes.Status404NotFound, $"No core metadata advertised for {filename}");
             return;
         }
-        var cached = _storage.Container(GatehouseStorage.UpstreamCacheContainer).GetBlobClient($"pypi/metadata/{metadataSha}");
+        var cached = storage.Container(GatehouseStorage.UpstreamCacheContainer).GetBlobClient($"pypi/metadata/{metadataSha}");
         BinaryData? bytes = null;
         try
         {
@@ -143,25 +119,19 @@ public sealed class FilesEndpoint
         }
         if (bytes is null)
         {
-            using var response = await _upstream.GetFileAsync(new Uri(file.Url + MetadataSuffix), context.RequestAborted);
-            if (response is null || !response.IsSuccessStatusCode)
+            var fetched = await upstream.GetSmallAsync(new Uri(file.Url + MetadataSuffix), "*/*", PyPIUpstream.MaxMetadataBytes, context.RequestAborted);
+            if (fetched.Value is not { } metadata)
             {
-                await HttpResponses.WriteErrorAsync(context, StatusCodes.Status502BadGateway, $"Upstream unavailable for {filename}.metadata");
+                await HttpResponses.WriteErrorAsync(context, StatusCodes.Status502BadGateway, $"Upstream metadata unavailable for {filename}: {fetched.Error ?? "not found"}");
                 return;
             }
-            if (response.Content.Headers.ContentLength is > MaxMetadataBytes)
+            if (Convert.ToHexStringLower(SHA256.HashData(metadata.Body)) != metadataSha)
             {
-                await HttpResponses.WriteErrorAsync(context, StatusCodes.Status502BadGateway, $"Upstream metadata for {filename} is too large");
-                return;
-            }
-            var data = await response.Content.ReadAsByteArrayAsync(context.RequestAborted);
-            if (Convert.ToHexStringLower(SHA256.HashData(data)) != metadataSha)
-            {
-                _log.LogError("Core metadata of {FileName} does not match the advertised sha256 (rule {Rule})", filename, "fetch.digest-mismatch");
+                log.LogError("Core metadata of {FileName} does not match the advertised sha256 (rule {Rule})", filename, ContentFetcher.DigestMismatchRule);
                 await HttpResponses.WriteErrorAsync(context, StatusCodes.Status502BadGateway, $"Upstream metadata of {filename} does not match its advertised digest");
                 return;
             }
-            bytes = BinaryData.FromBytes(data);
+            bytes = BinaryData.FromBytes(metadata.Body);
             await cached.UploadAsync(bytes, overwrite: true, context.RequestAborted);
         }
         context.Response.ContentType = "application/octet-stream";

@@ -1,33 +1,18 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Azure;
-using Gatehouse.Artifacts;
 using Gatehouse.Http;
-using Gatehouse.Storage;
+using Gatehouse.Pipeline;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.PyPI;
 
 /// <summary>
 /// Warehouse's JSON API (<c>/pypi/{project}/json</c>, <c>/pypi/{project}/{version}/json</c>) for Renovate, Dependabot and
-/// friends: the upstream document with refused files removed and every file URL pointing back at Gatehouse.
+/// friends: the upstream document (cached like the index, served stale when the upstream fails) with refused files
+/// removed and every file URL pointing back at Gatehouse's configured address.
 /// </summary>
-public sealed class JsonApiEndpoint
+public sealed class JsonApiEndpoint(JsonApiCache documents, IReferenceStore references, PublicUrls urls)
 {
-    private readonly PyPIUpstream _upstream;
-    private readonly ReferenceStore _references;
-    private readonly GatehouseStorage _storage;
-    private readonly ILogger<JsonApiEndpoint> _log;
-
-    public JsonApiEndpoint(PyPIUpstream upstream, ReferenceStore references, GatehouseStorage storage, ILogger<JsonApiEndpoint> log)
-    {
-        _upstream = upstream;
-        _references = references;
-        _storage = storage;
-        _log = log;
-    }
-
     public async Task HandleAsync(HttpContext context, string project, string? rest)
     {
         var segments = (rest ?? "").TrimEnd('/').Split('/');
@@ -48,45 +33,35 @@ public sealed class JsonApiEndpoint
             HttpResponses.Redirect(context, $"{context.Request.PathBase}/pypi/{normalized}/{rest}");
             return;
         }
-        var cacheName = version is null ? $"pypi/json/{normalized}.json" : $"pypi/json/{normalized}/{version}.json";
-        var cache = _storage.Container(GatehouseStorage.UpstreamCacheContainer).GetBlobClient(cacheName);
-        var result = await _upstream.GetJsonApiAsync(normalized, version, context.RequestAborted);
-        var document = result.Value;
-        if (document is not null)
-        {
-            await cache.UploadAsync(BinaryData.FromString(document.ToJsonString()), overwrite: true, context.RequestAborted);
-        }
-        else if (result.IsNotFound)
+        var lookup = await documents.GetAsync(JsonApiCache.Key(normalized, version), context.RequestAborted);
+        if (lookup.NotFound)
         {
             await HttpResponses.WriteErrorAsync(context, StatusCodes.Status404NotFound, $"No project {normalized}{(version is null ? "" : " version " + version)} upstream");
             return;
         }
-        else
+        if (lookup.Value is not { } cached)
         {
-            try
-            {
-                document = JsonNode.Parse((await cache.DownloadContentAsync(context.RequestAborted)).Value.Content.ToString()) as JsonObject;
-                _log.LogWarning("Serving stale JSON API document for {Project}: {UpstreamError}", normalized, result.Error);
-            }
-            catch (RequestFailedException e) when (e.Status == 404)
-            {
-                await HttpResponses.WriteErrorAsync(context, StatusCodes.Status502BadGateway, $"Upstream JSON API unavailable for {normalized}", result.Error);
-                return;
-            }
+            await HttpResponses.WriteErrorAsync(context, StatusCodes.Status502BadGateway, $"Upstream JSON API unavailable for {normalized}", lookup.Error);
+            return;
         }
-        var refused = await _references.RefusedAsync(ReferenceStore.PyPIPartition(normalized), context.RequestAborted);
-        var origin = $"{context.Request.Scheme}://{context.Request.Host}{context.Request.PathBase}";
-        Rewrite(document!["urls"] as JsonArray, normalized, origin, refused);
+        // The cached document is shared: rewrite a copy.
+        var document = (JsonObject)cached.DeepClone();
+        var refused = await references.RefusedAsync(PyPIRemote.Partition(normalized), context.RequestAborted);
+        Rewrite(document["urls"] as JsonArray, normalized, urls.Origin, refused);
         if (document["releases"] is JsonObject releases)
         {
             foreach (var (_, files) in releases)
             {
-                Rewrite(files as JsonArray, normalized, origin, refused);
+                Rewrite(files as JsonArray, normalized, urls.Origin, refused);
             }
         }
         var body = JsonSerializer.SerializeToUtf8Bytes(document);
         context.Response.ContentType = "application/json";
         context.Response.Headers.CacheControl = "max-age=60";
+        if (lookup.Stale)
+        {
+            context.Response.Headers.Append("Warning", "110 - \"Response is Stale\"");
+        }
         context.Response.ContentLength = body.Length;
         if (!HttpMethods.IsHead(context.Request.Method))
         {

@@ -1,17 +1,15 @@
-using Gatehouse.Artifacts;
 using Gatehouse.Http;
+using Gatehouse.Pipeline;
 using Microsoft.AspNetCore.Http;
 
 namespace Gatehouse.PyPI;
 
 /// <summary>
 /// PEP 740 provenance passthrough: <c>/pypi/integrity/{project}/{version}/{filename}/provenance</c> returns the upstream's
-/// provenance document for a file the index lists and that was not refused (research §2.6, §2.11 P16).
+/// provenance document for a file the index lists and that was not refused.
 /// </summary>
-public sealed class ProvenanceEndpoint(SimpleIndexCache index, ReferenceStore references, PyPIUpstream upstream)
+public sealed class ProvenanceEndpoint(SimpleIndexCache index, IReferenceStore references, PyPIUpstream upstream)
 {
-    private const long MaxProvenanceBytes = 4 * 1024 * 1024;
-
     public async Task HandleAsync(HttpContext context, string? path)
     {
         var parts = (path ?? "").Split('/');
@@ -22,25 +20,25 @@ public sealed class ProvenanceEndpoint(SimpleIndexCache index, ReferenceStore re
             return;
         }
         var lookup = await index.GetAsync(project, context.RequestAborted);
-        var file = lookup.Project?.Find(filename);
-        var refused = await references.RefusedAsync(ReferenceStore.PyPIPartition(project), context.RequestAborted);
+        var file = lookup.Value?.Find(filename);
+        var refused = await references.RefusedAsync(PyPIRemote.Partition(project), context.RequestAborted);
         if (file?.Provenance is null || refused.ContainsKey(filename))
         {
             await HttpResponses.WriteErrorAsync(context, StatusCodes.Status404NotFound, $"No provenance for {filename}");
             return;
         }
-        using var response = await upstream.GetFileAsync(new Uri(file.Provenance), context.RequestAborted);
-        if (response is null || !response.IsSuccessStatusCode || response.Content.Headers.ContentLength is > MaxProvenanceBytes)
+        var fetched = await upstream.GetSmallAsync(new Uri(file.Provenance), "application/vnd.pypi.integrity.v1+json, application/json", PyPIUpstream.MaxProvenanceBytes,
+            context.RequestAborted);
+        if (fetched.Value is not { } document)
         {
-            await HttpResponses.WriteErrorAsync(context, StatusCodes.Status502BadGateway, $"Upstream provenance unavailable for {filename}");
+            await HttpResponses.WriteErrorAsync(context, StatusCodes.Status502BadGateway, $"Upstream provenance unavailable for {filename}: {fetched.Error ?? "not found"}");
             return;
         }
-        var body = await response.Content.ReadAsByteArrayAsync(context.RequestAborted);
-        context.Response.ContentType = response.Content.Headers.ContentType?.ToString() ?? "application/vnd.pypi.integrity.v1+json";
-        context.Response.ContentLength = body.Length;
+        context.Response.ContentType = document.ContentType ?? "application/vnd.pypi.integrity.v1+json";
+        context.Response.ContentLength = document.Body.Length;
         if (!HttpMethods.IsHead(context.Request.Method))
         {
-            await context.Response.Body.WriteAsync(body, context.RequestAborted);
+            await context.Response.Body.WriteAsync(document.Body, context.RequestAborted);
         }
     }
 }

@@ -2,38 +2,57 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gatehouse.Configuration;
+using Gatehouse.Upstream;
 using Microsoft.Extensions.Options;
 
 namespace Gatehouse.PyPI;
 
-/// <summary>The configured PyPI upstream: fetches project pages and files, and refuses any host it was not given.</summary>
+/// <summary>
+/// The configured PyPI upstream, through <see cref="UpstreamClient"/>: project pages, JSON API documents, files and
+/// their metadata and provenance, only from the index host, the JSON API host and the configured file hosts, and
+/// every body capped for what it is.
+/// </summary>
 public sealed class PyPIUpstream
 {
     public const string HttpClientName = "gatehouse-upstream";
     private const string JsonAccept = "application/vnd.pypi.simple.v1+json";
-    private const int MaxRedirects = 3;
 
-    private readonly IHttpClientFactory _clients;
-    private readonly PyPIOptions _options;
+    /// <summary>A project page of PyPI's largest projects is a few MB; 64 MiB is far past any real one.</summary>
+    public const long MaxPageBytes = 64L * 1024 * 1024;
+
+    /// <summary>A JSON API document lists every release's files; the largest are tens of MB.</summary>
+    public const long MaxJsonApiBytes = 64L * 1024 * 1024;
+
+    /// <summary>A wheel's METADATA (PEP 658).</summary>
+    public const long MaxMetadataBytes = 16L * 1024 * 1024;
+
+    /// <summary>A PEP 740 provenance document (a few attestation bundles).</summary>
+    public const long MaxProvenanceBytes = 4L * 1024 * 1024;
+
+    private readonly UpstreamClient _client;
     private readonly TimeProvider _time;
     private readonly HashSet<string> _allowedHosts;
 
-    public PyPIUpstream(IHttpClientFactory clients, IOptions<GatehouseOptions> options, TimeProvider time)
+    public PyPIUpstream(UpstreamClient client, IOptions<GatehouseOptions> options, TimeProvider time)
     {
-        _clients = clients;
-        _options = options.Value.PyPI;
+        _client = client;
         _time = time;
-        IndexUrl = new Uri(EnsureSlash(_options.IndexUrl));
-        JsonApiUrl = new Uri(EnsureSlash(_options.JsonApiUrl));
+        var pypi = options.Value.PyPI;
+        IndexUrl = new Uri(EnsureSlash(pypi.IndexUrl));
+        JsonApiUrl = new Uri(EnsureSlash(pypi.JsonApiUrl));
         _allowedHosts = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { IndexUrl.Authority, JsonApiUrl.Authority };
-        foreach (var host in _options.FileHosts.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var host in pypi.FileHosts.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             _allowedHosts.Add(host);
         }
+        Profile = new UpstreamProfile("the PyPI upstream", HttpClientName, IsAllowed, _ => false);
     }
 
     public Uri IndexUrl { get; }
+
     public Uri JsonApiUrl { get; }
+
+    public UpstreamProfile Profile { get; }
 
     /// <summary>True when a URL points at a configured upstream host over http(s): no open proxy.</summary>
     public bool IsAllowed(Uri url) =>
@@ -43,33 +62,25 @@ public sealed class PyPIUpstream
     public async Task<UpstreamResult<SimpleProject>> GetProjectAsync(string normalizedProject, CancellationToken cancellationToken)
     {
         var url = new Uri(IndexUrl, Uri.EscapeDataString(normalizedProject) + "/");
-        using var response = await SendAsync(url, JsonAccept, null, cancellationToken);
-        if (response is null)
+        using var response = await _client.SendAsync(Profile, UpstreamRequest.Get(url, JsonAccept, MaxPageBytes), cancellationToken);
+        if (Problem<SimpleProject>(response, "index") is { } problem)
         {
-            return UpstreamResult<SimpleProject>.Failed("the upstream index could not be reached");
+            return problem;
         }
-        if (response.StatusCode == HttpStatusCode.NotFound)
+        if (response.MediaType != JsonAccept)
         {
-            return UpstreamResult<SimpleProject>.NotFound();
+            return UpstreamResult<SimpleProject>.Failed($"the upstream index answered {response.MediaType ?? "no content type"}, not PEP 691 JSON");
         }
-        if (!response.IsSuccessStatusCode)
+        var (json, failure) = await response.ReadJsonAsync(cancellationToken);
+        if (json is not JsonObject page)
         {
-            return UpstreamResult<SimpleProject>.Failed($"the upstream index answered {(int)response.StatusCode}");
-        }
-        var mediaType = response.Content.Headers.ContentType?.MediaType;
-        if (mediaType != JsonAccept)
-        {
-            return UpstreamResult<SimpleProject>.Failed($"the upstream index answered {mediaType ?? "no content type"}, not PEP 691 JSON");
+            return UpstreamResult<SimpleProject>.Failed(failure?.Message ?? "the upstream index sent no JSON object");
         }
         try
         {
-            await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-            var node = await JsonNode.ParseAsync(body, cancellationToken: cancellationToken) as JsonObject
-                ?? throw new JsonException("not an object");
-            var pageUrl = response.RequestMessage?.RequestUri ?? url;
-            return UpstreamResult<SimpleProject>.Ok(SimpleProjectJson.Parse(node, pageUrl, normalizedProject, _time.GetUtcNow()));
+            return UpstreamResult<SimpleProject>.Ok(SimpleProjectJson.Parse(page, response.Url ?? url, normalizedProject, _time.GetUtcNow()));
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or HttpRequestException or IOException or UriFormatException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or UriFormatException)
         {
             return UpstreamResult<SimpleProject>.Failed("the upstream index sent an unreadable page: " + e.Message);
         }
@@ -81,70 +92,40 @@ public sealed class PyPIUpstream
         var path = version is null
             ? $"{Uri.EscapeDataString(normalizedProject)}/json"
             : $"{Uri.EscapeDataString(normalizedProject)}/{Uri.EscapeDataString(version)}/json";
-        using var response = await SendAsync(new Uri(JsonApiUrl, path), "application/json", null, cancellationToken);
-        if (response is null)
+        using var response = await _client.SendAsync(Profile, UpstreamRequest.Get(new Uri(JsonApiUrl, path), "application/json", MaxJsonApiBytes), cancellationToken);
+        if (Problem<JsonObject>(response, "JSON API") is { } problem)
         {
-            return UpstreamResult<JsonObject>.Failed("the upstream JSON API could not be reached");
+            return problem;
         }
-        if (response.StatusCode == HttpStatusCode.NotFound)
-        {
-            return UpstreamResult<JsonObject>.NotFound();
-        }
-        if (!response.IsSuccessStatusCode)
-        {
-            return UpstreamResult<JsonObject>.Failed($"the upstream JSON API answered {(int)response.StatusCode}");
-        }
-        try
-        {
-            await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-            return await JsonNode.ParseAsync(body, cancellationToken: cancellationToken) is JsonObject o
-                ? UpstreamResult<JsonObject>.Ok(o)
-                : UpstreamResult<JsonObject>.Failed("the upstream JSON API sent no object");
-        }
-        catch (Exception e) when (e is JsonException or HttpRequestException or IOException)
-        {
-            return UpstreamResult<JsonObject>.Failed("the upstream JSON API sent an unreadable document: " + e.Message);
-        }
+        var (json, failure) = await response.ReadJsonAsync(cancellationToken);
+        return json is JsonObject document
+            ? UpstreamResult<JsonObject>.Ok(document)
+            : UpstreamResult<JsonObject>.Failed(failure?.Message ?? "the upstream JSON API sent no object");
     }
 
-    /// <summary>Opens a file download; the caller disposes the response. Null when the upstream could not be reached.</summary>
-    public Task<HttpResponseMessage?> GetFileAsync(Uri url, CancellationToken cancellationToken) =>
-        SendAsync(url, "*/*", "identity", cancellationToken);
+    /// <summary>Opens a file download (at most <paramref name="maxBytes"/>); the caller disposes the answer.</summary>
+    public Task<UpstreamResponse> OpenFileAsync(Uri url, long maxBytes, CancellationToken cancellationToken) =>
+        _client.SendAsync(Profile, UpstreamRequest.Get(url, "*/*", maxBytes, acceptEncoding: "identity"), cancellationToken);
 
-    private async Task<HttpResponseMessage?> SendAsync(Uri url, string accept, string? acceptEncoding, CancellationToken cancellationToken)
+    /// <summary>A small document (metadata, provenance) read whole, at most <paramref name="maxBytes"/>.</summary>
+    public async Task<UpstreamResult<SmallDocument>> GetSmallAsync(Uri url, string accept, long maxBytes, CancellationToken cancellationToken)
     {
-        var client = _clients.CreateClient(HttpClientName);
-        for (var hop = 0; hop <= MaxRedirects; hop++)
+        using var response = await _client.SendAsync(Profile, UpstreamRequest.Get(url, accept, maxBytes, acceptEncoding: "identity"), cancellationToken);
+        if (Problem<SmallDocument>(response, "file host") is { } problem)
         {
-            if (!IsAllowed(url))
-            {
-                throw new UpstreamNotAllowedException(url);
-            }
-            using var request = new HttpRequestMessage(HttpMethod.Get, url);
-            request.Headers.TryAddWithoutValidation("Accept", accept);
-            if (acceptEncoding is not null)
-            {
-                request.Headers.TryAddWithoutValidation("Accept-Encoding", acceptEncoding);
-            }
-            HttpResponseMessage response;
-            try
-            {
-                response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
-            {
-                return null;
-            }
-            if ((int)response.StatusCode is >= 300 and < 400 && response.Headers.Location is { } location)
-            {
-                url = location.IsAbsoluteUri ? location : new Uri(url, location);
-                response.Dispose();
-                continue;
-            }
-            return response;
+            return problem;
         }
-        return null;
+        var (body, failure) = await response.ReadBytesAsync(cancellationToken);
+        return body is null
+            ? UpstreamResult<SmallDocument>.Failed(failure!.Message)
+            : UpstreamResult<SmallDocument>.Ok(new SmallDocument(body, response.ContentTypeHeader));
     }
+
+    private static UpstreamResult<T>? Problem<T>(UpstreamResponse response, string what) where T : class =>
+        response.Failure is { } failure ? UpstreamResult<T>.Failed(failure.Message)
+        : response.StatusCode == HttpStatusCode.NotFound ? UpstreamResult<T>.NotFound()
+        : !response.IsSuccess ? UpstreamResult<T>.Failed($"the upstream {what} answered {response.Status}")
+        : null;
 
     private static string EnsureSlash(string url) => url.EndsWith('/') ? url : url + "/";
 }
@@ -153,12 +134,11 @@ public sealed class PyPIUpstream
 public sealed record UpstreamResult<T>(T? Value, bool IsNotFound, string? Error) where T : class
 {
     public static UpstreamResult<T> Ok(T value) => new(value, false, null);
+
     public static UpstreamResult<T> NotFound() => new(null, true, null);
+
     public static UpstreamResult<T> Failed(string error) => new(null, false, error);
 }
 
-/// <summary>An upstream URL outside the configured hosts: never contacted.</summary>
-public sealed class UpstreamNotAllowedException(Uri url) : Exception($"{url.Authority} is not a configured upstream host.")
-{
-    public Uri Url { get; } = url;
-}
+/// <summary>A small upstream document and its content type.</summary>
+public sealed record SmallDocument(byte[] Body, string? ContentType);

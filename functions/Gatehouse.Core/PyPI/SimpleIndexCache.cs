@@ -1,6 +1,3 @@
-using System.Text.Json;
-using Azure;
-using Gatehouse.Artifacts;
 using Gatehouse.Configuration;
 using Gatehouse.Storage;
 using Microsoft.Extensions.Caching.Memory;
@@ -10,110 +7,50 @@ using Microsoft.Extensions.Options;
 namespace Gatehouse.PyPI;
 
 /// <summary>
-/// Project pages with a short TTL: memory, then the <c>upstream-cache</c> blob, then the upstream. When the upstream
-/// fails, the last good page is served stale (research §2.11 P17).
+/// Project pages (PEP 691 JSON, parsed) with <c>IndexTtlSeconds</c>, served stale when the upstream fails (a mirror
+/// that loses its upstream still installs what it had).
 /// </summary>
-public sealed class SimpleIndexCache
+public sealed class SimpleIndexCache(PyPIUpstream upstream, GatehouseStorage storage, IMemoryCache memory, TimeProvider time, IOptions<GatehouseOptions> options,
+    ILogger<SimpleIndexCache> log)
+    : UpstreamCache<SimpleProject>(storage, memory, time, TimeSpan.FromSeconds(options.Value.PyPI.IndexTtlSeconds), log)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    protected override string What => "index";
 
-    private readonly PyPIUpstream _upstream;
-    private readonly GatehouseStorage _storage;
-    private readonly IMemoryCache _memory;
-    private readonly TimeProvider _time;
-    private readonly ILogger<SimpleIndexCache> _log;
-    private readonly TimeSpan _ttl;
-    private readonly SingleFlight<string, ProjectLookup> _refresh = new();
+    protected override string Folder => "pypi/simple";
 
-    public SimpleIndexCache(PyPIUpstream upstream, GatehouseStorage storage, IMemoryCache memory, TimeProvider time, IOptions<GatehouseOptions> options, ILogger<SimpleIndexCache> log)
-    {
-        _upstream = upstream;
-        _storage = storage;
-        _memory = memory;
-        _time = time;
-        _log = log;
-        _ttl = TimeSpan.FromSeconds(options.Value.PyPI.IndexTtlSeconds);
-    }
+    protected override Uri Source => upstream.IndexUrl;
 
-    public async Task<ProjectLookup> GetAsync(string project, CancellationToken cancellationToken)
-    {
-        if (_memory.TryGetValue(MemoryKey(project), out SimpleProject? cached) && cached is not null && IsFresh(cached))
-        {
-            return ProjectLookup.Found(cached, stale: false);
-        }
-        return await _refresh.RunAsync(project, () => RefreshAsync(project, cached));
-    }
+    protected override Task<UpstreamResult<SimpleProject>> FetchAsync(string key, CancellationToken cancellationToken) =>
+        upstream.GetProjectAsync(key, cancellationToken);
 
-    private async Task<ProjectLookup> RefreshAsync(string project, SimpleProject? inMemory)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        var stored = inMemory ?? await ReadBlobAsync(project, timeout.Token);
-        if (stored is not null && IsFresh(stored))
-        {
-            Remember(stored);
-            return ProjectLookup.Found(stored, stale: false);
-        }
-        var result = await _upstream.GetProjectAsync(project, timeout.Token);
-        if (result.Value is { } fresh)
-        {
-            await WriteBlobAsync(fresh, timeout.Token);
-            Remember(fresh);
-            return ProjectLookup.Found(fresh, stale: false);
-        }
-        if (result.IsNotFound)
-        {
-            return ProjectLookup.Missing();
-        }
-        if (stored is not null)
-        {
-            _log.LogWarning("Serving stale index for {Project} fetched {FetchedAt}: {UpstreamError}", project, stored.FetchedAt, result.Error);
-            return ProjectLookup.Found(stored, stale: true);
-        }
-        _log.LogError("No index for {Project}: {UpstreamError}", project, result.Error);
-        return ProjectLookup.Failed(result.Error ?? "the upstream index failed");
-    }
-
-    /// <summary>Names of the projects with a cached page.</summary>
+    /// <summary>Names of the projects with a cached page from the configured upstream.</summary>
     public async IAsyncEnumerable<string> ListCachedAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        const string prefix = "pypi/simple/";
-        await foreach (var blob in _storage.Container(GatehouseStorage.UpstreamCacheContainer).GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, prefix, cancellationToken))
+        await foreach (var blob in Storage.Container(GatehouseStorage.UpstreamCacheContainer).GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None,
+            Azure.Storage.Blobs.Models.BlobStates.None, Prefix, cancellationToken))
         {
-            yield return blob.Name[prefix.Length..^".json".Length];
+            yield return blob.Name[Prefix.Length..^".json".Length];
         }
     }
-
-    private bool IsFresh(SimpleProject p) => _time.GetUtcNow() - p.FetchedAt < _ttl;
-
-    private void Remember(SimpleProject p) => _memory.Set(MemoryKey(p.Name), p, TimeSpan.FromHours(1));
-
-    private static string MemoryKey(string project) => "simple:" + project;
-
-    private static string BlobName(string project) => $"pypi/simple/{project}.json";
-
-    private async Task<SimpleProject?> ReadBlobAsync(string project, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var content = await _storage.Container(GatehouseStorage.UpstreamCacheContainer).GetBlobClient(BlobName(project))
-                .DownloadContentAsync(cancellationToken);
-            return content.Value.Content.ToObjectFromJson<SimpleProject>(Json);
-        }
-        catch (RequestFailedException e) when (e.Status == 404)
-        {
-            return null;
-        }
-    }
-
-    private Task WriteBlobAsync(SimpleProject project, CancellationToken cancellationToken) =>
-        _storage.Container(GatehouseStorage.UpstreamCacheContainer).GetBlobClient(BlobName(project.Name))
-            .UploadAsync(BinaryData.FromObjectAsJson(project, Json), overwrite: true, cancellationToken);
 }
 
-/// <summary>The outcome of looking a project up.</summary>
-public sealed record ProjectLookup(SimpleProject? Project, bool Stale, bool NotFound, string? Error)
+/// <summary>Warehouse JSON API documents (per project, or per version) with the index's TTL and stale serving.</summary>
+public sealed class JsonApiCache(PyPIUpstream upstream, GatehouseStorage storage, IMemoryCache memory, TimeProvider time, IOptions<GatehouseOptions> options,
+    ILogger<JsonApiCache> log)
+    : UpstreamCache<System.Text.Json.Nodes.JsonObject>(storage, memory, time, TimeSpan.FromSeconds(options.Value.PyPI.IndexTtlSeconds), log)
 {
-    public static ProjectLookup Found(SimpleProject p, bool stale) => new(p, stale, false, null);
-    public static ProjectLookup Missing() => new(null, false, true, null);
-    public static ProjectLookup Failed(string error) => new(null, false, false, error);
+    protected override string What => "JSON API";
+
+    /// <summary>The cache key of a project's (or a version's) document.</summary>
+    public static string Key(string project, string? version) => version is null ? project : project + "/" + version;
+
+    protected override string Folder => "pypi/json";
+
+    protected override Uri Source => upstream.JsonApiUrl;
+
+    protected override Task<UpstreamResult<System.Text.Json.Nodes.JsonObject>> FetchAsync(string key, CancellationToken cancellationToken)
+    {
+        var slash = key.IndexOf('/');
+        return upstream.GetJsonApiAsync(slash < 0 ? key : key[..slash], slash < 0 ? null : key[(slash + 1)..], cancellationToken);
+    }
 }

@@ -3,9 +3,9 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Gatehouse.Artifacts;
 using Gatehouse.Configuration;
 using Gatehouse.Http;
+using Gatehouse.Pipeline;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
@@ -23,15 +23,17 @@ public sealed class SimpleIndexEndpoint
     private static readonly TimeSpan RefusedCacheFor = TimeSpan.FromSeconds(3);
 
     private readonly SimpleIndexCache _index;
-    private readonly ReferenceStore _references;
+    private readonly IReferenceStore _references;
     private readonly IMemoryCache _memory;
+    private readonly PublicUrls _urls;
     private readonly PyPIOptions _options;
 
-    public SimpleIndexEndpoint(SimpleIndexCache index, ReferenceStore references, IMemoryCache memory, IOptions<GatehouseOptions> options)
+    public SimpleIndexEndpoint(SimpleIndexCache index, IReferenceStore references, IMemoryCache memory, PublicUrls urls, IOptions<GatehouseOptions> options)
     {
         _index = index;
         _references = references;
         _memory = memory;
+        _urls = urls;
         _options = options.Value.PyPI;
     }
 
@@ -58,7 +60,7 @@ public sealed class SimpleIndexEndpoint
         var normalized = ProjectName.Normalize(name);
         if (normalized != name || !path.EndsWith('/'))
         {
-            // research §2.11 P1/P2: redirect to the normalized name with its trailing slash.
+            // pip and uv follow a redirect to the normalized name with its trailing slash (PEP 503).
             HttpResponses.Redirect(context, $"{request.PathBase}/pypi/simple/{normalized}/{request.QueryString}");
             return;
         }
@@ -68,7 +70,7 @@ public sealed class SimpleIndexEndpoint
             await HttpResponses.WriteErrorAsync(context, StatusCodes.Status404NotFound, $"No project named {normalized} upstream");
             return;
         }
-        if (lookup.Project is not { } project)
+        if (lookup.Value is not { } project)
         {
             await HttpResponses.WriteErrorAsync(context, StatusCodes.Status502BadGateway, $"Upstream index unavailable for {normalized}", lookup.Error);
             return;
@@ -80,7 +82,7 @@ public sealed class SimpleIndexEndpoint
         var keptVersions = files.Select(f => DistributionFile.Version(f.Filename, normalized)).ToHashSet();
         var versions = project.Versions.Where(v => !refusedVersions.Contains(v) || keptVersions.Contains(v)).ToList();
         var format = Negotiate(request.Headers.Accept.ToString(), request.Query["format"].ToString());
-        var origin = $"{request.Scheme}://{request.Host}{request.PathBase}";
+        var origin = _urls.Origin;
         var body = format == JsonType ? RenderJson(project, files, versions, origin) : RenderHtml(project, files, origin);
         var etag = $"\"{Convert.ToHexStringLower(SHA256.HashData(body))[..32]}\"";
         var response = context.Response;
@@ -181,7 +183,7 @@ public sealed class SimpleIndexEndpoint
         await _memory.GetOrCreateAsync("refused:" + project, entry =>
         {
             entry.AbsoluteExpirationRelativeToNow = RefusedCacheFor;
-            return _references.RefusedAsync(ReferenceStore.PyPIPartition(project), cancellationToken);
+            return _references.RefusedAsync(PyPIRemote.Partition(project), cancellationToken);
         }) ?? new Dictionary<string, string>();
 
     private static string ApiVersion(SimpleProject project) => project.ProjectStatus is null ? "1.1" : "1.4";

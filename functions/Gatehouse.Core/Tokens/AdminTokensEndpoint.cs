@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Http;
 namespace Gatehouse.Tokens;
 
 /// <summary><c>/admin/tokens</c>: create (POST {name, scope}), list (GET), revoke (DELETE /admin/tokens/{id}).</summary>
-public sealed class AdminTokensEndpoint(EntitlementTokenService tokens, AuditLog audit)
+public sealed class AdminTokensEndpoint(EntitlementTokenService tokens, IAuditLog audit)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
 

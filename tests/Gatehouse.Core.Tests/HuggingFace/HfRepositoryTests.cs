@@ -14,7 +14,7 @@ public sealed class HfRepositoryTests
     private static readonly string Sha256 = new('a', 64);
 
     private static HfRepository Repository(RecordingHub hub) =>
-        new(new HuggingFaceUpstream(hub, Options.Create(new GatehouseOptions { HuggingFace = new HuggingFaceOptions { Endpoint = "https://hub.example" } })));
+        new(new HuggingFaceUpstream(hub.Client, Options.Create(new GatehouseOptions { HuggingFace = new HuggingFaceOptions { Endpoint = "https://hub.example" } })));
 
     private static HttpResponseMessage Json(string json, string? link = null)
     {

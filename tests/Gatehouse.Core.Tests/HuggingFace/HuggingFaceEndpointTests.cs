@@ -1,11 +1,10 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using Gatehouse.Configuration;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Gatehouse.HuggingFace;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace Gatehouse.Core.Tests.HuggingFace;
 
@@ -22,16 +21,20 @@ public class HuggingFaceEndpointTests
         }
     }
 
-    private sealed class Factory(HttpMessageHandler handler) : IHttpClientFactory
+    /// <summary>The endpoint as both hosts compose it (AddGatehouse), with the Hub's HTTP client sending to <paramref name="handler"/>.</summary>
+    private static HuggingFaceEndpoint Endpoint(Handler handler, string? upstreamToken = null)
     {
-        public HttpClient CreateClient(string name) => new(handler, disposeHandler: false);
-    }
-
-    private static HuggingFaceEndpoint Endpoint(Handler handler, string? upstreamToken = null) =>
-        new(new HuggingFaceUpstream(new Factory(handler), Options.Create(new GatehouseOptions
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
-            HuggingFace = new HuggingFaceOptions { Endpoint = "https://hub.test/", UpstreamToken = upstreamToken },
-        })), NullLogger<HuggingFaceEndpoint>.Instance);
+            ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true",
+            ["Gatehouse:PublicBaseUrl"] = "http://gatehouse.test",
+            ["Gatehouse:HuggingFace:Endpoint"] = "https://hub.test/",
+            ["Gatehouse:HuggingFace:UpstreamToken"] = upstreamToken,
+        }).Build();
+        var services = new ServiceCollection().AddLogging().AddGatehouse(configuration);
+        services.AddHttpClient(HuggingFaceUpstream.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => handler);
+        return services.BuildServiceProvider().GetRequiredService<HuggingFaceEndpoint>();
+    }
 
     private static DefaultHttpContext Context(string path, string method = "GET")
     {
@@ -52,14 +55,14 @@ public class HuggingFaceEndpointTests
     {
         var handler = new Handler(_ => new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent("{\"sha\":\"x\"}") });
         var context = Context("/hf/api/models/ns/name");
-        await Endpoint(handler, "hf_service_token").HandleAsync(context);
+        await Endpoint(handler, "hf_service_token").HandleAsync(context, null!);
         Assert.Equal(200, context.Response.StatusCode);
         var request = Assert.Single(handler.Requests);
         Assert.Equal("https://hub.test/api/models/ns/name", request.RequestUri!.AbsoluteUri);
         Assert.Equal("Bearer hf_service_token", request.Headers.Authorization?.ToString());
 
         handler.Requests.Clear();
-        await Endpoint(handler).HandleAsync(Context("/hf/api/models/ns/name"));
+        await Endpoint(handler).HandleAsync(Context("/hf/api/models/ns/name"), null!);
         Assert.Null(Assert.Single(handler.Requests).Headers.Authorization);
     }
 
@@ -68,7 +71,7 @@ public class HuggingFaceEndpointTests
     {
         var handler = new Handler(_ => throw new HttpRequestException("connection refused"));
         var context = Context("/hf/api/datasets/ns/name/tree/main");
-        await Endpoint(handler).HandleAsync(context);
+        await Endpoint(handler).HandleAsync(context, null!);
         Assert.Equal(502, context.Response.StatusCode);
         Assert.Contains("could not be reached", JsonDocument.Parse(Body(context)).RootElement.GetProperty("error").GetString());
     }
@@ -86,10 +89,16 @@ public class HuggingFaceEndpointTests
             return response;
         });
         var context = Context("/hf/api/models/ns/name/tree/main");
-        await Endpoint(handler).HandleAsync(context);
+        await Endpoint(handler).HandleAsync(context, null!);
         Assert.Equal(200, context.Response.StatusCode);
         Assert.DoesNotContain("xetHash", Body(context));
         Assert.Equal("<http://gatehouse.test/hf/api/models/ns/name/tree/main?cursor=c2>; rel=\"next\"", context.Response.Headers.Link.ToString());
+
+        // The link comes from Gatehouse's configured address, never from the Host header a client sends.
+        var forged = Context("/hf/api/models/ns/name/tree/main");
+        forged.Request.Host = new HostString("evil.example");
+        await Endpoint(handler).HandleAsync(forged, null!);
+        Assert.StartsWith("<http://gatehouse.test/hf/", forged.Response.Headers.Link.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -102,7 +111,7 @@ public class HuggingFaceEndpointTests
             return response;
         });
         var context = Context("/hf/api/models/ns/missing");
-        await Endpoint(handler).HandleAsync(context);
+        await Endpoint(handler).HandleAsync(context, null!);
         Assert.Equal(404, context.Response.StatusCode);
         Assert.Equal("RepoNotFound", context.Response.Headers["X-Error-Code"].ToString());
     }
@@ -114,7 +123,7 @@ public class HuggingFaceEndpointTests
     {
         var handler = new Handler(_ => throw new InvalidOperationException("must not be called"));
         var context = Context(path);
-        await Endpoint(handler).HandleAsync(context);
+        await Endpoint(handler).HandleAsync(context, null!);
         Assert.Equal(400, context.Response.StatusCode);
         Assert.Equal("BadRequest", context.Response.Headers["X-Error-Code"].ToString());
         Assert.Empty(handler.Requests);

@@ -8,7 +8,7 @@ namespace Gatehouse.Core.Tests.HuggingFace;
 public sealed class HuggingFaceUpstreamTests
 {
     private static HuggingFaceUpstream Upstream(RecordingHub recorder) =>
-        new(recorder, Options.Create(new GatehouseOptions
+        new(recorder.Client, Options.Create(new GatehouseOptions
         {
             HuggingFace = new HuggingFaceOptions { Endpoint = "https://huggingface.co", UpstreamToken = "hf_service", FileHosts = "*.huggingface.co,*.hf.co" },
         }));
@@ -19,12 +19,12 @@ public sealed class HuggingFaceUpstreamTests
     public async Task An_unresolved_key_vault_reference_is_never_sent_as_the_upstream_token()
     {
         var recorder = new RecordingHub(_ => new HttpResponseMessage(HttpStatusCode.OK));
-        var upstream = new HuggingFaceUpstream(recorder, Options.Create(new GatehouseOptions
+        var upstream = new HuggingFaceUpstream(recorder.Client, Options.Create(new GatehouseOptions
         {
             HuggingFace = new HuggingFaceOptions { Endpoint = "https://huggingface.co", UpstreamToken = "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/hf-token/)" },
         }));
 
-        using var response = await upstream.SendAsync(HttpMethod.Get, "api/models/org/m", null, null, CancellationToken.None);
+        using var response = await upstream.SendApiAsync(HttpMethod.Get, "api/models/org/m", null, null, CancellationToken.None);
 
         Assert.Null(Assert.Single(recorder.Seen).Authorization);
     }
@@ -36,9 +36,9 @@ public sealed class HuggingFaceUpstreamTests
             ? Redirect("https://cdn-lfs.huggingface.co/repos/ab/cd/sha?X-Amz-Signature=1")
             : new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent([1, 2, 3]) });
 
-        using var response = await Upstream(recorder).GetFileAsync(new Uri("https://huggingface.co/org/model/resolve/abc/model.safetensors"), CancellationToken.None);
+        using var response = await Upstream(recorder).OpenFileAsync(new Uri("https://huggingface.co/org/model/resolve/abc/model.safetensors"), 3, CancellationToken.None);
 
-        Assert.Equal(HttpStatusCode.OK, response!.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(2, recorder.Seen.Count);
         Assert.Equal("Bearer hf_service", recorder.Seen[0].Authorization);
         Assert.Equal("cdn-lfs.huggingface.co", recorder.Seen[1].Url.Host);
@@ -53,9 +53,9 @@ public sealed class HuggingFaceUpstreamTests
     {
         var recorder = new RecordingHub(_ => Redirect(location));
 
-        var response = await Upstream(recorder).GetFileAsync(new Uri("https://huggingface.co/org/model/resolve/abc/model.bin"), CancellationToken.None);
+        using var response = await Upstream(recorder).OpenFileAsync(new Uri("https://huggingface.co/org/model/resolve/abc/model.bin"), 10, CancellationToken.None);
 
-        Assert.Null(response);
+        Assert.Equal(Gatehouse.Upstream.UpstreamFailureKind.NotAllowed, response.Failure?.Kind);
         Assert.Single(recorder.Seen);
     }
 }

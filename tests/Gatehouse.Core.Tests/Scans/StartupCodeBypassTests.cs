@@ -1,7 +1,6 @@
 using System.IO.Compression;
-using Gatehouse.Configuration;
-using Gatehouse.Policy;
-using Gatehouse.Scans;
+using Gatehouse.Core.Tests.Pipeline;
+using Gatehouse.Pipeline;
 using Gatehouse.Scans.Archives;
 using static Gatehouse.Core.Tests.Scans.Archives.TestArchives;
 
@@ -16,14 +15,8 @@ public class StartupCodeBypassTests
 {
     private const string WheelName = "demo-1.0-py3-none-any.whl";
 
-    private static async Task<Verdict> ScanAsync(Stream wheel)
-    {
-        var archive = await new ArchiveSafety(new ArchiveLimits()).InspectAsync(wheel, WheelName, CancellationToken.None);
-        wheel.Position = 0;
-        var installTime = await InstallTimeCode.InspectAsync(wheel, WheelName, CancellationToken.None);
-        var request = new ScanRequest(new string('0', 64), "pypi", "demo 1.0", WheelName, wheel.Length);
-        return ScanPolicy.Evaluate(request, [new CheckResult("ArchiveSafety", archive), new CheckResult("InstallTimeCode", installTime)]);
-    }
+    private static async Task<PolicyOutcome> ScanAsync(Stream wheel) =>
+        ContentUnderTest.DecidePyPI(await ContentUnderTest.FactsAsync(wheel), WheelName);
 
     [Fact]
     public async Task A_plain_root_pth_with_an_import_line_is_blocked()

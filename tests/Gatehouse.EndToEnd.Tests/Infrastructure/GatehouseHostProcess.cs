@@ -15,17 +15,21 @@ public sealed record HostSettings
     public int RetryAfterSeconds { get; init; } = 1;
     public string ServingMode { get; init; } = "Stream";
 
+    /// <summary><c>Gatehouse__PublicBaseUrl</c>; null leaves it unset (the host's own URL is used).</summary>
+    public string? PublicBaseUrl { get; init; }
+
     public IReadOnlyDictionary<string, string> ToEnvironment(string storageConnectionString)
     {
         var upstream = Upstream.GetLeftPart(UriPartial.Authority);
-        return new Dictionary<string, string>
+        var environment = new Dictionary<string, string>
         {
             ["AzureWebJobsStorage"] = storageConnectionString,
             ["Gatehouse__PyPI__IndexUrl"] = $"{upstream}/simple/",
             ["Gatehouse__PyPI__JsonApiUrl"] = $"{upstream}/pypi/",
             ["Gatehouse__PyPI__FileHosts"] = Upstream.Authority,
             ["Gatehouse__PyPI__IndexTtlSeconds"] = Invariant(IndexTtlSeconds),
-            // The simulator serves the Hub too (tests/fixtures/hf); part 2a of the HF remote does not cache.
+            // The simulator serves the Hub too (tests/fixtures/hf). Its branches move between tests, so answers for a branch
+            // are not cached; commit-pinned answers still are (they cannot change).
             ["Gatehouse__HuggingFace__Endpoint"] = upstream,
             ["Gatehouse__HuggingFace__CacheTtlSeconds"] = "0",
             ["Gatehouse__Scan__InlineWaitSeconds"] = Invariant(InlineWaitSeconds),
@@ -49,6 +53,11 @@ public sealed record HostSettings
             ["Logging__LogLevel__Microsoft.DurableTask.Client.Grpc"] = "Warning",
             ["Logging__LogLevel__Grpc.AspNetCore.Server"] = "Warning",
         };
+        if (PublicBaseUrl is not null)
+        {
+            environment["Gatehouse__PublicBaseUrl"] = PublicBaseUrl;
+        }
+        return environment;
     }
 
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);

@@ -107,6 +107,14 @@ public sealed class GatehouseStack : IAsyncDisposable
         return client;
     }
 
+    /// <summary>A client as Hugging Face clients authenticate: the token as a Bearer credential.</summary>
+    public HttpClient CreateHfClient()
+    {
+        var client = CreateClient(authenticated: false);
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        return client;
+    }
+
     /// <summary>The Gatehouse URL (relative to the host) of a file, as its project page links it.</summary>
     public static string FileUrl(string project, string sha256, string filename) => $"pypi/files/{project}/{sha256}/{Uri.EscapeDataString(filename)}";
 

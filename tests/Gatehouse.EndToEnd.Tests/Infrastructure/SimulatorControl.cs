@@ -12,8 +12,15 @@ public sealed record SyntheticFile(
     [property: JsonPropertyName("size")] long Size,
     [property: JsonPropertyName("url")] string Url);
 
-/// <summary>One file of a synthetic Hugging Face repo: its bytes are a function of (kind, size, seed); <paramref name="BytesPerSecond"/> paces its download.</summary>
-public sealed record HfSyntheticSpec(string Path, long Size, string Kind, ulong Seed = 0, long? BytesPerSecond = null);
+/// <summary>
+/// One file of a synthetic Hugging Face repo: its bytes are a function of (kind, size, seed), or exactly
+/// <paramref name="Content"/> (base64) for kind <c>bytes</c>; <paramref name="BytesPerSecond"/> paces its download.
+/// </summary>
+public sealed record HfSyntheticSpec(string Path, long Size, string Kind, ulong Seed = 0, long? BytesPerSecond = null, string? Content = null)
+{
+    /// <summary>A file of exactly these bytes (a real wheel, to serve one content through both remotes).</summary>
+    public static HfSyntheticSpec Bytes(string path, byte[] bytes) => new(path, bytes.Length, "bytes", Content: Convert.ToBase64String(bytes));
+}
 
 /// <summary>A registered synthetic repo: the commit <c>main</c> points at, and each file's sha256.</summary>
 public sealed record HfSyntheticRepo(string Commit, IReadOnlyList<HfSyntheticFileDigest> Files)
@@ -42,6 +49,25 @@ public sealed class SimulatorControl(Uri baseAddress) : IDisposable
     public Task TamperAsync(string filename) => PostAsync($"_sim/tamper?file={Uri.EscapeDataString(filename)}");
 
     public Task DelayAsync(int milliseconds) => PostAsync($"_sim/delay?ms={milliseconds.ToString(CultureInfo.InvariantCulture)}");
+
+    /// <summary>
+    /// Every upstream request whose path starts with <paramref name="pathPrefix"/> gets a 200 of <paramref name="contentType"/>
+    /// with a chunked body of <paramref name="bytes"/> bytes.
+    /// </summary>
+    public Task FloodAsync(string pathPrefix, long bytes, string contentType) =>
+        FaultAsync(pathPrefix, $"kind=flood&bytes={bytes.ToString(CultureInfo.InvariantCulture)}&contentType={Uri.EscapeDataString(contentType)}");
+
+    /// <summary>Those requests get a body that declares <paramref name="bytes"/> bytes, sends half and breaks off.</summary>
+    public Task ShortAsync(string pathPrefix, long bytes, string contentType) =>
+        FaultAsync(pathPrefix, $"kind=short&bytes={bytes.ToString(CultureInfo.InvariantCulture)}&contentType={Uri.EscapeDataString(contentType)}");
+
+    /// <summary>Those requests get a 302 to <paramref name="location"/>.</summary>
+    public Task RedirectAsync(string pathPrefix, string location) => FaultAsync(pathPrefix, $"kind=redirect&location={Uri.EscapeDataString(location)}");
+
+    /// <summary>The index lists a PEP 740 provenance URL for the file, and the simulator serves a document there.</summary>
+    public Task ProvenanceAsync(string filename) => PostAsync($"_sim/provenance?file={Uri.EscapeDataString(filename)}");
+
+    private Task FaultAsync(string pathPrefix, string fault) => PostAsync($"_sim/fault?path={Uri.EscapeDataString(pathPrefix)}&{fault}");
 
     /// <summary>A valid wheel of <paramref name="size"/> bytes added to the project's index; content is unique to (project, version, size).</summary>
     public async Task<SyntheticFile> SyntheticAsync(string project, string version, long size)

@@ -1,11 +1,12 @@
 using Azure;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
+using Gatehouse.HuggingFace;
 
 namespace Gatehouse.EndToEnd.Tests.Infrastructure;
 
 /// <summary>
-/// Reads what Gatehouse left in storage: verdict rows, content-addressed blobs, and the Durable task hub's
+/// Reads what Gatehouse left in storage: facts and reference rows, content-addressed blobs, the audit, and the Durable task hub's
 /// Instances and History tables (DurableTask.AzureStorage layout: partition key = instance id).
 /// </summary>
 public sealed class StorageProbe
@@ -23,12 +24,26 @@ public sealed class StorageProbe
         _tables = new TableServiceClient(connectionString);
     }
 
-    /// <summary>The row in <c>verdicts</c> for a content, or null.</summary>
-    public async Task<TableEntity?> VerdictAsync(string sha256)
+    /// <summary>The facts recorded for a content (row <c>facts</c> of its <c>verdicts</c> partition), or null.</summary>
+    public async Task<TableEntity?> FactsAsync(string sha256)
     {
-        var found = await _tables.GetTableClient("verdicts").GetEntityIfExistsAsync<TableEntity>(sha256, "verdict");
+        var found = await _tables.GetTableClient("verdicts").GetEntityIfExistsAsync<TableEntity>(sha256, "facts");
         return found.HasValue ? found.Value : null;
     }
+
+    /// <summary>A reference row (with its Decision, Rule and Reason), or null; keys as Gatehouse writes them.</summary>
+    public async Task<TableEntity?> ReferenceAsync(string partition, string row)
+    {
+        var found = await _tables.GetTableClient("references").GetEntityIfExistsAsync<TableEntity>(partition, row);
+        return found.HasValue ? found.Value : null;
+    }
+
+    /// <summary>The reference of a PyPI file: partition <c>pypi:{project}</c>, row the file name.</summary>
+    public Task<TableEntity?> PyPIReferenceAsync(string project, string filename) => ReferenceAsync("pypi:" + project, filename);
+
+    /// <summary>The reference of a Hugging Face file at a commit, keyed as Gatehouse keys it.</summary>
+    public Task<TableEntity?> HfReferenceAsync(string repoId, string commit, string path, bool dataset = false) =>
+        ReferenceAsync(HfFileDigests.ReferencePartition(dataset ? "datasets" : "models", repoId), HfFileDigests.ReferenceRowKey(commit, path));
 
     /// <summary>True when a committed blob named by the sha256 exists in the container.</summary>
     public async Task<bool> BlobExistsAsync(string container, string sha256)
@@ -69,27 +84,27 @@ public sealed class StorageProbe
     }
 
     /// <summary>
-    /// Forgets everything Gatehouse decided and stored about one content: its verdict row, its references in the
-    /// project's partition, its blobs and its report. Used only for fixed fixture content (e.g. gh-evil) when the test
-    /// Azurite is reused between runs, so a test sees the content cold, as on a fresh account.
+    /// Forgets everything Gatehouse found, decided and stored about one content: its facts, its scan claim, every
+    /// reference to it (and their decisions), its blobs and its report. Used only for fixed fixture content (e.g.
+    /// gh-evil) when the test Azurite is reused between runs, so a test sees the content cold, as on a fresh account.
     /// </summary>
-    public async Task ForgetContentAsync(string sha256, string pypiProject)
+    public async Task ForgetContentAsync(string sha256)
     {
-        try
-        {
-            await _tables.GetTableClient("verdicts").DeleteEntityAsync(sha256, "verdict");
-        }
-        catch (RequestFailedException e) when (e.Status == 404)
-        {
-        }
+        var contents = _tables.GetTableClient("verdicts");
         var references = _tables.GetTableClient("references");
-        var partition = "pypi:" + pypiProject;
-        await foreach (var row in references.QueryAsync<TableEntity>(e => e.PartitionKey == partition))
+        await foreach (var row in contents.QueryAsync<TableEntity>(e => e.PartitionKey == sha256))
         {
-            if (row.GetString("Sha256") == sha256)
+            if (row.RowKey.StartsWith("ref:", StringComparison.Ordinal))
             {
-                await references.DeleteEntityAsync(row.PartitionKey, row.RowKey);
+                try
+                {
+                    await references.DeleteEntityAsync(row.GetString("Partition"), row.GetString("Row"));
+                }
+                catch (RequestFailedException e) when (e.Status == 404)
+                {
+                }
             }
+            await contents.DeleteEntityAsync(row.PartitionKey, row.RowKey);
         }
         foreach (var container in new[] { Staging, Artifacts, Quarantine })
         {
@@ -98,8 +113,8 @@ public sealed class StorageProbe
         await _blobs.GetBlobContainerClient("reports").GetBlobClient(sha256 + ".json").DeleteIfExistsAsync();
     }
 
-    /// <summary>Audit rows written for a verdict on this content (action "verdict", subject naming the sha256), today and yesterday (UTC).</summary>
-    public async Task<int> VerdictAuditCountAsync(string sha256)
+    /// <summary>Audit rows of an action ("facts", "decision", …) whose subject names the sha256, today and yesterday (UTC).</summary>
+    public async Task<int> AuditCountAsync(string action, string sha256)
     {
         var table = _tables.GetTableClient("audit");
         var today = DateTimeOffset.UtcNow;
@@ -109,7 +124,7 @@ public sealed class StorageProbe
             var partition = day.ToString("yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture);
             await foreach (var row in table.QueryAsync<TableEntity>(e => e.PartitionKey == partition))
             {
-                if (row.GetString("Action") == "verdict" && (row.GetString("Subject") ?? "").Contains(sha256, StringComparison.Ordinal))
+                if (row.GetString("Action") == action && (row.GetString("Subject") ?? "").Contains(sha256, StringComparison.Ordinal))
                 {
                     count++;
                 }

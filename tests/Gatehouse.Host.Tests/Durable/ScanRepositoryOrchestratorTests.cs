@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Gatehouse.HuggingFace;
 using Gatehouse.HuggingFace.Prefetch;
-using Gatehouse.Scans;
+using Gatehouse.Pipeline;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Xunit.Abstractions;
@@ -11,8 +11,9 @@ namespace Gatehouse.Host.Tests.Durable;
 /// <summary>
 /// <see cref="ScanRepositoryOrchestrator"/> on the real durable backend (sidecar over Azure Storage on Azurite, with the
 /// sub-orchestration fix), its activities and the scan sub-orchestration replaced by recording fakes registered under
-/// the product's names: fan-out bounded by the parallelism, one scan per content, verdicts awaited for content someone
-/// else is scanning, failures reported per file, results in repository order, and progress as custom status.
+/// the product's names: fan-out bounded by the parallelism, one scan per content, decisions awaited for content someone
+/// else is scanning and asked per name, failures reported per file, results in repository order, and progress as
+/// custom status.
 /// </summary>
 public sealed class ScanRepositoryOrchestratorTests(AzuriteStorage storage, ITestOutputHelper output) : IClassFixture<AzuriteStorage>
 {
@@ -29,6 +30,7 @@ public sealed class ScanRepositoryOrchestratorTests(AzuriteStorage storage, ITes
         public readonly ConcurrentQueue<string> ScanInstanceIds = new();
         public readonly ConcurrentQueue<string> FetchedPaths = new();
         public readonly ConcurrentQueue<string> AlsoAt = new();
+        public readonly ConcurrentQueue<string> OtherNamesRead = new();
     }
 
     private static readonly List<HfRepoFile> Files =
@@ -41,6 +43,12 @@ public sealed class ScanRepositoryOrchestratorTests(AzuriteStorage storage, ITes
         new("busy.bin", 40, new string('6', 40), ShaD),                     // someone else is scanning it
         new("tokenizer.json", 50, new string('7', 40), ShaE),               // scanned, allowed
     ];
+
+    private static ArtifactReference Reference(PrefetchFileInput input, string path, string sha) =>
+        new(HuggingFaceRemote.Hf, new ReferenceKey("hf:" + input.RepoId, input.Commit + "/" + path), $"{input.RepoId}@{input.Commit}", path, sha, 1,
+            "https://hub.example/" + path, null);
+
+    private static ArtifactDecision Decided(Decision decision, string rule, string reason) => new(decision, rule, reason, "test", DateTimeOffset.UnixEpoch);
 
     private static void Register(DurableTaskRegistry registry, Recorder seen, TimeSpan scanTime)
     {
@@ -60,14 +68,15 @@ public sealed class ScanRepositoryOrchestratorTests(AzuriteStorage storage, ITes
                 await Task.Delay(300);
                 var file = input.File;
                 var sha = file.LfsSha256 ?? ShaE;
-                var scan = new ScanRequest(sha, "hf", $"{input.RepoId}@{input.Commit}", file.Path, file.Size);
+                List<ArtifactReference> references = [.. new[] { file.Path }.Concat(input.AlsoAt ?? []).Select(p => Reference(input, p, sha))];
+                var scan = new ScanRequest(references[0], ScanSource.Prefetch);
                 return file.Path switch
                 {
-                    "config.json" => new PrefetchFileOutcome(PrefetchFileState.Decided, new string('f', 64), null,
-                        new PrefetchedFile(file.Path, file.Size, new string('f', 64), "Allowed", "policy.clean", "Passed every check", 0, 0), null, 1),
-                    "broken.bin" => new PrefetchFileOutcome(PrefetchFileState.Failed, sha, null, null, "Upstream content does not match", 5),
-                    "busy.bin" => new PrefetchFileOutcome(PrefetchFileState.InProgress, sha, scan, null, null, 2),
-                    _ => new PrefetchFileOutcome(PrefetchFileState.NeedsScan, sha, scan, null, null, 3),
+                    "config.json" => new PrefetchFileOutcome(PrefetchFileState.Decided, new string('f', 64), null, references,
+                        [new PrefetchedFile(file.Path, file.Size, new string('f', 64), "Allowed", "policy.clean", "Passed every check", 0, 0)], null, 1),
+                    "broken.bin" => new PrefetchFileOutcome(PrefetchFileState.Failed, sha, null, null, null, "Upstream content does not match", 5),
+                    "busy.bin" => new PrefetchFileOutcome(PrefetchFileState.InProgress, sha, scan, references, null, null, 2),
+                    _ => new PrefetchFileOutcome(PrefetchFileState.NeedsScan, sha, scan, references, null, null, 3),
                 };
             }
             finally
@@ -75,19 +84,30 @@ public sealed class ScanRepositoryOrchestratorTests(AzuriteStorage storage, ITes
                 Interlocked.Decrement(ref seen.InFlight);
             }
         });
-        registry.AddActivityFunc<string, VerdictSummary?>(nameof(ReadVerdictActivity), (_, sha) =>
-            // The other scan of busy.bin decides on the third look (or never).
-            sha == ShaD && Interlocked.Increment(ref seen.VerdictReads) >= seen.BusyVerdictAfterReads ? new VerdictSummary(Decision.Quarantined, "pickle.unknown-global", "Quarantined") : null);
-        registry.AddOrchestratorFunc<ScanRequest, Verdict>(nameof(ScanArtifactOrchestrator), async (context, request) =>
+        registry.AddActivityFunc<ArtifactReference, ArtifactDecision?>(nameof(ReadDecisionActivity), (_, reference) =>
+        {
+            if (reference!.Sha256 == ShaD)
+            {
+                // The other scan of busy.bin decides on the third look (or never).
+                return Interlocked.Increment(ref seen.VerdictReads) >= seen.BusyVerdictAfterReads
+                    ? Decided(Decision.Quarantined, "pickle.unknown-global", "Quarantined")
+                    : null;
+            }
+            // The second name of a content scanned under the first is decided for itself.
+            seen.OtherNamesRead.Enqueue(reference.FileName);
+            return Decided(Decision.Allowed, "policy.clean", "Passed every check");
+        });
+        registry.AddOrchestratorFunc<ScanRequest, ScanOutcome>(nameof(ScanArtifactOrchestrator), async (context, request) =>
         {
             if (!context.IsReplaying)
             {
                 seen.ScanInstanceIds.Enqueue(context.InstanceId);
             }
             await context.CreateTimer(scanTime, CancellationToken.None);
-            return request!.Sha256 == ShaB
-                ? new Verdict(request.Sha256, Decision.Blocked, "pickle.dangerous-global", "INST imports builtins.exec", [])
-                : new Verdict(request.Sha256, Decision.Allowed, "policy.clean", "Passed every check", []);
+            var decision = request!.Sha256 == ShaB
+                ? Decided(Decision.Blocked, "pickle.dangerous-global", "INST imports builtins.exec")
+                : Decided(Decision.Allowed, "policy.clean", "Passed every check");
+            return new ScanOutcome(request.Sha256, null, null, "artifacts", decision);
         });
     }
 
@@ -135,6 +155,8 @@ public sealed class ScanRepositoryOrchestratorTests(AzuriteStorage storage, ITes
         Assert.Equal(Files.Select(f => f.Path).Where(p => p != "a/model-00002.safetensors").Order(), seen.FetchedPaths.Order());
         Assert.Equal(["a/model-00002.safetensors"], seen.AlsoAt);
         Assert.Equal(ShaA, byPath["a/model-00002.safetensors"].Sha256);
+        // Its decision was asked for its own name: a decision depends on the name as well as the bytes.
+        Assert.Equal(["model-00002.safetensors"], seen.OtherNamesRead.Select(p => p[(p.LastIndexOf('/') + 1)..]));
 
         var progress = done.ReadCustomStatusAs<PrefetchProgress>()!;
         Assert.Equal(new PrefetchProgress(Files.Count, Files.Count, Files.Sum(f => f.Size), Files.Sum(f => f.Size)), progress);

@@ -168,7 +168,7 @@ public class HfSyntheticTests
     [Fact]
     public void Generators_stream_without_holding_the_file()
     {
-        foreach (var kind in HfSyntheticContent.Kinds)
+        foreach (var kind in HfSyntheticContent.Kinds.Where(k => k != HfSyntheticContent.Bytes))
         {
             using var stream = HfSyntheticContent.Create(kind, 64L * 1024 * 1024, seed: 1).Open();
             var buffer = new byte[64 * 1024];
@@ -224,6 +224,31 @@ public class HfSyntheticTests
         Assert.Equal(Sha256(Bytes(1)), Sha256(Bytes(1)));
         Assert.Equal([0x80, 2, (byte)'c'], Bytes(1)[..3]); // PROTO 2, GLOBAL
         Assert.Equal([0x85, (byte)'R', (byte)'.'], Bytes(1)[^3..]); // TUPLE1, REDUCE, STOP
+    }
+
+    [Fact]
+    public async Task A_bytes_file_serves_exactly_its_bytes_and_equal_bytes_are_one_content()
+    {
+        await using var sim = await SimulatorTestHost.StartAsync();
+        using var client = SimulatorTestHost.ClientFor(sim);
+        var wheel = "PK\u0003\u0004 not really a wheel"u8.ToArray();
+        var registered = await RegisterAsync(client, new
+        {
+            repo = "bench/bytes",
+            files = new object[]
+            {
+                new { path = "a/demo-1.0-py3-none-any.whl", kind = "bytes", content = Convert.ToBase64String(wheel) },
+                new { path = "b/copy.whl", kind = "bytes", content = Convert.ToBase64String(wheel) },
+            },
+        });
+        var files = registered.GetProperty("files");
+        Assert.Equal(Sha256(wheel), files[0].GetProperty("sha256").GetString());
+        Assert.Equal(files[0].GetProperty("sha256").GetString(), files[1].GetProperty("sha256").GetString());
+        Assert.Equal(wheel, await client.GetByteArrayAsync("bench/bytes/resolve/main/b/copy.whl"));
+
+        using var bad = await client.PostAsync("_sim/hf/synthetic", new StringContent("""{"repo":"bench/x","files":[{"path":"a","kind":"bytes","content":"%%"}]}""",
+            Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
     }
 
     [Fact]

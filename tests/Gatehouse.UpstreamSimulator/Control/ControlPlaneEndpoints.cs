@@ -42,6 +42,29 @@ internal static class ControlPlaneEndpoints
             return Results.Json(state.GetStats());
         });
         sim.MapPost("/synthetic", SyntheticAsync);
+        sim.MapPost("/fault", (SimulatorState state, string? path, string? kind, string? bytes, string? location, string? contentType) =>
+        {
+            if (path is null || !path.StartsWith('/') || path.StartsWith("/_sim", StringComparison.Ordinal)
+                || !Enum.TryParse<UpstreamFaultKind>(kind, ignoreCase: true, out var faultKind) || !Enum.IsDefined(faultKind))
+            {
+                return Error(StatusCodes.Status400BadRequest, "Required: path (a prefix outside /_sim) and kind (flood, short or redirect).");
+            }
+            long size = 0;
+            if (faultKind != UpstreamFaultKind.Redirect && !long.TryParse(bytes, NumberStyles.None, CultureInfo.InvariantCulture, out size))
+            {
+                return Error(StatusCodes.Status400BadRequest, "A flood or short fault needs bytes, a non-negative integer.");
+            }
+            if (faultKind == UpstreamFaultKind.Redirect && !Uri.TryCreate(location, UriKind.Absolute, out _))
+            {
+                return Error(StatusCodes.Status400BadRequest, "A redirect fault needs location, an absolute URL.");
+            }
+            state.SetFault(path, new UpstreamFault(faultKind, size, location, contentType ?? "application/json"));
+            return Results.Json(state.GetStats());
+        });
+        sim.MapPost("/provenance", (SimulatorState state, string? file) =>
+            file is not null && state.AddProvenance(file)
+                ? Results.Json(state.GetStats())
+                : Error(StatusCodes.Status404NotFound, $"No file named '{file}'."));
     }
 
     private static async Task<IResult> SyntheticAsync(HttpContext context, SimulatorState state, string? project, string? version, string? size, string? uploadTime)

@@ -21,20 +21,26 @@ public sealed class HfSyntheticContent
     public const string Random = "random";
     public const string Text = "text";
     public const string ExecPickle = "exec-pickle";
+    public const string Bytes = "bytes";
+
+    /// <summary>Largest <c>bytes</c> file: they are held in memory.</summary>
+    public const int MaxBytes = 8 * 1024 * 1024;
 
     /// <summary>Largest synthetic file: the scanner's uncompressed-size limit, far past anything a bench needs.</summary>
     public const long MaxSize = 64L * 1024 * 1024 * 1024;
 
-    public static IReadOnlyList<string> Kinds { get; } = [Safetensors, Pickle, Random, Text, ExecPickle];
+    public static IReadOnlyList<string> Kinds { get; } = [Safetensors, Pickle, Random, Text, ExecPickle, Bytes];
 
     private readonly byte[] _safetensorsHeader = [];
     private readonly PicklePlan? _pickle;
+    private readonly byte[] _bytes = [];
 
-    private HfSyntheticContent(string kind, long size, ulong seed)
+    private HfSyntheticContent(string kind, long size, ulong seed, byte[]? bytes = null)
     {
         Kind = kind;
         Size = size;
         Seed = seed;
+        _bytes = bytes ?? [];
         if (kind == Safetensors)
         {
             _safetensorsHeader = SafetensorsHeader(size, seed) ?? throw new ArgumentException($"A safetensors file needs at least {MinSize(kind)} bytes.");
@@ -54,6 +60,10 @@ public sealed class HfSyntheticContent
     /// <summary>Checks the spec and precomputes the layout; an unknown kind or an impossible size is an ArgumentException.</summary>
     public static HfSyntheticContent Create(string kind, long size, ulong seed)
     {
+        if (kind == Bytes)
+        {
+            throw new ArgumentException("A bytes file is given by its content (base64), not by a size and a seed.");
+        }
         if (!Kinds.Contains(kind))
         {
             throw new ArgumentException($"Unknown kind '{kind}'; one of {string.Join(", ", Kinds)}.");
@@ -66,6 +76,20 @@ public sealed class HfSyntheticContent
         }
 
         return new HfSyntheticContent(kind, size, seed);
+    }
+
+    /// <summary>
+    /// A file of exactly these bytes (a real wheel, say), to serve the same content through the Hub as through PyPI.
+    /// Its seed is taken from the bytes' sha256, so equal bytes are one content and other bytes another.
+    /// </summary>
+    public static HfSyntheticContent FromBytes(byte[] bytes)
+    {
+        if (bytes.Length > MaxBytes)
+        {
+            throw new ArgumentException($"A bytes file may have at most {MaxBytes} bytes, not {bytes.Length}.");
+        }
+        var seed = BinaryPrimitives.ReadUInt64LittleEndian(System.Security.Cryptography.SHA256.HashData(bytes));
+        return new HfSyntheticContent(Bytes, bytes.Length, seed, bytes);
     }
 
     /// <summary>Smallest size a kind can be generated at exactly.</summary>
@@ -106,6 +130,9 @@ public sealed class HfSyntheticContent
                 break;
             case ExecPickle:
                 ExecPickleBytes.Fill(Seed, Size, position, destination);
+                break;
+            case Bytes:
+                _bytes.AsSpan((int)position, destination.Length).CopyTo(destination);
                 break;
             default:
                 TextLines.Fill(Seed, position, destination);

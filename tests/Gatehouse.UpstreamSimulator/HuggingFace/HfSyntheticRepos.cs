@@ -15,7 +15,7 @@ public sealed record HfSyntheticRequest(string? Repo, string? Type, IReadOnlyLis
 /// One synthetic file: where it lives, how its bytes are generated (<see cref="HfSyntheticContent"/>), and optionally
 /// how fast its body is served (bytes per second), to make an upstream slow to fetch.
 /// </summary>
-public sealed record HfSyntheticFileRequest(string? Path, long? Size, string? Kind, ulong? Seed, long? BytesPerSecond = null);
+public sealed record HfSyntheticFileRequest(string? Path, long? Size, string? Kind, ulong? Seed, long? BytesPerSecond = null, string? Content = null);
 
 /// <summary>What was registered. <c>HashMs</c> is the time spent generating and hashing (0 when the digests were known).</summary>
 public sealed record HfSyntheticResult(string Repo, string Type, string Commit, bool Reused, double HashMs, IReadOnlyList<HfSyntheticFileResult> Files);
@@ -143,14 +143,29 @@ public sealed partial class HfSyntheticRepos(HfManifest manifest, TimeProvider t
                 throw new ArgumentException($"'{path}' is listed twice.");
             }
 
-            if (file.Kind is null || file.Size is null)
-            {
-                throw new ArgumentException($"'{path}' needs a kind ({string.Join(", ", HfSyntheticContent.Kinds)}) and a size.");
-            }
-
             if (file.BytesPerSecond is <= 0)
             {
                 throw new ArgumentException($"'{path}': bytesPerSecond must be positive.");
+            }
+
+            if (file.Kind == HfSyntheticContent.Bytes)
+            {
+                byte[] bytes;
+                try
+                {
+                    bytes = Convert.FromBase64String(file.Content ?? throw new ArgumentException($"'{path}': a bytes file needs its content (base64)."));
+                }
+                catch (FormatException)
+                {
+                    throw new ArgumentException($"'{path}': content is not base64.");
+                }
+                specs.Add((path, HfSyntheticContent.FromBytes(bytes), file.BytesPerSecond));
+                continue;
+            }
+
+            if (file.Kind is null || file.Size is null)
+            {
+                throw new ArgumentException($"'{path}' needs a kind ({string.Join(", ", HfSyntheticContent.Kinds)}) and a size.");
             }
 
             specs.Add((path, HfSyntheticContent.Create(file.Kind, file.Size.Value, file.Seed ?? 0), file.BytesPerSecond));

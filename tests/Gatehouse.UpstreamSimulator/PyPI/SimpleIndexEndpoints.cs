@@ -9,7 +9,7 @@ namespace Gatehouse.UpstreamSimulator.PyPI;
 
 /// <summary>
 /// The Simple Repository API as pypi.org serves it: <c>/simple/</c> and <c>/simple/&lt;project&gt;/</c>,
-/// PEP 503 HTML or PEP 691 JSON (API version 1.1: PEP 592, 629, 658/714, 700; provenance null).
+/// PEP 503 HTML or PEP 691 JSON (API version 1.1: PEP 592, 629, 658/714, 700; PEP 740 provenance only for files a test gave one).
 /// </summary>
 internal static class SimpleIndexEndpoints
 {
@@ -25,6 +25,19 @@ internal static class SimpleIndexEndpoints
         // Routing ignores a trailing slash, so each handler checks the raw path itself.
         app.MapMethods("/simple", ["GET", "HEAD"], RootAsync);
         app.MapMethods("/simple/{project}", ["GET", "HEAD"], ProjectAsync);
+        app.MapGet("/integrity/{project}/{version}/{filename}/provenance", ProvenanceAsync);
+    }
+
+    /// <summary>A PEP 740 provenance document (no attestation bundles) for a file that has one.</summary>
+    private static async Task ProvenanceAsync(HttpContext context, SimulatorState state, string project, string version, string filename)
+    {
+        if (state.FindFile(filename) is not { } file || !state.HasProvenance(filename) || ProvenancePath(file) != context.Request.Path.Value)
+        {
+            await NotFoundAsync(context);
+            return;
+        }
+        context.Response.ContentType = "application/vnd.pypi.integrity.v1+json";
+        await context.Response.WriteAsync("{\"version\":1,\"attestation_bundles\":[]}\n", context.RequestAborted);
     }
 
     private static async Task RootAsync(HttpContext context, SimulatorState state)
@@ -90,12 +103,16 @@ internal static class SimpleIndexEndpoints
         var format = SimpleContentNegotiation.Select(context.Request.Headers.Accept);
         var baseUrl = BaseUrl(context.Request);
         var body = format == SimpleFormat.V1Json
-            ? ProjectJson(normalized, files, baseUrl)
-            : ProjectHtml(normalized, files, baseUrl);
+            ? ProjectJson(normalized, files, baseUrl, f => state.HasProvenance(f.Filename) ? ProvenancePath(f) : null)
+            : ProjectHtml(normalized, files, baseUrl, f => state.HasProvenance(f.Filename) ? ProvenancePath(f) : null);
         await WriteAsync(context, format, files.Max(f => f.Serial), body, countAs: normalized, state);
     }
 
-    private static string ProjectJson(string project, IReadOnlyList<DistributionFile> files, string baseUrl)
+    /// <summary>Where PEP 740's Integrity API serves a file's provenance.</summary>
+    internal static string ProvenancePath(DistributionFile file) =>
+        $"/integrity/{PackageName.Normalize(file.Project)}/{file.Version}/{file.Filename}/provenance";
+
+    private static string ProjectJson(string project, IReadOnlyList<DistributionFile> files, string baseUrl, Func<DistributionFile, string?> provenance)
     {
         var entries = new JsonArray();
         foreach (var file in files)
@@ -115,7 +132,7 @@ internal static class SimpleIndexEndpoints
                 // PyPI still emits the legacy misnamed key next to the PEP 714 name.
                 ["data-dist-info-metadata"] = coreMetadata.DeepClone(),
                 ["core-metadata"] = coreMetadata,
-                ["provenance"] = null,
+                ["provenance"] = provenance(file) is { } url ? baseUrl + url : null,
             });
         }
 
@@ -134,7 +151,7 @@ internal static class SimpleIndexEndpoints
         }.ToJsonString(JsonOptions) + "\n";
     }
 
-    private static string ProjectHtml(string project, IReadOnlyList<DistributionFile> files, string baseUrl)
+    private static string ProjectHtml(string project, IReadOnlyList<DistributionFile> files, string baseUrl, Func<DistributionFile, string?> provenance)
     {
         var html = new StringBuilder();
         var title = WebUtility.HtmlEncode(project);
@@ -154,6 +171,11 @@ internal static class SimpleIndexEndpoints
             if (file.CoreMetadataSha256 is { } metadataSha)
             {
                 html.Append($" data-dist-info-metadata=\"sha256={metadataSha}\" data-core-metadata=\"sha256={metadataSha}\"");
+            }
+
+            if (provenance(file) is { } provenanceUrl)
+            {
+                html.Append(" data-provenance=\"").Append(WebUtility.HtmlEncode(baseUrl + provenanceUrl)).Append('"');
             }
 
             if (file.IsYanked)

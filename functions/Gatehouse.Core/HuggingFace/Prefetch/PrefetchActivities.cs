@@ -1,10 +1,5 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Net;
-using System.Security.Cryptography;
-using Gatehouse.Artifacts;
-using Gatehouse.Scans;
-using Gatehouse.Verdicts;
+using Gatehouse.Pipeline;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
 
@@ -28,11 +23,13 @@ public sealed class ListRepositoryFilesActivity(HfRepository repository, ILogger
 }
 
 /// <summary>
-/// Makes one file ready to scan: its sha256 (the LFS oid, or by fetching a small file and checking its git sha1), the
-/// (repo, commit, path) reference, and the verified content in staging — the same fetch a download performs.
+/// Makes one file ready to scan (<see cref="HfFiles"/>, as a download does): its sha256 and its recorded reference, and
+/// the same for the other paths with the same content. A content with current facts is decided here; otherwise the
+/// orchestrator starts its scan, which fetches it.
 /// </summary>
-public sealed class PrefetchFileActivity(HuggingFaceUpstream upstream, ArtifactGate gate, VerdictStore verdicts, ReferenceStore references,
-    TimeProvider time, ILogger<PrefetchFileActivity> log) : TaskActivity<PrefetchFileInput, PrefetchFileOutcome>
+public sealed class PrefetchFileActivity(HfFiles files, IFactsStore facts, ReferenceDecisions decisions, IScanClaims claims, ScanStarter starter,
+    ILogger<PrefetchFileActivity> log)
+    : TaskActivity<PrefetchFileInput, PrefetchFileOutcome>
 {
     public override async Task<PrefetchFileOutcome> RunAsync(TaskActivityContext context, PrefetchFileInput input)
     {
@@ -40,73 +37,38 @@ public sealed class PrefetchFileActivity(HuggingFaceUpstream upstream, ArtifactG
         var file = input.File;
         var started = Stopwatch.GetTimestamp();
         double Elapsed() => Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        var pinnedUrl = upstream.Url(HfFileDigests.ResolvePath(input.RepoType, input.RepoId, input.Commit, file.Path));
-        var partition = HfFileDigests.ReferencePartition(input.RepoType, input.RepoId);
-        var rowKey = HfFileDigests.ReferenceRowKey(input.Commit, file.Path);
-        var subject = HfFileDigests.Subject(input.RepoType, input.RepoId, input.Commit);
-        var fileName = file.Path[(file.Path.LastIndexOf('/') + 1)..];
-
-        ArtifactSource source = upstream.GetFileAsync;
-        var (sha256, size) = (file.LfsSha256, file.Size);
-        if (sha256 is null)
+        var prepared = await files.PrepareAsync(Spec(input, file.Path), ct);
+        if (prepared.Reference is not { } reference)
         {
-            if (await references.GetAsync(partition, rowKey, ct) is { Sha256.Length: 64 } known && known.HubEtag == file.GitOid)
-            {
-                (sha256, size) = (known.Sha256, known.Size);
-            }
-            else
-            {
-                var (bytes, error) = await upstream.GetSmallFileAsync(pinnedUrl, file.GitOid, ct);
-                if (bytes is null)
-                {
-                    log.LogError("Prefetch {Instance}: refused {Repo} {Path} at {Commit}: {Problem}", context.InstanceId, input.RepoId, file.Path, input.Commit, error);
-                    return new PrefetchFileOutcome(PrefetchFileState.Failed, null, null, null, error, Elapsed());
-                }
-                (sha256, size) = (Convert.ToHexStringLower(SHA256.HashData(bytes)), bytes.Length);
-                source = (_, _) => Task.FromResult<HttpResponseMessage?>(new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent(bytes) });
-            }
+            log.LogError("Prefetch {Instance}: refused {Repo} {Path} at {Commit}: {Problem}", context.InstanceId, input.RepoId, file.Path, input.Commit, prepared.Error);
+            return new PrefetchFileOutcome(PrefetchFileState.Failed, null, null, null, null, prepared.Error, Elapsed());
         }
-
-        var fetchedAt = time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
-        var reference = new ArtifactReference(partition, fileName, sha256, pinnedUrl.AbsoluteUri, fetchedAt, size, rowKey, file.LfsSha256 ?? file.GitOid);
-        await references.RecordAsync(reference, ct);
+        var all = new List<ArtifactReference> { reference };
         foreach (var path in input.AlsoAt ?? [])
         {
-            await references.RecordAsync(reference with
+            all.Add(await files.RecordSameContentAsync(reference, Spec(input, path), ct));
+        }
+        if (await facts.GetAsync(reference.Sha256, ct) is { IsCurrent: true } known)
+        {
+            var results = new List<PrefetchedFile>();
+            foreach (var (each, path) in all.Zip(new[] { file.Path }.Concat(input.AlsoAt ?? [])))
             {
-                FileName = path[(path.LastIndexOf('/') + 1)..],
-                UpstreamUrl = upstream.Url(HfFileDigests.ResolvePath(input.RepoType, input.RepoId, input.Commit, path)).AbsoluteUri,
-                RowKey = HfFileDigests.ReferenceRowKey(input.Commit, path),
-            }, ct);
+                var decision = await decisions.DecideAsync(known, each, ct);
+                results.Add(new PrefetchedFile(path, file.Size, reference.Sha256, decision.Decision.ToString(), decision.Rule, decision.Reason, 0, 0));
+            }
+            return new PrefetchFileOutcome(PrefetchFileState.Decided, reference.Sha256, null, all, results, null, Elapsed());
         }
-        if (await verdicts.GetAsync(sha256, ct) is { } verdict)
-        {
-            var result = new PrefetchedFile(file.Path, file.Size, sha256, verdict.Decision.ToString(), verdict.Rule, verdict.Reason, 0, 0);
-            return new PrefetchFileOutcome(PrefetchFileState.Decided, sha256, null, result, null, Elapsed());
-        }
-        var scan = new ScanRequest(sha256, "hf", subject, fileName, size);
-        if (await gate.StagedAsync(sha256, ct) is { } staged)
-        {
-            // Ours (this run, before a retry or for a sibling with the same bytes) is scanned by this run; anyone else's is awaited.
-            var state = staged.Owner == context.InstanceId ? PrefetchFileState.NeedsScan : PrefetchFileState.InProgress;
-            return new PrefetchFileOutcome(state, sha256, scan, null, null, Elapsed());
-        }
-        if (await gate.StageAsync(new ArtifactRequest(reference, "hf", subject, source), context.InstanceId, ct) is { } failure)
-        {
-            return new PrefetchFileOutcome(PrefetchFileState.Failed, sha256, null, null, failure.Message, Elapsed());
-        }
-        log.LogInformation("Prefetch {Instance}: staged {Repo} {Path} ({Sha256}, {Size} bytes) in {FetchMs} ms",
-            context.InstanceId, input.RepoId, file.Path, sha256, size, Elapsed());
-        return new PrefetchFileOutcome(PrefetchFileState.NeedsScan, sha256, scan, null, null, Elapsed());
+        // Starting a scan that is already running would start it over: only the holder of the content's claim starts it.
+        var mine = await claims.TryClaimAsync(reference.Sha256, context.InstanceId, starter.ClaimLifetime, ct);
+        log.LogInformation("Prefetch {Instance}: {Repo} {Path} is {Sha256} ({Size} bytes), {State}", context.InstanceId, input.RepoId, file.Path, reference.Sha256,
+            reference.Size, mine ? "to scan" : "being scanned by someone else");
+        return new PrefetchFileOutcome(mine ? PrefetchFileState.NeedsScan : PrefetchFileState.InProgress, reference.Sha256,
+            new ScanRequest(reference, ScanSource.Prefetch), all, null, null, Elapsed());
     }
+
+    private static HfFileSpec Spec(PrefetchFileInput input, string path) =>
+        new(input.RepoType, input.RepoId, input.Commit, path, input.File.LfsSha256, input.File.Size, input.File.LfsSha256 is null ? input.File.GitOid : null);
 }
 
-/// <summary>The stored verdict of a content, if there is one yet.</summary>
-public sealed class ReadVerdictActivity(VerdictStore verdicts) : TaskActivity<string, VerdictSummary?>
-{
-    public override async Task<VerdictSummary?> RunAsync(TaskActivityContext context, string sha256) =>
-        await verdicts.GetAsync(sha256, CancellationToken.None) is { } v ? new VerdictSummary(v.Decision, v.Rule, v.Reason) : null;
-}
-
-/// <summary>A verdict's decision, rule and reason.</summary>
+/// <summary>A content's decision for one reference once it has current facts (<see cref="ReadDecisionActivity"/>) as a prefetch reports it.</summary>
 public sealed record VerdictSummary(Decision Decision, string Rule, string Reason);

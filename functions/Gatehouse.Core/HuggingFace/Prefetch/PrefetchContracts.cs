@@ -1,4 +1,4 @@
-using Gatehouse.Scans;
+using Gatehouse.Pipeline;
 
 namespace Gatehouse.HuggingFace.Prefetch;
 
@@ -21,18 +21,22 @@ public sealed record PrefetchFileInput(string RepoType, string RepoId, string Co
 /// <summary>Where one file stands after <see cref="PrefetchFileActivity"/>.</summary>
 public enum PrefetchFileState
 {
-    /// <summary>The content already has a verdict.</summary>
+    /// <summary>The content already has current facts: every path is decided.</summary>
     Decided,
-    /// <summary>Staged by this activity; the orchestrator starts its scan.</summary>
+    /// <summary>Prepared (sha256 and references known), and this prefetch holds the scan's claim: the orchestrator starts the scan, which fetches it.</summary>
     NeedsScan,
-    /// <summary>Staged by someone else moments ago (a download, or a sibling file with the same content): wait for its verdict.</summary>
+    /// <summary>Prepared, but someone else (a download, another prefetch) holds the scan's claim: its decision is waited for.</summary>
     InProgress,
-    /// <summary>Could not be fetched or verified.</summary>
+    /// <summary>Could not be prepared (the Hub failed, or a small file's bytes are not what it said).</summary>
     Failed,
 }
 
-/// <summary>Output of <see cref="PrefetchFileActivity"/>.</summary>
-public sealed record PrefetchFileOutcome(PrefetchFileState State, string? Sha256, ScanRequest? Scan, PrefetchedFile? Result, string? Error, double FetchMs);
+/// <summary>
+/// Output of <see cref="PrefetchFileActivity"/>: the content's sha256, the references of the file and of the other
+/// paths with the same content (file first), and per-path results when already decided.
+/// </summary>
+public sealed record PrefetchFileOutcome(PrefetchFileState State, string? Sha256, ScanRequest? Scan, IReadOnlyList<ArtifactReference>? References,
+    IReadOnlyList<PrefetchedFile>? Results, string? Error, double FetchMs);
 
 /// <summary>One file's line in the prefetch report.</summary>
 /// <param name="Decision">Allowed, Quarantined, Blocked; Pending when another scan of the content gave no verdict within the scan timeout; Failed when the file could not be fetched.</param>

@@ -21,7 +21,7 @@ namespace Gatehouse.HuggingFace.Prefetch;
 /// <c>GET /admin/prefetch/hf/{id}</c> reports its progress and, once done, every file's verdict. The instance id derives
 /// from (type, repo, commit), so posting the same repository at the same commit again joins the run in progress.
 /// </summary>
-public sealed class PrefetchEndpoint(HfRepository repository, AuditLog audit, IOptions<GatehouseOptions> options, ILogger<PrefetchEndpoint> log)
+public sealed class PrefetchEndpoint(HfRepository repository, IAuditLog audit, IOptions<GatehouseOptions> options, ILogger<PrefetchEndpoint> log)
 {
     public const string Source = "hf";
     private const int MaxBodyBytes = 16 * 1024;

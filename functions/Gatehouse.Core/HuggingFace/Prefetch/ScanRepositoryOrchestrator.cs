@@ -1,15 +1,14 @@
-using Gatehouse.Artifacts;
-using Gatehouse.Scans;
+using Gatehouse.Pipeline;
 using Microsoft.DurableTask;
 
 namespace Gatehouse.HuggingFace.Prefetch;
 
 /// <summary>
-/// Whole-repository prefetch: lists every file at the commit, then fetches, verifies and stages each one
-/// (<see cref="PrefetchFileActivity"/>) and scans it as a <see cref="ScanArtifactOrchestrator"/> sub-orchestration whose
-/// instance id is the content's sha256 — the same scan a download would start. At most
+/// Whole-repository prefetch: lists every file at the commit, prepares each one (<see cref="PrefetchFileActivity"/>: its
+/// sha256 and reference) and scans it as a <see cref="ScanArtifactOrchestrator"/> sub-orchestration whose instance id
+/// is the content's sha256, which fetches it: the same scan a download would start. At most
 /// <see cref="PrefetchRequest.Parallelism"/> files are in flight; the custom status counts files and bytes done.
-/// Content staged by someone else (a download in flight) is not scanned twice: its verdict is polled for, up to
+/// Content someone else is scanning (a download in flight) is not scanned twice: its decision is polled for, up to
 /// <see cref="PrefetchRequest.ScanTimeoutSeconds"/>; content repeated within the repository is scanned once.
 /// </summary>
 public sealed class ScanRepositoryOrchestrator : TaskOrchestrator<PrefetchRequest, PrefetchResult>
@@ -27,9 +26,9 @@ public sealed class ScanRepositoryOrchestrator : TaskOrchestrator<PrefetchReques
             .GroupBy(i => files[i].LfsSha256 ?? "git:" + files[i].GitOid, StringComparer.Ordinal)
             .Select(g => g.ToList())
             .ToList();
-        var scans = new Dictionary<string, Task<VerdictSummary?>>(StringComparer.Ordinal);
+        var scans = new Dictionary<string, Task<Scanned>>(StringComparer.Ordinal);
         var results = new PrefetchedFile[files.Count];
-        var running = new List<(Task<PrefetchedFile> Task, List<int> Indexes)>();
+        var running = new List<(Task<IReadOnlyList<PrefetchedFile>> Task, List<int> Indexes)>();
         var next = 0;
         while (next < groups.Count || running.Count > 0)
         {
@@ -43,10 +42,10 @@ public sealed class ScanRepositoryOrchestrator : TaskOrchestrator<PrefetchReques
             var slot = running.FindIndex(r => r.Task == done);
             var indexes = running[slot].Indexes;
             running.RemoveAt(slot);
-            var result = await done;
-            foreach (var index in indexes)
+            var groupResults = await done;
+            for (var i = 0; i < indexes.Count; i++)
             {
-                results[index] = result with { Path = files[index].Path };
+                results[indexes[i]] = groupResults[i];
             }
             progress = progress with
             {
@@ -58,9 +57,12 @@ public sealed class ScanRepositoryOrchestrator : TaskOrchestrator<PrefetchReques
         return new PrefetchResult(input.RepoType, input.RepoId, input.Revision, input.Commit, results);
     }
 
-    private static async Task<PrefetchedFile> PrefetchAsync(TaskOrchestrationContext context, PrefetchRequest input, HfRepoFile file,
-        List<string> alsoAt, Dictionary<string, Task<VerdictSummary?>> scans)
+    /// <summary>One group of paths with the same content: prepared once, scanned once, decided per path.</summary>
+    private static async Task<IReadOnlyList<PrefetchedFile>> PrefetchAsync(TaskOrchestrationContext context, PrefetchRequest input, HfRepoFile file,
+        List<string> alsoAt, Dictionary<string, Task<Scanned>> scans)
     {
+        IReadOnlyList<PrefetchedFile> Failed(string? sha256, string? error, double fetchMs) =>
+            [.. new[] { file.Path }.Concat(alsoAt).Select(path => new PrefetchedFile(path, file.Size, sha256, PrefetchDecisions.Failed, null, error, fetchMs, 0))];
         PrefetchFileOutcome outcome;
         try
         {
@@ -69,64 +71,88 @@ public sealed class ScanRepositoryOrchestrator : TaskOrchestrator<PrefetchReques
         }
         catch (TaskFailedException e)
         {
-            return new PrefetchedFile(file.Path, file.Size, file.LfsSha256, PrefetchDecisions.Failed, null, e.FailureDetails.ErrorMessage, 0, 0);
+            return Failed(file.LfsSha256, e.FailureDetails.ErrorMessage, 0);
         }
-        switch (outcome.State)
+        if (outcome.State == PrefetchFileState.Failed)
         {
-            case PrefetchFileState.Decided:
-                return outcome.Result!;
-            case PrefetchFileState.Failed:
-                return new PrefetchedFile(file.Path, file.Size, outcome.Sha256, PrefetchDecisions.Failed, null, outcome.Error, outcome.FetchMs, 0);
+            return Failed(outcome.Sha256, outcome.Error, outcome.FetchMs);
+        }
+        if (outcome.State == PrefetchFileState.Decided)
+        {
+            return outcome.Results!;
         }
         var sha256 = outcome.Sha256!;
         var started = context.CurrentUtcDateTime;
-        if (outcome.State == PrefetchFileState.NeedsScan && !scans.ContainsKey(sha256))
+        if (!scans.TryGetValue(sha256, out var scan))
         {
-            scans[sha256] = ScanAsync(context, outcome.Scan!);
+            scan = outcome.State == PrefetchFileState.NeedsScan ? ScanAsync(context, input, outcome.Scan!) : WaitForDecisionAsync(context, input, outcome.Scan!.Requester);
+            scans[sha256] = scan;
         }
-        var verdict = scans.TryGetValue(sha256, out var scan) ? await scan : await WaitForVerdictAsync(context, input, sha256);
-        var scanMs = (context.CurrentUtcDateTime - started).TotalMilliseconds;
-        return verdict is null
-            ? new PrefetchedFile(file.Path, file.Size, sha256, PrefetchDecisions.Pending, null,
-                $"No verdict within {input.ScanTimeoutSeconds} s; a later download or prefetch picks it up", outcome.FetchMs, scanMs)
-            : new PrefetchedFile(file.Path, file.Size, sha256, verdict.Decision.ToString(), verdict.Rule, verdict.Reason, outcome.FetchMs, scanMs);
+        var scanned = await scan;
+        var results = new List<PrefetchedFile>();
+        var paths = new[] { file.Path }.Concat(alsoAt).ToList();
+        foreach (var (reference, path) in outcome.References!.Zip(paths))
+        {
+            // The scan decided for its requester; every other name of the content is decided for itself.
+            var verdict = scanned.Verdict is { } v && scanned.For == reference.Key
+                ? v
+                : scanned.FetchError is null ? await ReadDecisionAsync(context, reference) : null;
+            var scanMs = (context.CurrentUtcDateTime - started).TotalMilliseconds;
+            results.Add(verdict is not null
+                ? new PrefetchedFile(path, file.Size, sha256, verdict.Decision.ToString(), verdict.Rule, verdict.Reason, outcome.FetchMs, scanMs)
+                : scanned.FetchError is { } error
+                    ? new PrefetchedFile(path, file.Size, sha256, PrefetchDecisions.Failed, null, error, outcome.FetchMs, scanMs)
+                    : new PrefetchedFile(path, file.Size, sha256, PrefetchDecisions.Pending, null,
+                        $"No verdict within {input.ScanTimeoutSeconds} s; a later download or prefetch picks it up", outcome.FetchMs, scanMs));
+        }
+        return results;
     }
 
+    private static async Task<VerdictSummary?> ReadDecisionAsync(TaskOrchestrationContext context, ArtifactReference reference) =>
+        await context.CallActivityAsync<ArtifactDecision?>(nameof(ReadDecisionActivity), reference, Retry) is { } d
+            ? new VerdictSummary(d.Decision, d.Rule, d.Reason)
+            : null;
+
     /// <summary>
-    /// The scan as a sub-orchestration. It always ends (a failing check becomes a quarantine, see
-    /// <see cref="ScanArtifactOrchestrator"/>); if recording its verdict failed for good, the verdict store has the last word.
+    /// The scan as a sub-orchestration whose instance id is the sha256 (it fetches the content too), started only by
+    /// the holder of the content's claim. If it fails for good, the decision store has the last word.
     /// </summary>
-    private static async Task<VerdictSummary?> ScanAsync(TaskOrchestrationContext context, ScanRequest request)
+    private static async Task<Scanned> ScanAsync(TaskOrchestrationContext context, PrefetchRequest input, ScanRequest request)
     {
         try
         {
-            var verdict = await context.CallSubOrchestratorAsync<Verdict>(nameof(ScanArtifactOrchestrator), request,
-                new SubOrchestrationOptions { InstanceId = ArtifactGate.InstanceId(request.Sha256) });
-            return new VerdictSummary(verdict.Decision, verdict.Rule, verdict.Reason);
+            var outcome = await context.CallSubOrchestratorAsync<ScanOutcome>(nameof(ScanArtifactOrchestrator), request,
+                new SubOrchestrationOptions { InstanceId = DurableScanScheduler.InstanceId(request.Sha256) });
+            return outcome.RequesterDecision is { } decision
+                ? new Scanned(new VerdictSummary(decision.Decision, decision.Rule, decision.Reason), request.Requester.Key, null)
+                : new Scanned(null, null, outcome.Message ?? "The file could not be fetched");
         }
         catch (TaskFailedException)
         {
-            return await context.CallActivityAsync<VerdictSummary?>(nameof(ReadVerdictActivity), request.Sha256, Retry);
+            return await WaitForDecisionAsync(context, input, request.Requester);
         }
     }
 
-    /// <summary>Someone else is scanning this content: poll the verdict store with a backoff of 1 s doubling to 30 s.</summary>
-    private static async Task<VerdictSummary?> WaitForVerdictAsync(TaskOrchestrationContext context, PrefetchRequest input, string sha256)
+    /// <summary>Someone else is scanning this content: poll for the reference's decision with a backoff of 1 s doubling to 30 s.</summary>
+    private static async Task<Scanned> WaitForDecisionAsync(TaskOrchestrationContext context, PrefetchRequest input, ArtifactReference reference)
     {
         var deadline = context.CurrentUtcDateTime.AddSeconds(input.ScanTimeoutSeconds);
         for (var delay = 1; ; delay = Math.Min(delay * 2, 30))
         {
-            if (await context.CallActivityAsync<VerdictSummary?>(nameof(ReadVerdictActivity), sha256, Retry) is { } verdict)
+            if (await ReadDecisionAsync(context, reference) is { } verdict)
             {
-                return verdict;
+                return new Scanned(verdict, reference.Key, null);
             }
             var now = context.CurrentUtcDateTime;
             if (now >= deadline)
             {
-                return null;
+                return new Scanned(null, null, null);
             }
             var wake = now.AddSeconds(delay);
             await context.CreateTimer(wake < deadline ? wake : deadline, CancellationToken.None);
         }
     }
+
+    /// <summary>How a content's scan ended for the report: a decision (for the reference <paramref name="For"/>), a failed fetch, or neither yet.</summary>
+    private sealed record Scanned(VerdictSummary? Verdict, ReferenceKey? For, string? FetchError);
 }

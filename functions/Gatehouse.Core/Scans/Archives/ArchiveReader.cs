@@ -51,7 +51,62 @@ public static class ArchiveReader
             read += n;
         }
         stream.Position = start;
-        return Sniff(head.AsSpan(0, read));
+        var format = Sniff(head.AsSpan(0, read));
+        if (format == ArchiveFormat.Gzip && !await HoldsTarAsync(stream, cancellationToken))
+        {
+            // A gzip'd pickle or text file is no archive: the model scanner reads it by its own magic.
+            format = ArchiveFormat.Unknown;
+        }
+        return format;
+    }
+
+    /// <summary>
+    /// A wheel: a zip whose top level holds <c>{name}.dist-info/WHEEL</c>, the file pip requires to install it. Reads
+    /// only the central directory; the stream is left where it was.
+    /// </summary>
+    public static Task<bool> IsWheelAsync(Stream seekable, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var start = seekable.Position;
+        try
+        {
+            using var zip = new ZipArchive(seekable, ZipArchiveMode.Read, leaveOpen: true);
+            return Task.FromResult(zip.Entries.Any(e =>
+                e.FullName.EndsWith(".dist-info/WHEEL", StringComparison.Ordinal) && e.FullName.IndexOf('/') == e.FullName.Length - "/WHEEL".Length));
+        }
+        catch (InvalidDataException)
+        {
+            return Task.FromResult(false);
+        }
+        finally
+        {
+            seekable.Position = start;
+        }
+    }
+
+    /// <summary>Whether a gzip stream decompresses to a tar (its "ustar" magic); the stream is left where it was.</summary>
+    private static async Task<bool> HoldsTarAsync(Stream stream, CancellationToken cancellationToken)
+    {
+        var start = stream.Position;
+        try
+        {
+            await using var gzip = new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true);
+            var head = new byte[512];
+            var read = 0;
+            while (read < head.Length && await gzip.ReadAsync(head.AsMemory(read), cancellationToken) is var n and > 0)
+            {
+                read += n;
+            }
+            return Sniff(head.AsSpan(0, read)) == ArchiveFormat.Tar;
+        }
+        catch (InvalidDataException)
+        {
+            return false;
+        }
+        finally
+        {
+            stream.Position = start;
+        }
     }
 
     public static ArchiveFormat Sniff(ReadOnlySpan<byte> head)

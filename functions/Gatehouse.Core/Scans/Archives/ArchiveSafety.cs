@@ -3,9 +3,9 @@ using Gatehouse.Configuration;
 namespace Gatehouse.Scans.Archives;
 
 /// <summary>
-/// Archive safety for wheels and sdists: bombs by size, count and ratio (measured while decompressing, never taken
-/// from headers), path traversal, links, special files, duplicate names and nesting depth. Nested archives are
-/// opened recursively up to the limit.
+/// Archive safety for any zip or tar content (wheels and sdists first of all): bombs by size, count and ratio
+/// (measured while decompressing, never taken from headers), path traversal, links, special files, duplicate names
+/// and nesting depth. Nested archives are opened recursively up to the limit.
 /// </summary>
 public sealed class ArchiveSafety
 {
@@ -38,25 +38,21 @@ public sealed class ArchiveSafety
 
     public ArchiveSafety(ArchiveLimits limits) => _limits = limits;
 
-    public async Task<IReadOnlyList<Finding>> InspectAsync(Stream seekable, string fileName, CancellationToken cancellationToken)
+    /// <summary>
+    /// The archive format and its findings; a content that is no archive gets no findings here (what that means for a
+    /// file is decided per reference: a package must be an archive, a model file need not be).
+    /// </summary>
+    public async Task<(ArchiveFormat Format, IReadOnlyList<Finding> Findings)> InspectAsync(Stream seekable, CancellationToken cancellationToken)
     {
         var findings = new List<Finding>();
         var format = await ArchiveReader.SniffAsync(seekable, cancellationToken);
-        var expected = fileName.EndsWith(".whl", StringComparison.OrdinalIgnoreCase) || fileName.EndsWith(".zip", StringComparison.OrdinalIgnoreCase) || fileName.EndsWith(".egg", StringComparison.OrdinalIgnoreCase)
-            ? ArchiveFormat.Zip
-            : fileName.EndsWith(".tar.gz", StringComparison.OrdinalIgnoreCase) || fileName.EndsWith(".tgz", StringComparison.OrdinalIgnoreCase) ? ArchiveFormat.Gzip : ArchiveFormat.Unknown;
         if (format == ArchiveFormat.Unknown)
         {
-            findings.Add(new Finding(Rules.Unreadable, Severity.Suspicious, $"{fileName} is neither a zip nor a tar archive, so its content could not be checked."));
-            return findings;
-        }
-        if (expected != ArchiveFormat.Unknown && expected != format)
-        {
-            findings.Add(new Finding(Rules.FormatMismatch, Severity.Suspicious, $"{fileName} is named like {expected} but its content is {format}."));
+            return (format, findings);
         }
         var budget = new Budget();
         await InspectArchiveAsync(seekable, format, "", depth: 0, budget, findings, cancellationToken);
-        return findings;
+        return (format, findings);
     }
 
     private async Task InspectArchiveAsync(Stream stream, ArchiveFormat format, string prefix, int depth, Budget budget, List<Finding> findings, CancellationToken cancellationToken)
@@ -77,7 +73,7 @@ public sealed class ArchiveSafety
                 {
                     continue;
                 }
-                if (await MeasureAsync(member, path, content, depth, budget, findings, cancellationToken) is false)
+                if (await MeasureAsync(member, format, path, content, depth, budget, findings, cancellationToken) is false)
                 {
                     return;
                 }
@@ -122,9 +118,18 @@ public sealed class ArchiveSafety
     }
 
     /// <returns>false when a limit was hit and the walk must stop.</returns>
-    private async Task<bool> MeasureAsync(ArchiveMember member, string path, Stream content, int depth, Budget budget, List<Finding> findings, CancellationToken cancellationToken)
+    private async Task<bool> MeasureAsync(ArchiveMember member, ArchiveFormat format, string path, Stream content, int depth, Budget budget, List<Finding> findings,
+        CancellationToken cancellationToken)
     {
         var nested = NestedSuffixes.Any(s => member.Path.EndsWith(s, StringComparison.OrdinalIgnoreCase));
+        if (!nested && member.CompressedSize >= 0 && member.CompressedSize == member.DeclaredSize)
+        {
+            // A zip member stored, not compressed, cannot expand, and readers stop at its declared size: reading it
+            // would only cost time (a checkpoint's tensors are gigabytes of stored members) and it spends no budget.
+            return true;
+        }
+        // What a plain tar holds is the file's own bytes: only decompressed bytes (zip members, a gzip'd tar) can be a bomb.
+        var expands = format != ArchiveFormat.Tar;
         FileStream? spool = null;
         try
         {
@@ -144,8 +149,8 @@ public sealed class ArchiveSafety
             while ((read = await content.ReadAsync(buffer, cancellationToken)) > 0)
             {
                 size += read;
-                budget.Total += read;
-                if (size > _limits.MaxEntryUncompressedBytes)
+                budget.Total += expands ? read : 0;
+                if (expands && size > _limits.MaxEntryUncompressedBytes)
                 {
                     findings.Add(new Finding(Rules.Bomb, Severity.Dangerous, $"{member.Path} expands past {_limits.MaxEntryUncompressedBytes} bytes.", path));
                     return false;
@@ -169,10 +174,10 @@ public sealed class ArchiveSafety
             if (spool is not null)
             {
                 spool.Position = 0;
-                var format = await ArchiveReader.SniffAsync(spool, cancellationToken);
-                if (format != ArchiveFormat.Unknown)
+                var nestedFormat = await ArchiveReader.SniffAsync(spool, cancellationToken);
+                if (nestedFormat != ArchiveFormat.Unknown)
                 {
-                    await InspectArchiveAsync(spool, format, path + "!/", depth + 1, budget, findings, cancellationToken);
+                    await InspectArchiveAsync(spool, nestedFormat, path + "!/", depth + 1, budget, findings, cancellationToken);
                 }
             }
             return true;

@@ -51,16 +51,25 @@ public static partial class InstallTimeCode
     // site.addpackage reads lines with str.splitlines (3.13) or universal newlines (≤3.12): every one of these ends a line.
     private static readonly char[] LineBreaks = ['\n', '\r', '\v', '\f', '\x1c', '\x1d', '\x1e', '\x85', '\u2028', '\u2029'];
 
-    public static async Task<IReadOnlyList<Finding>> InspectAsync(Stream seekable, string fileName, CancellationToken cancellationToken)
+    /// <summary>
+    /// Whether the content is a wheel, and what in it runs at install or start-up. A wheel is told by content (a zip
+    /// with a top-level <c>*.dist-info/WHEEL</c>) and judged by where pip installs its members; any other archive is
+    /// judged like an sdist, relative to its top folder. Content that is no archive has nothing here.
+    /// </summary>
+    public static async Task<(bool IsWheel, IReadOnlyList<Finding> Findings)> InspectAsync(Stream seekable, CancellationToken cancellationToken)
     {
-        var findings = new List<Finding>();
         var format = await ArchiveReader.SniffAsync(seekable, cancellationToken);
         if (format == ArchiveFormat.Unknown)
         {
-            // Archive safety reports the unreadable container; nothing here can be checked.
-            return findings;
+            return (false, []);
         }
-        var wheel = fileName.EndsWith(".whl", StringComparison.OrdinalIgnoreCase);
+        var wheel = format == ArchiveFormat.Zip && await ArchiveReader.IsWheelAsync(seekable, cancellationToken);
+        return (wheel, await InspectAsync(seekable, format, wheel, cancellationToken));
+    }
+
+    private static async Task<IReadOnlyList<Finding>> InspectAsync(Stream seekable, ArchiveFormat format, bool wheel, CancellationToken cancellationToken)
+    {
+        var findings = new List<Finding>();
         var installed = new List<(string Path, string Site)>();
         var pending = new List<Finding>();
         var startup = new HashSet<string>(StringComparer.Ordinal);

@@ -1,6 +1,9 @@
 using System.Formats.Tar;
 using System.IO.Compression;
 using Gatehouse.Configuration;
+using Gatehouse.Pipeline;
+using Gatehouse.Policy;
+using Gatehouse.PyPI;
 using Gatehouse.Scans;
 using Gatehouse.Scans.Archives;
 using static Gatehouse.Core.Tests.Scans.Archives.TestArchives;
@@ -10,8 +13,17 @@ namespace Gatehouse.Core.Tests.Scans.Archives;
 
 public class ArchiveSafetyTests
 {
-    private static Task<IReadOnlyList<Finding>> InspectAsync(Stream archive, string fileName, ArchiveLimits? limits = null) =>
-        new ArchiveSafety(limits ?? new ArchiveLimits()).InspectAsync(archive, fileName, CancellationToken.None);
+    /// <summary>
+    /// The archive check on the content, then what a package file's name adds when the policy judges it for PyPI (a
+    /// package must be an archive, of the kind its name promises).
+    /// </summary>
+    private static async Task<IReadOnlyList<Finding>> InspectAsync(Stream archive, string fileName, ArchiveLimits? limits = null)
+    {
+        var (format, findings) = await new ArchiveSafety(limits ?? new ArchiveLimits()).InspectAsync(archive, CancellationToken.None);
+        var facts = new ContentFacts(new string('0', 64), archive.Length, ContentFacts.CurrentVersion, format, false, "data", findings, [], "quarantine", DateTimeOffset.UnixEpoch);
+        var reference = new ArtifactReference(PyPIRemote.Pypi, PyPIRemote.Key("demo", fileName), "demo 1.0", fileName, facts.Sha256, facts.Size, "https://files.example/x", null);
+        return new DefaultPolicy().Decide(facts, PyPIRemote.Context(reference)).Considered;
+    }
 
     private static Finding SingleFinding(IReadOnlyList<Finding> findings, string rule) => Assert.Single(findings, f => f.Rule == rule);
 
@@ -232,6 +244,53 @@ public class ArchiveSafetyTests
         var finding = SingleFinding(await InspectAsync(sdist, "demo-1.0.tar.gz", limits), Rules.Bomb);
         Assert.Equal(Severity.Dangerous, finding.Severity);
         Assert.Equal("demo-1.0/big.bin", finding.Path);
+    }
+
+    [Fact]
+    public async Task A_member_stored_without_compression_cannot_expand_and_is_no_bomb_however_large()
+    {
+        // A checkpoint's tensors are stored members of gigabytes; the limits are for what decompression produces.
+        var limits = new ArchiveLimits { MaxEntryUncompressedBytes = 1000, MaxTotalUncompressedBytes = 1000 };
+        var stream = new MemoryStream();
+        using (var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            using var entry = zip.CreateEntry("archive/data/0", CompressionLevel.NoCompression).Open();
+            entry.Write(Incompressible(5000));
+        }
+        stream.Position = 0;
+        var (format, findings) = await new ArchiveSafety(limits).InspectAsync(stream, CancellationToken.None);
+        Assert.Equal(ArchiveFormat.Zip, format);
+        Assert.Empty(findings);
+    }
+
+    [Fact]
+    public async Task A_plain_tar_holds_only_its_own_bytes_and_spends_no_expansion_budget()
+    {
+        var limits = new ArchiveLimits { MaxEntryUncompressedBytes = 1000, MaxTotalUncompressedBytes = 1000 };
+        var tar = new MemoryStream();
+        using (var writer = new TarWriter(tar, TarEntryFormat.Pax, leaveOpen: true))
+        {
+            writer.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "shard-000/sample.bin") { DataStream = new MemoryStream(Incompressible(5000)) });
+        }
+        tar.Position = 0;
+        Assert.Empty((await new ArchiveSafety(limits).InspectAsync(tar, CancellationToken.None)).Findings);
+        // The same bytes gzip'd do expand, and the same limits catch them.
+        var compressed = TarGz(t => t.AddFile("shard-000/sample.bin", new byte[5000]));
+        Assert.Contains((await new ArchiveSafety(limits).InspectAsync(compressed, CancellationToken.None)).Findings, f => f.Rule == Rules.Bomb);
+    }
+
+    [Fact]
+    public async Task A_gzip_file_that_holds_no_tar_is_no_archive()
+    {
+        var gzipped = new MemoryStream();
+        using (var gzip = new GZipStream(gzipped, CompressionLevel.Fastest, leaveOpen: true))
+        {
+            gzip.Write("cos\nsystem\n(S'id'\ntR."u8);
+        }
+        gzipped.Position = 0;
+        var (format, findings) = await new ArchiveSafety(new ArchiveLimits()).InspectAsync(gzipped, CancellationToken.None);
+        Assert.Equal(ArchiveFormat.Unknown, format);
+        Assert.Empty(findings);
     }
 
     [Fact]

