@@ -22,6 +22,12 @@ if (builder.Configuration["Logging:LogLevel:Microsoft.AspNetCore"] is null)
     builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 }
 
+// On SIGTERM/SIGINT Kestrel's drain waits this long for downloads parked in the inline verdict wait (default 30 s; shutdownTimeoutSeconds overrides).
+if (builder.Configuration[WebHostDefaults.ShutdownTimeoutKey] is null)
+{
+    builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
+}
+
 builder.Services.AddGatehouse(builder.Configuration);
 builder.AddGatehouseDurable(GatehouseTasks.Register);
 

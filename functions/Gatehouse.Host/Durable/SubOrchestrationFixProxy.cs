@@ -30,11 +30,17 @@ namespace Gatehouse.Host.Durable;
 /// It also orders shutdown: the sidecar stops the service from an <c>async void</c> handler on application stopping,
 /// and <c>AzureStorageOrchestrationService.StopAsync</c> throws a NullReferenceException when it was never started
 /// (a fast stop), which would crash the process. A stop therefore waits for a start in flight and is a no-op without one.
+/// Every stop after a start is the same forced stop: the provider's second stop returns at once without waiting for the
+/// lease release, so a host awaiting it would exit mid-release; and an unforced stop drains the partitions for up to
+/// 60 s, waiting for orchestration work items the sidecar handed to a worker that has already stopped and never answers.
+/// Their messages stay in the control queue and reappear for the next process after their visibility timeout.
 /// </remarks>
 internal class SubOrchestrationFixProxy : DispatchProxy
 {
+    private readonly Lock _lifecycle = new();
     private IOrchestrationService? _inner;
     private Task? _started;
+    private Lazy<Task>? _stop;
 
     /// <summary>Returns <paramref name="inner"/> wrapped in the fix.</summary>
     public static IOrchestrationService Wrap(IOrchestrationService inner)
@@ -53,7 +59,17 @@ internal class SubOrchestrationFixProxy : DispatchProxy
 
         if (targetMethod.Name == nameof(IOrchestrationService.StopAsync))
         {
-            return StopAfterStartAsync(target, targetMethod, args);
+            return Stop(target);
+        }
+
+        if (targetMethod.Name == nameof(IOrchestrationService.StartAsync))
+        {
+            lock (_lifecycle)
+            {
+                var start = (Task?)Call(target, targetMethod, args);
+                _started = start;
+                return start;
+            }
         }
 
         if (targetMethod.Name == nameof(IOrchestrationService.CompleteTaskOrchestrationWorkItemAsync) && args is not null)
@@ -82,22 +98,29 @@ internal class SubOrchestrationFixProxy : DispatchProxy
             }
         }
 
-        var result = Call(target, targetMethod, args);
-        if (targetMethod.Name == nameof(IOrchestrationService.StartAsync))
-        {
-            _started = (Task?)result;
-        }
-
-        return result;
+        return Call(target, targetMethod, args);
     }
 
-    private async Task StopAfterStartAsync(IOrchestrationService target, MethodInfo stop, object?[]? args)
+    /// <summary>The one forced stop of a started service, shared by every caller; nothing to do before a start.</summary>
+    private Task Stop(IOrchestrationService target)
     {
-        if (_started is not { } start)
+        Lazy<Task> stop;
+        lock (_lifecycle)
         {
-            return;
+            if (_started is not { } start)
+            {
+                return Task.CompletedTask;
+            }
+
+            // Lazy: the provider's stop cancels its loops synchronously, which should not run under this lock.
+            stop = _stop ??= new Lazy<Task>(() => StopAfterStartAsync(target, start));
         }
 
+        return stop.Value;
+    }
+
+    private static async Task StopAfterStartAsync(IOrchestrationService target, Task start)
+    {
         try
         {
             await start;
@@ -107,7 +130,7 @@ internal class SubOrchestrationFixProxy : DispatchProxy
             return; // a start that failed left nothing to stop
         }
 
-        await (Task)Call(target, stop, args)!;
+        await target.StopAsync(isForced: true);
     }
 
     private static object? Call(IOrchestrationService target, MethodInfo method, object?[]? args)

@@ -90,6 +90,9 @@ public sealed class GatehouseHostProcess : IAsyncDisposable
     public int ProcessId => _process.Id;
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The exit code; only valid once the process has exited.</summary>
+    public int ExitCode => _process.ExitCode;
+
     public static async Task<GatehouseHostProcess> StartAsync(string name, HostSettings settings)
     {
         var hostDll = TestEnvironment.HostDll;
@@ -161,6 +164,38 @@ public sealed class GatehouseHostProcess : IAsyncDisposable
         }
         _process.WaitForExit(10_000);
         Note($"killed (exit code {(_process.HasExited ? _process.ExitCode.ToString(CultureInfo.InvariantCulture) : "?")})");
+    }
+
+    /// <summary>Sends a POSIX signal (<c>TERM</c>, <c>INT</c>, ...) to the host, as a service manager or Ctrl+C does (Linux).</summary>
+    public void Signal(string signal)
+    {
+        var start = new ProcessStartInfo("kill") { UseShellExecute = false, RedirectStandardError = true };
+        start.ArgumentList.Add($"-{signal}");
+        start.ArgumentList.Add(_process.Id.ToString(CultureInfo.InvariantCulture));
+        using var kill = Process.Start(start) ?? throw new InvalidOperationException("Could not start kill.");
+        var error = kill.StandardError.ReadToEnd();
+        kill.WaitForExit();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -{signal} {_process.Id} failed with exit code {kill.ExitCode}: {error}");
+        }
+        Note($"sent SIG{signal}");
+    }
+
+    /// <summary>Waits up to <paramref name="timeout"/> for the process to end; false when it is still running.</summary>
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+        Note($"exited with code {_process.ExitCode}");
+        return true;
     }
 
     /// <summary>Everything the host printed, oldest first; the last <paramref name="lastLines"/> lines when given.</summary>

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Net;
+using Azure.Data.Tables;
 using DurableTask.Core.Exceptions;
 using Grpc.Net.Client;
 using Microsoft.DurableTask;
@@ -179,5 +181,37 @@ public sealed class DurableBackendTests(AzuriteStorage storage, ITestOutputHelpe
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, completed.RuntimeStatus);
         Assert.Equal("before+after", completed.ReadOutputAs<string>());
+    }
+
+    [Fact]
+    public async Task Stopping_the_app_releases_every_partition_lease_before_the_stop_returns()
+    {
+        var hubName = AzuriteStorage.NewTaskHubName("leases");
+        var leases = new TableServiceClient(storage.ConnectionString).GetTableClient(hubName + "Partitions");
+        var stopped = Stopwatch.StartNew();
+        await using (await DurableTestApp.StartAsync(storage, output, "leases", TestTasks.Register, hubName: hubName))
+        {
+            using var owned = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            while ((await OwnersAsync(leases)) is not { Count: 2 } owners || owners.Any(string.IsNullOrEmpty))
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200), owned.Token);
+            }
+
+            stopped.Restart();
+        }
+
+        output.WriteLine($"Stopped and disposed in {stopped.ElapsedMilliseconds} ms");
+        Assert.All(await OwnersAsync(leases), owner => Assert.True(string.IsNullOrEmpty(owner), $"partition still owned by {owner} after the stop"));
+    }
+
+    private static async Task<List<string?>> OwnersAsync(TableClient leases)
+    {
+        var owners = new List<string?>();
+        await foreach (var row in leases.QueryAsync<TableEntity>(select: ["CurrentOwner"]))
+        {
+            owners.Add(row.GetString("CurrentOwner"));
+        }
+
+        return owners;
     }
 }

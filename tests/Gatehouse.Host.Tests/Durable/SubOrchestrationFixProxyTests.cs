@@ -70,6 +70,40 @@ public sealed class SubOrchestrationFixProxyTests
         Assert.Throws<TimeoutException>(() => proxy.GetDelayInSecondsAfterOnProcessException(new InvalidOperationException()));
     }
 
+    [Fact]
+    public async Task Every_stop_after_a_start_is_one_forced_stop_of_the_provider_that_all_callers_wait_for()
+    {
+        (var inner, var recorder) = RecordingProxy<IOrchestrationService>.New();
+        var providerStop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        recorder.Behavior = (method, _) => method.Name == nameof(IOrchestrationService.StopAsync) ? providerStop.Task : Task.CompletedTask;
+        var proxy = SubOrchestrationFixProxy.Wrap(inner);
+        await proxy.StartAsync();
+
+        var sidecarStop = proxy.StopAsync();
+        var hostStop = proxy.StopAsync(isForced: false);
+        await Task.Delay(50);
+        Assert.False(sidecarStop.IsCompleted || hostStop.IsCompleted, "a stop returned before the provider's stop finished");
+        providerStop.SetResult();
+        await Task.WhenAll(sidecarStop, hostStop).WaitAsync(TimeSpan.FromSeconds(10));
+
+        var stops = recorder.Calls.Where(c => c.Method == nameof(IOrchestrationService.StopAsync)).ToList();
+        Assert.Equal([true], Assert.Single(stops).Args);
+    }
+
+    [Fact]
+    public async Task A_stop_before_any_start_leaves_the_provider_alone_and_a_stop_after_a_later_start_stops_it()
+    {
+        (var inner, var recorder) = RecordingProxy<IOrchestrationService>.New();
+        var proxy = SubOrchestrationFixProxy.Wrap(inner);
+
+        await proxy.StopAsync(isForced: true);
+        Assert.Empty(recorder.Calls);
+
+        await proxy.StartAsync();
+        await proxy.StopAsync(isForced: true);
+        Assert.Equal([nameof(IOrchestrationService.StartAsync), nameof(IOrchestrationService.StopAsync)], recorder.Calls.Select(c => c.Method));
+    }
+
     private static OrchestrationRuntimeState NewParentState()
     {
         var state = new OrchestrationRuntimeState();
