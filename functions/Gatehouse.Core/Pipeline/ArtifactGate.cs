@@ -1,5 +1,6 @@
 using Gatehouse.Configuration;
 using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -9,10 +10,11 @@ namespace Gatehouse.Pipeline;
 /// Where every request for a file meets the pipeline. A content with current facts is decided at once for the asking
 /// reference. Otherwise its orchestration is started (one per content, across instances: it fetches, scans and
 /// records the facts) and the request waits for the facts at most as long as it was given, fetch included; after
-/// that it is told to come back. Nothing is served without facts and a decision.
+/// that it is told to come back, as it is at once when the host begins to stop (the scan it waits for may not finish
+/// in this process). Nothing is served without facts and a decision.
 /// </summary>
 public sealed class ArtifactGate(IFactsStore facts, ReferenceDecisions decisions, ScanStarter starter, ScanSignals signals, ContentStore content,
-    TimeProvider time, IOptions<GatehouseOptions> options, ILogger<ArtifactGate> log)
+    TimeProvider time, IHostApplicationLifetime lifetime, IOptions<GatehouseOptions> options, ILogger<ArtifactGate> log)
 {
     private readonly ScanOptions _options = options.Value.Scan;
     private readonly SingleFlight<string, bool> _starts = new();
@@ -37,7 +39,7 @@ public sealed class ArtifactGate(IFactsStore facts, ReferenceDecisions decisions
         }
         using var subscription = signals.Subscribe(sha256);
         using var deadline = new CancellationTokenSource(wait, time);
-        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, deadline.Token);
+        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, deadline.Token, lifetime.ApplicationStopping);
         try
         {
             // In-process single flight spares Durable the duplicate starts of a burst; across instances the instance id does it.

@@ -32,6 +32,7 @@ public class HuggingFaceEndpointTests
             ["Gatehouse:HuggingFace:UpstreamToken"] = upstreamToken,
         }).Build();
         var services = new ServiceCollection().AddLogging().AddGatehouse(configuration);
+        services.AddSingleton<Microsoft.Extensions.Hosting.IHostApplicationLifetime, Pipeline.FakeLifetime>(); // what each host provides
         services.AddHttpClient(HuggingFaceUpstream.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => handler);
         return services.BuildServiceProvider().GetRequiredService<HuggingFaceEndpoint>();
     }

@@ -21,6 +21,7 @@ public sealed class ArtifactGateTests
     private readonly FakeAudit _audit = new();
     private readonly FakeClaims _claims;
     private readonly ScanSignals _signals = new();
+    private readonly FakeLifetime _lifetime = new();
     private readonly ArtifactGate _gate;
 
     public ArtifactGateTests()
@@ -30,7 +31,8 @@ public sealed class ArtifactGateTests
         var decisions = new ReferenceDecisions(new DefaultPolicy(), new RemoteRegistry([new NoFetchRemote()]), _references, _audit, _time,
             NullLogger<ReferenceDecisions>.Instance);
         var starter = new ScanStarter(_claims, options, NullLogger<ScanStarter>.Instance);
-        _gate = new ArtifactGate(_facts, decisions, starter, _signals, new ContentStore(UnusedStorage.Instance), _time, options, NullLogger<ArtifactGate>.Instance);
+        _gate = new ArtifactGate(_facts, decisions, starter, _signals, new ContentStore(UnusedStorage.Instance), _time, _lifetime, options,
+            NullLogger<ArtifactGate>.Instance);
     }
 
     private static ArtifactReference Reference(string path = "model.safetensors") => ContentUnderTest.Hf(path);
@@ -98,6 +100,21 @@ public sealed class ArtifactGateTests
         Assert.Equal(1, _signals.Waiting);
         _time.Advance(Wait);
         var result = await waiting;
+
+        Assert.Equal(GateStatus.Pending, result.Status);
+        Assert.True(result.RetryAfterSeconds > 0);
+        Assert.Equal(0, _signals.Waiting);
+    }
+
+    [Fact]
+    public async Task A_request_waiting_when_the_host_begins_to_stop_is_told_to_come_back_at_once()
+    {
+        var scheduler = new FakeScheduler();
+
+        var waiting = _gate.GetAsync(Reference(), Wait, ScanSource.Request, scheduler, CancellationToken.None);
+        await WaitUntilAsync(() => scheduler.Starts == 1);
+        _lifetime.StopApplication();
+        var result = await waiting.WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.Equal(GateStatus.Pending, result.Status);
         Assert.True(result.RetryAfterSeconds > 0);

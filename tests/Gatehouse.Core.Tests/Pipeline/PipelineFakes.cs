@@ -6,6 +6,7 @@ using Gatehouse.HuggingFace;
 using Gatehouse.Pipeline;
 using Gatehouse.Storage;
 using Gatehouse.Upstream;
+using Microsoft.Extensions.Hosting;
 
 namespace Gatehouse.Core.Tests.Pipeline;
 
@@ -145,6 +146,22 @@ internal sealed class FakeScheduler : IScanScheduler
 
     private TaskCompletionSource<ScanOutcome?> Scan(string sha256) =>
         _scans.GetOrAdd(sha256, _ => new TaskCompletionSource<ScanOutcome?>(TaskCreationOptions.RunContinuationsAsynchronously));
+}
+
+/// <summary>A host lifetime a test can stop.</summary>
+internal sealed class FakeLifetime : IHostApplicationLifetime, IDisposable
+{
+    private readonly CancellationTokenSource _stopping = new();
+
+    public CancellationToken ApplicationStarted => CancellationToken.None;
+
+    public CancellationToken ApplicationStopping => _stopping.Token;
+
+    public CancellationToken ApplicationStopped => CancellationToken.None;
+
+    public void StopApplication() => _stopping.Cancel();
+
+    public void Dispose() => _stopping.Dispose();
 }
 
 /// <summary>A Hugging Face-like remote that is never asked to fetch.</summary>
