@@ -1,3 +1,5 @@
+using System.Globalization;
+using Azure;
 using Gatehouse.Configuration;
 using Gatehouse.Http;
 using Gatehouse.HuggingFace;
@@ -6,11 +8,15 @@ using Gatehouse.PyPI;
 using Gatehouse.Tokens;
 using Microsoft.AspNetCore.Http;
 using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Gatehouse;
 
-/// <summary>Entry points for every HTTP route; both hosts call these and nothing else. Each checks the entitlement first.</summary>
+/// <summary>
+/// Entry points for every HTTP route; both hosts call these and nothing else. Each checks the entitlement first, and
+/// a storage account that cannot be reached is a 503 to come back, not a 500.
+/// </summary>
 public sealed class GatehouseHttp(
     EntitlementTokenService tokens,
     SimpleIndexEndpoint simple,
@@ -20,73 +26,78 @@ public sealed class GatehouseHttp(
     AdminTokensEndpoint admin,
     HuggingFaceEndpoint huggingFace,
     PrefetchEndpoint prefetch,
-    IOptions<GatehouseOptions> options)
+    IOptions<GatehouseOptions> options,
+    ILogger<GatehouseHttp> log)
 {
     private readonly string _realm = options.Value.Auth.Realm;
+    private readonly int _retryAfter = options.Value.Scan.RetryAfterSeconds;
 
-    public async Task PypiSimple(HttpContext context, DurableTaskClient durable, string? path)
-    {
-        if (await AuthorizeAsync(context, TokenScope.Read))
-        {
-            await simple.HandleAsync(context, path);
-        }
-    }
+    public Task PypiSimple(HttpContext context, DurableTaskClient durable, string? path) =>
+        RunAsync(context, TokenScope.Read, () => simple.HandleAsync(context, path));
 
-    public async Task PypiFiles(HttpContext context, DurableTaskClient durable, string? path)
-    {
-        if (await AuthorizeAsync(context, TokenScope.Read))
-        {
-            await files.HandleAsync(context, durable, path);
-        }
-    }
+    public Task PypiFiles(HttpContext context, DurableTaskClient durable, string? path) =>
+        RunAsync(context, TokenScope.Read, () => files.HandleAsync(context, durable, path));
 
-    public async Task PypiIntegrity(HttpContext context, DurableTaskClient durable, string? path)
-    {
-        if (await AuthorizeAsync(context, TokenScope.Read))
-        {
-            await provenance.HandleAsync(context, path);
-        }
-    }
+    public Task PypiIntegrity(HttpContext context, DurableTaskClient durable, string? path) =>
+        RunAsync(context, TokenScope.Read, () => provenance.HandleAsync(context, path));
 
-    public async Task PypiJson(HttpContext context, DurableTaskClient durable, string project, string? rest)
-    {
-        if (await AuthorizeAsync(context, TokenScope.Read))
-        {
-            await json.HandleAsync(context, project, rest);
-        }
-    }
+    public Task PypiJson(HttpContext context, DurableTaskClient durable, string project, string? rest) =>
+        RunAsync(context, TokenScope.Read, () => json.HandleAsync(context, project, rest));
 
     /// <summary>The Hugging Face Hub API under <c>/hf</c>; clients send the entitlement token as <c>Authorization: Bearer</c>.</summary>
-    public async Task HuggingFace(HttpContext context, DurableTaskClient durable, string? path)
-    {
-        if (await AuthorizeAsync(context, TokenScope.Read, huggingFace: true))
-        {
-            await huggingFace.HandleAsync(context, durable);
-        }
-    }
+    public Task HuggingFace(HttpContext context, DurableTaskClient durable, string? path) =>
+        RunAsync(context, TokenScope.Read, () => huggingFace.HandleAsync(context, durable), huggingFace: true);
 
-    public async Task AdminTokens(HttpContext context, string? id)
-    {
-        if (await AuthorizeAsync(context, TokenScope.Admin))
-        {
-            await admin.HandleAsync(context, id);
-        }
-    }
+    public Task AdminTokens(HttpContext context, string? id) =>
+        RunAsync(context, TokenScope.Admin, () => admin.HandleAsync(context, id));
 
     /// <summary>Whole-repository prefetch: start one (POST) or read its progress and verdicts (GET {id}). Admin tokens only.</summary>
-    public async Task AdminPrefetch(HttpContext context, DurableTaskClient durable, string source, string? id)
-    {
-        if (await AuthorizeAsync(context, TokenScope.Admin))
-        {
-            await prefetch.HandleAsync(context, durable, source, id);
-        }
-    }
+    public Task AdminPrefetch(HttpContext context, DurableTaskClient durable, string source, string? id) =>
+        RunAsync(context, TokenScope.Admin, () => prefetch.HandleAsync(context, durable, source, id));
 
     public Task Health(HttpContext context)
     {
         context.Response.ContentType = "text/plain";
         return context.Response.WriteAsync("ok\n", context.RequestAborted);
     }
+
+    /// <summary>
+    /// Runs <paramref name="handle"/> for a caller whose token has the scope. When storage (the account, or the task hub
+    /// on it) cannot be reached, the request is answered 503 with <c>Retry-After</c>, in the client's error shape, unless
+    /// the answer had begun.
+    /// </summary>
+    private async Task RunAsync(HttpContext context, TokenScope needed, Func<Task> handle, bool huggingFace = false)
+    {
+        try
+        {
+            if (await AuthorizeAsync(context, needed, huggingFace))
+            {
+                await handle();
+            }
+        }
+        catch (Exception e) when (StorageUnavailable(e) && !context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
+        {
+            log.LogError(e, "Storage unavailable while answering {Method} {Path}; answered 503", context.Request.Method, context.Request.Path);
+            context.Response.Clear();
+            context.Response.Headers.RetryAfter = _retryAfter.ToString(CultureInfo.InvariantCulture);
+            const string Reason = "Gatehouse's storage is unavailable; retry later";
+            await (huggingFace
+                ? HuggingFaceEndpoint.WriteJsonErrorAsync(context, StatusCodes.Status503ServiceUnavailable, null, Reason)
+                : HttpResponses.WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, Reason));
+        }
+    }
+
+    /// <summary>
+    /// An Azure Storage call that failed for want of the service (unreachable, timed out, or a 5xx after the SDK's
+    /// retries) rather than for what was asked.
+    /// </summary>
+    internal static bool StorageUnavailable(Exception e) => e switch
+    {
+        RequestFailedException failed => failed.Status is 0 or >= 500,
+        AggregateException aggregate => aggregate.InnerExceptions.Count > 0 && aggregate.InnerExceptions.All(StorageUnavailable),
+        HttpRequestException or TimeoutException => true,
+        _ => false,
+    };
 
     /// <summary>
     /// 401 with a Basic challenge (so pip and keyring prompt) when no live token with the scope is presented. Under

@@ -40,6 +40,7 @@ public static class GatehouseServiceCollectionExtensions
 
         // The pipeline and its decision hook.
         services.AddSingleton<ContentStore>();
+        services.AddSingleton<IContentStaging>(sp => sp.GetRequiredService<ContentStore>());
         services.AddSingleton<IFactsStore, FactsStore>();
         services.AddSingleton<IReferenceStore, ReferenceStore>();
         services.AddSingleton<ScanSignals>();

@@ -1,4 +1,4 @@
-// The one storage account: Gatehouse's blob containers and tables (DESIGN.md, GatehouseStorage.cs), the Durable Task
+// The one storage account: Gatehouse's blob containers and tables (named in GatehouseStorage.cs), the Durable Task
 // hub (its own queues, tables and blobs, created by the host at start), the Flex deployment container and the Event
 // Grid dead-letter container. Identity only: shared keys are off, so no connection string can work against it.
 

@@ -96,17 +96,19 @@ public static class ColdMissCommand
             ["indexPageMs"] = Results.Round(indexMs),
             ["ttfbMs"] = Results.Round(download.TtfbMs),
             ["totalMs"] = Results.Round(download.TotalMs),
-            // Request sent → the fetch began: verdict and reference lookups, index (cached), instance lookup.
+            // Request sent → the fetch began: facts and reference lookups, the index (cached), the scan claim, scheduling the
+            // content's orchestration, and Durable dispatching it and its fetch activity.
             ["beforeFetchMs"] = Results.Round((fetchStart - download.StartedAt).TotalMilliseconds),
+            // Of that: request sent → the orchestration was scheduled; then scheduled → the fetch activity began.
+            ["scheduleMs"] = started is null ? null : Results.Round((started.Timestamp - download.StartedAt).TotalMilliseconds),
+            ["dispatchMs"] = started is null ? null : Results.Round((fetchStart - started.Timestamp).TotalMilliseconds),
             ["fetchMs"] = Results.Round(fetchMs),
             ["fetchMBps"] = Results.Round(wheel.Size / 1e6 / (fetchMs / 1000)),
-            // Fetch end → the orchestration was scheduled (reference row, ScheduleNewOrchestrationInstanceAsync).
-            ["scheduleMs"] = started is null ? null : Results.Round((started.Timestamp - fetchEnd).TotalMilliseconds),
             ["checksMs"] = checks,
             ["promoteMs"] = Results.Round(verdict.Number("PromoteMs")),
-            // Fetch end → verdict logged: dispatch, the checks in parallel, promotion, verdict row, audit.
+            // Fetch end → verdict logged: the checks in parallel, promotion, the facts row, the decision, audit.
             ["orchestrationMs"] = Results.Round((verdict.Timestamp - fetchEnd).TotalMilliseconds),
-            // Verdict logged → first byte at the client: completion noticed by WaitForInstanceCompletionAsync, verdict read, blob opened.
+            // Verdict logged → first byte at the client: the in-process signal wakes the request, facts read, decision, blob opened.
             ["afterVerdictMs"] = Results.Round((firstByte - verdict.Timestamp).TotalMilliseconds),
         };
     }

@@ -4,6 +4,7 @@ using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Gatehouse.EndToEnd.Tests.Infrastructure;
 using static Gatehouse.EndToEnd.Tests.Infrastructure.HubResponses;
+using static Gatehouse.TestHelpers.ResponseHeaders;
 
 namespace Gatehouse.EndToEnd.Tests;
 

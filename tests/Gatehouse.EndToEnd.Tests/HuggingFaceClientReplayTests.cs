@@ -5,7 +5,8 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Gatehouse.EndToEnd.Tests.Infrastructure;
-using static Gatehouse.EndToEnd.Tests.Infrastructure.HubResponses;
+using Gatehouse.TestHelpers;
+using static Gatehouse.TestHelpers.ResponseHeaders;
 
 namespace Gatehouse.EndToEnd.Tests;
 
@@ -155,7 +156,7 @@ public sealed class HuggingFaceClientReplayTests(SharedGatehouse shared, ITestOu
     private static void AssertBytesMatch(HfFixtureFile file, byte[] bytes)
     {
         Assert.Equal(file.Size, bytes.LongLength);
-        Assert.Equal(file.Sha1, GitBlobSha1(bytes));
+        Assert.Equal(file.Sha1, GitBlob.Sha1(bytes));
         if (file.Lfs is { } lfs)
         {
             Assert.Equal(lfs.Oid, Convert.ToHexStringLower(SHA256.HashData(bytes)));
@@ -217,12 +218,6 @@ public sealed class HuggingFaceClientReplayTests(SharedGatehouse shared, ITestOu
             Assert.DoesNotContain("xet", header.Key, StringComparison.OrdinalIgnoreCase);
             Assert.DoesNotContain(header.Value, v => v.Contains("xet", StringComparison.OrdinalIgnoreCase));
         }
-    }
-
-    private static string GitBlobSha1(byte[] bytes)
-    {
-        var header = Encoding.ASCII.GetBytes($"blob {bytes.Length.ToString(CultureInfo.InvariantCulture)}\0");
-        return Convert.ToHexStringLower(SHA1.HashData([.. header, .. bytes]));
     }
 
     // ---------------------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ using Gatehouse.Storage;
 using Gatehouse.Tokens;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Configuration;
-using static Gatehouse.EndToEnd.Tests.Infrastructure.HubResponses;
+using static Gatehouse.TestHelpers.ResponseHeaders;
 
 namespace Gatehouse.EndToEnd.Tests;
 

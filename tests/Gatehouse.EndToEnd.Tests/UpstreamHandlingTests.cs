@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using Gatehouse.EndToEnd.Tests.Infrastructure;
 using static Gatehouse.EndToEnd.Tests.Infrastructure.HubResponses;
+using static Gatehouse.TestHelpers.ResponseHeaders;
 
 namespace Gatehouse.EndToEnd.Tests;
 

@@ -37,6 +37,18 @@ internal sealed record FunctionDescription(string Name, IReadOnlyList<BindingDes
     public static FunctionDescription FromRawBindings(string name, IEnumerable<string> rawBindings) =>
         new(name, [.. rawBindings.Select(raw => BindingDescription.Parse(JsonDocument.Parse(raw).RootElement.Clone()))]);
 
+    /// <summary>
+    /// The one function called <paramref name="name"/> among <paramref name="functions"/> (read from
+    /// <paramref name="source"/>); none or several fail the test listing every function, so a missing or doubled
+    /// registration shows what was there instead.
+    /// </summary>
+    public static FunctionDescription Single(IReadOnlyList<FunctionDescription> functions, string name, StringComparison comparison, string source)
+    {
+        var matches = functions.Where(f => string.Equals(f.Name, name, comparison)).ToList();
+        Assert.True(matches.Count == 1, $"Expected one function '{name}' {source}, found {matches.Count}: {string.Join("; ", functions)}");
+        return matches[0];
+    }
+
     public IEnumerable<BindingDescription> OfType(string type) =>
         Bindings.Where(b => string.Equals(b.Type, type, StringComparison.OrdinalIgnoreCase));
 

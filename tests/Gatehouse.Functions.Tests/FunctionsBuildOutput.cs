@@ -1,21 +1,17 @@
-using System.Reflection;
 using System.Text.Json;
+using Gatehouse.TestHelpers;
 
 namespace Gatehouse.Functions.Tests;
 
 /// <summary>The Functions app's build output, as the Worker SDK generated it for this test's Configuration.</summary>
 internal static class FunctionsBuildOutput
 {
-    public static string Configuration { get; } = typeof(FunctionsBuildOutput).Assembly
-        .GetCustomAttributes<AssemblyMetadataAttribute>()
-        .Single(a => a.Key == "Configuration").Value!;
+    public static string Configuration { get; } = BuildMetadata.Read(typeof(FunctionsBuildOutput).Assembly, "Configuration");
 
-    public static string RepositoryRoot { get; } = FindRepositoryRoot();
-
-    public static string ProjectDirectory => Path.Combine(RepositoryRoot, "functions", "Gatehouse.Functions");
+    public static string ProjectDirectory => Path.Combine(RepositoryPaths.Root, "functions", "Gatehouse.Functions");
 
     /// <summary><c>functions/Gatehouse.Functions/bin/&lt;Configuration&gt;/net10.0</c>.</summary>
-    public static string BinDirectory => Path.Combine(ProjectDirectory, "bin", Configuration, "net10.0");
+    public static string BinDirectory => RepositoryPaths.BuildOutput("Gatehouse.Functions", Configuration, "net10.0");
 
     /// <summary><c>functions/Gatehouse.Functions/obj/&lt;Configuration&gt;/net10.0</c>.</summary>
     public static string ObjDirectory => Path.Combine(ProjectDirectory, "obj", Configuration, "net10.0");
@@ -32,18 +28,5 @@ internal static class FunctionsBuildOutput
     {
         using var document = JsonDocument.Parse(ReadText(path));
         return document.RootElement.Clone();
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Gatehouse.slnx")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"No folder above {AppContext.BaseDirectory} holds Gatehouse.slnx.");
     }
 }

@@ -57,11 +57,6 @@ public sealed class FunctionsMetadataFileTests
             Functions.Select(f => f.Name).Order(StringComparer.Ordinal));
     }
 
-    private static FunctionDescription Function(string name)
-    {
-        var matches = Functions.Where(f => f.Name == name).ToList();
-        Assert.True(matches.Count == 1,
-            $"Expected one function '{name}' in functions.metadata, found {matches.Count}: {string.Join("; ", Functions)}");
-        return matches[0];
-    }
+    private static FunctionDescription Function(string name) =>
+        FunctionDescription.Single(Functions, name, StringComparison.Ordinal, "in functions.metadata");
 }

@@ -89,11 +89,7 @@ public sealed class WorkerFunctionMetadataTests : IAsyncLifetime
         Assert.Equal(route.Methods.Order(StringComparer.Ordinal), trigger.Methods.Order(StringComparer.Ordinal));
     }
 
-    private FunctionDescription Function(string name)
-    {
-        var matches = _functions.Where(f => string.Equals(f.Name, name, StringComparison.OrdinalIgnoreCase)).ToList();
-        Assert.True(matches.Count == 1,
-            $"Expected one function '{name}' from the worker, found {matches.Count}: {string.Join("; ", _functions)}");
-        return matches[0];
-    }
+    // Function names are case-insensitive for the host.
+    private FunctionDescription Function(string name) =>
+        FunctionDescription.Single(_functions, name, StringComparison.OrdinalIgnoreCase, "from the worker");
 }

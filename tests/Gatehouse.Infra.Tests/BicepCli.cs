@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Reflection;
+using Gatehouse.TestHelpers;
 
 namespace Gatehouse.Infra.Tests;
 
@@ -25,7 +25,7 @@ public sealed class BicepCli
     {
         var path = Environment.GetEnvironmentVariable("GATEHOUSE_BICEP") is { Length: > 0 } overridden
             ? overridden
-            : typeof(BicepCli).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "BicepPath").Value!;
+            : BuildMetadata.Read(typeof(BicepCli).Assembly, "BicepPath");
         if (!File.Exists(path))
         {
             throw new InvalidOperationException(

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Gatehouse.TestHelpers;
 
 namespace Gatehouse.Infra.Tests;
 
@@ -154,7 +155,7 @@ public sealed class EventGridSubscriptionScriptTests(InfraWorkspace infra) : IDi
         }
 
         var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(infra.RepositoryRoot, "scripts", "eventgrid-subscription.sh"));
+        start.ArgumentList.Add(Path.Combine(RepositoryPaths.Root, "scripts", "eventgrid-subscription.sh"));
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);

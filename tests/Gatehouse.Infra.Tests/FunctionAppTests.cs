@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using Gatehouse.Configuration;
 using Gatehouse.Storage;
+using Gatehouse.TestHelpers;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -27,7 +28,7 @@ public sealed class FunctionAppTests(InfraWorkspace infra)
         Assert.Equal("10.0", deployment.Site.Str("properties.functionAppConfig.runtime.version"));
 
         // The runtime version is the one the app is built for (Directory.Build.props: net10.0).
-        var targetFramework = XDocument.Load(Path.Combine(infra.RepositoryRoot, "Directory.Build.props"))
+        var targetFramework = XDocument.Load(Path.Combine(RepositoryPaths.Root, "Directory.Build.props"))
             .Descendants("TargetFramework").Single().Value;
         Assert.Equal("net" + deployment.Site.Str("properties.functionAppConfig.runtime.version"), targetFramework);
     }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Gatehouse.TestHelpers;
 
 namespace Gatehouse.Infra.Tests;
 
@@ -20,6 +21,10 @@ public sealed class InfraWorkspace : IAsyncLifetime
     public const string OperatorGroupId = "11111111-2222-3333-4444-555555555555";
     public const string SignedInUserId = "66666666-7777-8888-9999-000000000000";
 
+    /// <summary>Theory names of <see cref="DefaultWithSignedInUser"/> and <see cref="ProductionWithOperators"/>.</summary>
+    public const string DefaultWithSignedInUserProfile = "default with signed-in user";
+    public const string ProductionWithOperatorsProfile = "production with operators";
+
     public static readonly IReadOnlyDictionary<string, string> PhaseTwoEnvironment = new Dictionary<string, string>
     {
         ["AZURE_FUNCTION_APP_NAME"] = "func-snapshot",
@@ -28,8 +33,6 @@ public sealed class InfraWorkspace : IAsyncLifetime
     };
 
     public BicepCli Bicep { get; } = BicepCli.Find();
-
-    public string RepositoryRoot { get; } = FindRepositoryRoot();
 
     /// <summary>The copy's infra folder.</summary>
     public string InfraDirectory => Path.Combine(_root, "infra");
@@ -54,18 +57,20 @@ public sealed class InfraWorkspace : IAsyncLifetime
     /// <summary>Phase 2, eventgrid.bicepparam with the names main.bicep outputs.</summary>
     public ArmSnapshot EventGrid { get; private set; } = null!;
 
-    /// <summary>The two main profiles, for theories.</summary>
+    /// <summary>A snapshot by name, for theories: the two main profiles, and each with its operator principal.</summary>
     public ArmSnapshot Profile(string name) => name switch
     {
         "default" => Default,
         "production" => Production,
+        DefaultWithSignedInUserProfile => DefaultWithSignedInUser,
+        ProductionWithOperatorsProfile => ProductionWithOperators,
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
     public async Task InitializeAsync()
     {
-        CopyDirectory(Path.Combine(RepositoryRoot, "infra"), InfraDirectory);
-        File.Copy(Path.Combine(RepositoryRoot, "host.json"), Path.Combine(_root, "host.json"));
+        CopyDirectory(Path.Combine(RepositoryPaths.Root, "infra"), InfraDirectory);
+        File.Copy(Path.Combine(RepositoryPaths.Root, "host.json"), Path.Combine(_root, "host.json"));
         foreach (var snapshot in Directory.GetFiles(InfraDirectory, "*.snapshot.json"))
         {
             File.Delete(snapshot);
@@ -135,18 +140,6 @@ public sealed class InfraWorkspace : IAsyncLifetime
         {
             CopyDirectory(directory, Path.Combine(to, Path.GetFileName(directory)));
         }
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Gatehouse.slnx")))
-            {
-                return directory.FullName;
-            }
-        }
-        throw new InvalidOperationException($"No folder above {AppContext.BaseDirectory} holds Gatehouse.slnx.");
     }
 }
 

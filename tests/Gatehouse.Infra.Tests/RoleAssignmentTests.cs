@@ -35,26 +35,17 @@ public sealed partial class RoleAssignmentTests(InfraWorkspace infra)
         Assert.Equal(ExpectedFor(deployment).Order(), Assignments(deployment).Select(a => a.Key).Order());
     }
 
-    [Fact]
-    public void A_signed_in_azd_user_additionally_gets_only_Key_Vault_Secrets_Officer()
+    [Theory]
+    [InlineData(InfraWorkspace.DefaultWithSignedInUserProfile, InfraWorkspace.SignedInUserId, "User")] // a signed-in azd user
+    [InlineData(InfraWorkspace.ProductionWithOperatorsProfile, InfraWorkspace.OperatorGroupId, "Group")] // a production operator group
+    public void An_operator_principal_additionally_gets_only_Key_Vault_Secrets_Officer(string profile, string principal, string principalType)
     {
-        var deployment = new Deployment(infra.DefaultWithSignedInUser);
+        var deployment = new Deployment(infra.Profile(profile));
         var assignments = Assignments(deployment);
 
-        var expected = ExpectedFor(deployment).Append((InfraWorkspace.SignedInUserId, KeyVaultSecretsOfficer, Deployment.Id(deployment.Vault)));
+        var expected = ExpectedFor(deployment).Append((principal, KeyVaultSecretsOfficer, Deployment.Id(deployment.Vault)));
         Assert.Equal(expected.Order(), assignments.Select(a => a.Key).Order());
-        Assert.Equal("User", assignments.Single(a => a.Key.Principal == InfraWorkspace.SignedInUserId).PrincipalType);
-    }
-
-    [Fact]
-    public void A_production_operator_group_additionally_gets_only_Key_Vault_Secrets_Officer()
-    {
-        var deployment = new Deployment(infra.ProductionWithOperators);
-        var assignments = Assignments(deployment);
-
-        var expected = ExpectedFor(deployment).Append((InfraWorkspace.OperatorGroupId, KeyVaultSecretsOfficer, Deployment.Id(deployment.Vault)));
-        Assert.Equal(expected.Order(), assignments.Select(a => a.Key).Order());
-        Assert.Equal("Group", assignments.Single(a => a.Key.Principal == InfraWorkspace.OperatorGroupId).PrincipalType);
+        Assert.Equal(principalType, assignments.Single(a => a.Key.Principal == principal).PrincipalType);
     }
 
     [Theory]

@@ -1,4 +1,5 @@
 using System.Net.Http.Headers;
+using Gatehouse.TestHelpers;
 
 namespace Gatehouse.UpstreamSimulator.Tests;
 
@@ -7,9 +8,7 @@ internal static class SimulatorTestHost
 {
     public const string PipAccept = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01";
 
-    public static string RepositoryRoot { get; } = FindRepositoryRoot();
-
-    public static string FixturesPath => Path.Combine(RepositoryRoot, "tests", "fixtures", "pypi");
+    public static string FixturesPath => Path.Combine(RepositoryPaths.Fixtures, "pypi");
 
     public static Task<RunningSimulator> StartAsync(string? dataPath = null) =>
         UpstreamSimulatorApp.StartAsync(new SimulatorOptions { FixturesPath = FixturesPath, DataPath = dataPath });
@@ -32,17 +31,4 @@ internal static class SimulatorTestHost
     }
 
     public static MediaTypeHeaderValue? ContentType(HttpResponseMessage response) => response.Content.Headers.ContentType;
-
-    private static string FindRepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Gatehouse.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"No Gatehouse.slnx above {AppContext.BaseDirectory}.");
-    }
 }

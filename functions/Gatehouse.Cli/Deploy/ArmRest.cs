@@ -29,8 +29,9 @@ internal sealed class ArmCallFailedException(string method, Uri uri, int status,
 
 /// <summary>
 /// Raw REST calls through <see cref="Azure.ResourceManager.ArmClient"/>'s pipeline: its bearer token, retries, user agent
-/// and diagnostics, for resources (deployments, what-if) whose typed clients are not available here
-/// (research §5: <c>Azure.ResourceManager.Resources</c> is not served).
+/// and diagnostics, for resources (deployments, what-if) whose typed clients are not available here (they live in
+/// <c>Azure.ResourceManager.Resources</c>, which the package feed does not serve; <c>Azure.ResourceManager</c> alone has
+/// no deployment types).
 /// </summary>
 internal sealed class ArmRest(HttpPipeline pipeline, Uri endpoint)
 {

@@ -15,7 +15,7 @@ internal sealed class ResourceGroupDeployments(ArmRest arm, string subscriptionI
     /// <summary>Resource groups: the version Learn's REST reference documents for Resource Groups - Get / Create Or Update.</summary>
     public const string ResourceGroupsApiVersion = "2021-04-01";
 
-    /// <summary>Microsoft.Web sites: the version the Flex Consumption templates use for <c>functionAppConfig</c> (research §5).</summary>
+    /// <summary>Microsoft.Web sites: a version whose schema has <c>functionAppConfig</c>, which Flex Consumption apps need.</summary>
     public const string WebSitesApiVersion = "2024-04-01";
 
     private string GroupPath => $"/subscriptions/{Uri.EscapeDataString(subscriptionId)}/resourcegroups/{Uri.EscapeDataString(resourceGroup)}";

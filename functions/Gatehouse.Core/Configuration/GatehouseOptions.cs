@@ -50,8 +50,11 @@ public sealed class HuggingFaceOptions
     /// </summary>
     public string FileHosts { get; set; } = "*.huggingface.co,*.hf.co";
 
-    /// <summary>How long Hub API answers may be cached. Part 2a does not cache yet: every request goes upstream.</summary>
-    public int CacheTtlSeconds { get; set; }
+    /// <summary>
+    /// How long a Hub API answer for a branch or tag (which can move) is served from memory; 0 sends each upstream.
+    /// Answers at a commit cannot change and are kept for a day whatever this says.
+    /// </summary>
+    public int CacheTtlSeconds { get; set; } = 60;
 
     /// <summary>Upstream request timeout.</summary>
     public int UpstreamTimeoutSeconds { get; set; } = 60;

@@ -12,8 +12,9 @@ using Microsoft.Net.Http.Headers;
 namespace Gatehouse.Http;
 
 /// <summary>
-/// Serves an allowed, content-addressed blob: streamed with a strong ETag, ranges and If-Range (research §2.11 P10/P11),
-/// or as a 302 to a short-lived read-only SAS URL.
+/// Serves an allowed, content-addressed blob: streamed with a strong ETag, ranges and If-Range (pip resumes downloads
+/// with <c>Range</c> + <c>If-Range</c>; pip's <c>lazy_wheel.py</c> and uv read wheels by range after a <c>HEAD</c> that
+/// must carry <c>Content-Length</c>), or as a 302 to a short-lived read-only SAS URL.
 /// </summary>
 public sealed class BlobResponses
 {

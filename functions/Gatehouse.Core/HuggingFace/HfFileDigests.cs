@@ -4,8 +4,9 @@ using System.Text;
 namespace Gatehouse.HuggingFace;
 
 /// <summary>
-/// Pure helpers for the <c>resolve</c> path: reading the Hub's digests from its headers (research §3.3, §3.6),
-/// the git blob sha1 of a small file, and the Table keys of a (repo, commit, path) reference.
+/// Pure helpers for the <c>resolve</c> path: reading the Hub's digests from its headers (<c>ETag</c> is a regular
+/// file's git blob sha1, <c>X-Linked-Etag</c> an LFS file's sha256; huggingface_hub <c>file_download.py</c>), the git
+/// blob sha1 of a small file, and the Table keys of a (repo, commit, path) reference.
 /// </summary>
 public static class HfFileDigests
 {

@@ -2,7 +2,10 @@ using System.Text.RegularExpressions;
 
 namespace Gatehouse.HuggingFace;
 
-/// <summary>What a request under <c>/hf/</c> asks for (research registry-protocols §3.1, §3.12).</summary>
+/// <summary>
+/// What a request under <c>/hf/</c> asks for: the Hub routes that download clients call (huggingface_hub
+/// <c>file_download.py</c>, <c>hf_api.py</c>).
+/// </summary>
 public enum HfAction
 {
     /// <summary><c>GET /api/{type}/{repo}[/revision/{rev}]</c>.</summary>

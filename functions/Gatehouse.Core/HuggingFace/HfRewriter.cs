@@ -4,9 +4,9 @@ using System.Text.Json.Nodes;
 namespace Gatehouse.HuggingFace;
 
 /// <summary>
-/// Makes upstream Hub answers safe to hand to clients (research §3.9, H5, H14): no <c>xetHash</c> anywhere (so clients
-/// never switch to Xet and talk to the CAS host), absolute upstream URLs pointing at Gatehouse instead, and only the
-/// <c>rel="next"</c> pagination link kept.
+/// Makes upstream Hub answers safe to hand to clients: no <c>xetHash</c> anywhere (so clients never switch to Xet and
+/// fetch from the CAS host named in the Xet token, past Gatehouse; huggingface_hub <c>utils/_xet.py</c>), absolute
+/// upstream URLs pointing at Gatehouse instead, and only the <c>rel="next"</c> pagination link kept.
 /// </summary>
 public static class HfRewriter
 {

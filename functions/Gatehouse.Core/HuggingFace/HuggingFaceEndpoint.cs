@@ -86,9 +86,9 @@ public sealed class HuggingFaceEndpoint(HuggingFaceUpstream upstream, HuggingFac
         // GET answers are kept: those at a commit for a day (they cannot change), the rest for CacheTtlSeconds.
         var ttl = body is not null ? TimeSpan.Zero : route.Revision is { } revision && HfFileDigests.Sha1(revision) == revision ? PinnedTtl : _ttl;
         var key = "hf-api:" + upstreamPath;
-        if (ttl > TimeSpan.Zero && cache.TryGetValue(key, out RelayedAnswer? cached) && cached is not null)
+        if (ttl > TimeSpan.Zero && cache.TryGetValue(key, out CachedAnswer? cached) && cached is not null && cached.Expires > time.GetUtcNow())
         {
-            await cached.WriteAsync(context);
+            await cached.Answer.WriteAsync(context);
             return;
         }
         using var response = await upstream.SendApiAsync(route.Action == HfAction.PathsInfo ? HttpMethod.Post : HttpMethod.Get, upstreamPath, body, contentType,
@@ -102,7 +102,7 @@ public sealed class HuggingFaceEndpoint(HuggingFaceUpstream upstream, HuggingFac
         var answer = await RelayAsync(context, route, response);
         if (answer is { Status: >= 200 and < 300 } && ttl > TimeSpan.Zero && answer.Body.Length <= MaxCachedBytes)
         {
-            cache.Set(key, answer, new MemoryCacheEntryOptions { AbsoluteExpiration = time.GetUtcNow() + ttl });
+            cache.Set(key, new CachedAnswer(answer, time.GetUtcNow() + ttl), ttl);
         }
         await (answer?.WriteAsync(context) ?? Task.CompletedTask);
     }
@@ -280,6 +280,9 @@ public sealed class HuggingFaceEndpoint(HuggingFaceUpstream upstream, HuggingFac
         json ??= new JsonObject { ["error"] = response.Header("X-Error-Message") ?? $"The Hugging Face upstream answered {status}" };
         return new RelayedAnswer(status, headers, Encoding.UTF8.GetBytes(HfRewriter.Rewrite(json, upstream.EndpointBase, origin)!.ToJsonString()));
     }
+
+    /// <summary>A relayed answer and until when it may be served again (by <see cref="TimeProvider"/>; the memory cache drops it by its own clock).</summary>
+    private sealed record CachedAnswer(RelayedAnswer Answer, DateTimeOffset Expires);
 
     /// <summary>An API answer as relayed to clients, kept whole so it can be served again from memory.</summary>
     private sealed record RelayedAnswer(int Status, IReadOnlyDictionary<string, string> Headers, byte[] Body)

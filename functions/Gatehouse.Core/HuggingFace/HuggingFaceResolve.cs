@@ -12,13 +12,11 @@ namespace Gatehouse.HuggingFace;
 
 /// <summary>
 /// <c>HEAD|GET /hf/[datasets/]{repo}/resolve/{rev}/{path}</c>: a HEAD upstream (no redirect followed) pins the revision
-/// to <c>X-Repo-Commit</c> and gives the expected digest; the file then goes through <see cref="ArtifactGate"/> like a
-/// PyPI file, keyed by its sha256. LFS files know their sha256 up front (<c>X-Linked-Etag</c>). Small files only
-/// advertise their git sha1, so on first sight they are downloaded (bounded) from the commit-pinned URL, checked against
-/// the git blob sha1, hashed with sha256, and handed to the gate from memory; the (repo, commit, path) → sha256
-/// reference recorded then spares the download on every later request. A HEAD of a cold file answers its metadata at
-/// once and leaves the fetch and scan running; a GET waits for the verdict, in slices for huggingface_hub
-/// (<see cref="HubClientWait"/>).
+/// to <c>X-Repo-Commit</c> and gives the expected digest; <see cref="HfFiles"/> turns the file into a recorded reference
+/// (an LFS file knows its sha256 from <c>X-Linked-Etag</c>; a small regular file is read once, checked against its git
+/// blob sha1 and staged), and <see cref="ArtifactGate"/> decides it like any other reference. A resolve at a commit
+/// seen before asks the Hub nothing. A HEAD of a cold file answers its metadata at once and leaves the fetch and scan
+/// running; a GET waits for the decision, in slices for huggingface_hub (<see cref="HubClientWait"/>).
 /// </summary>
 public sealed class HuggingFaceResolve(
     HuggingFaceUpstream upstream, HfFiles files, ArtifactGate gate, IReferenceStore references, ContentStore content, BlobResponses blobs,

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Gatehouse.Audit;
 using Microsoft.Extensions.Logging;
 
@@ -9,7 +8,7 @@ namespace Gatehouse.Pipeline;
 /// while it streams, and commits it only when the sha256 (and the size, when promised) match. A content Gatehouse
 /// already holds is not fetched again. Runs inside the content's orchestration, so one content is fetched once.
 /// </summary>
-public sealed class ContentFetcher(ContentStore content, RemoteRegistry remotes, IAuditLog audit, ILogger<ContentFetcher> log)
+public sealed class ContentFetcher(IContentStaging staging, RemoteRegistry remotes, IAuditLog audit, TimeProvider time, ILogger<ContentFetcher> log)
 {
     public const string DigestMismatchRule = "fetch.digest-mismatch";
 
@@ -24,11 +23,11 @@ public sealed class ContentFetcher(ContentStore content, RemoteRegistry remotes,
 
     public async Task<FetchOutcome> FetchAsync(ArtifactReference reference, CancellationToken cancellationToken)
     {
-        if (await content.LocateAsync(reference.Sha256, cancellationToken) is not null)
+        if (await staging.HoldsAsync(reference.Sha256, cancellationToken))
         {
             return FetchOutcome.Present();
         }
-        var started = Stopwatch.GetTimestamp();
+        var started = time.GetTimestamp();
         var url = new Uri(reference.UpstreamUrl);
         using var response = await remotes[reference.Remote].OpenAsync(url, reference.Size, cancellationToken);
         if (response.Failure is { } failure)
@@ -45,7 +44,7 @@ public sealed class ContentFetcher(ContentStore content, RemoteRegistry remotes,
         try
         {
             await using var body = await response.OpenBodyAsync(cancellationToken);
-            outcome = await StagingWriter.WriteVerifiedAsync(body, content.Staging(reference.Sha256), reference.Sha256, reference.Size > 0 ? reference.Size : null, cancellationToken);
+            outcome = await staging.WriteVerifiedAsync(body, reference.Sha256, reference.Size > 0 ? reference.Size : null, cancellationToken);
         }
         catch (Exception e) when (e is IOException or HttpRequestException)
         {
@@ -60,13 +59,13 @@ public sealed class ContentFetcher(ContentStore content, RemoteRegistry remotes,
     /// <summary>Stages a content the remote already holds in memory (a small file it had to read to learn its sha256).</summary>
     public async Task<FetchOutcome> StageAsync(ArtifactReference reference, byte[] bytes, CancellationToken cancellationToken)
     {
-        if (await content.LocateAsync(reference.Sha256, cancellationToken) is not null)
+        if (await staging.HoldsAsync(reference.Sha256, cancellationToken))
         {
             return FetchOutcome.Present();
         }
-        var started = Stopwatch.GetTimestamp();
+        var started = time.GetTimestamp();
         using var body = new MemoryStream(bytes, writable: false);
-        var outcome = await StagingWriter.WriteVerifiedAsync(body, content.Staging(reference.Sha256), reference.Sha256, bytes.LongLength, cancellationToken);
+        var outcome = await staging.WriteVerifiedAsync(body, reference.Sha256, bytes.LongLength, cancellationToken);
         return await ConcludeAsync(reference, outcome, started, cancellationToken);
     }
 
@@ -78,7 +77,7 @@ public sealed class ContentFetcher(ContentStore content, RemoteRegistry remotes,
             await audit.WriteAsync("refuse", $"{reference.Remote} {reference.Subject} {reference.FileName}", $"{DigestMismatchRule}: {outcome.Problem}", cancellationToken);
             return FetchOutcome.Failed(FetchProblem.DigestMismatch, $"Upstream content of {reference.FileName} does not match the digest it was promised with");
         }
-        var fetchMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        var fetchMs = time.GetElapsedTime(started).TotalMilliseconds;
         log.LogInformation("Fetched {FileName} ({Size} bytes) into staging as {Sha256} in {FetchMs} ms (transfer, sha256 and staging in one pass)",
             reference.FileName, outcome.Size, reference.Sha256, fetchMs);
         return FetchOutcome.Fetched(fetchMs);

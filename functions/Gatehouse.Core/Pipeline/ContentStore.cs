@@ -5,12 +5,22 @@ using Gatehouse.Storage;
 
 namespace Gatehouse.Pipeline;
 
+/// <summary>Where fetched bytes are verified and kept until their facts are recorded: all the fetch needs of storage.</summary>
+public interface IContentStaging
+{
+    /// <summary>True when Gatehouse holds the content already, staged or placed.</summary>
+    Task<bool> HoldsAsync(string sha256, CancellationToken cancellationToken);
+
+    /// <summary>Writes <paramref name="body"/> to staging, committed only when its sha256 (and size, when given) match.</summary>
+    Task<StagingOutcome> WriteVerifiedAsync(Stream body, string sha256, long? expectedSize, CancellationToken cancellationToken);
+}
+
 /// <summary>
 /// The content-addressed blobs, named by sha256: <c>staging</c> while a content is fetched and scanned, then
 /// <c>artifacts</c> (no findings) or <c>quarantine</c> (findings). A blob is committed to staging only when its digest
 /// matched (<see cref="StagingWriter"/>), so every blob in these containers is the content its name says.
 /// </summary>
-public sealed class ContentStore(GatehouseStorage storage)
+public sealed class ContentStore(GatehouseStorage storage) : IContentStaging
 {
     private const int ReadBuffer = 4 * 1024 * 1024;
 
@@ -20,6 +30,11 @@ public sealed class ContentStore(GatehouseStorage storage)
     public BlockBlobClient Blob(string container, string sha256) => storage.Container(container).GetBlockBlobClient(sha256);
 
     public BlockBlobClient Staging(string sha256) => storage.Staging(sha256);
+
+    public async Task<bool> HoldsAsync(string sha256, CancellationToken cancellationToken) => await LocateAsync(sha256, cancellationToken) is not null;
+
+    public Task<StagingOutcome> WriteVerifiedAsync(Stream body, string sha256, long? expectedSize, CancellationToken cancellationToken) =>
+        StagingWriter.WriteVerifiedAsync(body, Staging(sha256), sha256, expectedSize, cancellationToken);
 
     /// <summary>The container holding the content (staging first), or null when Gatehouse does not have it.</summary>
     public async Task<string?> LocateAsync(string sha256, CancellationToken cancellationToken)

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Configuration;
 namespace Gatehouse.Storage;
 
 /// <summary>
-/// The storage account: blob containers and tables named in DESIGN.md. Connection comes from
+/// The storage account: Gatehouse's blob containers and tables, named below. Connection comes from
 /// <c>AzureWebJobsStorage</c> (a connection string locally) or <c>AzureWebJobsStorage__blobServiceUri</c> /
 /// <c>__tableServiceUri</c> with managed identity in Azure, exactly as the Functions host reads it.
 /// </summary>

@@ -20,7 +20,9 @@ namespace Gatehouse.Host.Durable;
 /// Durable backend of the standalone host: the Durable Task gRPC sidecar (<see cref="TaskHubGrpcServer"/> from
 /// Microsoft.DurableTask.InProcessTestHost) on its own loopback HTTP/2 endpoint, backed by
 /// <see cref="AzureStorageOrchestrationService"/> (Azurite locally), plus an in-process worker and client talking to it.
-/// This is what the Functions host does for the Functions app; see research/azure-functions.md §2.x.
+/// The Functions host does the same for the Functions app: its Durable extension keeps all state, replay and scheduling
+/// and talks to the isolated worker over local gRPC (Azure/azure-functions-durable-extension
+/// <c>src/Worker.Extensions.DurableTask/README.md</c>).
 /// </summary>
 public static class DurableBackendExtensions
 {

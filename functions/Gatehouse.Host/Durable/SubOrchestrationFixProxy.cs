@@ -12,8 +12,7 @@ namespace Gatehouse.Host.Durable;
 /// </summary>
 /// <remarks>
 /// Why: the sidecar was written for its in-memory backend, which never serializes history. On
-/// <c>AzureStorageOrchestrationService</c> two of its objects break persistence
-/// (root-caused in research/azure-functions.md §2.x):
+/// <c>AzureStorageOrchestrationService</c> two of its objects break persistence:
 /// <list type="number">
 /// <item>The <see cref="ExecutionStartedEvent"/> it sends to start a sub-orchestration carries the protobuf
 /// <c>MapField</c> of the gRPC request as <see cref="ExecutionStartedEvent.Tags"/>. The provider serializes queue

@@ -17,7 +17,9 @@ internal enum AllowedUse
 internal sealed record AllowEntry(string Pattern, AllowedUse Use, string Reason);
 
 /// <summary>
-/// Globals that ordinary ML checkpoints need and that are inert at load time (research §7). Checked before the
+/// Globals that ordinary ML checkpoints need and that are inert at load time: PyTorch's <c>weights_only</c> set
+/// (<c>torch/_weights_only_unpickler.py</c>) plus the numpy, scikit-learn and training-state types that fickling's
+/// <c>ML_ALLOWLIST</c> (<c>fickling/ml.py</c>) and ModelAudit's <c>ML_SAFE_GLOBALS</c> also accept. Checked before the
 /// deny-list. Patterns: <c>module:name</c> exact; <c>module.*:name</c> the module or any submodule; <c>&lt;Class&gt;</c>
 /// any CamelCase class name (no dots). Everything else is at least Suspicious.
 /// </summary>

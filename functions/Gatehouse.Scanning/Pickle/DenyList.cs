@@ -3,10 +3,12 @@ namespace Gatehouse.Scanning.Pickle;
 internal sealed record DenyEntry(string Pattern, string Reason);
 
 /// <summary>
-/// Known-bad globals: the union of picklescan, modelscan, fickling, ModelAudit and PyTorch's own blocklist (research
-/// §6.3) plus the gadgets of §6.4. It only grades: anything not allow-listed is already Suspicious; a hit here makes it
-/// Dangerous and names why. Patterns: <c>module:*</c> the module and every submodule; <c>module:name</c> that attribute
-/// (and anything reached through it); <c>*:name</c> that attribute name in any module.
+/// Known-bad globals: the union of the deny-lists of picklescan (<c>src/picklescan/scanner.py</c>), modelscan
+/// (<c>modelscan/settings.py</c>), fickling, ModelAudit and PyTorch's own blocklist (<c>_blocklisted_modules</c> in
+/// <c>torch/_weights_only_unpickler.py</c>), plus gadgets from published bypasses that some of those lists miss. It
+/// only grades: anything not allow-listed is already Suspicious; a hit here makes it Dangerous and names why. Patterns:
+/// <c>module:*</c> the module and every submodule; <c>module:name</c> that attribute (and anything reached through it);
+/// <c>*:name</c> that attribute name in any module.
 /// </summary>
 internal static class DenyList
 {

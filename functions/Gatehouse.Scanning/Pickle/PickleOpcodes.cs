@@ -1,6 +1,9 @@
 namespace Gatehouse.Scanning.Pickle;
 
-/// <summary>The 68 opcodes of pickle protocols 0–5 (CPython <c>pickletools.opcodes</c>, research §2.1).</summary>
+/// <summary>
+/// The 68 opcodes of pickle protocols 0–5 (<c>pickletools.opcodes</c> in CPython's <c>Lib/pickletools.py</c>, the
+/// format's de-facto specification).
+/// </summary>
 internal static class PickleOpcodes
 {
     public const int HighestProtocol = 5;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Reflection;
 using Gatehouse.Cli.Deploy;
+using Gatehouse.TestHelpers;
 
 namespace Gatehouse.Cli.Tests.Fakes;
 
@@ -18,12 +18,11 @@ public sealed record CliResult(int ExitCode, string Output, string Error)
 /// </summary>
 public static class DeployCli
 {
-    private static readonly string Root = RepositoryRoot();
-
-    public static string Fixtures { get; } = Path.Combine(Root, "tests", "Gatehouse.Cli.Tests", "Fixtures");
+    public static string Fixtures { get; } = Path.Combine(RepositoryPaths.Root, "tests", "Gatehouse.Cli.Tests", "Fixtures");
 
     /// <summary><c>functions/Gatehouse.Cli/bin/&lt;Configuration&gt;/&lt;tfm&gt;</c>: where <c>gatehouse</c> and its tools/bicep are built.</summary>
-    public static string CliOutput { get; } = Path.Combine(Root, "functions", "Gatehouse.Cli", "bin", Metadata("GatehouseConfiguration"), Metadata("GatehouseTargetFramework"));
+    public static string CliOutput { get; } =
+        RepositoryPaths.BuildOutput("Gatehouse.Cli", Metadata("GatehouseConfiguration"), Metadata("GatehouseTargetFramework"));
 
     public static string Fixture(string name) => Path.Combine(Fixtures, name);
 
@@ -51,18 +50,5 @@ public static class DeployCli
         return result;
     }
 
-    private static string Metadata(string key) =>
-        typeof(DeployCli).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Gatehouse.slnx")))
-            {
-                return directory.FullName;
-            }
-        }
-        throw new InvalidOperationException($"No folder above {AppContext.BaseDirectory} holds Gatehouse.slnx.");
-    }
+    private static string Metadata(string key) => BuildMetadata.Read(typeof(DeployCli).Assembly, key);
 }

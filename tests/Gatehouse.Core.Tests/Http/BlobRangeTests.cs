@@ -24,46 +24,16 @@ public class BlobRangeTests
         return BlobResponses.ResolveRange(context.Request, size, ETag, lastModified ?? LastModified);
     }
 
-    [Fact]
-    public void Without_a_range_the_whole_body_is_served()
+    [Theory]
+    [InlineData("bytes=0-", 0L, Size)] // an open range from zero: the whole body, but as a partial response
+    [InlineData("bytes=40-", 40L, 60L)] // an open range resumes from its offset
+    [InlineData("bytes=10-19", 10L, 10L)] // a closed range includes both ends
+    [InlineData("bytes=-5", 95L, 5L)] // a suffix range is the last bytes
+    [InlineData("bytes=-500", 0L, Size)] // a suffix longer than the body is the whole body
+    [InlineData("bytes=90-1000", 90L, 10L)] // an end past the size is clamped to the last byte
+    public void A_satisfiable_range_is_served_as_a_partial_response(string range, long offset, long length)
     {
-        Assert.Equal((0L, Size, false), Resolve(null));
-    }
-
-    [Fact]
-    public void An_open_range_from_zero_is_the_whole_body_as_a_partial_response()
-    {
-        Assert.Equal((0L, Size, true), Resolve("bytes=0-"));
-    }
-
-    [Fact]
-    public void An_open_range_resumes_from_its_offset()
-    {
-        Assert.Equal((40L, 60L, true), Resolve("bytes=40-"));
-    }
-
-    [Fact]
-    public void A_closed_range_includes_both_ends()
-    {
-        Assert.Equal((10L, 10L, true), Resolve("bytes=10-19"));
-    }
-
-    [Fact]
-    public void A_suffix_range_is_the_last_bytes()
-    {
-        Assert.Equal((95L, 5L, true), Resolve("bytes=-5"));
-    }
-
-    [Fact]
-    public void A_suffix_longer_than_the_body_is_the_whole_body()
-    {
-        Assert.Equal((0L, Size, true), Resolve("bytes=-500"));
-    }
-
-    [Fact]
-    public void An_end_past_the_size_is_clamped_to_the_last_byte()
-    {
-        Assert.Equal((90L, 10L, true), Resolve("bytes=90-1000"));
+        Assert.Equal((offset, length, true), Resolve(range));
     }
 
     [Theory]
@@ -83,42 +53,48 @@ public class BlobRangeTests
         Assert.Equal(-1, Resolve("bytes=-5", size: 0).Length);
     }
 
-    [Fact]
-    public void Multiple_ranges_get_the_whole_body()
-    {
-        Assert.Equal((0L, Size, false), Resolve("bytes=0-9, 20-29"));
-    }
-
     [Theory]
+    [InlineData(null)] // no Range header at all
+    [InlineData("bytes=0-9, 20-29")] // multiple ranges
     [InlineData("bytes=abc")]
     [InlineData("bytes=19-10")]
     [InlineData("bytes=x-5")]
     [InlineData("bytes=-0")]
     [InlineData("bytes=+5-10")]
     [InlineData("items=0-5")]
-    public void A_malformed_range_is_ignored_and_the_whole_body_served(string range)
+    public void Without_one_well_formed_range_the_whole_body_is_served(string? range)
     {
         Assert.Equal((0L, Size, false), Resolve(range));
     }
 
-    [Fact]
-    public void If_Range_matching_the_strong_ETag_serves_the_range()
+    /// <summary>If-Range values that validate: the strong ETag itself, or an HTTP date equal to Last-Modified.</summary>
+    public static TheoryData<string> ValidatingIfRange => [ETag, HeaderUtilities.FormatDate(LastModified)];
+
+    /// <summary>
+    /// If-Range values that do not validate: another or a weak ETag, a date before or after Last-Modified (RFC 9110
+    /// §13.1.5: a date validator holds only if it exactly matches), and something that is neither.
+    /// </summary>
+    public static TheoryData<string> StaleIfRange =>
+    [
+        "\"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\"",
+        "W/\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"",
+        HeaderUtilities.FormatDate(LastModified.AddSeconds(-1)),
+        HeaderUtilities.FormatDate(LastModified.AddDays(1)),
+        "garbage",
+    ];
+
+    [Theory]
+    [MemberData(nameof(ValidatingIfRange))]
+    public void If_Range_that_validates_serves_the_range(string ifRange)
     {
-        Assert.Equal((10L, 10L, true), Resolve("bytes=10-19", ETag));
+        Assert.Equal((10L, 10L, true), Resolve("bytes=10-19", ifRange));
     }
 
     [Theory]
-    [InlineData("\"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\"")]
-    [InlineData("W/\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"")]
-    public void If_Range_with_another_or_a_weak_ETag_serves_the_whole_body(string ifRange)
+    [MemberData(nameof(StaleIfRange))]
+    public void If_Range_that_does_not_validate_serves_the_whole_body(string ifRange)
     {
         Assert.Equal((0L, Size, false), Resolve("bytes=10-19", ifRange));
-    }
-
-    [Fact]
-    public void If_Range_as_an_HTTP_date_equal_to_Last_Modified_serves_the_range()
-    {
-        Assert.Equal((10L, 10L, true), Resolve("bytes=10-19", HeaderUtilities.FormatDate(LastModified)));
     }
 
     [Fact]
@@ -126,24 +102,5 @@ public class BlobRangeTests
     {
         var withMilliseconds = LastModified.AddMilliseconds(750);
         Assert.Equal((10L, 10L, true), Resolve("bytes=10-19", HeaderUtilities.FormatDate(withMilliseconds), lastModified: withMilliseconds));
-    }
-
-    [Fact]
-    public void If_Range_as_a_date_before_Last_Modified_serves_the_whole_body()
-    {
-        Assert.Equal((0L, Size, false), Resolve("bytes=10-19", HeaderUtilities.FormatDate(LastModified.AddSeconds(-1))));
-    }
-
-    [Fact]
-    public void If_Range_as_a_date_after_Last_Modified_serves_the_whole_body()
-    {
-        // RFC 9110 §13.1.5: a date validator holds only if it exactly matches Last-Modified.
-        Assert.Equal((0L, Size, false), Resolve("bytes=10-19", HeaderUtilities.FormatDate(LastModified.AddDays(1))));
-    }
-
-    [Fact]
-    public void If_Range_that_is_neither_an_ETag_nor_a_date_serves_the_whole_body()
-    {
-        Assert.Equal((0L, Size, false), Resolve("bytes=10-19", "garbage"));
     }
 }

@@ -22,7 +22,7 @@ public class HuggingFaceEndpointTests
     }
 
     /// <summary>The endpoint as both hosts compose it (AddGatehouse), with the Hub's HTTP client sending to <paramref name="handler"/>.</summary>
-    private static HuggingFaceEndpoint Endpoint(Handler handler, string? upstreamToken = null)
+    private static HuggingFaceEndpoint Endpoint(Handler handler, string? upstreamToken = null, int? cacheTtlSeconds = null, TimeProvider? time = null)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -30,10 +30,15 @@ public class HuggingFaceEndpointTests
             ["Gatehouse:PublicBaseUrl"] = "http://gatehouse.test",
             ["Gatehouse:HuggingFace:Endpoint"] = "https://hub.test/",
             ["Gatehouse:HuggingFace:UpstreamToken"] = upstreamToken,
+            ["Gatehouse:HuggingFace:CacheTtlSeconds"] = cacheTtlSeconds?.ToString(System.Globalization.CultureInfo.InvariantCulture),
         }).Build();
         var services = new ServiceCollection().AddLogging().AddGatehouse(configuration);
         services.AddSingleton<Microsoft.Extensions.Hosting.IHostApplicationLifetime, Pipeline.FakeLifetime>(); // what each host provides
         services.AddHttpClient(HuggingFaceUpstream.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => handler);
+        if (time is not null)
+        {
+            services.AddSingleton(time);
+        }
         return services.BuildServiceProvider().GetRequiredService<HuggingFaceEndpoint>();
     }
 
@@ -65,6 +70,62 @@ public class HuggingFaceEndpointTests
         handler.Requests.Clear();
         await Endpoint(handler).HandleAsync(Context("/hf/api/models/ns/name"), null!);
         Assert.Null(Assert.Single(handler.Requests).Headers.Authorization);
+    }
+
+    [Theory]
+    [InlineData("/hf/api/models/ns/name/revision/0123456789abcdef0123456789abcdef01234567", 0, 1)]
+    [InlineData("/hf/api/models/ns/name/tree/0123456789abcdef0123456789abcdef01234567", 0, 1)]
+    [InlineData("/hf/api/models/ns/name/revision/main", 0, 3)]
+    [InlineData("/hf/api/models/ns/name/revision/main", 60, 1)]
+    [InlineData("/hf/api/models/ns/name", 60, 1)]
+    public async Task Api_answers_at_a_commit_are_kept_and_those_by_branch_for_the_ttl(string path, int ttlSeconds, int upstreamCalls)
+    {
+        var handler = new Handler(_ => new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent("{\"sha\":\"0123456789abcdef0123456789abcdef01234567\"}") });
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var endpoint = Endpoint(handler, cacheTtlSeconds: ttlSeconds, time: time);
+
+        var bodies = new List<string>();
+        foreach (var _ in Enumerable.Range(0, 3))
+        {
+            var context = Context(path);
+            await endpoint.HandleAsync(context, null!);
+            Assert.Equal(200, context.Response.StatusCode);
+            bodies.Add(Body(context));
+            time.Advance(TimeSpan.FromSeconds(20));
+        }
+
+        Assert.Equal(upstreamCalls, handler.Requests.Count);
+        Assert.Single(bodies.Distinct());
+    }
+
+    [Fact]
+    public async Task A_branch_answer_past_its_ttl_goes_upstream_again_and_a_commit_answer_does_not()
+    {
+        var handler = new Handler(_ => new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent("{}") });
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var endpoint = Endpoint(handler, cacheTtlSeconds: 60, time: time);
+        const string Commit = "/hf/api/models/ns/name/revision/0123456789abcdef0123456789abcdef01234567";
+
+        await endpoint.HandleAsync(Context("/hf/api/models/ns/name/revision/main"), null!);
+        await endpoint.HandleAsync(Context(Commit), null!);
+        time.Advance(TimeSpan.FromSeconds(61));
+        await endpoint.HandleAsync(Context("/hf/api/models/ns/name/revision/main"), null!);
+        await endpoint.HandleAsync(Context(Commit), null!);
+
+        Assert.Equal(["/api/models/ns/name/revision/main", "/api/models/ns/name/revision/0123456789abcdef0123456789abcdef01234567", "/api/models/ns/name/revision/main"],
+            handler.Requests.Select(r => r.RequestUri!.AbsolutePath));
+    }
+
+    [Fact]
+    public async Task An_upstream_error_is_not_kept()
+    {
+        var handler = new Handler(_ => new HttpResponseMessage(HttpStatusCode.NotFound) { Content = new StringContent("{\"error\":\"Revision Not Found\"}") });
+        var endpoint = Endpoint(handler, cacheTtlSeconds: 60);
+
+        await endpoint.HandleAsync(Context("/hf/api/models/ns/name/revision/0123456789abcdef0123456789abcdef01234567"), null!);
+        await endpoint.HandleAsync(Context("/hf/api/models/ns/name/revision/0123456789abcdef0123456789abcdef01234567"), null!);
+
+        Assert.Equal(2, handler.Requests.Count);
     }
 
     [Fact]

@@ -41,15 +41,10 @@ public class ProjectNameTests
     [InlineData("a b")]
     [InlineData("a%2fb")]
     [InlineData("a\0b")]
-    public void Names_with_trailing_newlines_edge_separators_or_path_characters_are_invalid(string name)
+    [InlineData(null)]
+    public void Missing_names_and_names_with_trailing_newlines_edge_separators_or_path_characters_are_invalid(string? name)
     {
         Assert.False(ProjectName.IsValid(name));
-    }
-
-    [Fact]
-    public void A_null_name_is_invalid()
-    {
-        Assert.False(ProjectName.IsValid(null));
     }
 
     [Fact]
@@ -99,15 +94,10 @@ public class DistributionFileTests
     [InlineData("requests-2.32.3.exe")]
     [InlineData("requests-2.32.3")]
     [InlineData("")]
-    public void File_names_with_separators_url_specials_or_unknown_suffixes_are_invalid(string filename)
+    [InlineData(null)]
+    public void Missing_file_names_and_names_with_separators_url_specials_or_unknown_suffixes_are_invalid(string? filename)
     {
         Assert.False(DistributionFile.IsValid(filename));
-    }
-
-    [Fact]
-    public void A_null_file_name_is_invalid()
-    {
-        Assert.False(DistributionFile.IsValid(null));
     }
 
     [Fact]
@@ -138,27 +128,18 @@ public class DistributionFileTests
     [InlineData("pytz-2024.1.zip", "pytz", "2024.1")]
     [InlineData("foo_bar-0.1a1.tar.bz2", "foo-bar", "0.1a1")]
     [InlineData("Foo.Bar-3.0.tgz", "foo-bar", "3.0")]
+    [InlineData("Foo-Bar-Baz-1.2.3.tar.gz", "foo-bar-baz", "1.2.3")] // an old sdist whose name has dashes: the version follows the whole project name
     public void The_version_comes_from_the_file_name(string filename, string project, string version)
     {
         Assert.Equal(version, DistributionFile.Version(filename, project));
     }
 
-    [Fact]
-    public void The_version_of_an_old_sdist_whose_name_has_dashes_follows_the_whole_project_name()
+    [Theory]
+    [InlineData("other-1.0.tar.gz", "requests")] // an sdist of another project
+    [InlineData("requests-2.32.3.whl", "requests")] // a wheel name without tags
+    public void A_file_name_that_does_not_carry_the_projects_version_has_none(string filename, string project)
     {
-        Assert.Equal("1.2.3", DistributionFile.Version("Foo-Bar-Baz-1.2.3.tar.gz", "foo-bar-baz"));
-    }
-
-    [Fact]
-    public void An_sdist_of_another_project_has_no_version()
-    {
-        Assert.Null(DistributionFile.Version("other-1.0.tar.gz", "requests"));
-    }
-
-    [Fact]
-    public void A_wheel_name_without_tags_has_no_version()
-    {
-        Assert.Null(DistributionFile.Version("requests-2.32.3.whl", "requests"));
+        Assert.Null(DistributionFile.Version(filename, project));
     }
 
     [Theory]

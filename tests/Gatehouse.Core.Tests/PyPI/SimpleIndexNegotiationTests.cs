@@ -7,24 +7,13 @@ public class SimpleIndexNegotiationTests
     private const string Json = SimpleIndexEndpoint.JsonType;
     private const string Html = SimpleIndexEndpoint.HtmlType;
 
-    [Fact]
-    public void Pip_gets_json()
+    [Theory]
+    [InlineData("application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01", Json)] // pip
+    [InlineData("application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01", Json)] // uv
+    [InlineData("text/html", "text/html")] // old pip
+    public void Each_installer_gets_the_representation_it_asks_for(string accept, string expected)
     {
-        const string pip = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01";
-        Assert.Equal(Json, SimpleIndexEndpoint.Negotiate(pip, null));
-    }
-
-    [Fact]
-    public void Uv_gets_json()
-    {
-        const string uv = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
-        Assert.Equal(Json, SimpleIndexEndpoint.Negotiate(uv, null));
-    }
-
-    [Fact]
-    public void Old_pip_asking_for_text_html_gets_text_html()
-    {
-        Assert.Equal("text/html", SimpleIndexEndpoint.Negotiate("text/html", null));
+        Assert.Equal(expected, SimpleIndexEndpoint.Negotiate(accept, null));
     }
 
     [Theory]
@@ -36,16 +25,11 @@ public class SimpleIndexNegotiationTests
         Assert.Equal("text/html", SimpleIndexEndpoint.Negotiate(accept, null));
     }
 
-    [Fact]
-    public void Asking_for_the_v1_html_type_gets_it()
-    {
-        Assert.Equal(Html, SimpleIndexEndpoint.Negotiate("application/vnd.pypi.simple.v1+html", null));
-    }
-
     [Theory]
+    [InlineData("application/vnd.pypi.simple.v1+html", Html)]
     [InlineData("application/vnd.pypi.simple.latest+json", Json)]
     [InlineData("application/vnd.pypi.simple.latest+html", Html)]
-    public void The_latest_aliases_mean_v1(string accept, string expected)
+    public void Asking_for_a_v1_type_or_its_latest_alias_gets_v1(string accept, string expected)
     {
         Assert.Equal(expected, SimpleIndexEndpoint.Negotiate(accept, null));
     }

@@ -15,18 +15,13 @@ public class SimpleProjectJsonTests
 
     private static SimpleFile Single(string fileJson) => Assert.Single(Parse($$$"""{"name":"demo","files":[{{{fileJson}}}]}""").Files);
 
-    [Fact]
-    public void A_relative_file_url_is_resolved_against_the_page_url()
+    [Theory]
+    [InlineData("../../packages/ab/demo-1.0.tar.gz", "https://pypi.example/packages/ab/demo-1.0.tar.gz")] // relative: resolved against the page
+    [InlineData("https://files.example/p/demo-1.0.tar.gz", "https://files.example/p/demo-1.0.tar.gz")] // absolute: kept
+    public void A_file_url_is_resolved_against_the_page_url(string url, string expected)
     {
-        var file = Single($$$"""{"filename":"demo-1.0.tar.gz","url":"../../packages/ab/demo-1.0.tar.gz","hashes":{"sha256":"{{{ShaA}}}"}}""");
-        Assert.Equal("https://pypi.example/packages/ab/demo-1.0.tar.gz", file.Url);
-    }
-
-    [Fact]
-    public void An_absolute_file_url_is_kept()
-    {
-        var file = Single($$$"""{"filename":"demo-1.0.tar.gz","url":"https://files.example/p/demo-1.0.tar.gz","hashes":{"sha256":"{{{ShaA}}}"}}""");
-        Assert.Equal("https://files.example/p/demo-1.0.tar.gz", file.Url);
+        var file = Single($$$"""{"filename":"demo-1.0.tar.gz","url":"{{{url}}}","hashes":{"sha256":"{{{ShaA}}}"}}""");
+        Assert.Equal(expected, file.Url);
     }
 
     [Fact]
@@ -68,51 +63,26 @@ public class SimpleProjectJsonTests
         Assert.Equal("broken on 3.12", file.YankedReason);
     }
 
-    [Fact]
-    public void Core_metadata_with_a_sha256_is_advertised_with_it()
+    [Theory]
+    [InlineData("core-metadata")]
+    [InlineData("dist-info-metadata")] // the legacy key, read when core-metadata is absent
+    [InlineData("data-dist-info-metadata")] // PyPI's misnamed key, read when it is the only one
+    public void Core_metadata_with_a_sha256_is_advertised_with_it_under_each_of_its_keys(string key)
     {
-        var file = Single($$$"""{"filename":"demo-1.0-py3-none-any.whl","url":"x","hashes":{"sha256":"{{{ShaA}}}"},"core-metadata":{"sha256":"{{{ShaM}}}"}}""");
+        var file = Single($$$"""{"filename":"demo-1.0-py3-none-any.whl","url":"x","hashes":{"sha256":"{{{ShaA}}}"},"{{{key}}}":{"sha256":"{{{ShaM}}}"}}""");
         Assert.True(file.HasCoreMetadata);
         Assert.Equal(ShaM, file.CoreMetadataSha256);
     }
 
-    [Fact]
-    public void Core_metadata_true_without_a_hash_is_not_advertised()
+    [Theory]
+    [InlineData("true")] // true without a hash
+    [InlineData("""{"sha256":"nothex"}""")] // a malformed hash
+    [InlineData("false")]
+    public void Core_metadata_without_a_valid_sha256_is_not_advertised(string coreMetadata)
     {
-        var file = Single($$$"""{"filename":"demo-1.0-py3-none-any.whl","url":"x","hashes":{"sha256":"{{{ShaA}}}"},"core-metadata":true}""");
+        var file = Single($$$"""{"filename":"demo-1.0-py3-none-any.whl","url":"x","hashes":{"sha256":"{{{ShaA}}}"},"core-metadata":{{{coreMetadata}}}}""");
         Assert.False(file.HasCoreMetadata);
         Assert.Null(file.CoreMetadataSha256);
-    }
-
-    [Fact]
-    public void Core_metadata_with_a_malformed_hash_is_not_advertised()
-    {
-        var file = Single($$$"""{"filename":"demo-1.0-py3-none-any.whl","url":"x","hashes":{"sha256":"{{{ShaA}}}"},"core-metadata":{"sha256":"nothex"}}""");
-        Assert.False(file.HasCoreMetadata);
-        Assert.Null(file.CoreMetadataSha256);
-    }
-
-    [Fact]
-    public void Core_metadata_false_is_not_advertised()
-    {
-        var file = Single($$$"""{"filename":"demo-1.0-py3-none-any.whl","url":"x","hashes":{"sha256":"{{{ShaA}}}"},"core-metadata":false}""");
-        Assert.False(file.HasCoreMetadata);
-    }
-
-    [Fact]
-    public void The_legacy_dist_info_metadata_key_is_read_when_core_metadata_is_absent()
-    {
-        var file = Single($$$"""{"filename":"demo-1.0-py3-none-any.whl","url":"x","hashes":{"sha256":"{{{ShaA}}}"},"dist-info-metadata":{"sha256":"{{{ShaM}}}"}}""");
-        Assert.True(file.HasCoreMetadata);
-        Assert.Equal(ShaM, file.CoreMetadataSha256);
-    }
-
-    [Fact]
-    public void PyPIs_misnamed_data_dist_info_metadata_key_is_read_when_it_is_the_only_one()
-    {
-        var file = Single($$$"""{"filename":"demo-1.0-py3-none-any.whl","url":"x","hashes":{"sha256":"{{{ShaA}}}"},"data-dist-info-metadata":{"sha256":"{{{ShaM}}}"}}""");
-        Assert.True(file.HasCoreMetadata);
-        Assert.Equal(ShaM, file.CoreMetadataSha256);
     }
 
     [Fact]

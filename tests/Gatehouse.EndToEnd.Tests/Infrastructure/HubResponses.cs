@@ -1,16 +1,11 @@
 using System.Net;
+using static Gatehouse.TestHelpers.ResponseHeaders;
 
 namespace Gatehouse.EndToEnd.Tests.Infrastructure;
 
 /// <summary>What the Hugging Face tests read from Gatehouse's answers, and how they wait out a scan as clients do.</summary>
 internal static class HubResponses
 {
-    /// <summary>The header's values joined with ", " (response or content headers), or null.</summary>
-    public static string? Header(HttpResponseMessage response, string name) =>
-        response.Headers.TryGetValues(name, out var values) || response.Content.Headers.TryGetValues(name, out values)
-            ? string.Join(", ", values)
-            : null;
-
     /// <summary>Sends, retrying while the scan is pending (503 + Retry-After, at most 30 times a second apart), as huggingface_hub's retries would.</summary>
     public static async Task<HttpResponseMessage> SendUntilDecidedAsync(HttpClient client, Func<HttpRequestMessage> request, ITestOutputHelper output)
     {

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Reflection;
+using Gatehouse.TestHelpers;
 using Gatehouse.Tests.Shared;
 
 namespace Gatehouse.EndToEnd.Tests.Infrastructure;
@@ -14,21 +14,19 @@ public static class TestEnvironment
 {
     public const string StorageVariable = TestAzurite.Variable;
 
-    private static readonly Lazy<string> RepoRootLazy = new(FindRepoRoot);
-
-    /// <summary>The folder holding Gatehouse.slnx.</summary>
-    public static string RepoRoot => RepoRootLazy.Value;
+    /// <summary>The folder holding Gatehouse.slnx (<see cref="RepositoryPaths.Root"/>, kept under this name for the many tests that use it).</summary>
+    public static string RepoRoot => RepositoryPaths.Root;
 
     /// <summary>Debug or Release: the configuration these tests (and so the host, via the project reference) were built with.</summary>
     public static string Configuration => Metadata("GatehouseConfiguration");
 
     public static string TargetFramework => Metadata("GatehouseTargetFramework");
 
-    public static string HostDll => Path.Combine(RepoRoot, "functions", "Gatehouse.Host", "bin", Configuration, TargetFramework, "Gatehouse.Host.dll");
+    public static string HostDll => Path.Combine(RepositoryPaths.BuildOutput("Gatehouse.Host", Configuration, TargetFramework), "Gatehouse.Host.dll");
 
-    public static string CliDll => Path.Combine(RepoRoot, "functions", "Gatehouse.Cli", "bin", Configuration, TargetFramework, "gatehouse.dll");
+    public static string CliDll => Path.Combine(RepositoryPaths.BuildOutput("Gatehouse.Cli", Configuration, TargetFramework), "gatehouse.dll");
 
-    public static string PyPIFixtures => Path.Combine(RepoRoot, "tests", "fixtures", "pypi");
+    public static string PyPIFixtures => Path.Combine(RepositoryPaths.Fixtures, "pypi");
 
     /// <summary>Connection string of the test Azurite (a secret in general: never printed).</summary>
     public static string StorageConnectionString => TestAzurite.ConnectionString;
@@ -98,19 +96,5 @@ public static class TestEnvironment
         }
     }
 
-    private static string Metadata(string key) =>
-        typeof(TestEnvironment).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().SingleOrDefault(a => a.Key == key)?.Value
-        ?? throw new InvalidOperationException($"Assembly metadata {key} is missing; it is set in Gatehouse.EndToEnd.Tests.csproj.");
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Gatehouse.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException($"No Gatehouse.slnx above {AppContext.BaseDirectory}; run the tests from the repository's build output.");
-    }
+    private static string Metadata(string key) => BuildMetadata.Read(typeof(TestEnvironment).Assembly, key);
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Gatehouse.TestHelpers;
 using Xunit.Abstractions;
 
 namespace Gatehouse.Scanning.Tests.Corpus;
@@ -24,29 +25,14 @@ public sealed record CorpusEntry(
 /// <summary>Finds and reads the model-scanner corpus.</summary>
 public static class CorpusManifest
 {
-    private static readonly Lazy<string> RepoRootLazy = new(FindRepoRoot);
     private static readonly Lazy<IReadOnlyList<CorpusEntry>> EntriesLazy = new(Load);
 
-    /// <summary>The folder holding Gatehouse.slnx, found by walking up from the test assembly.</summary>
-    public static string RepoRoot => RepoRootLazy.Value;
-
-    public static string CorpusRoot => Path.Combine(RepoRoot, "tests", "fixtures", "models");
+    /// <summary>tests/fixtures/models: the corpus files and their manifest.json.</summary>
+    public static string CorpusRoot => Path.Combine(RepositoryPaths.Fixtures, "models");
 
     public static IReadOnlyList<CorpusEntry> Entries => EntriesLazy.Value;
 
     public static string FullPath(CorpusEntry entry) => Path.Combine(CorpusRoot, entry.File.Replace('/', Path.DirectorySeparatorChar));
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (System.IO.File.Exists(Path.Combine(dir.FullName, "Gatehouse.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new DirectoryNotFoundException($"no Gatehouse.slnx above {AppContext.BaseDirectory}");
-    }
 
     private static IReadOnlyList<CorpusEntry> Load()
     {

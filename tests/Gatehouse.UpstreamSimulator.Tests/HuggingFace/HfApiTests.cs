@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using static Gatehouse.UpstreamSimulator.Tests.HuggingFace.HfTestHost;
+using static Gatehouse.TestHelpers.ResponseHeaders;
 
 namespace Gatehouse.UpstreamSimulator.Tests.HuggingFace;
 
@@ -67,15 +68,15 @@ public class HfApiTests
 
         using var anonymous = await client.GetAsync("api/models/nobody/nothing");
         Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
-        Assert.Equal("RepoNotFound", Header(anonymous, "X-Error-Code"));
+        Assert.Equal("RepoNotFound", RequiredHeader(anonymous, "X-Error-Code"));
         Assert.False(string.IsNullOrEmpty((await JsonAsync(anonymous)).GetProperty("error").GetString()));
 
         using var withToken = await SendAsync(client, HttpMethod.Get, "api/datasets/nobody/nothing", r => r.Headers.Add("Authorization", "Bearer hf_x"));
         Assert.Equal(HttpStatusCode.NotFound, withToken.StatusCode);
-        Assert.Equal("RepoNotFound", Header(withToken, "X-Error-Code"));
+        Assert.Equal("RepoNotFound", RequiredHeader(withToken, "X-Error-Code"));
 
         using var resolve = await SendAsync(client, HttpMethod.Head, "nobody/nothing/resolve/main/config.json");
-        Assert.Equal("RepoNotFound", Header(resolve, "X-Error-Code"));
+        Assert.Equal("RepoNotFound", RequiredHeader(resolve, "X-Error-Code"));
     }
 
     [Fact]
@@ -92,7 +93,7 @@ public class HfApiTests
         {
             using var response = await client.GetAsync(path);
             Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
-            Assert.Equal("RevisionNotFound", Header(response, "X-Error-Code"));
+            Assert.Equal("RevisionNotFound", RequiredHeader(response, "X-Error-Code"));
         }
     }
 
@@ -158,7 +159,7 @@ public class HfApiTests
 
         using var missing = await client.GetAsync($"api/datasets/{Dataset}/tree/main/nope");
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
-        Assert.Equal("EntryNotFound", Header(missing, "X-Error-Code"));
+        Assert.Equal("EntryNotFound", RequiredHeader(missing, "X-Error-Code"));
     }
 
     [Fact]

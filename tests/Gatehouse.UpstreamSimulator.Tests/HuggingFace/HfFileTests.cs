@@ -2,7 +2,9 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Gatehouse.TestHelpers;
 using static Gatehouse.UpstreamSimulator.Tests.HuggingFace.HfTestHost;
+using static Gatehouse.TestHelpers.ResponseHeaders;
 
 namespace Gatehouse.UpstreamSimulator.Tests.HuggingFace;
 
@@ -17,14 +19,14 @@ public class HfFileTests
 
         using var head = await SendAsync(client, HttpMethod.Head, $"{Model}/resolve/main/config.json");
         Assert.Equal(HttpStatusCode.OK, head.StatusCode);
-        Assert.Equal($"\"{manifest.GetProperty("sha1").GetString()}\"", Header(head, "ETag"));
-        Assert.Equal(MainHead(Model), Header(head, "X-Repo-Commit"));
+        Assert.Equal($"\"{manifest.GetProperty("sha1").GetString()}\"", RequiredHeader(head, "ETag"));
+        Assert.Equal(MainHead(Model), RequiredHeader(head, "X-Repo-Commit"));
         Assert.Equal(manifest.GetProperty("size").GetInt64(), head.Content.Headers.ContentLength);
-        Assert.Equal("bytes", Header(head, "Accept-Ranges"));
+        Assert.Equal("bytes", RequiredHeader(head, "Accept-Ranges"));
         Assert.False(HasHeader(head, "X-Xet-Hash"));
 
         var bytes = await client.GetByteArrayAsync($"{Model}/resolve/main/config.json");
-        Assert.Equal(manifest.GetProperty("sha1").GetString(), GitSha1(bytes));
+        Assert.Equal(manifest.GetProperty("sha1").GetString(), GitBlob.Sha1(bytes));
     }
 
     [Fact]
@@ -40,13 +42,14 @@ public class HfFileTests
         var location = head.Headers.Location!;
         Assert.False(location.IsAbsoluteUri);
         Assert.Equal($"/cdn/lfs/{sha256}", location.OriginalString);
-        Assert.Equal(MainHead(Model), Header(head, "X-Repo-Commit"));
-        Assert.Equal($"\"{sha256}\"", Header(head, "X-Linked-Etag"));
-        Assert.Equal(manifest.GetProperty("size").GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture), Header(head, "X-Linked-Size"));
-        Assert.Equal($"\"{manifest.GetProperty("oid").GetString()}\"", Header(head, "ETag"));
-        Assert.Equal(manifest.GetProperty("xetHash").GetString(), Header(head, "X-Xet-Hash"));
-        Assert.Contains("/xet-read-token/", Header(head, "X-Xet-Refresh-Route"));
-        var link = Header(head, "Link");
+        Assert.Equal(MainHead(Model), RequiredHeader(head, "X-Repo-Commit"));
+        Assert.Equal($"\"{sha256}\"", RequiredHeader(head, "X-Linked-Etag"));
+        Assert.Equal(
+            manifest.GetProperty("size").GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture), RequiredHeader(head, "X-Linked-Size"));
+        Assert.Equal($"\"{manifest.GetProperty("oid").GetString()}\"", RequiredHeader(head, "ETag"));
+        Assert.Equal(manifest.GetProperty("xetHash").GetString(), RequiredHeader(head, "X-Xet-Hash"));
+        Assert.Contains("/xet-read-token/", RequiredHeader(head, "X-Xet-Refresh-Route"));
+        var link = RequiredHeader(head, "Link");
         Assert.Contains("rel=\"xet-auth\"", link);
         Assert.Contains("rel=\"xet-reconstruction-info\"", link);
 
@@ -67,7 +70,7 @@ public class HfFileTests
             var bytes = await client.GetByteArrayAsync(redirect.Headers.Location!.OriginalString.TrimStart('/'));
             var manifest = ManifestFile(Model, path);
             Assert.Equal(manifest.GetProperty("lfs").GetProperty("oid").GetString(), Sha256(bytes));
-            Assert.Equal(manifest.GetProperty("sha1").GetString(), GitSha1(bytes));
+            Assert.Equal(manifest.GetProperty("sha1").GetString(), GitBlob.Sha1(bytes));
         }
 
         var stats = await JsonAsync(await client.GetAsync("_sim/hf/stats"));
@@ -105,8 +108,8 @@ public class HfFileTests
         {
             using var response = await SendAsync(client, method, $"{Model}/resolve/main/adapter_config.json");
             Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
-            Assert.Equal("EntryNotFound", Header(response, "X-Error-Code"));
-            Assert.Equal(MainHead(Model), Header(response, "X-Repo-Commit"));
+            Assert.Equal("EntryNotFound", RequiredHeader(response, "X-Error-Code"));
+            Assert.Equal(MainHead(Model), RequiredHeader(response, "X-Repo-Commit"));
         }
     }
 
@@ -124,8 +127,8 @@ public class HfFileTests
 
         Assert.Equal(second, (await JsonAsync(await client.GetAsync($"api/models/{Model}"))).GetProperty("sha").GetString());
         using var head = await SendAsync(client, HttpMethod.Head, $"{Model}/resolve/main/config.json");
-        Assert.Equal(second, Header(head, "X-Repo-Commit"));
-        Assert.Equal($"\"{ManifestFile(Model, "config.json", 1).GetProperty("sha1").GetString()}\"", Header(head, "ETag"));
+        Assert.Equal(second, RequiredHeader(head, "X-Repo-Commit"));
+        Assert.Equal($"\"{ManifestFile(Model, "config.json", 1).GetProperty("sha1").GetString()}\"", RequiredHeader(head, "ETag"));
         var after = await client.GetStringAsync($"{Model}/resolve/main/config.json");
         Assert.NotEqual(before, after);
         Assert.Equal(16, JsonDocument.Parse(after).RootElement.GetProperty("hidden_size").GetInt32());
@@ -150,10 +153,10 @@ public class HfFileTests
 
         var config = ManifestFile(Model, "config.json");
         using var head = await SendAsync(client, HttpMethod.Head, $"{Model}/resolve/main/config.json");
-        Assert.Equal($"\"{config.GetProperty("sha1").GetString()}\"", Header(head, "ETag"));
+        Assert.Equal($"\"{config.GetProperty("sha1").GetString()}\"", RequiredHeader(head, "ETag"));
         var bytes = await client.GetByteArrayAsync($"{Model}/resolve/main/config.json");
         Assert.Equal(config.GetProperty("size").GetInt64(), bytes.LongLength);
-        Assert.NotEqual(config.GetProperty("sha1").GetString(), GitSha1(bytes));
+        Assert.NotEqual(config.GetProperty("sha1").GetString(), GitBlob.Sha1(bytes));
 
         var sha256 = ManifestFile(Model, "model.safetensors").GetProperty("lfs").GetProperty("oid").GetString()!;
         Assert.NotEqual(sha256, Sha256(await client.GetByteArrayAsync($"cdn/lfs/{sha256}")));
@@ -174,12 +177,12 @@ public class HfFileTests
         Assert.False(info.TryGetProperty("modelId", out _));
 
         var csv = await client.GetByteArrayAsync($"datasets/{Dataset}/resolve/main/data/train.csv");
-        Assert.Equal(ManifestFile(Dataset, "data/train.csv").GetProperty("sha1").GetString(), GitSha1(csv));
+        Assert.Equal(ManifestFile(Dataset, "data/train.csv").GetProperty("sha1").GetString(), GitBlob.Sha1(csv));
         Assert.StartsWith("text,label", Encoding.UTF8.GetString(csv));
 
         // The model route does not serve the dataset.
         using var wrongType = await client.GetAsync($"{Dataset}/resolve/main/data/train.csv");
-        Assert.Equal("RepoNotFound", Header(wrongType, "X-Error-Code"));
+        Assert.Equal("RepoNotFound", RequiredHeader(wrongType, "X-Error-Code"));
     }
 
     [Fact]
@@ -192,7 +195,7 @@ public class HfFileTests
         {
             using var head = await SendAsync(client, HttpMethod.Head, $"{Model}/resolve/{rev}/config.json");
             Assert.Equal(HttpStatusCode.OK, head.StatusCode);
-            Assert.Equal(CommitId(Model, 1), Header(head, "X-Repo-Commit"));
+            Assert.Equal(CommitId(Model, 1), RequiredHeader(head, "X-Repo-Commit"));
         }
     }
 
@@ -258,7 +261,7 @@ public class HfFileTests
                 {
                     var bytes = System.IO.File.ReadAllBytes(Path.Combine(FixturesPath, "objects", file.GetProperty("sha1").GetString()!));
                     Assert.Equal(file.GetProperty("size").GetInt64(), bytes.LongLength);
-                    Assert.Equal(file.GetProperty("sha1").GetString(), GitSha1(bytes));
+                    Assert.Equal(file.GetProperty("sha1").GetString(), GitBlob.Sha1(bytes));
                     if (file.TryGetProperty("lfs", out var lfs))
                     {
                         Assert.Equal(lfs.GetProperty("oid").GetString(), Sha256(bytes));

@@ -7,7 +7,9 @@ using System.Text;
 using System.Text.Json;
 using Gatehouse.Scanning;
 using Gatehouse.UpstreamSimulator.HuggingFace;
+using Gatehouse.TestHelpers;
 using static Gatehouse.UpstreamSimulator.Tests.HuggingFace.HfTestHost;
+using static Gatehouse.TestHelpers.ResponseHeaders;
 
 namespace Gatehouse.UpstreamSimulator.Tests.HuggingFace;
 
@@ -47,26 +49,26 @@ public class HfSyntheticTests
             Assert.Equal(file.GetProperty("oid").GetString(), tree[path].GetProperty("oid").GetString());
             Assert.Equal(file.GetProperty("oid").GetString(), siblings[path].GetProperty("blobId").GetString());
             using var head = await SendAsync(client, HttpMethod.Head, $"bench/mixed/resolve/main/{path}");
-            Assert.Equal(commit, Header(head, "X-Repo-Commit"));
+            Assert.Equal(commit, RequiredHeader(head, "X-Repo-Commit"));
             byte[] bytes;
             if (file.GetProperty("lfs").GetBoolean())
             {
                 Assert.Equal(sha256, tree[path].GetProperty("lfs").GetProperty("oid").GetString());
                 Assert.Equal(HttpStatusCode.Found, head.StatusCode);
-                Assert.Equal($"\"{sha256}\"", Header(head, "X-Linked-Etag"));
-                Assert.Equal(size.ToString(System.Globalization.CultureInfo.InvariantCulture), Header(head, "X-Linked-Size"));
+                Assert.Equal($"\"{sha256}\"", RequiredHeader(head, "X-Linked-Etag"));
+                Assert.Equal(size.ToString(System.Globalization.CultureInfo.InvariantCulture), RequiredHeader(head, "X-Linked-Size"));
                 Assert.Equal($"/cdn/lfs/{sha256}", head.Headers.Location!.OriginalString);
                 bytes = await client.GetByteArrayAsync($"cdn/lfs/{sha256}");
                 var pointer = $"version https://git-lfs.github.com/spec/v1\noid sha256:{sha256}\nsize {size}\n";
-                Assert.Equal(GitSha1(Encoding.ASCII.GetBytes(pointer)), file.GetProperty("oid").GetString());
+                Assert.Equal(GitBlob.Sha1(Encoding.ASCII.GetBytes(pointer)), file.GetProperty("oid").GetString());
             }
             else
             {
                 Assert.Equal(HttpStatusCode.OK, head.StatusCode);
                 Assert.False(tree[path].TryGetProperty("lfs", out _));
-                Assert.Equal($"\"{file.GetProperty("gitSha1").GetString()}\"", Header(head, "ETag"));
+                Assert.Equal($"\"{file.GetProperty("gitSha1").GetString()}\"", RequiredHeader(head, "ETag"));
                 bytes = await client.GetByteArrayAsync($"bench/mixed/resolve/main/{path}");
-                Assert.Equal(file.GetProperty("gitSha1").GetString(), GitSha1(bytes));
+                Assert.Equal(file.GetProperty("gitSha1").GetString(), GitBlob.Sha1(bytes));
             }
 
             Assert.Equal(size, bytes.LongLength);
@@ -345,10 +347,10 @@ public class HfSyntheticTests
         Assert.NotEqual(first.GetProperty("commit").GetString(), second.GetProperty("commit").GetString());
 
         using var head = await SendAsync(client, HttpMethod.Head, "bench/moving/resolve/main/w.pkl");
-        Assert.Equal(second.GetProperty("commit").GetString(), Header(head, "X-Repo-Commit"));
-        Assert.Equal($"\"{second.GetProperty("files")[0].GetProperty("sha256").GetString()}\"", Header(head, "X-Linked-Etag"));
+        Assert.Equal(second.GetProperty("commit").GetString(), RequiredHeader(head, "X-Repo-Commit"));
+        Assert.Equal($"\"{second.GetProperty("files")[0].GetProperty("sha256").GetString()}\"", RequiredHeader(head, "X-Linked-Etag"));
         using var old = await SendAsync(client, HttpMethod.Head, $"bench/moving/resolve/{first.GetProperty("commit").GetString()}/w.pkl");
-        Assert.Equal($"\"{first.GetProperty("files")[0].GetProperty("sha256").GetString()}\"", Header(old, "X-Linked-Etag"));
+        Assert.Equal($"\"{first.GetProperty("files")[0].GetProperty("sha256").GetString()}\"", RequiredHeader(old, "X-Linked-Etag"));
 
         var stats = await JsonAsync(await client.GetAsync("_sim/hf/stats"));
         Assert.Equal(second.GetProperty("commit").GetString(), stats.GetProperty("branches").GetProperty("models/bench/moving@main").GetString());

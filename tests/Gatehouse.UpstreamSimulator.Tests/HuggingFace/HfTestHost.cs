@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
+using Gatehouse.TestHelpers;
 
 namespace Gatehouse.UpstreamSimulator.Tests.HuggingFace;
 
@@ -10,7 +10,7 @@ internal static class HfTestHost
     public const string Model = "gatehouse-demo/tiny-model";
     public const string Dataset = "gatehouse-demo/tiny-dataset";
 
-    public static string FixturesPath => Path.Combine(SimulatorTestHost.RepositoryRoot, "tests", "fixtures", "hf");
+    public static string FixturesPath => Path.Combine(RepositoryPaths.Fixtures, "hf");
 
     public static JsonElement Manifest { get; } = JsonDocument.Parse(File.ReadAllText(Path.Combine(FixturesPath, "repos.json"))).RootElement;
 
@@ -25,17 +25,6 @@ internal static class HfTestHost
         Repo(id).GetProperty("commits")[commitIndex].GetProperty("files").EnumerateArray().Single(f => f.GetProperty("path").GetString() == path);
 
     public static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
-
-    public static string GitSha1(byte[] bytes) =>
-        Convert.ToHexStringLower(SHA1.HashData([.. Encoding.ASCII.GetBytes($"blob {bytes.Length}\0"), .. bytes]));
-
-    public static string Header(HttpResponseMessage response, string name) =>
-        response.Headers.TryGetValues(name, out var values) || response.Content.Headers.TryGetValues(name, out values)
-            ? string.Join(", ", values)
-            : throw new Xunit.Sdk.XunitException($"No {name} header; status {(int)response.StatusCode}.");
-
-    public static bool HasHeader(HttpResponseMessage response, string name) =>
-        response.Headers.Contains(name) || response.Content.Headers.Contains(name);
 
     public static async Task<JsonElement> JsonAsync(HttpResponseMessage response) =>
         JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;

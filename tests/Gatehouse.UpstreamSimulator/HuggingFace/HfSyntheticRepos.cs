@@ -5,6 +5,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
+using Gatehouse.TestHelpers;
 
 namespace Gatehouse.UpstreamSimulator.HuggingFace;
 
@@ -185,7 +186,7 @@ public sealed partial class HfSyntheticRepos(HfManifest manifest, TimeProvider t
     {
         using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         using var sha1 = gitSha1 ? IncrementalHash.CreateHash(HashAlgorithmName.SHA1) : null;
-        sha1?.AppendData(Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"blob {content.Size}\0")));
+        sha1?.AppendData(GitBlob.Header(content.Size));
         using var stream = content.Open();
         var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
         try
@@ -211,13 +212,10 @@ public sealed partial class HfSyntheticRepos(HfManifest manifest, TimeProvider t
     {
         var pointer = Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture,
             $"version https://git-lfs.github.com/spec/v1\noid sha256:{sha256}\nsize {content.Size}\n"));
-        var oid = GitBlobSha1(pointer);
+        var oid = GitBlob.Sha1(pointer);
         var xet = Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes("xet:" + sha256)));
         return new HfFile(path, content.Size, oid, oid, new HfLfs(sha256, content.Size, pointer.Length), xet, content, bytesPerSecond);
     }
-
-    private static string GitBlobSha1(byte[] bytes) =>
-        Convert.ToHexStringLower(SHA1.HashData([.. Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"blob {bytes.Length}\0")), .. bytes]));
 
     /// <summary>A 40-hex id from the repo, the parent commit and the files: new content or a new parent is a new commit.</summary>
     private static string CommitId(string key, string? parent, IEnumerable<HfFile> files)

@@ -109,68 +109,29 @@ public class ArchiveSafetyTests
         Assert.Empty(await InspectAsync(wheel, "demo-1.0-py3-none-any.whl"));
     }
 
-    [Fact]
-    public async Task A_tar_symlink_out_of_the_archive_is_dangerous()
+    [Theory]
+    // A symlink's target is a path from the link's own directory.
+    [InlineData(TarEntryType.SymbolicLink, "demo-1.0/passwd", "../../etc/passwd", Severity.Dangerous)] // out of the archive
+    [InlineData(TarEntryType.SymbolicLink, "demo-1.0/deep/down/link", "/etc/passwd", Severity.Dangerous)] // to an absolute path
+    [InlineData(TarEntryType.SymbolicLink, "demo-1.0/docs/README.md", "../README.md", Severity.Suspicious)] // relative, and stays inside
+    // "./link" sits at the archive root, so "../x" is outside it; the "." segment is not a directory level.
+    [InlineData(TarEntryType.SymbolicLink, "./link", "../outside", Severity.Dangerous)]
+    // A hard link's target is a path from the archive root, not from the link's own directory (tarfile, GNU tar).
+    [InlineData(TarEntryType.HardLink, "demo-1.0/demo/passwd", "../../etc/passwd", Severity.Dangerous)] // climbs out of the archive root
+    [InlineData(TarEntryType.HardLink, "demo-1.0/setup2.py", "demo-1.0/setup.py", Severity.Suspicious)] // to another member
+    public async Task A_tar_link_is_dangerous_when_its_target_leaves_the_archive_and_suspicious_otherwise(
+        TarEntryType type, string path, string target, Severity expected)
     {
         var sdist = TarGz(t =>
         {
             t.AddFile("demo-1.0/setup.py", Utf8("from setuptools import setup\n"));
-            t.AddLink(TarEntryType.SymbolicLink, "demo-1.0/passwd", "../../etc/passwd");
-        });
-        var finding = SingleFinding(await InspectAsync(sdist, "demo-1.0.tar.gz"), Rules.Link);
-        Assert.Equal(Severity.Dangerous, finding.Severity);
-        Assert.Equal("demo-1.0/passwd", finding.Path);
-        Assert.Contains("../../etc/passwd", finding.Message);
-    }
-
-    [Fact]
-    public async Task A_tar_symlink_to_an_absolute_path_is_dangerous()
-    {
-        var sdist = TarGz(t => t.AddLink(TarEntryType.SymbolicLink, "demo-1.0/deep/down/link", "/etc/passwd"));
-        Assert.Equal(Severity.Dangerous, SingleFinding(await InspectAsync(sdist, "demo-1.0.tar.gz"), Rules.Link).Severity);
-    }
-
-    [Fact]
-    public async Task A_relative_tar_symlink_that_stays_inside_the_archive_is_suspicious()
-    {
-        var sdist = TarGz(t =>
-        {
             t.AddFile("demo-1.0/README.md", Utf8("# demo\n"));
-            t.AddLink(TarEntryType.SymbolicLink, "demo-1.0/docs/README.md", "../README.md");
+            t.AddLink(type, path, target);
         });
         var finding = SingleFinding(await InspectAsync(sdist, "demo-1.0.tar.gz"), Rules.Link);
-        Assert.Equal(Severity.Suspicious, finding.Severity);
-    }
-
-    [Fact]
-    public async Task A_tar_symlink_at_a_dot_slash_root_that_climbs_one_level_is_dangerous()
-    {
-        // "./link" sits at the archive root, so "../x" is outside it; the "." segment is not a directory level.
-        var sdist = TarGz(t => t.AddLink(TarEntryType.SymbolicLink, "./link", "../outside"));
-        Assert.Equal(Severity.Dangerous, SingleFinding(await InspectAsync(sdist, "demo-1.0.tar.gz"), Rules.Link).Severity);
-    }
-
-    [Fact]
-    public async Task A_tar_hardlink_whose_target_climbs_out_of_the_archive_root_is_dangerous()
-    {
-        // A hard link's target is a path from the archive root, not from the link's own directory (tarfile, GNU tar).
-        var sdist = TarGz(t =>
-        {
-            t.AddFile("demo-1.0/setup.py", Utf8("from setuptools import setup\n"));
-            t.AddLink(TarEntryType.HardLink, "demo-1.0/demo/passwd", "../../etc/passwd");
-        });
-        Assert.Equal(Severity.Dangerous, SingleFinding(await InspectAsync(sdist, "demo-1.0.tar.gz"), Rules.Link).Severity);
-    }
-
-    [Fact]
-    public async Task A_tar_hardlink_to_another_member_is_suspicious()
-    {
-        var sdist = TarGz(t =>
-        {
-            t.AddFile("demo-1.0/setup.py", Utf8("from setuptools import setup\n"));
-            t.AddLink(TarEntryType.HardLink, "demo-1.0/setup2.py", "demo-1.0/setup.py");
-        });
-        Assert.Equal(Severity.Suspicious, SingleFinding(await InspectAsync(sdist, "demo-1.0.tar.gz"), Rules.Link).Severity);
+        Assert.Equal(expected, finding.Severity);
+        Assert.Equal(path, finding.Path);
+        Assert.Contains(target, finding.Message);
     }
 
     [Theory]

@@ -80,12 +80,6 @@ public class InstallTimeCodeTests
         Assert.Empty(findings);
     }
 
-    [Fact]
-    public async Task A_pth_inside_a_package_folder_of_a_wheel_is_not_read_by_site_and_is_fine()
-    {
-        Assert.Empty(await InspectAsync(Wheel(("demo/hooks.pth", $"{PthPayload}\n")), WheelName));
-    }
-
     [Theory]
     [InlineData("demo-1.0.data/purelib/x.pth")]
     [InlineData("demo-1.0.data/platlib/x.pth")]
@@ -96,17 +90,13 @@ public class InstallTimeCodeTests
         Assert.Equal(path, finding.Path);
     }
 
-    [Fact]
-    public async Task A_pth_in_a_package_folder_under_purelib_is_not_read_by_site_and_is_fine()
+    [Theory]
+    [InlineData("demo/hooks.pth")] // inside a package folder of the wheel
+    [InlineData("demo-1.0.data/purelib/demo/hooks.pth")] // installs to site-packages/demo/hooks.pth, where site.py never looks
+    [InlineData("demo-1.0.data/scripts/x.pth")] // the wheel's scripts folder
+    public async Task A_pth_where_site_does_not_read_it_is_fine(string path)
     {
-        // demo-1.0.data/purelib/demo/x.pth installs to site-packages/demo/x.pth, where site.py never looks.
-        Assert.Empty(await InspectAsync(Wheel(("demo-1.0.data/purelib/demo/hooks.pth", $"{PthPayload}\n")), WheelName));
-    }
-
-    [Fact]
-    public async Task A_pth_in_the_wheel_data_scripts_folder_is_fine()
-    {
-        Assert.Empty(await InspectAsync(Wheel(("demo-1.0.data/scripts/x.pth", $"{PthPayload}\n")), WheelName));
+        Assert.Empty(await InspectAsync(Wheel((path, $"{PthPayload}\n")), WheelName));
     }
 
     [Fact]
@@ -116,27 +106,16 @@ public class InstallTimeCodeTests
         Assert.Equal(Severity.Suspicious, finding.Severity);
     }
 
-    [Fact]
-    public async Task A_pth_line_after_a_lone_carriage_return_is_dangerous()
+    [Theory]
+    // site.py reads .pth files with universal newlines (3.12 and before) or str.splitlines (3.13+): a lone "\r" ends a line.
+    [InlineData("./lib\r" + PthPayload + "\r")]
+    // Python 3.13+ splits .pth files with str.splitlines, which also breaks at \v, \f, \x1c-\x1e, \x85, U+2028 and U+2029.
+    [InlineData("./lib\f" + PthPayload + "\n")]
+    // Python 3.13+ decodes .pth files as utf-8-sig, so a byte order mark is dropped before the "import" test.
+    [InlineData("\uFEFF" + PthPayload + "\n")]
+    public async Task A_pth_import_line_that_python_sees_as_a_line_start_is_dangerous(string content)
     {
-        // site.py reads .pth files with universal newlines (3.12 and before) or str.splitlines (3.13+): "\r" ends a line.
-        var findings = await InspectAsync(Wheel(("demo.pth", $"./lib\r{PthPayload}\r")), WheelName);
-        Assert.Equal(Severity.Dangerous, SingleFinding(findings, Rules.PthExec).Severity);
-    }
-
-    [Fact]
-    public async Task A_pth_line_after_a_form_feed_is_dangerous()
-    {
-        // Python 3.13+ splits .pth files with str.splitlines, which also breaks at \v, \f, \x1c-\x1e, \x85, U+2028 and U+2029.
-        var findings = await InspectAsync(Wheel(("demo.pth", $"./lib\f{PthPayload}\n")), WheelName);
-        Assert.Equal(Severity.Dangerous, SingleFinding(findings, Rules.PthExec).Severity);
-    }
-
-    [Fact]
-    public async Task A_pth_import_line_behind_a_utf8_byte_order_mark_is_dangerous()
-    {
-        // Python 3.13+ decodes .pth files as utf-8-sig, so the BOM is dropped before the "import" test.
-        var findings = await InspectAsync(Wheel(("demo.pth", $"\uFEFF{PthPayload}\n")), WheelName);
+        var findings = await InspectAsync(Wheel(("demo.pth", content)), WheelName);
         Assert.Equal(Severity.Dangerous, SingleFinding(findings, Rules.PthExec).Severity);
     }
 
@@ -155,20 +134,15 @@ public class InstallTimeCodeTests
         Assert.Equal(Severity.Dangerous, SingleFinding(findings, Rules.PthExec).Severity);
     }
 
-    [Fact]
-    public async Task A_sitecustomize_at_the_wheel_root_is_dangerous()
-    {
-        var finding = SingleFinding(await InspectAsync(Wheel(("sitecustomize.py", "import os\n")), WheelName), Rules.SiteCustomize);
-        Assert.Equal(Severity.Dangerous, finding.Severity);
-        Assert.Equal("sitecustomize.py", finding.Path);
-    }
-
     [Theory]
+    [InlineData("sitecustomize.py")]
     [InlineData("usercustomize.py")]
     [InlineData("demo-1.0.data/purelib/sitecustomize.py")]
-    public async Task A_usercustomize_or_a_sitecustomize_in_purelib_is_dangerous(string path)
+    public async Task A_sitecustomize_or_usercustomize_at_the_wheel_root_or_in_purelib_is_dangerous(string path)
     {
-        Assert.Equal(Severity.Dangerous, SingleFinding(await InspectAsync(Wheel((path, "import os\n")), WheelName), Rules.SiteCustomize).Severity);
+        var finding = SingleFinding(await InspectAsync(Wheel((path, "import os\n")), WheelName), Rules.SiteCustomize);
+        Assert.Equal(Severity.Dangerous, finding.Severity);
+        Assert.Equal(path, finding.Path);
     }
 
     [Fact]
