@@ -81,7 +81,11 @@ public sealed class GatehouseHostProcess : IAsyncDisposable
     public int ProcessId => _process.Id;
     public bool HasExited => _process.HasExited;
 
-    public static async Task<GatehouseHostProcess> StartAsync(string name, HostSettings settings)
+    /// <summary>The exit code once the process has ended, else null.</summary>
+    public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
+
+    /// <summary>Starts the host and waits for <c>/healthz</c>; <paramref name="storageConnectionString"/> defaults to the test Azurite's.</summary>
+    public static async Task<GatehouseHostProcess> StartAsync(string name, HostSettings settings, string? storageConnectionString = null)
     {
         var hostDll = TestEnvironment.HostDll;
         if (!File.Exists(hostDll))
@@ -115,7 +119,7 @@ public sealed class GatehouseHostProcess : IAsyncDisposable
                 start.Environment.Remove(key);
             }
         }
-        foreach (var (key, value) in settings.ToEnvironment(TestEnvironment.StorageConnectionString))
+        foreach (var (key, value) in settings.ToEnvironment(storageConnectionString ?? TestEnvironment.StorageConnectionString))
         {
             start.Environment[key] = value;
         }

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Azure;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
@@ -99,7 +100,10 @@ public sealed class StorageProbe
     }
 
     /// <summary>Audit rows written for a verdict on this content (action "verdict", subject naming the sha256), today and yesterday (UTC).</summary>
-    public async Task<int> VerdictAuditCountAsync(string sha256)
+    public Task<int> VerdictAuditCountAsync(string sha256) => AuditCountAsync(sha256, "verdict");
+
+    /// <summary>Audit rows of any of <paramref name="actions"/> whose subject names the sha256, today and yesterday (UTC).</summary>
+    public async Task<int> AuditCountAsync(string sha256, params string[] actions)
     {
         var table = _tables.GetTableClient("audit");
         var today = DateTimeOffset.UtcNow;
@@ -109,12 +113,64 @@ public sealed class StorageProbe
             var partition = day.ToString("yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture);
             await foreach (var row in table.QueryAsync<TableEntity>(e => e.PartitionKey == partition))
             {
-                if (row.GetString("Action") == "verdict" && (row.GetString("Subject") ?? "").Contains(sha256, StringComparison.Ordinal))
+                if (actions.Contains(row.GetString("Action")) && (row.GetString("Subject") ?? "").Contains(sha256, StringComparison.Ordinal))
                 {
                     count++;
                 }
             }
         }
         return count;
+    }
+
+    /// <summary>
+    /// What is wrong with the content Gatehouse keeps, in the whole account: a row of the <c>verdicts</c> table (a
+    /// <c>verdict</c> row, or a <c>facts</c> row naming its <c>Container</c>) whose blob is not there, and a committed
+    /// blob in <c>staging</c>, <c>artifacts</c> or <c>quarantine</c> whose sha256 is not its name (each is downloaded and
+    /// hashed). Empty when all is well. Meant for an account of the test's own (<see cref="PrivateAzurite"/>): it reads everything.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> ContentProblemsAsync()
+    {
+        var problems = new List<string>();
+        try
+        {
+            await foreach (var row in _tables.GetTableClient("verdicts").QueryAsync<TableEntity>())
+            {
+                var container = row.RowKey switch
+                {
+                    "verdict" => row.GetString("Decision") == "Allowed" ? Artifacts : Quarantine,
+                    _ => row.GetString("Container"),
+                };
+                if (container is null)
+                {
+                    continue; // not a row that places content
+                }
+                if (!await BlobExistsAsync(container, row.PartitionKey))
+                {
+                    problems.Add($"verdicts row {row.PartitionKey}/{row.RowKey} ({row.GetString("Decision") ?? container}) has no blob in {container}");
+                }
+            }
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            // No verdicts table: nothing was decided.
+        }
+        foreach (var name in new[] { Staging, Artifacts, Quarantine })
+        {
+            var container = _blobs.GetBlobContainerClient(name);
+            if (!await container.ExistsAsync())
+            {
+                continue;
+            }
+            await foreach (var blob in container.GetBlobsAsync())
+            {
+                await using var content = await container.GetBlobClient(blob.Name).OpenReadAsync();
+                var sha256 = Convert.ToHexStringLower(await SHA256.HashDataAsync(content));
+                if (sha256 != blob.Name)
+                {
+                    problems.Add($"{name}/{blob.Name} ({blob.Properties.ContentLength} bytes) holds content whose sha256 is {sha256}");
+                }
+            }
+        }
+        return problems;
     }
 }
