@@ -15,6 +15,8 @@ public sealed class StorageOutageTests(ITestOutputHelper output)
     private const long FetchWheelSize = 5 * 1024 * 1024;
     private const int FetchUpstreamDelayMs = 6_000; // headers at once, the body 6 s later: the fetch spans the moment storage goes
     private const long ScanWheelSize = 300L * 1024 * 1024; // big enough that the checks take a moment (as in HostCrashRecoveryTests)
+    // An orchestration message being processed when storage went stays hidden this long (default 5 minutes, beyond RecoveryBudget).
+    private const int ControlQueueVisibilitySeconds = 30;
     // Longer than the storage clients' own retries (a blob write gives up after about 20 s), so work in flight fails instead of waiting it out.
     private static readonly TimeSpan Outage = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan RecoveryBudget = TimeSpan.FromMinutes(3);
@@ -26,7 +28,8 @@ public sealed class StorageOutageTests(ITestOutputHelper output)
     public async Task Azurite_stopped_during_an_upstream_fetch_and_restarted_caches_nothing_wrongly_and_the_file_is_then_served()
     {
         await using var azurite = await PrivateAzurite.StartAsync();
-        await using var stack = await GatehouseStack.StartAsync("fetchoutage", s => s with { InlineWaitSeconds = 3 }, storageConnectionString: azurite.ConnectionString);
+        await using var stack = await GatehouseStack.StartAsync("fetchoutage",
+            s => s with { InlineWaitSeconds = 3, ControlQueueVisibilityTimeoutSeconds = ControlQueueVisibilitySeconds }, storageConnectionString: azurite.ConnectionString);
         await RunAsync(stack, azurite, async () =>
         {
             var project = $"e2e-fetchoutage-{TestEnvironment.UniqueSuffix()}";
@@ -68,7 +71,8 @@ public sealed class StorageOutageTests(ITestOutputHelper output)
     public async Task Azurite_stopped_during_a_scan_and_restarted_caches_nothing_wrongly_and_the_file_is_then_served()
     {
         await using var azurite = await PrivateAzurite.StartAsync();
-        await using var stack = await GatehouseStack.StartAsync("scanoutage", s => s with { InlineWaitSeconds = 1 }, storageConnectionString: azurite.ConnectionString);
+        await using var stack = await GatehouseStack.StartAsync("scanoutage",
+            s => s with { InlineWaitSeconds = 1, ControlQueueVisibilityTimeoutSeconds = ControlQueueVisibilitySeconds }, storageConnectionString: azurite.ConnectionString);
         await RunAsync(stack, azurite, async () =>
         {
             var project = $"e2e-scanoutage-{TestEnvironment.UniqueSuffix()}";

@@ -15,10 +15,16 @@ public sealed record HostSettings
     public int RetryAfterSeconds { get; init; } = 1;
     public string ServingMode { get; init; } = "Stream";
 
+    /// <summary>
+    /// How long a dequeued orchestration (control-queue) message stays hidden; null keeps DurableTask.AzureStorage's 5
+    /// minutes. A message whose processing failed while storage was gone cannot be handed back, so it is seen again only after this.
+    /// </summary>
+    public int? ControlQueueVisibilityTimeoutSeconds { get; init; }
+
     public IReadOnlyDictionary<string, string> ToEnvironment(string storageConnectionString)
     {
         var upstream = Upstream.GetLeftPart(UriPartial.Authority);
-        return new Dictionary<string, string>
+        var environment = new Dictionary<string, string>
         {
             ["AzureWebJobsStorage"] = storageConnectionString,
             ["Gatehouse__PyPI__IndexUrl"] = $"{upstream}/simple/",
@@ -49,6 +55,11 @@ public sealed record HostSettings
             ["Logging__LogLevel__Microsoft.DurableTask.Client.Grpc"] = "Warning",
             ["Logging__LogLevel__Grpc.AspNetCore.Server"] = "Warning",
         };
+        if (ControlQueueVisibilityTimeoutSeconds is { } controlQueueVisibility)
+        {
+            environment["Gatehouse__Durable__ControlQueueVisibilityTimeoutSeconds"] = Invariant(controlQueueVisibility);
+        }
+        return environment;
     }
 
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
