@@ -23,7 +23,10 @@ public sealed class ReferenceDecisions(IDecisionPolicy policy, RemoteRegistry re
             return recorded;
         }
         var decision = new ArtifactDecision(outcome.Decision, outcome.Rule, outcome.Reason, policy.Version, time.GetUtcNow());
-        await references.RecordDecisionAsync(reference, decision, cancellationToken);
+        if (!await references.RecordDecisionAsync(reference, decision, cancellationToken))
+        {
+            return decision;
+        }
         await audit.WriteAsync("decision", $"{reference.Remote} {reference.Subject} {reference.FileName} {reference.Sha256}",
             $"{decision.Decision} by {decision.Rule} (policy {decision.PolicyVersion}): {decision.Reason}", cancellationToken);
         log.LogInformation("Decision {Decision} for {Remote} {Subject} {FileName} ({Sha256}) by rule {Rule} under policy {PolicyVersion}",

@@ -15,7 +15,11 @@ public interface IReferenceStore
 
     Task<IReadOnlyList<StoredReference>> ReferencesToAsync(string sha256, CancellationToken cancellationToken);
 
-    Task RecordDecisionAsync(ArtifactReference reference, ArtifactDecision decision, CancellationToken cancellationToken);
+    /// <summary>
+    /// Records the decision unless the row already holds it (another instance decided the same a moment ago) or no longer
+    /// names this content; true when this call changed the row, so each change is audited once however many decide it.
+    /// </summary>
+    Task<bool> RecordDecisionAsync(ArtifactReference reference, ArtifactDecision decision, CancellationToken cancellationToken);
 
     Task<IReadOnlyDictionary<string, string>> RefusedAsync(string partition, CancellationToken cancellationToken);
 }
@@ -88,8 +92,7 @@ public sealed class ReferenceStore : IReferenceStore
         return references;
     }
 
-    /// <summary>Records the decision made for a reference (only if the reference still points at that content).</summary>
-    public async Task RecordDecisionAsync(ArtifactReference reference, ArtifactDecision decision, CancellationToken cancellationToken)
+    public async Task<bool> RecordDecisionAsync(ArtifactReference reference, ArtifactDecision decision, CancellationToken cancellationToken)
     {
         var entity = new TableEntity(reference.Key.Partition, reference.Key.Row)
         {
@@ -102,16 +105,20 @@ public sealed class ReferenceStore : IReferenceStore
         };
         try
         {
-            var current = await _table.GetEntityAsync<TableEntity>(reference.Key.Partition, reference.Key.Row, cancellationToken: cancellationToken);
-            if (current.Value.GetString("Sha256") != reference.Sha256)
+            var current = (await _table.GetEntityAsync<TableEntity>(reference.Key.Partition, reference.Key.Row, cancellationToken: cancellationToken)).Value;
+            if (current.GetString("Sha256") != reference.Sha256
+                || (current.GetString("Decision") == decision.Decision.ToString() && current.GetString("Rule") == decision.Rule
+                    && current.GetString("PolicyVersion") == decision.PolicyVersion))
             {
-                return;
+                return false;
             }
-            await _table.UpdateEntityAsync(entity, current.Value.ETag, TableUpdateMode.Merge, cancellationToken);
+            await _table.UpdateEntityAsync(entity, current.ETag, TableUpdateMode.Merge, cancellationToken);
+            return true;
         }
         catch (RequestFailedException e) when (e.Status is 404 or 412)
         {
-            // Gone or changed since it was read: whoever changed it decides again.
+            // Gone or changed since it was read: whoever changed it decided.
+            return false;
         }
     }
 

@@ -204,6 +204,23 @@ public sealed class ArtifactGateTests
         Assert.Equal(0, scheduler.Starts);
     }
 
+    [Fact]
+    public async Task Two_instances_deciding_the_same_reference_at_once_record_and_audit_it_once()
+    {
+        var reference = Reference("model.safetensors");
+        _references.Rows[reference.Key] = new StoredReference(reference, null);
+        ReferenceDecisions Instance() => new(new DefaultPolicy(), new RemoteRegistry([new NoFetchRemote()]), _references, _audit, _time,
+            NullLogger<ReferenceDecisions>.Instance);
+
+        // Both read the row before either wrote (recorded: null), as two hosts woken by the same scan do.
+        var decided = await Task.WhenAll(Instance().DecideAsync(CleanFacts(), reference, null, CancellationToken.None),
+            Instance().DecideAsync(CleanFacts(), reference, null, CancellationToken.None));
+
+        Assert.All(decided, d => Assert.Equal(Decision.Allowed, d.Decision));
+        Assert.Equal(1, _references.DecisionWrites);
+        Assert.Single(_audit.Rows, r => r.Action == "decision");
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
         for (var i = 0; i < 500 && !condition(); i++)

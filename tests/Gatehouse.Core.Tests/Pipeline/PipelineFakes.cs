@@ -54,11 +54,19 @@ internal sealed class FakeReferences : IReferenceStore
     public Task<IReadOnlyList<StoredReference>> ReferencesToAsync(string sha256, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<StoredReference>>([.. Rows.Values.Where(r => r.Reference.Sha256 == sha256)]);
 
-    public Task RecordDecisionAsync(ArtifactReference reference, ArtifactDecision decision, CancellationToken cancellationToken)
+    public Task<bool> RecordDecisionAsync(ArtifactReference reference, ArtifactDecision decision, CancellationToken cancellationToken)
     {
-        Interlocked.Increment(ref DecisionWrites);
-        Rows[reference.Key] = new StoredReference(reference, decision);
-        return Task.CompletedTask;
+        lock (Rows)
+        {
+            if (Rows.GetValueOrDefault(reference.Key)?.Decision is { } held && held.Decision == decision.Decision && held.Rule == decision.Rule
+                && held.PolicyVersion == decision.PolicyVersion)
+            {
+                return Task.FromResult(false);
+            }
+            Interlocked.Increment(ref DecisionWrites);
+            Rows[reference.Key] = new StoredReference(reference, decision);
+            return Task.FromResult(true);
+        }
     }
 
     public Task<IReadOnlyDictionary<string, string>> RefusedAsync(string partition, CancellationToken cancellationToken) =>

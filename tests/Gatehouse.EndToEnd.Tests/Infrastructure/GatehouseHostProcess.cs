@@ -18,6 +18,12 @@ public sealed record HostSettings
     /// <summary><c>Gatehouse__PublicBaseUrl</c>; null leaves it unset (the host's own URL is used).</summary>
     public string? PublicBaseUrl { get; init; }
 
+    /// <summary>
+    /// How long a dequeued orchestration (control-queue) message stays hidden; null keeps DurableTask.AzureStorage's 5
+    /// minutes. A message whose processing failed while storage was gone cannot be handed back, so it is seen again only after this.
+    /// </summary>
+    public int? ControlQueueVisibilityTimeoutSeconds { get; init; }
+
     public IReadOnlyDictionary<string, string> ToEnvironment(string storageConnectionString)
     {
         var upstream = Upstream.GetLeftPart(UriPartial.Authority);
@@ -57,6 +63,10 @@ public sealed record HostSettings
         {
             environment["Gatehouse__PublicBaseUrl"] = PublicBaseUrl;
         }
+        if (ControlQueueVisibilityTimeoutSeconds is { } controlQueueVisibility)
+        {
+            environment["Gatehouse__Durable__ControlQueueVisibilityTimeoutSeconds"] = Invariant(controlQueueVisibility);
+        }
         return environment;
     }
 
@@ -90,10 +100,11 @@ public sealed class GatehouseHostProcess : IAsyncDisposable
     public int ProcessId => _process.Id;
     public bool HasExited => _process.HasExited;
 
-    /// <summary>The exit code; only valid once the process has exited.</summary>
-    public int ExitCode => _process.ExitCode;
+    /// <summary>The exit code once the process has ended, else null.</summary>
+    public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
 
-    public static async Task<GatehouseHostProcess> StartAsync(string name, HostSettings settings)
+    /// <summary>Starts the host and waits for <c>/healthz</c>; <paramref name="storageConnectionString"/> defaults to the test Azurite's.</summary>
+    public static async Task<GatehouseHostProcess> StartAsync(string name, HostSettings settings, string? storageConnectionString = null)
     {
         var hostDll = TestEnvironment.HostDll;
         if (!File.Exists(hostDll))
@@ -127,7 +138,7 @@ public sealed class GatehouseHostProcess : IAsyncDisposable
                 start.Environment.Remove(key);
             }
         }
-        foreach (var (key, value) in settings.ToEnvironment(TestEnvironment.StorageConnectionString))
+        foreach (var (key, value) in settings.ToEnvironment(storageConnectionString ?? TestEnvironment.StorageConnectionString))
         {
             start.Environment[key] = value;
         }

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Azure;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
@@ -131,5 +132,52 @@ public sealed class StorageProbe
             }
         }
         return count;
+    }
+
+    /// <summary>
+    /// What is wrong with the content Gatehouse keeps, in the whole account: a <c>facts</c> row of the <c>verdicts</c>
+    /// table whose blob is not in the <c>Container</c> it names, and a committed
+    /// blob in <c>staging</c>, <c>artifacts</c> or <c>quarantine</c> whose sha256 is not its name (each is downloaded and
+    /// hashed). Empty when all is well. Meant for an account of the test's own (<see cref="PrivateAzurite"/>): it reads everything.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> ContentProblemsAsync()
+    {
+        var problems = new List<string>();
+        try
+        {
+            await foreach (var row in _tables.GetTableClient("verdicts").QueryAsync<TableEntity>())
+            {
+                if (row.RowKey != "facts" || row.GetString("Container") is not { } container)
+                {
+                    continue; // not a row that places content (claims, reverse references)
+                }
+                if (!await BlobExistsAsync(container, row.PartitionKey))
+                {
+                    problems.Add($"facts of {row.PartitionKey} place it in {container}, where there is no such blob");
+                }
+            }
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            // No verdicts table: nothing was decided.
+        }
+        foreach (var name in new[] { Staging, Artifacts, Quarantine })
+        {
+            var container = _blobs.GetBlobContainerClient(name);
+            if (!await container.ExistsAsync())
+            {
+                continue;
+            }
+            await foreach (var blob in container.GetBlobsAsync())
+            {
+                await using var content = await container.GetBlobClient(blob.Name).OpenReadAsync();
+                var sha256 = Convert.ToHexStringLower(await SHA256.HashDataAsync(content));
+                if (sha256 != blob.Name)
+                {
+                    problems.Add($"{name}/{blob.Name} ({blob.Properties.ContentLength} bytes) holds content whose sha256 is {sha256}");
+                }
+            }
+        }
+        return problems;
     }
 }
