@@ -32,16 +32,16 @@ public sealed class GatehouseHttp(
     private readonly string _realm = options.Value.Auth.Realm;
     private readonly int _retryAfter = options.Value.Scan.RetryAfterSeconds;
 
-    public Task PypiSimple(HttpContext context, DurableTaskClient durable, string? path) =>
+    public Task PypiSimple(HttpContext context, string? path) =>
         RunAsync(context, TokenScope.Read, () => simple.HandleAsync(context, path));
 
     public Task PypiFiles(HttpContext context, DurableTaskClient durable, string? path) =>
         RunAsync(context, TokenScope.Read, () => files.HandleAsync(context, durable, path));
 
-    public Task PypiIntegrity(HttpContext context, DurableTaskClient durable, string? path) =>
+    public Task PypiIntegrity(HttpContext context, string? path) =>
         RunAsync(context, TokenScope.Read, () => provenance.HandleAsync(context, path));
 
-    public Task PypiJson(HttpContext context, DurableTaskClient durable, string project, string? rest) =>
+    public Task PypiJson(HttpContext context, string project, string? rest) =>
         RunAsync(context, TokenScope.Read, () => json.HandleAsync(context, project, rest));
 
     /// <summary>The Hugging Face Hub API under <c>/hf</c>; clients send the entitlement token as <c>Authorization: Bearer</c>.</summary>

@@ -90,13 +90,13 @@ public static class GatehouseServiceCollectionExtensions
     public static IEndpointRouteBuilder MapGatehouse(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapMethods("/" + GatehouseRoutes.PypiSimple, Methods("PypiSimple"),
-            (HttpContext c, GatehouseHttp h, DurableTaskClient d, string? path) => h.PypiSimple(c, d, path));
+            (HttpContext c, GatehouseHttp h, string? path) => h.PypiSimple(c, path));
         endpoints.MapMethods("/" + GatehouseRoutes.PypiFiles, Methods("PypiFiles"),
             (HttpContext c, GatehouseHttp h, DurableTaskClient d, string? path) => h.PypiFiles(c, d, path));
         endpoints.MapMethods("/" + GatehouseRoutes.PypiIntegrity, Methods("PypiIntegrity"),
-            (HttpContext c, GatehouseHttp h, DurableTaskClient d, string? path) => h.PypiIntegrity(c, d, path));
+            (HttpContext c, GatehouseHttp h, string? path) => h.PypiIntegrity(c, path));
         endpoints.MapMethods("/" + GatehouseRoutes.PypiJson, Methods("PypiJson"),
-            (HttpContext c, GatehouseHttp h, DurableTaskClient d, string project, string? rest) => h.PypiJson(c, d, project, rest));
+            (HttpContext c, GatehouseHttp h, string project, string? rest) => h.PypiJson(c, project, rest));
         endpoints.MapMethods("/" + GatehouseRoutes.HuggingFace, Methods("HuggingFace"),
             (HttpContext c, GatehouseHttp h, DurableTaskClient d, string? path) => h.HuggingFace(c, d, path));
         endpoints.MapMethods("/" + GatehouseRoutes.AdminTokens, Methods("AdminTokens"),

@@ -22,7 +22,9 @@ if (builder.Configuration["Logging:LogLevel:Microsoft.AspNetCore"] is null)
     builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 }
 
-// On SIGTERM/SIGINT Kestrel's drain waits this long for downloads parked in the inline verdict wait (default 30 s; shutdownTimeoutSeconds overrides).
+// On SIGTERM/SIGINT requests still running get this long to finish (the host's default is 30 s; shutdownTimeoutSeconds
+// overrides). Downloads waiting for a scan are answered 503 at once when stopping begins; a body still streaming after
+// this is cut off (huggingface_hub resumes with Range; pip starts the file again).
 if (builder.Configuration[WebHostDefaults.ShutdownTimeoutKey] is null)
 {
     builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));

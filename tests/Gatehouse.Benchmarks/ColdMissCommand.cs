@@ -10,7 +10,9 @@ namespace Gatehouse.Benchmarks;
 /// </summary>
 public static class ColdMissCommand
 {
-    /// <summary>What pip ≥ 22.2 sends for a project page (research/registry-protocols.md §2).</summary>
+    /// <summary>
+    /// The <c>Accept</c> pip ≥ 22.2 sends for a project page (pip's <c>src/pip/_internal/index/collector.py</c>).
+    /// </summary>
     public const string PipAccept = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01";
 
     public static async Task<int> RunAsync(Arguments args)

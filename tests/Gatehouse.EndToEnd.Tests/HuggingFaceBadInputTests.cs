@@ -9,7 +9,8 @@ namespace Gatehouse.EndToEnd.Tests;
 /// Hostile or malformed <c>resolve</c> URLs (the API routes are covered by <see cref="HuggingFaceApiTests"/>): traversal
 /// in the file path, invalid repository ids, over-long or malformed revisions. For HEAD and GET, for models and
 /// datasets, each is a 400 with the Hub's error shape saying what is wrong, decided before anything is sent upstream —
-/// the simulator's counters and its Authorization log do not move (research registry-protocols §3.1, §3.6, §3.12 H1, H13).
+/// the simulator's counters and its Authorization log do not move. The Hub's error shape is <c>X-Error-Code</c>,
+/// <c>X-Error-Message</c> and a JSON <c>error</c>, which huggingface_hub's <c>utils/_http.py</c> turns into its message.
 /// </summary>
 [Collection(SharedGatehouseCollection.Name)]
 public sealed class HuggingFaceBadInputTests(SharedGatehouse shared, ITestOutputHelper output)

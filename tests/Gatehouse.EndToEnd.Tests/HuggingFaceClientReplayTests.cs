@@ -35,7 +35,7 @@ public sealed class HuggingFaceClientReplayTests(SharedGatehouse shared, ITestOu
     private GatehouseStack Stack => shared.Stack;
 
     // ---------------------------------------------------------------------------------------------------------------
-    // huggingface_hub 1.x hf_hub_download (§3.2)
+    // huggingface_hub 1.x hf_hub_download (src/huggingface_hub/file_download.py)
     // ---------------------------------------------------------------------------------------------------------------
 
     [Theory]
@@ -80,14 +80,14 @@ public sealed class HuggingFaceClientReplayTests(SharedGatehouse shared, ITestOu
             output.WriteLine(string.Join("\n", metadata.Head.Headers.Concat(metadata.Head.Content.Headers).Select(h => $"  {h.Key}: {string.Join(", ", h.Value)}")));
             Assert.True(metadata.Redirected, $"expected the SAS redirect, got {(int)metadata.Head.StatusCode}");
             Assert.NotEqual(url.Authority, metadata.Location.Authority); // the blob host: the client drops Authorization
-            // An absolute redirect is not followed: huggingface_hub reads commit, etag and size from the 302 itself (H1).
+            // An absolute redirect is not followed: huggingface_hub reads commit, etag and size from the 302 itself.
             AssertMetadataMatches(metadata, commit, file);
             AssertBytesMatch(file, await hub.DownloadWithResumeAsync(metadata, interruptAfter: (int)(file.Size / 2)));
         });
     }
 
     // ---------------------------------------------------------------------------------------------------------------
-    // transformers (§3.10)
+    // transformers (cached_file and has_file, src/transformers/utils/hub.py)
     // ---------------------------------------------------------------------------------------------------------------
 
     [Theory]
@@ -110,7 +110,7 @@ public sealed class HuggingFaceClientReplayTests(SharedGatehouse shared, ITestOu
         using var head = await hub.SendAsync(HttpMethod.Head, url, "identity");
         Assert.Equal(HttpStatusCode.NotFound, head.StatusCode);
         Assert.Equal("EntryNotFound", Header(head, "X-Error-Code")); // RemoteEntryNotFoundError → file skipped
-        Assert.Equal(commit, Header(head, "X-Repo-Commit")); // → .no_exist/<commit>/<path> (§3.4, H9)
+        Assert.Equal(commit, Header(head, "X-Repo-Commit")); // → cached as absent: .no_exist/<commit>/<path>
         Assert.False(string.IsNullOrEmpty(Header(head, "X-Error-Message")));
         AssertNoXet(head);
 
@@ -139,7 +139,10 @@ public sealed class HuggingFaceClientReplayTests(SharedGatehouse shared, ITestOu
     // Assertions shared by the replays
     // ---------------------------------------------------------------------------------------------------------------
 
-    /// <summary>What <c>_get_metadata_or_catch_error</c> requires, and the values the client's cache is keyed by (§3.2 step 4, §3.4).</summary>
+    /// <summary>
+    /// What <c>_get_metadata_or_catch_error</c> requires, and the values the client's cache is keyed by
+    /// (<c>blobs/&lt;etag&gt;</c>, <c>snapshots/&lt;commit&gt;/&lt;path&gt;</c>; huggingface_hub's <c>file_download.py</c>).
+    /// </summary>
     private static void AssertMetadataMatches(FileMetadata metadata, string commit, HfFixtureFile file)
     {
         Assert.True(metadata.CommitHash is not null,
@@ -210,7 +213,10 @@ public sealed class HuggingFaceClientReplayTests(SharedGatehouse shared, ITestOu
         AssertNoXet(head);
     }
 
-    /// <summary>No Xet header or link anywhere, or huggingface_hub would hand the download to hf_xet and the CAS host (§3.9).</summary>
+    /// <summary>
+    /// No Xet header or link anywhere, or huggingface_hub would hand the download to hf_xet and the CAS host
+    /// (<c>utils/_xet.py</c>).
+    /// </summary>
     private static void AssertNoXet(HttpResponseMessage response)
     {
         foreach (var header in response.Headers.Concat(response.Content.Headers))
@@ -227,19 +233,22 @@ public sealed class HuggingFaceClientReplayTests(SharedGatehouse shared, ITestOu
     /// <summary>A 429/5xx a HEAD got before it was retried, as the client logs it.</summary>
     private sealed record RetriedAnswer(HttpStatusCode Status, string? RetryAfterRaw, int? RetryAfterSeconds, string? ErrorMessage);
 
-    /// <summary><c>HfFileMetadata</c> (§3.2 step 4) plus the final HEAD answer it was read from.</summary>
+    /// <summary>
+    /// <c>HfFileMetadata</c> (commit, etag, size and location, as <c>get_hf_file_metadata</c> reads them) plus the
+    /// final HEAD answer it was read from.
+    /// </summary>
     private sealed record FileMetadata(string? CommitHash, string? Etag, long? Size, Uri Location, Uri RequestUrl, bool Redirected, HttpResponseMessage Head);
 
     /// <summary>
-    /// The HTTP side of huggingface_hub, replayed (research §3.2, §3.6, §3.8): every request carries <c>user-agent</c>,
-    /// <c>authorization: Bearer</c> (dropped for another host), <c>X-Amzn-Trace-Id</c> and the HTTP library's defaults;
-    /// the HEAD asks <c>Accept-Encoding: identity</c> and follows relative redirects only, by hand; a HEAD that fails
-    /// with 429/5xx is sent again with retries (5, backoff 1 → 8 s, never sooner than <c>Retry-After</c>); the GET
-    /// resumes with <c>Range: bytes=&lt;n&gt;-</c>.
+    /// The HTTP side of huggingface_hub, replayed (its <c>file_download.py</c> and <c>utils/_http.py</c>): every request
+    /// carries <c>user-agent</c>, <c>authorization: Bearer</c> (dropped for another host), <c>X-Amzn-Trace-Id</c> and
+    /// the HTTP library's defaults; the HEAD asks <c>Accept-Encoding: identity</c> and follows relative redirects only,
+    /// by hand; a HEAD that fails with 429/5xx is sent again with retries (5, backoff 1 → 8 s, never sooner than
+    /// <c>Retry-After</c>); the GET resumes with <c>Range: bytes=&lt;n&gt;-</c>.
     /// </summary>
     private sealed class HubClient(HttpClient http, Uri gatehouse, string token, string userAgent, ITestOutputHelper output)
     {
-        /// <summary>httpx's default (the GET does not force identity; research §3.2 step 7).</summary>
+        /// <summary>httpx's default (the GET, unlike the HEAD, does not ask for identity).</summary>
         public const string HttpxAcceptEncoding = "gzip, deflate";
 
         private const int MaxRetries = 5;
@@ -322,7 +331,7 @@ public sealed class HuggingFaceClientReplayTests(SharedGatehouse shared, ITestOu
 
         /// <summary>
         /// <c>http_get</c> cut after <paramref name="interruptAfter"/> bytes (a connection reset mid-body), then resumed
-        /// in process with <c>Range: bytes=&lt;n&gt;-</c> (§3.8); returns the reassembled file.
+        /// in process with <c>Range: bytes=&lt;n&gt;-</c>, as <c>http_get</c> retries; returns the reassembled file.
         /// </summary>
         public async Task<byte[]> DownloadWithResumeAsync(FileMetadata metadata, int interruptAfter)
         {

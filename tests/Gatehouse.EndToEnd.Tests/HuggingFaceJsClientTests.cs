@@ -7,7 +7,9 @@ namespace Gatehouse.EndToEnd.Tests;
 /// <c>hubUrl = http://host/hf</c> and an entitlement token: <c>listFiles</c>, <c>fileDownloadInfo</c>,
 /// <c>downloadFile</c>, <c>downloadFileToCacheDir</c> and <c>snapshotDownload</c> get the demo repos' safe files
 /// byte-identical to the fixtures with no trace of Xet, and the malicious pickle fails inside the library with
-/// Gatehouse's refusal reason (research registry-protocols §3.4, §3.5, §3.9 H3).
+/// Gatehouse's refusal reason. The library probes with <c>Range: bytes=0-0</c> and also accepts
+/// <c>application/vnd.xet-fileinfo+json</c>, which must never come back
+/// (<c>packages/hub/src/lib/file-download-info.ts</c>).
 /// </summary>
 [Collection(SharedGatehouseCollection.Name)]
 public sealed class HuggingFaceJsClientTests(SharedGatehouse shared, ITestOutputHelper output)

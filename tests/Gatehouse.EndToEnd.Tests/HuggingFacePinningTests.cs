@@ -10,8 +10,9 @@ namespace Gatehouse.EndToEnd.Tests;
 /// <summary>
 /// Revision pinning through Gatehouse: a branch is resolved upstream on every request, so when the Hub moves
 /// <c>main</c> the next resolve serves the new commit's bytes under the new <c>X-Repo-Commit</c>, while a commit id, a
-/// tag and <c>refs/pr/N</c> keep serving exactly their own commit (research registry-protocols §3.1, §3.2 steps 1 and 6,
-/// §3.4, H1, H2, H4). Each test moves a branch on its own simulator, so it starts its own Gatehouse.
+/// tag and <c>refs/pr/N</c> keep serving exactly their own commit. huggingface_hub files what it gets under that
+/// commit (<c>refs/&lt;rev&gt;</c>, <c>snapshots/&lt;commit&gt;/</c>) and asks nothing again for a cached commit id
+/// (<c>file_download.py</c>). Each test moves a branch on its own simulator, so it starts its own Gatehouse.
 /// </summary>
 public sealed class HuggingFacePinningTests(ITestOutputHelper output)
 {

@@ -11,7 +11,8 @@ namespace Gatehouse.EndToEnd.Tests;
 
 /// <summary>
 /// Gatehouse as a Hugging Face endpoint, part 2b: <c>resolve</c> downloads gated by the scan, with the headers
-/// huggingface_hub reads (research registry-protocols §3.2, §3.3, §3.6, §3.9, §3.12) and no trace of Xet.
+/// huggingface_hub reads (commit, etag, size and the error headers; its <c>file_download.py</c> and
+/// <c>utils/_http.py</c>) and no trace of Xet.
 /// </summary>
 [Collection(SharedGatehouseCollection.Name)]
 public sealed class HuggingFaceResolveTests(SharedGatehouse shared, ITestOutputHelper output)

@@ -5,7 +5,10 @@ using Gatehouse.EndToEnd.Tests.Infrastructure;
 
 namespace Gatehouse.EndToEnd.Tests;
 
-/// <summary>The Warehouse JSON API and PEP 658 metadata files, as Renovate, Dependabot and pip read them (research §2.5, §2.7).</summary>
+/// <summary>
+/// The Warehouse JSON API (Warehouse <c>docs/user/api/json.md</c>) and PEP 658 metadata files, as Renovate,
+/// Dependabot and pip read them.
+/// </summary>
 [Collection(SharedGatehouseCollection.Name)]
 public sealed class JsonApiAndMetadataTests(SharedGatehouse shared, ITestOutputHelper output)
 {

@@ -94,7 +94,7 @@ public sealed class PipThroughGatehouseTests(SharedGatehouse shared, ITestOutput
 
         using var venv = await PythonVenv.CreateAsync(output);
         var anonymousIndex = $"http://{Stack.BaseAddress.Authority}/pypi/simple/";
-        // pip 23.x logs a failed index page only at debug level (research §2.8), hence -vvv.
+        // pip 23.x logs a failed index page only at debug level, hence -vvv.
         var install = await venv.PipAsync(PythonVenv.InstallArguments(anonymousIndex, "-vvv", "gh-demo"));
         output.WriteLine(install.ToString());
         Assert.True(install.ExitCode != 0, $"pip installed gh-demo without a token:\n{install}");

@@ -4,7 +4,10 @@ using Gatehouse.EndToEnd.Tests.Infrastructure;
 
 namespace Gatehouse.EndToEnd.Tests;
 
-/// <summary>Serving an allowed file the way pip's resume and uv's range reader need it (research §2.11 P10/P11).</summary>
+/// <summary>
+/// Serving an allowed file the way pip's resume (<c>Range: bytes=N-</c> with <c>If-Range</c>, pip ≥ 25.1) and uv's
+/// range reader (a HEAD with <c>Content-Length</c>, uv's <c>crates/uv-client/src/registry_client.rs</c>) need it.
+/// </summary>
 [Collection(SharedGatehouseCollection.Name)]
 public sealed class RangeAndHeadTests(SharedGatehouse shared, ITestOutputHelper output)
 {

@@ -5,7 +5,10 @@ using Gatehouse.EndToEnd.Tests.Infrastructure;
 
 namespace Gatehouse.EndToEnd.Tests;
 
-/// <summary>The PEP 691 JSON project page as uv asks for it (research §2.9, §2.11 P3/P8).</summary>
+/// <summary>
+/// The PEP 691 JSON project page as uv asks for it; uv's <c>exclude-newer</c> compares each file's upstream
+/// <c>upload-time</c> and treats a file without one as unavailable (uv <c>docs/concepts/resolution.md</c>).
+/// </summary>
 [Collection(SharedGatehouseCollection.Name)]
 public sealed class SimpleApiTests(SharedGatehouse shared, ITestOutputHelper output)
 {

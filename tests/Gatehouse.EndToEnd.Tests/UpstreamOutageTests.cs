@@ -4,7 +4,7 @@ using Gatehouse.EndToEnd.Tests.Infrastructure;
 
 namespace Gatehouse.EndToEnd.Tests;
 
-/// <summary>Stale-if-error (research §2.11 P17): an upstream outage does not take cached index pages down.</summary>
+/// <summary>Stale-if-error: an upstream outage does not take cached index pages down.</summary>
 public sealed class UpstreamOutageTests(ITestOutputHelper output)
 {
     private const string JsonAccept = "application/vnd.pypi.simple.v1+json";

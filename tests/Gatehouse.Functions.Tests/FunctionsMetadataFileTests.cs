@@ -13,9 +13,12 @@ public sealed class FunctionsMetadataFileTests
     public static TheoryData<string> RouteNames => [.. GatehouseRoutes.All.Select(r => r.Name)];
 
     /// <summary>Routes that start or read orchestrations: every PyPI and Hugging Face route, and the prefetch administration.</summary>
-    public static TheoryData<string> DurableRouteNames =>
-        [.. GatehouseRoutes.All.Where(r => r.Template.StartsWith("pypi/", StringComparison.Ordinal) || r.Template.StartsWith("hf/", StringComparison.Ordinal)
-            || r.Template.StartsWith("admin/prefetch/", StringComparison.Ordinal)).Select(r => r.Name)];
+    /// <summary>The routes that hand files to the gate (which starts scans) or start prefetches.</summary>
+    private static readonly string[] Scanning = [nameof(GatehouseHttp.PypiFiles), nameof(GatehouseHttp.HuggingFace), nameof(GatehouseHttp.AdminPrefetch)];
+
+    public static TheoryData<string> DurableRouteNames => [.. Scanning];
+
+    public static TheoryData<string> OtherRouteNames => [.. GatehouseRoutes.All.Select(r => r.Name).Except(Scanning)];
 
     [Theory]
     [MemberData(nameof(RouteNames))]
@@ -48,6 +51,11 @@ public sealed class FunctionsMetadataFileTests
 
         Assert.True(client.IsInput);
     }
+
+    [Theory]
+    [MemberData(nameof(OtherRouteNames))]
+    public void Routes_that_start_no_scan_bind_no_durable_client(string routeName) =>
+        Assert.Empty(Function(routeName).OfType("durableClient"));
 
     [Fact]
     public void The_file_lists_exactly_the_routes_because_the_Durable_extension_adds_the_scan_tasks_at_start_up()

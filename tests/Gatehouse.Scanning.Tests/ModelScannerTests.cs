@@ -4,7 +4,10 @@ using static Gatehouse.Scanning.Tests.Containers.TestContent;
 
 namespace Gatehouse.Scanning.Tests;
 
-/// <summary>Routing by content, never by name; the checkpoint-name rule; limits; findings as values (research §11).</summary>
+/// <summary>
+/// Routing by content, never by name; the checkpoint-name rule (unknown content named like a checkpoint is
+/// Suspicious); limits; findings as values.
+/// </summary>
 public sealed class ModelScannerTests
 {
     private const string SafetensorsHeader = """{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}""";

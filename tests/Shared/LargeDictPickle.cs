@@ -4,7 +4,7 @@ using System.Text;
 namespace Gatehouse.Tests.Shared;
 
 /// <summary>
-/// The research's opcode-dense benchmark (issue 3, case B2): <c>pickle.dumps({f"k{i}": (i, float(i), "v") for i in
+/// The opcode-dense benchmark (issue 3, corpus case B2): <c>pickle.dumps({f"k{i}": (i, float(i), "v") for i in
 /// range(n)}, protocol=4)</c>, written byte for byte the way CPython's C pickler writes it (the corpus tests check it
 /// against the committed b02-dict-20000.pkl), with its opcode count: 1,400,489 for n = 200,000, as pickletools.genops
 /// counts them. Linked into the scanner tests and the benchmarks.

@@ -12,10 +12,9 @@ public sealed class PypiFunctions(GatehouseHttp http)
 {
     [Function(nameof(GatehouseHttp.PypiSimple))]
     public async Task<IActionResult> Simple(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "GET", "HEAD", Route = GatehouseRoutes.PypiSimple)] HttpRequest req,
-        [DurableClient] DurableTaskClient durable, string? path)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "GET", "HEAD", Route = GatehouseRoutes.PypiSimple)] HttpRequest req, string? path)
     {
-        await http.PypiSimple(req.HttpContext, durable, path);
+        await http.PypiSimple(req.HttpContext, path);
         return new EmptyResult();
     }
 
@@ -30,19 +29,17 @@ public sealed class PypiFunctions(GatehouseHttp http)
 
     [Function(nameof(GatehouseHttp.PypiIntegrity))]
     public async Task<IActionResult> Integrity(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "GET", "HEAD", Route = GatehouseRoutes.PypiIntegrity)] HttpRequest req,
-        [DurableClient] DurableTaskClient durable, string? path)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "GET", "HEAD", Route = GatehouseRoutes.PypiIntegrity)] HttpRequest req, string? path)
     {
-        await http.PypiIntegrity(req.HttpContext, durable, path);
+        await http.PypiIntegrity(req.HttpContext, path);
         return new EmptyResult();
     }
 
     [Function(nameof(GatehouseHttp.PypiJson))]
     public async Task<IActionResult> Json(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "GET", "HEAD", Route = GatehouseRoutes.PypiJson)] HttpRequest req,
-        [DurableClient] DurableTaskClient durable, string project, string? rest)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "GET", "HEAD", Route = GatehouseRoutes.PypiJson)] HttpRequest req, string project, string? rest)
     {
-        await http.PypiJson(req.HttpContext, durable, project, rest);
+        await http.PypiJson(req.HttpContext, project, rest);
         return new EmptyResult();
     }
 }

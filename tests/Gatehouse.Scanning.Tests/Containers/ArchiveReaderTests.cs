@@ -9,7 +9,10 @@ using static Gatehouse.Scanning.Tests.Containers.TestContent;
 
 namespace Gatehouse.Scanning.Tests.Containers;
 
-/// <summary>7z, tar and single-stream compressors: opened, routed by content, bounded (research §8.1 cases 1 and 10).</summary>
+/// <summary>
+/// 7z, tar and single-stream compressors: opened, routed by content, bounded. Corpus cases 8.1-1 (a PyTorch archive
+/// packed as 7z, ReversingLabs' nullifAI) and 8.1-10 (compressed joblib).
+/// </summary>
 public sealed class ArchiveReaderTests
 {
     [Fact]

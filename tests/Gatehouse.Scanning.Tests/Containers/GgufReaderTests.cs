@@ -2,7 +2,10 @@ using static Gatehouse.Scanning.Tests.Containers.TestContent;
 
 namespace Gatehouse.Scanning.Tests.Containers;
 
-/// <summary>GGUF metadata walk and chat-template sandbox escapes (research §10, B12).</summary>
+/// <summary>
+/// GGUF metadata walk and chat-template sandbox escapes (a Jinja2 chat template rendered without a sandbox ran code in
+/// llama-cpp-python, CVE-2024-34359); an ordinary template is corpus case B12.
+/// </summary>
 public sealed class GgufReaderTests
 {
     private const string ChatMlTemplate =

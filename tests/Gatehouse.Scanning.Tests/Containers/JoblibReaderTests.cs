@@ -9,7 +9,10 @@ using static Gatehouse.Scanning.Tests.Pickle.PickleScanning;
 
 namespace Gatehouse.Scanning.Tests.Containers;
 
-/// <summary>joblib files (research §2.5, §8.1 cases 10 and 11, B8), synthesized per joblib's NumpyPickler layout.</summary>
+/// <summary>
+/// joblib files, synthesized per joblib's NumpyPickler layout: raw array bytes inside the pickle stream, and compressors
+/// undone on load (<c>joblib/numpy_pickle.py</c>); corpus cases 8.1-10, 8.1-11 and B8.
+/// </summary>
 public sealed class JoblibReaderTests
 {
     /// <summary>

@@ -4,7 +4,11 @@ using static Gatehouse.Scanning.Tests.Containers.TestContent;
 
 namespace Gatehouse.Scanning.Tests.Containers;
 
-/// <summary>Keras v3 .keras configs and legacy H5 model_config (research §10, B10).</summary>
+/// <summary>
+/// Keras v3 .keras configs and legacy H5 model_config: Lambda layers carry marshalled bytecode (CVE-2024-3660), module
+/// references are imported even in safe mode (CVE-2025-1550), the legacy H5 loader ignored safe mode (CVE-2025-9905);
+/// a model of built-in layers only is corpus case B10.
+/// </summary>
 public sealed class KerasReaderTests
 {
     private const string DenseLayer =

@@ -6,7 +6,10 @@ using static Gatehouse.Scanning.Tests.Pickle.PickleScanning;
 
 namespace Gatehouse.Scanning.Tests.Containers;
 
-/// <summary>Legacy torch.save (five pickles then raw storages): research §2.4, §8.1 cases 8 and 9, B9.</summary>
+/// <summary>
+/// Legacy torch.save (five pickles then raw storages), as <c>_legacy_save</c> and <c>_legacy_load</c> in
+/// <c>torch/serialization.py</c> write and read it; corpus cases 8.1-8, 8.1-9 and B9.
+/// </summary>
 public sealed class LegacyTorchReaderTests
 {
     private static byte[] MagicPickle => new PickleAssembler().Proto(2).Long1(LegacyTorchReader.MagicNumber).Stop().ToArray();

@@ -3,7 +3,10 @@ using static Gatehouse.Scanning.Tests.Containers.TestContent;
 
 namespace Gatehouse.Scanning.Tests.Containers;
 
-/// <summary>.npy headers with full dtype parsing, and .npz members sniffed by content (research §8.1 cases 12–13, B4).</summary>
+/// <summary>
+/// .npy headers with full dtype parsing (a structured dtype with an object field also makes the body a pickle, as
+/// numpy's <c>dtype.hasobject</c> says), and .npz members sniffed by content; corpus cases 8.1-12, 8.1-13 and B4.
+/// </summary>
 public sealed class NpyReaderTests
 {
     [Theory]

@@ -2,7 +2,10 @@ using static Gatehouse.Scanning.Tests.Containers.TestContent;
 
 namespace Gatehouse.Scanning.Tests.Containers;
 
-/// <summary>ONNX external-data traversal and custom operator domains, read from the protobuf wire format (research §10).</summary>
+/// <summary>
+/// ONNX external-data traversal (CVE-2022-25882, CVE-2024-27318) and custom operator domains (they need native
+/// kernels), read from the protobuf wire format.
+/// </summary>
 public sealed class OnnxReaderTests
 {
     private static Proto Graph(params Proto[] nodes)

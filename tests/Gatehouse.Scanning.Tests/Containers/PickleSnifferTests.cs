@@ -3,7 +3,10 @@ using Gatehouse.Scanning.Containers;
 
 namespace Gatehouse.Scanning.Tests.Containers;
 
-/// <summary>Telling a pickle from other content by walking its opcodes, as the loader would (research §8.1 case 6).</summary>
+/// <summary>
+/// Telling a pickle from other content by walking its opcodes, as the loader would: a pickle member may hide under
+/// any name (CVE-2025-1889, corpus case 8.1-6), and protocols 0 and 1 have no <c>\x80</c> marker to sniff.
+/// </summary>
 public sealed class PickleSnifferTests
 {
     [Theory]

@@ -3,7 +3,11 @@ using static Gatehouse.Scanning.Tests.Containers.TestContent;
 
 namespace Gatehouse.Scanning.Tests.Containers;
 
-/// <summary>The PyTorch zip reader: tolerant where miniz is, and every tolerance reported (research §8.1 cases 3–6, 14).</summary>
+/// <summary>
+/// The PyTorch zip reader: tolerant where miniz is, and every tolerance reported. Corpus cases 8.1-3 (flag bits,
+/// CVE-2025-1945), 8.1-4 (local and central names differ, CVE-2025-1944), 8.1-5 (bad CRC, GHSA-mjqp-26hc-grxg),
+/// 8.1-6 (a pickle under another name, CVE-2025-1889) and 8.1-14 (an encrypted member).
+/// </summary>
 public sealed class TorchZipReaderTests
 {
     [Fact]

@@ -3,12 +3,14 @@ using System.Text;
 namespace Gatehouse.Scanning.Tests.Corpus;
 
 /// <summary>
-/// The regression corpus of ../shared/research/model-scanners.md §8: every file in tests/fixtures/models/manifest.json
+/// The model-scanner regression corpus (tests/fixtures/models/README.md): every file in tests/fixtures/models/manifest.json
 /// must get exactly its expected verdict. Regenerate the files with scripts/fixtures/make_model_fixtures.py.
 /// </summary>
 public sealed class CorpusTests
 {
-    /// <summary>Every numbered case of §8.1 (1–14), §8.2 (15–38) and §8.3 (B1–B12).</summary>
+    /// <summary>
+    /// Every numbered case: container tricks 8.1-1 to 8.1-14, opcode tricks 8.2-15 to 8.2-38, benign files B1 to B12.
+    /// </summary>
     private static readonly string[] SectionEightCases =
     [
         .. Enumerable.Range(1, 14).Select(i => $"8.1-{i}"),
@@ -16,7 +18,9 @@ public sealed class CorpusTests
         .. Enumerable.Range(1, 12).Select(i => $"B{i}"),
     ];
 
-    /// <summary>Cases outside §8's numbering that the corpus also covers: "10" = §10 formats with no §8 number (ONNX).</summary>
+    /// <summary>
+    /// Cases outside that numbering that the corpus also covers: "10" = other formats with no case of their own (ONNX).
+    /// </summary>
     private static readonly string[] ExtraCases = ["10"];
 
     public static TheoryData<CorpusCase> Cases()

@@ -92,7 +92,7 @@ public sealed class ParserFuzzTests
             Convert.FromHexString("800263636f6c6c656374696f6e730a4f726465726564446963740a71002952710158010000007771025d7103284b014b0265732e"),
             // Protocol 0: cos\nsystem\n(S'id'\ntR.
             "cos\nsystem\n(S'id'\ntR."u8.ToArray(),
-            // dotted STACK_GLOBAL from research §8.2 case 15.
+            // dotted STACK_GLOBAL (pathlib + os.system) of corpus case 8.2-15.
             Convert.FromHexString("80048c07706174686c69628c096f732e73797374656d938c02696485522e"),
         ];
 

@@ -4,7 +4,7 @@ using static Gatehouse.Scanning.Tests.Pickle.PickleScanning;
 
 namespace Gatehouse.Scanning.Tests.Pickle;
 
-/// <summary>The opcode and name-resolution cases of research §8.2 (and the broken-pickle case 2 of §8.1).</summary>
+/// <summary>The opcode and name-resolution corpus cases 8.2-15 to 8.2-38 (and the broken-pickle case 8.1-2).</summary>
 public sealed class AdversarialPickleTests
 {
     [Fact]
@@ -28,7 +28,8 @@ public sealed class AdversarialPickleTests
     [Fact]
     public void Case15_the_same_dotted_global_below_protocol_4_fails_to_load_and_is_invalid()
     {
-        // Research §8.2-15: under protocol 0 CPython imports pathlib, then getattr(pathlib, "os.system") fails: INVALID.
+        // Under protocol 0 CPython imports pathlib, then getattr(pathlib, "os.system") fails: INVALID. Dotted names resolve
+        // only from protocol 4 on (find_class in CPython's Lib/pickle.py).
         var findings = AssertVerdict(ScanLevel.Invalid, Latin1("cpathlib\nos.system\n(S'id'\ntR."));
         Assert.True(findings.Has(PickleRules.UnresolvableGlobal));
         Assert.DoesNotContain(findings, f => f.Level == ScanLevel.Dangerous);
@@ -414,7 +415,7 @@ public sealed class AdversarialPickleTests
     [Fact]
     public void Case37_memo_fan_out_of_a_growing_list_stays_bounded_and_is_suspicious()
     {
-        // Research §8.2-37: GET ×N of a growing list is a resource bomb for anything that walks it: SUSPICIOUS.
+        // GET ×N of a growing list is a resource bomb for anything that walks it: SUSPICIOUS.
         var pickle = new PickleAssembler().Proto(4).EmptyList().Memoize();
         for (var i = 0; i < 100_000; i++)
         {

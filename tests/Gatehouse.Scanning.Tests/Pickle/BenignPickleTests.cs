@@ -4,7 +4,7 @@ using static Gatehouse.Scanning.Tests.Pickle.PickleScanning;
 
 namespace Gatehouse.Scanning.Tests.Pickle;
 
-/// <summary>The benign files of research §8.3 that naive scanners flag: all must be Safe.</summary>
+/// <summary>The benign corpus cases B1–B12 that naive scanners flag: all must be Safe.</summary>
 public sealed class BenignPickleTests
 {
     /// <summary>A torch.save state_dict's data.pkl: OrderedDict of _rebuild_tensor_v2(persistent storage, …).</summary>

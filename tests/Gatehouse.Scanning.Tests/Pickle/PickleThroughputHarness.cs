@@ -7,7 +7,7 @@ namespace Gatehouse.Scanning.Tests.Pickle;
 /// <summary>
 /// An informal throughput measurement, not a timed test: set GATEHOUSE_PICKLE_BENCH=1 and run
 /// <c>dotnet test -c Release --filter FullyQualifiedName~PickleThroughputHarness --logger "console;verbosity=detailed"</c>.
-/// Target (issue 3): at least 10 M opcodes/s on the research's 200,000-entry dict (≈1.4 M opcodes, protocol 4).
+/// Target (issue 3): at least 10 M opcodes/s on corpus case B2's dict at 200,000 entries (≈1.4 M opcodes, protocol 4).
 /// </summary>
 public sealed class PickleThroughputHarness(ITestOutputHelper output)
 {

@@ -6,7 +6,7 @@ internal static class SyntheticPickles
     private const int FrameSizeTarget = 64 * 1024;
 
     /// <summary>
-    /// <c>pickle.dumps({f"k{i}": (i, float(i), "v") for i in range(n)}, protocol=4)</c>: the research's opcode-dense
+    /// <c>pickle.dumps({f"k{i}": (i, float(i), "v") for i in range(n)}, protocol=4)</c>: corpus case B2's opcode-dense
     /// benchmark (1,400,489 opcodes for n = 200,000). Returns the bytes and the opcode count.
     /// </summary>
     public static (byte[] Bytes, long Opcodes) LargeDict(int n)

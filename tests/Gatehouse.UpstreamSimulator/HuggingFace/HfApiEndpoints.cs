@@ -7,7 +7,7 @@ using System.Text.Json.Nodes;
 namespace Gatehouse.UpstreamSimulator.HuggingFace;
 
 /// <summary>
-/// The Hub's JSON API for models and datasets (registry-protocols §3.1, §3.5, H4–H6):
+/// The Hub's JSON API for models and datasets, as huggingface_hub's <c>hf_api.py</c> calls it:
 /// <c>GET /api/{models|datasets}/{ns}/{name}[/revision/{rev}]</c>, <c>GET …/tree/{rev}[/{path}]</c> (paginated
 /// with an absolute <c>Link: &lt;…&gt;; rel="next"</c>) and <c>POST …/paths-info/{rev}</c> (form or JSON body).
 /// Routed on the raw path so <c>refs%2Fpr%2F1</c> works. LFS entries carry <c>xetHash</c> on purpose.

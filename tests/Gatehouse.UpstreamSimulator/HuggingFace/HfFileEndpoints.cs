@@ -4,7 +4,7 @@ namespace Gatehouse.UpstreamSimulator.HuggingFace;
 
 /// <summary>
 /// <c>HEAD|GET /{ns}/{name}/resolve/{rev}/{path}</c> and <c>/datasets/{ns}/{name}/resolve/…</c>, plus the CDN-like
-/// <c>/cdn/lfs/{sha256}</c> (registry-protocols §3.2, §3.3, §3.9). Regular files: 200 with
+/// <c>/cdn/lfs/{sha256}</c>, with the headers huggingface_hub's <c>file_download.py</c> reads. Regular files: 200 with
 /// <c>ETag: "&lt;git sha1&gt;"</c>. LFS files: 302 with a relative <c>Location</c>, <c>X-Linked-Etag</c>,
 /// <c>X-Linked-Size</c> and Xet advertisement headers (so a proxy's stripping can be tested).
 /// </summary>

@@ -5,7 +5,8 @@ namespace Gatehouse.UpstreamSimulator.HuggingFace;
 
 /// <summary>
 /// Helpers shared by the HF endpoints: raw-path parsing (the revision may arrive as one encoded segment,
-/// <c>refs%2Fpr%2F1</c>, or raw, <c>refs/pr/1</c>) and the Hub's error shape (registry-protocols §3.6).
+/// <c>refs%2Fpr%2F1</c>, or raw, <c>refs/pr/1</c>) and the Hub's error shape (<c>X-Error-Code</c>,
+/// <c>X-Error-Message</c> and a JSON <c>error</c>, as huggingface_hub's <c>utils/_http.py</c> reads them).
 /// </summary>
 internal static class HfRequest
 {
