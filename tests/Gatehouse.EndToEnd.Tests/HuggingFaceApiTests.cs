@@ -8,7 +8,7 @@ using static Gatehouse.TestHelpers.ResponseHeaders;
 namespace Gatehouse.EndToEnd.Tests;
 
 /// <summary>
-/// Gatehouse as a Hugging Face endpoint (<c>HF_ENDPOINT=http://host/hf</c>), part 2a: the repository API relayed from
+/// Gatehouse as a Hugging Face endpoint (<c>HF_ENDPOINT=http://host/hf</c>): the repository API relayed from
 /// the simulated Hub with <c>xetHash</c> stripped, links rewritten, inputs validated before any upstream call, and the
 /// client's token never forwarded. A <c>xetHash</c> left in would send huggingface_hub to Xet (<c>utils/_xet.py</c>),
 /// and it pages the tree by <c>Link: rel="next"</c> (<c>utils/_pagination.py</c>).
