@@ -57,14 +57,15 @@ public sealed class Pep440Specifier
             error = $"'{trimmed}' names no version.";
             return false;
         }
+        // Whitespace may surround the operator but not split the operand ("==1.0 .*" is not "==1.0.*").
+        if (operand.Any(char.IsWhiteSpace))
+        {
+            error = $"'{trimmed}': the version cannot contain whitespace.";
+            return false;
+        }
         if (op == "===")
         {
-            // Arbitrary equality compares strings; the operand is any text without whitespace (PEP 440, "Arbitrary equality").
-            if (operand.Any(char.IsWhiteSpace))
-            {
-                error = $"'{trimmed}': the operand of === cannot contain whitespace.";
-                return false;
-            }
+            // Arbitrary equality compares strings; its operand may be any text (PEP 440, "Arbitrary equality").
             _ = Pep440Version.TryParse(operand, out var named);
             value = new Pep440Specifier(op, named, operand, false);
             error = null;
@@ -170,7 +171,7 @@ public sealed class Pep440Specifier
     // The candidate's release, padded with zeros, must begin with the first `length` numbers of the clause's release,
     // in the same epoch; the pre-release, post-release and dev parts of the candidate do not matter.
     private static bool PrefixMatch(Pep440Version candidate, Pep440Version version, int length) =>
-        candidate.Epoch == version.Epoch && candidate.ReleaseStartsWith(version.Release.Take(length).ToArray());
+        candidate.Epoch == version.Epoch && candidate.ReleaseStartsWith(version, length);
 
     // <V excludes the pre-releases of V unless V is one (PEP 440, "Exclusive ordered comparison"): everything from
     // V.dev0 up is out, as pypa/packaging bounds it (_ranges.py, standard_ranges).

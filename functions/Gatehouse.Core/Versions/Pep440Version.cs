@@ -265,12 +265,15 @@ public sealed partial class Pep440Version : IComparable<Pep440Version>, IEquatab
     /// <summary>Version inequality.</summary>
     public static bool operator !=(Pep440Version? left, Pep440Version? right) => Compare(left, right) != 0;
 
-    /// <summary>Whether the release, padded with zeros, starts with <paramref name="prefix"/> (for ==V.* matching).</summary>
-    internal bool ReleaseStartsWith(IReadOnlyList<long> prefix)
+    /// <summary>
+    /// Whether this release, padded with zeros, begins with the first <paramref name="length"/> numbers of
+    /// <paramref name="prefix"/>'s release (the prefix match of ==V.* and ~=).
+    /// </summary>
+    internal bool ReleaseStartsWith(Pep440Version prefix, int length)
     {
-        for (var i = 0; i < prefix.Count; i++)
+        for (var i = 0; i < length; i++)
         {
-            if ((i < _release.Length ? _release[i] : 0) != prefix[i])
+            if ((i < _release.Length ? _release[i] : 0) != prefix._release[i])
             {
                 return false;
             }
