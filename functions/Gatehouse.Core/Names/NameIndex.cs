@@ -25,6 +25,7 @@ internal sealed class NameIndex
 
     public NameIndex(IReadOnlyList<string> names)
     {
+        var hashBuffer = new int[DeletionCount(64, 2)];
         for (var i = 0; i < names.Count; i++)
         {
             var name = names[i];
@@ -40,7 +41,11 @@ internal sealed class NameIndex
             var deletions = name.Length >= TwoDeletionMinimumLength ? 2 : name.Length >= OneDeletionMinimumLength ? 1 : 0;
             if (deletions > 0)
             {
-                ForEachDeletion(name, deletions, hash => Add(hash, i));
+                var hashes = hashBuffer.Length >= DeletionCount(name.Length, deletions) ? hashBuffer : new int[DeletionCount(name.Length, deletions)];
+                foreach (var hash in hashes.AsSpan(0, DeletionHashes(name, deletions, hashes)))
+                {
+                    Add(hash, i);
+                }
             }
         }
     }
@@ -57,7 +62,9 @@ internal sealed class NameIndex
     /// <summary>Every project sharing a deletion spelling with <paramref name="name"/> within <paramref name="deletions"/>; may repeat.</summary>
     public void Candidates(string name, int deletions, List<int> into)
     {
-        ForEachDeletion(name, deletions, hash =>
+        var count = DeletionCount(name.Length, deletions);
+        var hashes = count <= 1024 ? stackalloc int[count] : new int[count];
+        foreach (var hash in hashes[..DeletionHashes(name, deletions, hashes)])
         {
             if (_heads.TryGetValue(hash, out var at))
             {
@@ -66,7 +73,7 @@ internal sealed class NameIndex
                     into.Add(_entries[at].Project);
                 }
             }
-        });
+        }
     }
 
     private void Add(int hash, int project)
@@ -80,16 +87,20 @@ internal sealed class NameIndex
         _entries.Add((project, next));
     }
 
-    /// <summary>Calls back with the hash of the name itself and of each spelling with one or two characters deleted.</summary>
-    private static void ForEachDeletion(string name, int deletions, Action<int> visit)
+    /// <summary>How many spellings <see cref="DeletionHashes"/> gives at most: the name, and each with one or two characters deleted.</summary>
+    private static int DeletionCount(int length, int deletions) => 1 + length + (deletions < 2 ? 0 : length * (length - 1) / 2);
+
+    /// <summary>Writes the hash of the name itself and of each spelling with up to <paramref name="deletions"/> characters deleted.</summary>
+    private static int DeletionHashes(string name, int deletions, Span<int> into)
     {
         Span<char> buffer = stackalloc char[name.Length];
-        visit(string.GetHashCode(name.AsSpan(), StringComparison.Ordinal));
+        var count = 0;
+        into[count++] = string.GetHashCode(name.AsSpan(), StringComparison.Ordinal);
         for (var i = 0; i < name.Length; i++)
         {
             name.AsSpan(0, i).CopyTo(buffer);
             name.AsSpan(i + 1).CopyTo(buffer[i..]);
-            visit(string.GetHashCode(buffer[..(name.Length - 1)], StringComparison.Ordinal));
+            into[count++] = string.GetHashCode(buffer[..(name.Length - 1)], StringComparison.Ordinal);
             if (deletions < 2)
             {
                 continue;
@@ -99,8 +110,9 @@ internal sealed class NameIndex
                 name.AsSpan(0, i).CopyTo(buffer);
                 name.AsSpan(i + 1, j - i - 1).CopyTo(buffer[i..]);
                 name.AsSpan(j + 1).CopyTo(buffer[(j - 1)..]);
-                visit(string.GetHashCode(buffer[..(name.Length - 2)], StringComparison.Ordinal));
+                into[count++] = string.GetHashCode(buffer[..(name.Length - 2)], StringComparison.Ordinal);
             }
         }
+        return count;
     }
 }

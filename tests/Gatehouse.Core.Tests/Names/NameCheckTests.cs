@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Gatehouse.Names;
 
 namespace Gatehouse.Core.Tests.Names;
@@ -121,19 +122,23 @@ public class NameCheckTests
     [Fact]
     public void A_check_takes_microseconds_once_the_index_is_built()
     {
-        // Every name in ranks 1000..2999 with its last character doubled and with its first two characters swapped:
-        // most of them are typosquats, a few are not, so every path of the check runs.
-        var names = Enumerable.Range(1000, 2000).Select(i => Top[i]).SelectMany(n => new[] { n + n[^1], n.Length > 1 ? $"{n[1]}{n[0]}{n[2..]}" : n }).ToList();
-        NameCheck.Typosquat("warm-up-name-for-the-index", Top);
-        var flagged = 0;
-        var watch = Stopwatch.StartNew();
-        foreach (var name in names)
+        // Each project in ranks 1000..2999 with its last character doubled (caught early) and a made-up name that
+        // imitates nothing (every check runs, edit distance included).
+        var names = Enumerable.Range(1000, 2000)
+            .SelectMany(i => new[] { Top[i] + Top[i][^1], string.Create(CultureInfo.InvariantCulture, $"acme-{i * 7919 % 100000:x}-service") })
+            .ToList();
+        var flagged = names.Count(n => NameCheck.Typosquat(n, Top) is not null);
+        // The best of three timed rounds after the one above (which builds the index and compiles the code).
+        var perName = Enumerable.Range(0, 3).Min(_ =>
         {
-            flagged += NameCheck.Typosquat(name, Top) is null ? 0 : 1;
-        }
-        watch.Stop();
-        var perName = watch.Elapsed.TotalMicroseconds / names.Count;
-        Assert.True(flagged > names.Count / 2, $"{flagged} of {names.Count} flagged");
+            var watch = Stopwatch.StartNew();
+            foreach (var name in names)
+            {
+                NameCheck.Typosquat(name, Top);
+            }
+            return watch.Elapsed.TotalMicroseconds / names.Count;
+        });
+        Assert.InRange(flagged, names.Count / 2 - 50, names.Count / 2);
         // The aim is under 50 µs; the bound leaves room for a loaded test machine.
         Assert.True(perName < 250, $"{perName:F1} µs per name");
     }
