@@ -77,7 +77,7 @@ public sealed class OsvImporter(GatehouseStorage storage, VulnerabilityMirror mi
             {
                 bytes = await ReadAsync(entry, cancellationToken);
             }
-            catch (InvalidDataException e)
+            catch (Exception e) when (e is InvalidDataException or EndOfStreamException)
             {
                 Invalid(entry.FullName, e.Message);
                 continue;
@@ -168,18 +168,10 @@ public sealed class OsvImporter(GatehouseStorage storage, VulnerabilityMirror mi
     private static async Task<byte[]> ReadAsync(ZipArchiveEntry entry, CancellationToken cancellationToken)
     {
         await using var body = await entry.OpenAsync(cancellationToken);
-        using var buffer = new MemoryStream((int)Math.Min(entry.Length, MaxRecordBytes));
-        var chunk = new byte[81_920];
-        int n;
-        while ((n = await body.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + n > MaxRecordBytes)
-            {
-                throw new InvalidDataException($"{entry.FullName} inflates past {MaxRecordBytes} bytes");
-            }
-            buffer.Write(chunk, 0, n);
-        }
-        return buffer.ToArray();
+        var bytes = new byte[entry.Length];
+        await body.ReadExactlyAsync(bytes, cancellationToken);
+        // The header's length is the record's; a body that goes on past it is not the file it claims to be.
+        return body.ReadByte() == -1 ? bytes : throw new InvalidDataException($"{entry.FullName} inflates past its declared {entry.Length} bytes");
     }
 
     /// <summary>The key and hash of every stored record row.</summary>
@@ -235,7 +227,18 @@ public sealed class OsvImporter(GatehouseStorage storage, VulnerabilityMirror mi
 
         private async Task SendAsync(List<TableTransactionAction> actions)
         {
-            await table.SubmitTransactionAsync(actions, cancellationToken);
+            try
+            {
+                await table.SubmitTransactionAsync(actions, cancellationToken);
+            }
+            catch (TableTransactionFailedException e) when (e.Status == 404 && actions.All(a => a.ActionType == TableTransactionActionType.Delete))
+            {
+                // A row another import deleted meanwhile fails the whole transaction; one by one, a missing row is no error.
+                foreach (var action in actions)
+                {
+                    await table.DeleteEntityAsync(action.Entity.PartitionKey, action.Entity.RowKey, cancellationToken: cancellationToken);
+                }
+            }
             lock (_groups)
             {
                 Written += actions.Count;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Gatehouse.Versions;
 
 namespace Gatehouse.Vulnerabilities;
@@ -13,6 +14,10 @@ namespace Gatehouse.Vulnerabilities;
 /// </summary>
 public static class OsvMatcher
 {
+    // Parsed versions and sorted events per affected entry, kept while the entry lives (the mirror caches records, so a
+    // project's entries are parsed once per cache period rather than on every question).
+    private static readonly ConditionalWeakTable<OsvAffected, Prepared> PreparedEntries = [];
+
     /// <summary>True when <paramref name="record"/> affects <paramref name="project"/> (any spelling) at <paramref name="version"/>.</summary>
     public static bool Affects(OsvRecord record, string project, string version)
     {
@@ -28,7 +33,9 @@ public static class OsvMatcher
             {
                 continue;
             }
-            if (InVersions(version, parsed, affected.Versions) || (parsed is not null && InRanges(parsed, affected.Ranges)))
+            var prepared = PreparedEntries.GetValue(affected, Prepare);
+            if (prepared.Listed.Contains(version) || (parsed is not null && (prepared.ListedParsed.Contains(parsed)
+                || prepared.Ranges.Any(events => BeforeLimits(parsed, events) && Vulnerable(parsed, events)))))
             {
                 return true;
             }
@@ -56,23 +63,26 @@ public static class OsvMatcher
 
     private static bool IsVersionRange(OsvRange range) => range.Type is "ECOSYSTEM" or "SEMVER";
 
-    /// <summary>Listed versions compare as PEP 440 versions (so "1.0" lists "1.0.0"), else as exact text.</summary>
-    private static bool InVersions(string version, Pep440Version? parsed, IReadOnlyList<string>? versions) =>
-        versions is not null && versions.Any(listed =>
-            string.Equals(listed, version, StringComparison.Ordinal)
-            || (parsed is not null && Pep440Version.TryParse(listed, out var v) && v.Equals(parsed)));
-
-    private static bool InRanges(Pep440Version version, IReadOnlyList<OsvRange>? ranges)
+    /// <summary>
+    /// Listed versions compare as exact text and as PEP 440 versions (so "1.0" lists "1.0.0"); only ECOSYSTEM and SEMVER
+    /// ranges whose every event is PEP 440 are kept, their events sorted.
+    /// </summary>
+    private static Prepared Prepare(OsvAffected affected)
     {
-        foreach (var range in (ranges ?? []).Where(IsVersionRange))
+        var listed = new HashSet<string>(affected.Versions ?? [], StringComparer.Ordinal);
+        var parsed = new HashSet<Pep440Version>();
+        foreach (var text in listed)
         {
-            if (Sorted(range.Events) is { } events && BeforeLimits(version, events) && Vulnerable(version, events))
+            if (Pep440Version.TryParse(text, out var v))
             {
-                return true;
+                parsed.Add(v);
             }
         }
-        return false;
+        var ranges = (affected.Ranges ?? []).Where(IsVersionRange).Select(r => Sorted(r.Events)).OfType<List<(Pep440Version? Version, OsvEvent Event)>>().ToList();
+        return new Prepared(listed, parsed, ranges);
     }
+
+    private sealed record Prepared(HashSet<string> Listed, HashSet<Pep440Version> ListedParsed, List<List<(Pep440Version? Version, OsvEvent Event)>> Ranges);
 
     /// <summary>
     /// The events ordered by their version ("0" first, "*" last). Null when an event's version is not PEP 440: such a
