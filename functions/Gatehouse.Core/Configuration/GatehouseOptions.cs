@@ -11,6 +11,7 @@ public sealed class GatehouseOptions
     public ServingOptions Serving { get; set; } = new();
     public AuthOptions Auth { get; set; } = new();
     public ArchiveLimits Archive { get; set; } = new();
+    public OsvOptions Osv { get; set; } = new();
 }
 
 /// <summary>The PyPI remote: where the index lives and which hosts may serve its files.</summary>
@@ -109,4 +110,20 @@ public sealed class ArchiveLimits
     /// <summary>Ratio is only judged on members at least this large, so tiny highly compressible files pass.</summary>
     public long RatioThresholdBytes { get; set; } = 1024 * 1024;
     public int MaxNestingDepth { get; set; } = 3;
+}
+
+/// <summary>The OSV advisories mirror (section <c>Gatehouse:Osv</c>): where the export comes from and how often.</summary>
+public sealed class OsvOptions
+{
+    /// <summary>The zip of every PyPI advisory OSV publishes (https://google.github.io/osv.dev/data/#data-dumps); only its host is contacted.</summary>
+    public string ExportUrl { get; set; } = "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip";
+
+    /// <summary>When the export is fetched again: NCRONTAB with seconds (every six hours by default).</summary>
+    public string RefreshSchedule { get; set; } = "0 0 */6 * * *";
+
+    /// <summary>How long one project's advisories are kept in memory; an import on this instance clears them at once.</summary>
+    public int ProjectCacheSeconds { get; set; } = 300;
+
+    /// <summary>Upstream request timeout for the export download.</summary>
+    public int UpstreamTimeoutSeconds { get; set; } = 600;
 }

@@ -27,10 +27,12 @@ public sealed class GatehouseStorage
     public const string ReferencesTable = "references";
     public const string TokensTable = "tokens";
     public const string AuditTable = "audit";
+    /// <summary>The OSV advisories mirror: one row per (normalised project, advisory id), plus the last import's row.</summary>
+    public const string VulnerabilitiesTable = "vulnerabilities";
 
     private static readonly string[] Containers =
         [StagingContainer, ArtifactsContainer, QuarantineContainer, UploadsContainer, ReportsContainer, ConfigContainer, UpstreamCacheContainer];
-    private static readonly string[] Tables = [VerdictsTable, ReferencesTable, TokensTable, AuditTable];
+    private static readonly string[] Tables = [VerdictsTable, ReferencesTable, TokensTable, AuditTable, VulnerabilitiesTable];
 
     public GatehouseStorage(BlobServiceClient blobs, TableServiceClient tables)
     {

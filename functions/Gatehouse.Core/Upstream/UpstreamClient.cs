@@ -37,6 +37,10 @@ public sealed class UpstreamClient(IHttpClientFactory clients, ILogger<UpstreamC
             {
                 message.Headers.TryAddWithoutValidation("Accept-Encoding", request.AcceptEncoding);
             }
+            foreach (var (name, value) in request.Headers ?? new Dictionary<string, string>())
+            {
+                message.Headers.TryAddWithoutValidation(name, value);
+            }
             if (profile.Credential is { } token && profile.SendsCredential(url))
             {
                 message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
@@ -86,8 +90,9 @@ public sealed record UpstreamProfile(string Name, string HttpClientName, Func<Ur
 
 /// <summary>One request to an upstream.</summary>
 /// <param name="MaxBodyBytes">The largest body accepted, declared or not; reading past it is a <see cref="UpstreamFailureKind.TooLarge"/> failure.</param>
+/// <param name="Headers">Further request headers, such as the validators of a conditional GET (RFC 9110 §13.1).</param>
 public sealed record UpstreamRequest(HttpMethod Method, Uri Url, string Accept, long MaxBodyBytes, string? AcceptEncoding = null, bool FollowRedirects = true,
-    byte[]? Body = null, string? ContentType = null)
+    byte[]? Body = null, string? ContentType = null, IReadOnlyDictionary<string, string>? Headers = null)
 {
     public static UpstreamRequest Get(Uri url, string accept, long maxBodyBytes, string? acceptEncoding = null, bool followRedirects = true) =>
         new(HttpMethod.Get, url, accept, maxBodyBytes, acceptEncoding, followRedirects);
