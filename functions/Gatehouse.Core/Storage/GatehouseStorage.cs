@@ -27,10 +27,12 @@ public sealed class GatehouseStorage
     public const string ReferencesTable = "references";
     public const string TokensTable = "tokens";
     public const string AuditTable = "audit";
+    /// <summary>What was first seen of a name (a Hugging Face repo's author and creation time), to notice it reused.</summary>
+    public const string NamesTable = "names";
 
     private static readonly string[] Containers =
         [StagingContainer, ArtifactsContainer, QuarantineContainer, UploadsContainer, ReportsContainer, ConfigContainer, UpstreamCacheContainer];
-    private static readonly string[] Tables = [VerdictsTable, ReferencesTable, TokensTable, AuditTable];
+    private static readonly string[] Tables = [VerdictsTable, ReferencesTable, TokensTable, AuditTable, NamesTable];
 
     public GatehouseStorage(BlobServiceClient blobs, TableServiceClient tables)
     {
