@@ -3,6 +3,7 @@ using Gatehouse.Configuration;
 using Gatehouse.Http;
 using Gatehouse.HuggingFace;
 using Gatehouse.HuggingFace.Prefetch;
+using Gatehouse.Names;
 using Gatehouse.Pipeline;
 using Gatehouse.Policy;
 using Gatehouse.PyPI;
@@ -53,6 +54,10 @@ public static class GatehouseServiceCollectionExtensions
         services.AddSingleton<ArtifactGate>();
         services.AddSingleton<ModelScanSlots>();
         services.AddSingleton<IAuditLog, AuditLog>();
+
+        // Names: first sightings of Hugging Face repos, to notice a namespace taken over or a repo created again.
+        services.AddSingleton<IRepoIdentityStore, TableRepoIdentityStore>();
+        services.AddSingleton<NamespaceCheck>();
 
         // Remotes.
         services.AddSingleton<PyPIUpstream>();

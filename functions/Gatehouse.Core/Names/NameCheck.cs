@@ -181,25 +181,18 @@ public static class NameCheck
         return signals;
     }
 
+    /// <summary>A known project or stem with an invented prefix, an invented suffix, or both (<c>python-requests-wrapper</c>).</summary>
     private static bool HasHallucinationShape(string normalised, TopProjects top)
     {
         bool IsKnownStem(string rest) =>
             rest.Length >= MinimumStemLength && (top.Contains(rest) || top.Index.Stem(rest) >= 0);
-        foreach (var suffix in HallucinatedSuffixes)
+        var withoutPrefix = HallucinatedPrefixes.Where(p => normalised.StartsWith(p, StringComparison.Ordinal)).Select(p => normalised[p.Length..]).ToList();
+        if (withoutPrefix.Any(IsKnownStem))
         {
-            if (normalised.EndsWith(suffix, StringComparison.Ordinal) && IsKnownStem(normalised[..^suffix.Length]))
-            {
-                return true;
-            }
+            return true;
         }
-        foreach (var prefix in HallucinatedPrefixes)
-        {
-            if (normalised.StartsWith(prefix, StringComparison.Ordinal) && IsKnownStem(normalised[prefix.Length..]))
-            {
-                return true;
-            }
-        }
-        return false;
+        return withoutPrefix.Append(normalised).Any(rest => HallucinatedSuffixes.Any(suffix =>
+            rest.EndsWith(suffix, StringComparison.Ordinal) && IsKnownStem(rest[..^suffix.Length])));
     }
 
     private static TyposquatMatch Match(string given, string target, string technique) =>

@@ -30,9 +30,12 @@ public sealed class GatehouseStorage
     /// <summary>The OSV advisories mirror: one row per (normalised project, advisory id), plus the last import's row.</summary>
     public const string VulnerabilitiesTable = "vulnerabilities";
 
+    /// <summary>What was first seen of a name (a Hugging Face repo's author and creation time), to notice it reused.</summary>
+    public const string NamesTable = "names";
+
     private static readonly string[] Containers =
         [StagingContainer, ArtifactsContainer, QuarantineContainer, UploadsContainer, ReportsContainer, ConfigContainer, UpstreamCacheContainer];
-    private static readonly string[] Tables = [VerdictsTable, ReferencesTable, TokensTable, AuditTable, VulnerabilitiesTable];
+    private static readonly string[] Tables = [VerdictsTable, ReferencesTable, TokensTable, AuditTable, VulnerabilitiesTable, NamesTable];
 
     public GatehouseStorage(BlobServiceClient blobs, TableServiceClient tables)
     {
