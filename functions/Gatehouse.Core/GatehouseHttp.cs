@@ -4,8 +4,10 @@ using Gatehouse.Configuration;
 using Gatehouse.Http;
 using Gatehouse.HuggingFace;
 using Gatehouse.HuggingFace.Prefetch;
+using Gatehouse.Policy;
 using Gatehouse.PyPI;
 using Gatehouse.Tokens;
+using Gatehouse.Vulnerabilities;
 using Microsoft.AspNetCore.Http;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
@@ -26,6 +28,8 @@ public sealed class GatehouseHttp(
     AdminTokensEndpoint admin,
     HuggingFaceEndpoint huggingFace,
     PrefetchEndpoint prefetch,
+    AdminPolicyEndpoint policy,
+    AdminOsvEndpoint osv,
     IOptions<GatehouseOptions> options,
     ILogger<GatehouseHttp> log)
 {
@@ -54,6 +58,14 @@ public sealed class GatehouseHttp(
     /// <summary>Whole-repository prefetch: start one (POST) or read its progress and verdicts (GET {id}). Admin tokens only.</summary>
     public Task AdminPrefetch(HttpContext context, DurableTaskClient durable, string source, string? id) =>
         RunAsync(context, TokenScope.Admin, () => prefetch.HandleAsync(context, durable, source, id));
+
+    /// <summary>The policy in force (GET), a new one applied (PUT), or a candidate tried (POST dry-run). Admin tokens only.</summary>
+    public Task AdminPolicy(HttpContext context, string? action) =>
+        RunAsync(context, TokenScope.Admin, () => policy.HandleAsync(context, action));
+
+    /// <summary>The OSV mirror's state (GET) or a refresh from the export now (POST refresh). Admin tokens only.</summary>
+    public Task AdminOsv(HttpContext context, string? operation) =>
+        RunAsync(context, TokenScope.Admin, () => osv.HandleAsync(context, operation));
 
     public Task Health(HttpContext context)
     {

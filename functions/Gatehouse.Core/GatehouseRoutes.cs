@@ -10,6 +10,8 @@ public static class GatehouseRoutes
     public const string HuggingFace = "hf/{*path}";
     public const string AdminTokens = "admin/tokens/{id?}";
     public const string AdminPrefetch = "admin/prefetch/{source}/{id?}";
+    public const string AdminPolicy = "admin/policy/{operation?}";
+    public const string AdminOsv = "admin/osv/{operation?}";
     public const string Health = "healthz";
 
     /// <summary>Every route with its function name and methods, as the Functions metadata must list it.</summary>
@@ -22,6 +24,8 @@ public static class GatehouseRoutes
         new("HuggingFace", HuggingFace, ["GET", "HEAD", "POST"]),
         new("AdminTokens", AdminTokens, ["GET", "POST", "DELETE"]),
         new("AdminPrefetch", AdminPrefetch, ["GET", "HEAD", "POST"]),
+        new("AdminPolicy", AdminPolicy, ["GET", "PUT", "POST"]),
+        new("AdminOsv", AdminOsv, ["GET", "POST"]),
         new("Health", Health, ["GET"]),
     ];
 }

@@ -11,6 +11,7 @@ using Gatehouse.Scans;
 using Gatehouse.Storage;
 using Gatehouse.Tokens;
 using Gatehouse.Upstream;
+using Gatehouse.Vulnerabilities;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -38,6 +39,7 @@ public static class GatehouseServiceCollectionExtensions
         services.AddSingleton<UpstreamClient>();
         AddUpstreamHttpClient(services, PyPIUpstream.HttpClientName, o => o.PyPI.UpstreamTimeoutSeconds);
         AddUpstreamHttpClient(services, HuggingFaceUpstream.HttpClientName, o => o.HuggingFace.UpstreamTimeoutSeconds);
+        AddUpstreamHttpClient(services, OsvRefresh.HttpClientName, o => o.Osv.UpstreamTimeoutSeconds);
 
         // The pipeline and its decision hook.
         services.AddSingleton<ContentStore>();
@@ -48,8 +50,15 @@ public static class GatehouseServiceCollectionExtensions
         services.AddSingleton<IScanClaims, ScanClaims>();
         services.AddSingleton<ScanStarter>();
         services.AddSingleton<RemoteRegistry>();
-        services.AddSingleton<IDecisionPolicy, DefaultPolicy>();
+        services.AddSingleton<PolicyProvider>();
+        services.AddSingleton<IPolicySource>(sp => sp.GetRequiredService<PolicyProvider>());
+        services.AddSingleton<PolicyDryRun>();
+        services.AddSingleton<AdminPolicyEndpoint>();
         services.AddSingleton<ReferenceDecisions>();
+        services.AddSingleton<VulnerabilityMirror>();
+        services.AddSingleton<OsvImporter>();
+        services.AddSingleton<OsvRefresh>();
+        services.AddSingleton<AdminOsvEndpoint>();
         services.AddSingleton<ContentFetcher>();
         services.AddSingleton<ArtifactGate>();
         services.AddSingleton<ModelScanSlots>();
@@ -62,6 +71,7 @@ public static class GatehouseServiceCollectionExtensions
         // Remotes.
         services.AddSingleton<PyPIUpstream>();
         services.AddSingleton<IRemote, PyPIRemote>();
+        services.AddSingleton<PyPIFacts>();
         services.AddSingleton<SimpleIndexCache>();
         services.AddSingleton<JsonApiCache>();
         services.AddSingleton<SimpleIndexEndpoint>();
@@ -70,6 +80,7 @@ public static class GatehouseServiceCollectionExtensions
         services.AddSingleton<ProvenanceEndpoint>();
         services.AddSingleton<HuggingFaceUpstream>();
         services.AddSingleton<IRemote, HuggingFaceRemote>();
+        services.AddSingleton<HuggingFaceFacts>();
         services.AddSingleton<HfFiles>();
         services.AddSingleton<HfRepository>();
         services.AddSingleton<HuggingFaceResolve>();
@@ -108,6 +119,10 @@ public static class GatehouseServiceCollectionExtensions
             (HttpContext c, GatehouseHttp h, string? id) => h.AdminTokens(c, id));
         endpoints.MapMethods("/" + GatehouseRoutes.AdminPrefetch, Methods("AdminPrefetch"),
             (HttpContext c, GatehouseHttp h, DurableTaskClient d, string source, string? id) => h.AdminPrefetch(c, d, source, id));
+        endpoints.MapMethods("/" + GatehouseRoutes.AdminPolicy, Methods("AdminPolicy"),
+            (HttpContext c, GatehouseHttp h, string? operation) => h.AdminPolicy(c, operation));
+        endpoints.MapMethods("/" + GatehouseRoutes.AdminOsv, Methods("AdminOsv"),
+            (HttpContext c, GatehouseHttp h, string? operation) => h.AdminOsv(c, operation));
         endpoints.MapMethods("/" + GatehouseRoutes.Health, Methods("Health"), (HttpContext c, GatehouseHttp h) => h.Health(c));
         return endpoints;
     }
@@ -129,7 +144,7 @@ public static class GatehouseServiceCollectionExtensions
         && o.HuggingFace.DownloadWaitSliceSeconds is > 0 and < 10 && o.HuggingFace.PrefetchMaxFiles > 0 && o.HuggingFace.PrefetchParallelism > 0 && o.HuggingFace.PrefetchScanTimeoutSeconds > 0
         && o.PyPI.IndexTtlSeconds >= 0 && o.Scan.InlineWaitSeconds >= 0 && o.Scan.RetryAfterSeconds > 0 && o.Scan.ClaimMinutes > 0
         && o.Serving.Mode is "Stream" or "Sas" && o.Serving.SasLifetimeSeconds is > 0 and <= 3600
-        && o.Archive.MaxEntries > 0 && o.Archive.MaxNestingDepth >= 0 && o.Archive.MaxCompressionRatio > 1
+        && o.Policy.ReloadSeconds > 0 && o.Archive.MaxEntries > 0 && o.Archive.MaxNestingDepth >= 0 && o.Archive.MaxCompressionRatio > 1
         && Uri.TryCreate(o.Osv.ExportUrl, UriKind.Absolute, out var osv) && (osv.Scheme == Uri.UriSchemeHttps || osv.Scheme == Uri.UriSchemeHttp)
         && o.Osv.ProjectCacheSeconds >= 0 && o.Osv.UpstreamTimeoutSeconds > 0;
 

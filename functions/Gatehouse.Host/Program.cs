@@ -31,6 +31,7 @@ if (builder.Configuration[WebHostDefaults.ShutdownTimeoutKey] is null)
 }
 
 builder.Services.AddGatehouse(builder.Configuration);
+builder.Services.AddHostedService<OsvRefreshService>();
 builder.AddGatehouseDurable(GatehouseTasks.Register);
 
 var app = builder.Build();

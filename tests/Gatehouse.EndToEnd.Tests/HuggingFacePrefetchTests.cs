@@ -602,16 +602,7 @@ public sealed class HuggingFacePrefetchTests(ITestOutputHelper output)
     private static HttpClient ReaderClient(GatehouseStack stack) => AdminClient(stack, stack.Token);
 
     /// <summary>An admin token made with the product's token service, straight in storage (as <c>token create --storage</c> does).</summary>
-    private static async Task<string> CreateAdminTokenAsync(string name)
-    {
-        var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?> { ["AzureWebJobsStorage"] = TestEnvironment.StorageConnectionString })
-            .Build();
-        var storage = GatehouseStorage.FromConfiguration(configuration);
-        await storage.EnsureCreatedAsync(CancellationToken.None);
-        using var cache = new MemoryCache(new MemoryCacheOptions());
-        return (await new EntitlementTokenService(storage, TimeProvider.System, cache).CreateAsync(name, TokenScope.Admin, CancellationToken.None)).Secret;
-    }
+    private static Task<string> CreateAdminTokenAsync(string name) => GatehouseStack.CreateTokenAsync(TestEnvironment.StorageConnectionString, name, TokenScope.Admin);
 
     /// <summary>
     /// A reused test Azurite may hold these contents' verdicts, blobs and this repository's references from an earlier

@@ -4,7 +4,7 @@ namespace Gatehouse.Functions.Tests;
 
 /// <summary>One binding of a function, as the Functions host reads it.</summary>
 internal sealed record BindingDescription(
-    string Type, string Direction, string Name, string? AuthLevel, string? Route, IReadOnlyList<string> Methods)
+    string Type, string Direction, string Name, string? AuthLevel, string? Route, IReadOnlyList<string> Methods, string? Schedule = null)
 {
     public static BindingDescription Parse(JsonElement binding) => new(
         binding.GetProperty("type").GetString()!,
@@ -12,7 +12,8 @@ internal sealed record BindingDescription(
         binding.GetProperty("name").GetString()!,
         OptionalString(binding, "authLevel"),
         OptionalString(binding, "route"),
-        binding.TryGetProperty("methods", out var methods) ? [.. methods.EnumerateArray().Select(m => m.GetString()!)] : []);
+        binding.TryGetProperty("methods", out var methods) ? [.. methods.EnumerateArray().Select(m => m.GetString()!)] : [],
+        OptionalString(binding, "schedule"));
 
     public bool IsInput => string.Equals(Direction, "In", StringComparison.OrdinalIgnoreCase);
 

@@ -1,3 +1,5 @@
+using Gatehouse.Configuration;
+using Gatehouse.Functions.Timers;
 
 namespace Gatehouse.Functions.Tests;
 
@@ -58,11 +60,18 @@ public sealed class FunctionsMetadataFileTests
         Assert.Empty(Function(routeName).OfType("durableClient"));
 
     [Fact]
-    public void The_file_lists_exactly_the_routes_because_the_Durable_extension_adds_the_scan_tasks_at_start_up()
+    public void The_file_lists_exactly_the_routes_and_timers_because_the_Durable_extension_adds_the_scan_tasks_at_start_up()
     {
         Assert.Equal(
-            GatehouseRoutes.All.Select(r => r.Name).Order(StringComparer.Ordinal),
+            GatehouseRoutes.All.Select(r => r.Name).Append(TimerFunctions.OsvRefreshName).Order(StringComparer.Ordinal),
             Functions.Select(f => f.Name).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void The_OSV_mirror_is_refreshed_by_a_timer_on_the_default_schedule()
+    {
+        var trigger = Assert.Single(Function(TimerFunctions.OsvRefreshName).OfType("timerTrigger"));
+        Assert.Equal(OsvOptions.DefaultRefreshSchedule, trigger.Schedule);
     }
 
     private static FunctionDescription Function(string name) =>

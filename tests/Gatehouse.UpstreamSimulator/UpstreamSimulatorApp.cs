@@ -1,6 +1,7 @@
 using Gatehouse.UpstreamSimulator.Catalog;
 using Gatehouse.UpstreamSimulator.Control;
 using Gatehouse.UpstreamSimulator.HuggingFace;
+using Gatehouse.UpstreamSimulator.Osv;
 using Gatehouse.UpstreamSimulator.PyPI;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -66,6 +67,7 @@ public static class UpstreamSimulatorApp
         JsonApiEndpoints.Map(app);
         ControlPlaneEndpoints.Map(app);
         HuggingFaceSimulator.Map(app, HuggingFaceSimulator.FixturesPathFor(options.FixturesPath), options.TimeProvider);
+        OsvExportEndpoints.Map(app, OsvExportEndpoints.FixtureFor(options.FixturesPath));
         return app;
     }
 

@@ -12,6 +12,20 @@ public sealed class GatehouseOptions
     public AuthOptions Auth { get; set; } = new();
     public ArchiveLimits Archive { get; set; } = new();
     public OsvOptions Osv { get; set; } = new();
+    public PolicyOptions Policy { get; set; } = new();
+}
+
+/// <summary>Where the policy comes from and how often Gatehouse looks for a new one.</summary>
+public sealed class PolicyOptions
+{
+    /// <summary>
+    /// A local policy file (the standalone host). When empty, the policy is the blob <c>config/policy.yaml</c>, and
+    /// when that does not exist either, the built-in default policy.
+    /// </summary>
+    public string File { get; set; } = "";
+
+    /// <summary>How often the source is checked for a new policy.</summary>
+    public int ReloadSeconds { get; set; } = 15;
 }
 
 /// <summary>The PyPI remote: where the index lives and which hosts may serve its files.</summary>
@@ -118,8 +132,11 @@ public sealed class OsvOptions
     /// <summary>The zip of every PyPI advisory OSV publishes (https://google.github.io/osv.dev/data/#data-dumps); only its host is contacted.</summary>
     public string ExportUrl { get; set; } = "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip";
 
-    /// <summary>When the export is fetched again: NCRONTAB with seconds (every six hours by default).</summary>
-    public string RefreshSchedule { get; set; } = "0 0 */6 * * *";
+    /// <summary>The Functions timer's schedule (an attribute needs a constant); the standalone host reads <see cref="RefreshSchedule"/>.</summary>
+    public const string DefaultRefreshSchedule = "0 0 */6 * * *";
+
+    /// <summary>When the standalone host fetches the export again: NCRONTAB with seconds (every six hours by default).</summary>
+    public string RefreshSchedule { get; set; } = DefaultRefreshSchedule;
 
     /// <summary>How long one project's advisories are kept in memory; an import on this instance clears them at once.</summary>
     public int ProjectCacheSeconds { get; set; } = 300;

@@ -38,6 +38,21 @@ public static class HttpResponses
         return WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, reason);
     }
 
+    /// <summary>
+    /// A policy's warnings on a file that is served: each as <c>Warning: 299 gatehouse "…"</c> (RFC 7234 §5.5,
+    /// 299 is a miscellaneous persistent warning) and as <c>X-Gatehouse-Warning</c>, for clients and proxies that drop
+    /// the obsolete <c>Warning</c> header.
+    /// </summary>
+    public static void AddWarnings(HttpContext context, IReadOnlyList<string> warnings)
+    {
+        foreach (var warning in warnings)
+        {
+            var text = ReasonPhrase(warning).Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
+            context.Response.Headers.Append("Warning", $"299 gatehouse \"{text}\"");
+            context.Response.Headers.Append("X-Gatehouse-Warning", ReasonPhrase(warning));
+        }
+    }
+
     public static void Redirect(HttpContext context, string location, int status = StatusCodes.Status301MovedPermanently)
     {
         context.Response.StatusCode = status;

@@ -7,7 +7,7 @@ namespace Gatehouse.HuggingFace;
 /// The Hugging Face Hub as a remote of the pipeline: references are <c>hf:{repo}</c> / <c>{commit}/{path}</c>, files
 /// come from the Hub (and its CDN), and a file promises nothing about its form: its loader decides what it reads.
 /// </summary>
-public sealed class HuggingFaceRemote(HuggingFaceUpstream upstream) : IRemote
+public sealed class HuggingFaceRemote(HuggingFaceUpstream upstream, HuggingFaceFacts facts) : IRemote
 {
     public static readonly RemoteKind Hf = new("hf");
 
@@ -17,6 +17,8 @@ public sealed class HuggingFaceRemote(HuggingFaceUpstream upstream) : IRemote
         upstream.OpenFileAsync(upstreamUrl, ContentFetcher.BodyCap(expectedSize), cancellationToken);
 
     public ArtifactContext ContextOf(ArtifactReference reference) => Context(reference);
+
+    public Task<ReferenceFacts> GatherAsync(ArtifactReference reference, CancellationToken cancellationToken) => facts.GatherAsync(reference, cancellationToken);
 
     /// <summary>A Hub file promises nothing about its form; its loader decides what it reads.</summary>
     public static ArtifactContext Context(ArtifactReference reference) => new(reference, ExpectedArchive: null, IsPackage: false);

@@ -58,6 +58,7 @@ public sealed class HuggingFaceResolve(
         {
             case GateStatus.Allowed:
                 var facts = result.Facts!;
+                HttpResponses.AddWarnings(context, result.Decision!.Warnings);
                 WriteLinkedHeaders(context, isLfs ? reference.Sha256 : null, facts.Size);
                 if (!await blobs.ServeAsync(context, content.Blob(facts.Container, facts.Sha256), facts.Sha256, facts.Size, facts.ScannedAt,
                     "application/octet-stream", isLfs ? null : reference.ClientEtag))

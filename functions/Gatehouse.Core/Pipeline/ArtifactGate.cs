@@ -37,6 +37,12 @@ public sealed class ArtifactGate(IFactsStore facts, ReferenceDecisions decisions
         {
             return await DecidedAsync(known, reference, requestAborted);
         }
+        // What the remote's facts refuse (a vulnerable release, a denied licence, a young file) is refused before any byte is fetched.
+        var onMetadata = await decisions.DecideOnMetadataAsync(reference, requestAborted);
+        if (!onMetadata.IsAllowed)
+        {
+            return GateResult.RefusedBeforeFetch(onMetadata);
+        }
         using var subscription = signals.Subscribe(sha256);
         using var deadline = new CancellationTokenSource(wait, time);
         using var waiting = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, deadline.Token, lifetime.ApplicationStopping);
@@ -101,6 +107,9 @@ public sealed record GateResult(GateStatus Status, ContentFacts? Facts, Artifact
 {
     public static GateResult Decided(ContentFacts facts, ArtifactDecision decision) =>
         new(decision.IsAllowed ? GateStatus.Allowed : GateStatus.Refused, facts, decision, decision.Reason);
+
+    /// <summary>Refused on the remote's facts alone: the content was never fetched, so there are no content facts.</summary>
+    public static GateResult RefusedBeforeFetch(ArtifactDecision decision) => new(GateStatus.Refused, null, decision, decision.Reason);
 
     public static GateResult Pending(int retryAfter, string message) => new(GateStatus.Pending, null, null, message, retryAfter);
 

@@ -15,6 +15,13 @@ public interface IRemote
 
     /// <summary>What this remote promises about a reference's file, for the policy.</summary>
     ArtifactContext ContextOf(ArtifactReference reference);
+
+    /// <summary>
+    /// What this remote knows of a reference besides its bytes (advisories, licence, name, age, provenance), from
+    /// caches each with its own freshness. Never throws for a source that failed: it is listed in
+    /// <see cref="ReferenceFacts.Unavailable"/>.
+    /// </summary>
+    Task<ReferenceFacts> GatherAsync(ArtifactReference reference, CancellationToken cancellationToken);
 }
 
 /// <summary>Every registered remote by kind.</summary>

@@ -39,7 +39,7 @@ public sealed class RecordFactsActivity(ContentStore content, IFactsStore facts,
         var request = input.Request;
         var combined = Combine(request.Requester, input.Results, time.GetUtcNow());
         // The blob goes where its first requester's decision puts it; a later decision that allows it moves it to artifacts.
-        var allowed = decisions.Preview(combined, request.Requester).Decision == Decision.Allowed;
+        var allowed = (await decisions.PreviewAsync(combined, request.Requester, ct)).Outcome.Decision == Decision.Allowed;
         var recorded = combined with { Container = allowed ? GatehouseStorage.ArtifactsContainer : GatehouseStorage.QuarantineContainer };
         var promoted = await content.PlaceAsync(recorded.Sha256, recorded.Container, ct);
         await facts.SaveAsync(recorded, input.Results, ct);

@@ -4,33 +4,66 @@ using Microsoft.Extensions.Logging;
 namespace Gatehouse.Pipeline;
 
 /// <summary>
-/// Decisions per context: the policy applied to a content's facts for one reference, recorded on that reference (and
-/// in the audit) whenever it differs from what was recorded. The policy is pure, so deciding again costs microseconds;
-/// a write happens only when the decision, its rule or the policy changed.
+/// Decisions per context: the policy in force applied to what is known of one reference (its content's facts, once
+/// scanned, and its remote's facts), recorded on that reference (and in the audit) whenever it differs from what was
+/// recorded. The policy is pure and the remote's facts are cached, so deciding again costs microseconds; a write
+/// happens only when the decision, its rule or the policy changed.
 /// </summary>
-public sealed class ReferenceDecisions(IDecisionPolicy policy, RemoteRegistry remotes, IReferenceStore references, IAuditLog audit, TimeProvider time,
+public sealed class ReferenceDecisions(IPolicySource policies, RemoteRegistry remotes, IReferenceStore references, IAuditLog audit, TimeProvider time,
     ILogger<ReferenceDecisions> log)
 {
-    /// <summary>What the policy would decide for <paramref name="reference"/>, without recording anything.</summary>
-    public PolicyOutcome Preview(ContentFacts facts, ArtifactReference reference) => policy.Decide(facts, remotes[reference.Remote].ContextOf(reference));
+    /// <summary>The reference in its remote's context, with the remote's facts.</summary>
+    public async Task<ArtifactContext> ContextAsync(ArtifactReference reference, CancellationToken cancellationToken)
+    {
+        var remote = remotes[reference.Remote];
+        return remote.ContextOf(reference) with { Facts = await remote.GatherAsync(reference, cancellationToken) };
+    }
+
+    /// <summary>What the policy in force would decide for <paramref name="reference"/>, without recording anything.</summary>
+    public async Task<(PolicyOutcome Outcome, string PolicyVersion)> PreviewAsync(ContentFacts? facts, ArtifactReference reference, CancellationToken cancellationToken)
+    {
+        var policy = await policies.CurrentAsync(cancellationToken);
+        return (policy.Decide(facts, await ContextAsync(reference, cancellationToken)), policy.Version);
+    }
+
+    /// <summary>
+    /// The decision for a file whose content is not known yet, from its remote's facts alone: a refusal here is final
+    /// (nothing needs downloading to refuse it); an allowed file is still fetched and scanned before it is served.
+    /// Not recorded on the reference (the content's facts will decide it), but a refusal is audited.
+    /// </summary>
+    public async Task<ArtifactDecision> DecideOnMetadataAsync(ArtifactReference reference, CancellationToken cancellationToken)
+    {
+        var (outcome, version) = await PreviewAsync(null, reference, cancellationToken);
+        var decision = Stamp(outcome, version);
+        if (!decision.IsAllowed)
+        {
+            await audit.WriteAsync("decision.metadata", Describe(reference), $"{decision.Decision} by {decision.Rule} (policy {version}, rule {decision.PolicyRule}): {decision.Reason}",
+                cancellationToken);
+            log.LogInformation("Decision {Decision} before download for {Remote} {Subject} {FileName} ({Sha256}) by rule {Rule} ({PolicyRule}) under policy {PolicyVersion}",
+                decision.Decision, reference.Remote, reference.Subject, reference.FileName, reference.Sha256, decision.Rule, decision.PolicyRule, version);
+        }
+        return decision;
+    }
 
     /// <summary>The decision for <paramref name="reference"/>; <paramref name="recorded"/> is what its row holds, if it was read.</summary>
     public async Task<ArtifactDecision> DecideAsync(ContentFacts facts, ArtifactReference reference, ArtifactDecision? recorded, CancellationToken cancellationToken)
     {
-        var outcome = Preview(facts, reference);
-        if (recorded is not null && recorded.Decision == outcome.Decision && recorded.Rule == outcome.Rule && recorded.PolicyVersion == policy.Version)
+        var (outcome, version) = await PreviewAsync(facts, reference, cancellationToken);
+        if (recorded is not null && recorded.Decision == outcome.Decision && recorded.Rule == outcome.Rule && recorded.PolicyVersion == version)
         {
-            return recorded;
+            return recorded with { PolicyRule = outcome.PolicyRule, Warnings = outcome.Warnings };
         }
-        var decision = new ArtifactDecision(outcome.Decision, outcome.Rule, outcome.Reason, policy.Version, time.GetUtcNow());
+        var decision = Stamp(outcome, version);
         if (!await references.RecordDecisionAsync(reference, decision, cancellationToken))
         {
             return decision;
         }
-        await audit.WriteAsync("decision", $"{reference.Remote} {reference.Subject} {reference.FileName} {reference.Sha256}",
-            $"{decision.Decision} by {decision.Rule} (policy {decision.PolicyVersion}): {decision.Reason}", cancellationToken);
-        log.LogInformation("Decision {Decision} for {Remote} {Subject} {FileName} ({Sha256}) by rule {Rule} under policy {PolicyVersion}",
-            decision.Decision, reference.Remote, reference.Subject, reference.FileName, reference.Sha256, decision.Rule, decision.PolicyVersion);
+        var warnings = decision.Warnings.Count > 0 ? $"; warnings: {string.Join("; ", decision.Warnings)}" : "";
+        await audit.WriteAsync("decision", Describe(reference),
+            $"{decision.Decision} by {decision.Rule} (policy {decision.PolicyVersion}, rule {decision.PolicyRule}): {decision.Reason}{warnings}", cancellationToken);
+        log.LogInformation("Decision {Decision} for {Remote} {Subject} {FileName} ({Sha256}) by rule {Rule} ({PolicyRule}) under policy {PolicyVersion} with {Warnings} warnings",
+            decision.Decision, reference.Remote, reference.Subject, reference.FileName, reference.Sha256, decision.Rule, decision.PolicyRule, decision.PolicyVersion,
+            decision.Warnings.Count);
         return decision;
     }
 
@@ -40,4 +73,9 @@ public sealed class ReferenceDecisions(IDecisionPolicy policy, RemoteRegistry re
         var stored = await references.GetAsync(reference.Key, cancellationToken);
         return await DecideAsync(facts, reference, stored?.Reference.Sha256 == reference.Sha256 ? stored.Decision : null, cancellationToken);
     }
+
+    private ArtifactDecision Stamp(PolicyOutcome outcome, string version) =>
+        new(outcome.Decision, outcome.Rule, outcome.Reason, version, time.GetUtcNow()) { PolicyRule = outcome.PolicyRule, Warnings = outcome.Warnings };
+
+    private static string Describe(ArtifactReference reference) => $"{reference.Remote} {reference.Subject} {reference.FileName} {reference.Sha256}";
 }

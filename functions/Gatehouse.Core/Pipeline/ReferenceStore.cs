@@ -22,6 +22,9 @@ public interface IReferenceStore
     Task<bool> RecordDecisionAsync(ArtifactReference reference, ArtifactDecision decision, CancellationToken cancellationToken);
 
     Task<IReadOnlyDictionary<string, string>> RefusedAsync(string partition, CancellationToken cancellationToken);
+
+    /// <summary>Every recorded reference of every remote (a dry run, a rescan, an export), in key order.</summary>
+    IAsyncEnumerable<StoredReference> ListAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -101,6 +104,7 @@ public sealed class ReferenceStore : IReferenceStore
             ["Rule"] = decision.Rule,
             ["Reason"] = decision.Reason,
             ["PolicyVersion"] = decision.PolicyVersion,
+            ["PolicyRule"] = decision.PolicyRule,
             ["DecidedAt"] = decision.DecidedAt,
         };
         try
@@ -139,6 +143,17 @@ public sealed class ReferenceStore : IReferenceStore
         return refused;
     }
 
+    public async IAsyncEnumerable<StoredReference> ListAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var e in _table.QueryAsync<TableEntity>(cancellationToken: cancellationToken))
+        {
+            if (Read(e) is { } stored)
+            {
+                yield return stored;
+            }
+        }
+    }
+
     private static StoredReference? Read(TableEntity e)
     {
         if (e.GetString("Remote") is not { Length: > 0 } remote || e.GetString("Sha256") is not { Length: 64 } sha256)
@@ -150,6 +165,9 @@ public sealed class ReferenceStore : IReferenceStore
             sha256, e.GetInt64("Size") ?? 0, e.GetString("UpstreamUrl") ?? "", e.GetString("UploadTime"), e.GetString("ClientEtag"));
         var decision = Enum.TryParse<Decision>(e.GetString("Decision"), out var d) && e.GetString("PolicyVersion") is { } version
             ? new ArtifactDecision(d, e.GetString("Rule") ?? "", e.GetString("Reason") ?? "", version, e.GetDateTimeOffset("DecidedAt") ?? DateTimeOffset.MinValue)
+            {
+                PolicyRule = e.GetString("PolicyRule") ?? "",
+            }
             : null;
         return new StoredReference(reference, decision);
     }

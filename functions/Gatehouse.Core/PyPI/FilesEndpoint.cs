@@ -51,6 +51,7 @@ public sealed class FilesEndpoint(SimpleIndexCache index, IReferenceStore refere
         {
             case GateStatus.Allowed:
                 var facts = result.Facts!;
+                HttpResponses.AddWarnings(context, result.Decision!.Warnings);
                 if (!await blobs.ServeAsync(context, content.Blob(facts.Container, facts.Sha256), facts.Sha256, facts.Size, facts.ScannedAt, "application/octet-stream"))
                 {
                     await gate.ContentMissingAsync(sha256, context.RequestAborted);

@@ -9,7 +9,7 @@ namespace Gatehouse.PyPI;
 /// upstream, and every file is an installable package whose name promises its archive (a wheel is a zip, an sdist a
 /// gzip'd tar or a zip).
 /// </summary>
-public sealed class PyPIRemote(PyPIUpstream upstream) : IRemote
+public sealed class PyPIRemote(PyPIUpstream upstream, PyPIFacts facts) : IRemote
 {
     public static readonly RemoteKind Pypi = new("pypi");
 
@@ -26,6 +26,8 @@ public sealed class PyPIRemote(PyPIUpstream upstream) : IRemote
         upstream.OpenFileAsync(upstreamUrl, ContentFetcher.BodyCap(expectedSize), cancellationToken);
 
     public ArtifactContext ContextOf(ArtifactReference reference) => Context(reference);
+
+    public Task<ReferenceFacts> GatherAsync(ArtifactReference reference, CancellationToken cancellationToken) => facts.GatherAsync(reference, cancellationToken);
 
     /// <summary>A PyPI file is an installable package whose name promises its archive.</summary>
     public static ArtifactContext Context(ArtifactReference reference) => new(reference, ExpectedArchive(reference.FileName), IsPackage: true);

@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using Gatehouse.Configuration;
 using Gatehouse.Http;
 using Gatehouse.Pipeline;
+using Gatehouse.Policy;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
@@ -14,7 +15,8 @@ namespace Gatehouse.PyPI;
 
 /// <summary>
 /// <c>/pypi/simple/</c> and <c>/pypi/simple/&lt;project&gt;/</c>: PEP 503 HTML or PEP 691 JSON by content negotiation,
-/// with refused files left out and file URLs pointing back at Gatehouse with the expected sha256 in them.
+/// with refused files listed as yanked with the refusal as the reason, and file URLs pointing back at Gatehouse with the
+/// expected sha256 in them.
 /// </summary>
 public sealed class SimpleIndexEndpoint
 {
@@ -27,9 +29,14 @@ public sealed class SimpleIndexEndpoint
     private readonly IMemoryCache _memory;
     private readonly PublicUrls _urls;
     private readonly PyPIOptions _options;
+    private readonly PolicyProvider _policies;
+    private readonly PyPIFacts _facts;
 
-    public SimpleIndexEndpoint(SimpleIndexCache index, IReferenceStore references, IMemoryCache memory, PublicUrls urls, IOptions<GatehouseOptions> options)
+    public SimpleIndexEndpoint(SimpleIndexCache index, IReferenceStore references, IMemoryCache memory, PublicUrls urls, IOptions<GatehouseOptions> options,
+        PolicyProvider policies, PyPIFacts facts)
     {
+        _policies = policies;
+        _facts = facts;
         _index = index;
         _references = references;
         _memory = memory;
@@ -75,15 +82,12 @@ public sealed class SimpleIndexEndpoint
             await HttpResponses.WriteErrorAsync(context, StatusCodes.Status502BadGateway, $"Upstream index unavailable for {normalized}", lookup.Error);
             return;
         }
-        var refused = await RefusedAsync(normalized, context.RequestAborted);
-        var files = project.Files.Where(f => !refused.ContainsKey(f.Filename)).ToList();
-        // A version whose every file was refused disappears too; file-less upstream versions stay.
-        var refusedVersions = project.Files.Where(f => refused.ContainsKey(f.Filename)).Select(f => DistributionFile.Version(f.Filename, normalized)).ToHashSet();
-        var keptVersions = files.Select(f => DistributionFile.Version(f.Filename, normalized)).ToHashSet();
-        var versions = project.Versions.Where(v => !refusedVersions.Contains(v) || keptVersions.Contains(v)).ToList();
+        var (files, status) = await JudgedAsync(project, context.RequestAborted);
+        var versions = project.Versions.ToList();
         var format = Negotiate(request.Headers.Accept.ToString(), request.Query["format"].ToString());
         var origin = _urls.Origin;
-        var body = format == JsonType ? RenderJson(project, files, versions, origin) : RenderHtml(project, files, origin);
+        var shown = status is null ? project : project with { ProjectStatus = status.Value.Status, ProjectStatusReason = status.Value.Reason };
+        var body = format == JsonType ? RenderJson(shown, files, versions, origin) : RenderHtml(shown, files, origin);
         var etag = $"\"{Convert.ToHexStringLower(SHA256.HashData(body))[..32]}\"";
         var response = context.Response;
         response.Headers.Vary = "Accept, Accept-Encoding";
@@ -179,12 +183,54 @@ public sealed class SimpleIndexEndpoint
         return best;
     }
 
-    private async Task<IReadOnlyDictionary<string, string>> RefusedAsync(string project, CancellationToken cancellationToken) =>
-        await _memory.GetOrCreateAsync("refused:" + project, entry =>
+    /// <summary>
+    /// The page's files as Gatehouse serves them. A file refused by its recorded decision, or by the policy on what is
+    /// known before download (a vulnerable release, a denied licence, a young file, a suspect name), stays listed as
+    /// yanked (PEP 592) with the refusal as its reason: resolvers pass over a yanked file unless it is the only match,
+    /// so an unpinned install falls back to an allowed older release, while a pinned one (or a project with nothing
+    /// else) selects it, prints "Reason for being yanked: …", and its download is refused with the same reason. When
+    /// every file is refused the project is also marked <c>quarantined</c> (PEP 792) with the reason, for clients that
+    /// read it. Judged per project at most every few seconds.
+    /// </summary>
+    private async Task<(List<SimpleFile> Files, (string Status, string Reason)? Status)> JudgedAsync(SimpleProject project, CancellationToken cancellationToken)
+    {
+        var policy = await _policies.CurrentPolicyAsync(cancellationToken);
+        var key = $"judged:{project.Name}:{project.FetchedAt.UtcTicks}:{policy.Version}";
+        return await _memory.GetOrCreateAsync(key, async entry =>
         {
             entry.AbsoluteExpirationRelativeToNow = RefusedCacheFor;
-            return _references.RefusedAsync(PyPIRemote.Partition(project), cancellationToken);
-        }) ?? new Dictionary<string, string>();
+            var refused = await _references.RefusedAsync(PyPIRemote.Partition(project.Name), cancellationToken);
+            var facts = await _facts.ForProjectAsync(project.Name, project, cancellationToken);
+            var files = new List<SimpleFile>(project.Files.Count);
+            string? firstReason = null;
+            var refusedCount = 0;
+            foreach (var file in project.Files)
+            {
+                var reason = refused.TryGetValue(file.Filename, out var recorded) ? recorded : await MetadataRefusalAsync(policy, facts, project.Name, file, cancellationToken);
+                if (reason is null)
+                {
+                    files.Add(file);
+                    continue;
+                }
+                refusedCount++;
+                firstReason ??= reason;
+                files.Add(file with { Yanked = true, YankedReason = file.Yanked && file.YankedReason is { Length: > 0 } upstream ? $"{reason} (yanked upstream: {upstream})" : reason });
+            }
+            (string, string)? status = refusedCount > 0 && refusedCount == project.Files.Count && project.ProjectStatus is null or "active"
+                ? ("quarantined", firstReason!)
+                : null;
+            return (files, status);
+        });
+    }
+
+    private static async Task<string?> MetadataRefusalAsync(DeclarativePolicy policy, PyPIProjectFacts facts, string project, SimpleFile file, CancellationToken cancellationToken)
+    {
+        var reference = new ArtifactReference(PyPIRemote.Pypi, PyPIRemote.Key(project, file.Filename), PyPIRemote.Subject(project, file.Filename), file.Filename,
+            file.Sha256, file.Size ?? 0, file.Url, file.UploadTime);
+        var context = PyPIRemote.Context(reference) with { Facts = await facts.ForFileAsync(file.Filename, file.UploadTime, cancellationToken) };
+        var outcome = policy.Decide(null, context);
+        return outcome.Decision == Decision.Allowed ? null : outcome.Reason;
+    }
 
     private static string ApiVersion(SimpleProject project) => project.ProjectStatus is null ? "1.1" : "1.4";
 

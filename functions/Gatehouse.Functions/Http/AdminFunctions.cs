@@ -25,6 +25,22 @@ public sealed class AdminFunctions(GatehouseHttp http)
         return new EmptyResult();
     }
 
+    [Function(nameof(GatehouseHttp.AdminPolicy))]
+    public async Task<IActionResult> Policy(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "GET", "PUT", "POST", Route = GatehouseRoutes.AdminPolicy)] HttpRequest req, string? operation)
+    {
+        await http.AdminPolicy(req.HttpContext, operation);
+        return new EmptyResult();
+    }
+
+    [Function(nameof(GatehouseHttp.AdminOsv))]
+    public async Task<IActionResult> Osv(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "GET", "POST", Route = GatehouseRoutes.AdminOsv)] HttpRequest req, string? operation)
+    {
+        await http.AdminOsv(req.HttpContext, operation);
+        return new EmptyResult();
+    }
+
     [Function(nameof(GatehouseHttp.Health))]
     public async Task<IActionResult> Health(
         [HttpTrigger(AuthorizationLevel.Anonymous, "GET", Route = GatehouseRoutes.Health)] HttpRequest req)

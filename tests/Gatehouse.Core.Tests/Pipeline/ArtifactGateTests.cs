@@ -28,7 +28,7 @@ public sealed class ArtifactGateTests
     {
         _claims = new FakeClaims(_time);
         var options = Options.Create(new GatehouseOptions());
-        var decisions = new ReferenceDecisions(new DefaultPolicy(), new RemoteRegistry([new NoFetchRemote()]), _references, _audit, _time,
+        var decisions = new ReferenceDecisions(new FixedPolicySource(DeclarativePolicy.Default(TimeProvider.System)), new RemoteRegistry([new NoFetchRemote()]), _references, _audit, _time,
             NullLogger<ReferenceDecisions>.Instance);
         var starter = new ScanStarter(_claims, options, NullLogger<ScanStarter>.Instance);
         _gate = new ArtifactGate(_facts, decisions, starter, _signals, new ContentStore(UnusedStorage.Instance), _time, _lifetime, options,
@@ -51,7 +51,7 @@ public sealed class ArtifactGateTests
         var result = await _gate.GetAsync(Reference(), Wait, ScanSource.Request, scheduler, CancellationToken.None);
 
         Assert.Equal(GateStatus.Allowed, result.Status);
-        Assert.Equal(DefaultPolicy.CleanRule, result.Decision!.Rule);
+        Assert.Equal(DeclarativePolicy.CleanRule, result.Decision!.Rule);
         Assert.Equal(0, scheduler.Starts);
         // Decided again with the same outcome, nothing is written twice.
         await _gate.GetAsync(Reference(), Wait, ScanSource.Request, scheduler, CancellationToken.None);
@@ -209,7 +209,7 @@ public sealed class ArtifactGateTests
     {
         var reference = Reference("model.safetensors");
         _references.Rows[reference.Key] = new StoredReference(reference, null);
-        ReferenceDecisions Instance() => new(new DefaultPolicy(), new RemoteRegistry([new NoFetchRemote()]), _references, _audit, _time,
+        ReferenceDecisions Instance() => new(new FixedPolicySource(DeclarativePolicy.Default(TimeProvider.System)), new RemoteRegistry([new NoFetchRemote()]), _references, _audit, _time,
             NullLogger<ReferenceDecisions>.Instance);
 
         // Both read the row before either wrote (recorded: null), as two hosts woken by the same scan do.

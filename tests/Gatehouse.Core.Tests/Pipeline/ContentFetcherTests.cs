@@ -129,6 +129,8 @@ public sealed class ContentFetcherTests
             hub.Client.SendAsync(Profile, UpstreamRequest.Get(upstreamUrl, "*/*", ContentFetcher.BodyCap(expectedSize)), cancellationToken);
 
         public ArtifactContext ContextOf(ArtifactReference reference) => HuggingFaceRemote.Context(reference);
+
+        public Task<ReferenceFacts> GatherAsync(ArtifactReference reference, CancellationToken cancellationToken) => Task.FromResult(ReferenceFacts.None);
     }
 
     /// <summary>Staging in memory, verifying as the real one does: the sha256 and, when promised, the size.</summary>

@@ -40,7 +40,7 @@ internal static class ContentUnderTest
     public static ArtifactReference Hf(string path, long size = 100) =>
         new(HuggingFaceRemote.Hf, new ReferenceKey("hf:org%2Fmodel", "c0ffee%2F" + path), "org/model@c0ffee", path, Sha, size, "https://hub.example/" + path, null);
 
-    public static PolicyOutcome DecidePyPI(ContentFacts facts, string fileName) => new DefaultPolicy().Decide(facts, PyPIRemote.Context(PyPI(fileName, facts.Size)));
+    public static PolicyOutcome DecidePyPI(ContentFacts facts, string fileName) => DeclarativePolicy.Default(TimeProvider.System).Decide(facts, PyPIRemote.Context(PyPI(fileName, facts.Size)));
 
-    public static PolicyOutcome DecideHf(ContentFacts facts, string path) => new DefaultPolicy().Decide(facts, HuggingFaceRemote.Context(Hf(path, facts.Size)));
+    public static PolicyOutcome DecideHf(ContentFacts facts, string path) => DeclarativePolicy.Default(TimeProvider.System).Decide(facts, HuggingFaceRemote.Context(Hf(path, facts.Size)));
 }

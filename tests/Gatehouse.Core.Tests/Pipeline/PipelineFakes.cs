@@ -73,6 +73,8 @@ internal sealed class FakeReferences : IReferenceStore
         Task.FromResult<IReadOnlyDictionary<string, string>>(Rows.Values
             .Where(r => r.Reference.Key.Partition == partition && r.Decision is { IsAllowed: false })
             .ToDictionary(r => r.Reference.Key.Row, r => r.Decision!.Reason));
+
+    public IAsyncEnumerable<StoredReference> ListAsync(CancellationToken cancellationToken) => Rows.Values.ToAsyncEnumerable();
 }
 
 internal sealed class FakeAudit : IAuditLog
@@ -181,6 +183,8 @@ internal sealed class NoFetchRemote : IRemote
         throw new InvalidOperationException("a gate never fetches");
 
     public ArtifactContext ContextOf(ArtifactReference reference) => HuggingFaceRemote.Context(reference);
+
+    public Task<ReferenceFacts> GatherAsync(ArtifactReference reference, CancellationToken cancellationToken) => Task.FromResult(ReferenceFacts.None);
 }
 
 /// <summary>Storage clients that are never called (the tests keep contents in artifacts, where nothing has to move).</summary>

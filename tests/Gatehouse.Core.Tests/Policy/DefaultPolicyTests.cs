@@ -27,7 +27,7 @@ public class DefaultPolicyTests
     {
         var outcome = Decide(Archive(), Install(), Model());
         Assert.Equal(Decision.Allowed, outcome.Decision);
-        Assert.Equal(DefaultPolicy.CleanRule, outcome.Rule);
+        Assert.Equal(DeclarativePolicy.CleanRule, outcome.Rule);
         Assert.Empty(outcome.Considered);
     }
 
@@ -52,7 +52,7 @@ public class DefaultPolicyTests
     {
         var outcome = Decide(Archive(), Install() with { Error = "the archive could not be read" }, Model());
         Assert.Equal(Decision.Quarantined, outcome.Decision);
-        Assert.Equal(DefaultPolicy.CheckFailedRule, outcome.Rule);
+        Assert.Equal(DeclarativePolicy.CheckFailedRule, outcome.Rule);
         Assert.Contains("InstallTimeCode", outcome.Reason);
         Assert.Contains("the archive could not be read", outcome.Reason);
     }
@@ -77,7 +77,7 @@ public class DefaultPolicyTests
     [Fact]
     public void A_failed_check_wins_over_a_suspicious_finding()
     {
-        Assert.Equal(DefaultPolicy.CheckFailedRule, Decide(Archive(Duplicate), Install() with { Error = "timeout" }, Model()).Rule);
+        Assert.Equal(DeclarativePolicy.CheckFailedRule, Decide(Archive(Duplicate), Install() with { Error = "timeout" }, Model()).Rule);
     }
 
     [Fact]
@@ -85,7 +85,7 @@ public class DefaultPolicyTests
     {
         var outcome = Decide(Install(Noted), Archive(), Model());
         Assert.Equal(Decision.Allowed, outcome.Decision);
-        Assert.Equal(DefaultPolicy.CleanRule, outcome.Rule);
+        Assert.Equal(DeclarativePolicy.CleanRule, outcome.Rule);
         Assert.Equal([Noted with { Check = nameof(InstallTimeCodeActivity) }], outcome.Considered);
     }
 
@@ -94,7 +94,7 @@ public class DefaultPolicyTests
     {
         var outcome = Decide(Archive());
         Assert.Equal(Decision.Quarantined, outcome.Decision);
-        Assert.Equal(DefaultPolicy.CheckFailedRule, outcome.Rule);
+        Assert.Equal(DeclarativePolicy.CheckFailedRule, outcome.Rule);
         Assert.Contains(nameof(InstallTimeCodeActivity), outcome.Reason);
     }
 
@@ -120,8 +120,8 @@ public class DefaultPolicyTests
     public void A_package_file_that_is_no_archive_or_not_the_one_its_name_promises_is_held()
     {
         var data = Combine(100, new CheckResult(nameof(ArchiveSafetyActivity), []), Install(), Model() with { ModelFormat = "data" });
-        Assert.Equal(DefaultPolicy.UnreadableRule, DecidePyPI(data, "demo-1.0.tar.gz").Rule);
-        Assert.Equal(DefaultPolicy.FormatMismatchRule, DecidePyPI(Combine(100, Archive(), Install(), Model()), "demo-1.0.tar.gz").Rule);
+        Assert.Equal(ArchiveSafety.Rules.Unreadable, DecidePyPI(data, "demo-1.0.tar.gz").Rule);
+        Assert.Equal(ArchiveSafety.Rules.FormatMismatch, DecidePyPI(Combine(100, Archive(), Install(), Model()), "demo-1.0.tar.gz").Rule);
         // A model repository's file promises no archive at all.
         Assert.Equal(Decision.Allowed, DecideHf(data, "notes.txt").Decision);
     }

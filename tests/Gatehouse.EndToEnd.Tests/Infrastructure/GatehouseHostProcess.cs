@@ -18,6 +18,12 @@ public sealed record HostSettings
     /// <summary><c>Gatehouse__PublicBaseUrl</c>; null leaves it unset (the host's own URL is used).</summary>
     public string? PublicBaseUrl { get; init; }
 
+    /// <summary>Load the simulator's OSV fixture export (at start and on <c>POST /admin/osv/refresh</c>); off by default.</summary>
+    public bool OsvFixture { get; init; }
+
+    /// <summary><c>Gatehouse__Policy__File</c>: a policy file the host reads and reloads; null runs the built-in default.</summary>
+    public string? PolicyFile { get; init; }
+
     /// <summary>
     /// How long a dequeued orchestration (control-queue) message stays hidden; null keeps DurableTask.AzureStorage's 5
     /// minutes. A message whose processing failed while storage was gone cannot be handed back, so it is seen again only after this.
@@ -59,6 +65,13 @@ public sealed record HostSettings
             ["Logging__LogLevel__Microsoft.DurableTask.Client.Grpc"] = "Warning",
             ["Logging__LogLevel__Grpc.AspNetCore.Server"] = "Warning",
         };
+        // No test reaches OSV's real export: without the fixture the mirror points at a closed local port and stays empty.
+        environment["Gatehouse__Osv__ExportUrl"] = OsvFixture ? $"{upstream}/osv/PyPI/all.zip" : "http://127.0.0.1:9/osv/PyPI/all.zip";
+        if (PolicyFile is not null)
+        {
+            environment["Gatehouse__Policy__File"] = PolicyFile;
+            environment["Gatehouse__Policy__ReloadSeconds"] = "1";
+        }
         if (PublicBaseUrl is not null)
         {
             environment["Gatehouse__PublicBaseUrl"] = PublicBaseUrl;

@@ -202,7 +202,16 @@ public sealed class GatehouseStack : IAsyncDisposable
         return ("e2e" + letters + TestEnvironment.UniqueSuffix())[..Math.Min(45, 3 + letters.Length + 10)];
     }
 
-    private static async Task<string> CreateTokenAsync(string connectionString, string name)
+    /// <summary>A client with a new admin token as Bearer, made with the product's token service straight in storage (as <c>token create --storage</c> does).</summary>
+    public async Task<HttpClient> CreateAdminClientAsync(string name = "e2e admin")
+    {
+        var client = CreateClient(authenticated: false);
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await CreateTokenAsync(_storageConnectionString, name, TokenScope.Admin));
+        return client;
+    }
+
+    /// <summary>A token of <paramref name="scope"/> made with the product's token service, straight in storage.</summary>
+    public static async Task<string> CreateTokenAsync(string connectionString, string name, TokenScope scope = TokenScope.Read)
     {
         var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection(new Dictionary<string, string?> { ["AzureWebJobsStorage"] = connectionString })
@@ -210,7 +219,7 @@ public sealed class GatehouseStack : IAsyncDisposable
         var storage = GatehouseStorage.FromConfiguration(configuration);
         await storage.EnsureCreatedAsync(CancellationToken.None);
         using var cache = new MemoryCache(new MemoryCacheOptions());
-        var created = await new EntitlementTokenService(storage, TimeProvider.System, cache).CreateAsync(name, TokenScope.Read, CancellationToken.None);
+        var created = await new EntitlementTokenService(storage, TimeProvider.System, cache).CreateAsync(name, scope, CancellationToken.None);
         return created.Secret;
     }
 }

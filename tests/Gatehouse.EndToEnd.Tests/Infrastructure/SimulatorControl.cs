@@ -70,10 +70,12 @@ public sealed class SimulatorControl(Uri baseAddress) : IDisposable
     private Task FaultAsync(string pathPrefix, string fault) => PostAsync($"_sim/fault?path={Uri.EscapeDataString(pathPrefix)}&{fault}");
 
     /// <summary>A valid wheel of <paramref name="size"/> bytes added to the project's index; content is unique to (project, version, size).</summary>
-    public async Task<SyntheticFile> SyntheticAsync(string project, string version, long size)
+    /// <param name="uploadTime">The upload time the index gives the file; now when null.</param>
+    public async Task<SyntheticFile> SyntheticAsync(string project, string version, long size, DateTimeOffset? uploadTime = null)
     {
+        var uploaded = uploadTime is { } at ? "&uploadTime=" + Uri.EscapeDataString(at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)) : "";
         using var response = await _http.PostAsync(
-            $"_sim/synthetic?project={Uri.EscapeDataString(project)}&version={Uri.EscapeDataString(version)}&size={size.ToString(CultureInfo.InvariantCulture)}", null);
+            $"_sim/synthetic?project={Uri.EscapeDataString(project)}&version={Uri.EscapeDataString(version)}&size={size.ToString(CultureInfo.InvariantCulture)}{uploaded}", null);
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, $"POST /_sim/synthetic answered {(int)response.StatusCode}: {body}");
         return JsonSerializer.Deserialize<SyntheticFile>(body) ?? throw new InvalidOperationException("POST /_sim/synthetic returned nothing.");

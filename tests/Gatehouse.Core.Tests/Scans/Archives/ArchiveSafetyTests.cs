@@ -22,7 +22,7 @@ public class ArchiveSafetyTests
         var (format, findings) = await new ArchiveSafety(limits ?? new ArchiveLimits()).InspectAsync(archive, CancellationToken.None);
         var facts = new ContentFacts(new string('0', 64), archive.Length, ContentFacts.CurrentVersion, format, false, "data", findings, [], "quarantine", DateTimeOffset.UnixEpoch);
         var reference = new ArtifactReference(PyPIRemote.Pypi, PyPIRemote.Key("demo", fileName), "demo 1.0", fileName, facts.Sha256, facts.Size, "https://files.example/x", null);
-        return new DefaultPolicy().Decide(facts, PyPIRemote.Context(reference)).Considered;
+        return DeclarativePolicy.Default(TimeProvider.System).Decide(facts, PyPIRemote.Context(reference)).Considered;
     }
 
     private static Finding SingleFinding(IReadOnlyList<Finding> findings, string rule) => Assert.Single(findings, f => f.Rule == rule);

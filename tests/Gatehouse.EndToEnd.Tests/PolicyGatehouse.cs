@@ -1,0 +1,68 @@
+using Gatehouse.EndToEnd.Tests.Infrastructure;
+using Gatehouse.Policy;
+
+namespace Gatehouse.EndToEnd.Tests;
+
+/// <summary>
+/// A Gatehouse of its own for the policy tests: its own Azurite (the OSV mirror and the policy it holds must not reach
+/// the other tests' hosts), the simulator's OSV fixture export loaded, and a policy file on disk (the standalone host's
+/// source) that is the built-in default with a seven-day cooldown and two exceptions appended.
+/// </summary>
+public sealed class PolicyGatehouse : IAsyncLifetime
+{
+    /// <summary>The policy the host starts with.</summary>
+    public static readonly string Policy = PolicyProvider.DefaultText.TrimEnd() + "\n" + """
+
+          - id: cooldown
+            description: releases younger than a week wait
+            action: quarantine
+            when:
+              age: { younger-than: 7d }
+
+        exceptions:
+          - id: waived-fresh
+            match: { remote: pypi, project: gh-waived }
+            rules: [cooldown]
+            expires: 2099-12-31
+            reason: the fix we need today
+            owner: security@example.com
+          - id: lapsed-fresh
+            match: { remote: pypi, project: gh-lapsed }
+            rules: [cooldown]
+            expires: 2020-01-31
+            reason: a waiver that ran out
+            owner: security@example.com
+        """ + "\n";
+
+    private PrivateAzurite? _azurite;
+    private GatehouseStack? _stack;
+
+    public GatehouseStack Stack => _stack ?? throw new InvalidOperationException("The policy Gatehouse did not start.");
+
+    public string PolicyFile { get; } = Path.Combine(TestEnvironment.NewTempDirectory("policy"), "policy.yaml");
+
+    public async Task InitializeAsync()
+    {
+        await File.WriteAllTextAsync(PolicyFile, Policy);
+        _azurite = await PrivateAzurite.StartAsync();
+        _stack = await GatehouseStack.StartAsync("policy", s => s with { OsvFixture = true, PolicyFile = PolicyFile }, storageConnectionString: _azurite.ConnectionString);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_stack is not null)
+        {
+            await _stack.DisposeAsync();
+        }
+        if (_azurite is not null)
+        {
+            await _azurite.DisposeAsync();
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class PolicyGatehouseCollection : ICollectionFixture<PolicyGatehouse>
+{
+    public const string Name = "Policy Gatehouse";
+}

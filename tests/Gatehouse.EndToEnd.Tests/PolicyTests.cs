@@ -1,0 +1,233 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Gatehouse.EndToEnd.Tests.Infrastructure;
+
+namespace Gatehouse.EndToEnd.Tests;
+
+/// <summary>
+/// The policy through the real host and real pips: OSV advisories and a cooldown refuse releases before anything is
+/// downloaded, refused files stay listed as yanked with the refusal as the reason (so a pinned pip prints it and an
+/// unpinned one falls back to an allowed release), exceptions expire, a dry run lists exactly what applying changes,
+/// and a malformed policy is refused with its line while the running one stays.
+/// </summary>
+[Collection(PolicyGatehouseCollection.Name)]
+public sealed class PolicyTests(PolicyGatehouse fixture, ITestOutputHelper output)
+{
+    private const string VulnerableDep = "gh_dep-1.0.0-py3-none-any.whl";
+    private const string FixedDep = "gh_dep-1.1.0-py3-none-any.whl";
+    private const string Advisory = "PYSEC-0000-GH-DEP-1";
+
+    private GatehouseStack Stack => fixture.Stack;
+
+    [Theory]
+    [InlineData(PipUnderTest.Debian)]
+    [InlineData(PipUnderTest.Source)]
+    public Task A_vulnerable_release_is_yanked_with_its_advisory_pip_falls_back_to_the_fix_and_a_pinned_install_names_the_advisory(string pip) =>
+        Stack.RunAsync(output, async () =>
+        {
+            using var admin = await Stack.CreateAdminClientAsync();
+            await EnsureOsvLoadedAsync(admin);
+            using var client = Stack.CreateClient();
+            var files = await IndexFilesAsync(client, "gh-dep");
+            Assert.Contains(Advisory, Yanked(files, VulnerableDep));
+            Assert.Contains("Blocked by Gatehouse", Yanked(files, VulnerableDep));
+            Assert.Null(Yanked(files, FixedDep));
+
+            using var venv = await PipUnderTest.For(pip).CreateVenvAsync(output);
+            var unpinned = await venv.PipAsync(PythonVenv.InstallArguments(Stack.PipIndexUrl, "gh-dep"));
+            output.WriteLine(unpinned.ToString());
+            Assert.True(unpinned.ExitCode == 0, $"pip install gh-dep failed:\n{unpinned}");
+            Assert.Equal("1.1.0", await InstalledVersionAsync(venv, "gh-dep"));
+
+            using var second = await PipUnderTest.For(pip).CreateVenvAsync(output);
+            var pinned = await second.PipAsync(PythonVenv.InstallArguments(Stack.PipIndexUrl, "gh-dep==1.0.0"));
+            output.WriteLine(pinned.ToString());
+            Assert.True(pinned.ExitCode != 0, $"pip installed the vulnerable gh-dep 1.0.0:\n{pinned}");
+            Assert.Contains(Advisory, pinned.Output, StringComparison.Ordinal);
+            Assert.Contains("Blocked by Gatehouse", pinned.Output, StringComparison.Ordinal);
+            // Refused on the advisory alone: the vulnerable wheel was never fetched from the upstream.
+            Assert.Equal(0, await Stack.Sim.FileFetchesAsync(VulnerableDep));
+        });
+
+    [Theory]
+    [InlineData(PipUnderTest.Debian)]
+    [InlineData(PipUnderTest.Source)]
+    public Task A_release_younger_than_the_cooldown_is_held_and_pip_installs_the_older_one_unless_pinned(string pip) => Stack.RunAsync(output, async () =>
+    {
+        var project = "gh-fresh-" + pip.Replace(".", "", StringComparison.Ordinal);
+        await Stack.Sim.SyntheticAsync(project, "0.9", 4096, DateTimeOffset.UtcNow.AddDays(-30));
+        var young = await Stack.Sim.SyntheticAsync(project, "1.0", 4096, DateTimeOffset.UtcNow.AddDays(-1));
+
+        using var venv = await PipUnderTest.For(pip).CreateVenvAsync(output);
+        var unpinned = await venv.PipAsync(PythonVenv.InstallArguments(Stack.PipIndexUrl, project));
+        output.WriteLine(unpinned.ToString());
+        Assert.True(unpinned.ExitCode == 0, $"pip install {project} failed:\n{unpinned}");
+        Assert.Equal("0.9", await InstalledVersionAsync(venv, project));
+
+        var pinned = await venv.PipAsync(PythonVenv.InstallArguments(Stack.PipIndexUrl, $"{project}==1.0"));
+        output.WriteLine(pinned.ToString());
+        Assert.True(pinned.ExitCode != 0, $"pip installed {project} 1.0, published yesterday:\n{pinned}");
+        Assert.Contains("Quarantined by Gatehouse: it was published 1 day ago", pinned.Output, StringComparison.Ordinal);
+        Assert.Contains("(cooldown)", pinned.Output, StringComparison.Ordinal);
+        Assert.Equal(0, await Stack.Sim.FileFetchesAsync(young.Filename));
+    });
+
+    [Theory]
+    [InlineData("gh-waived", true)]
+    [InlineData("gh-lapsed", false)]
+    public Task An_exception_lets_a_young_release_through_until_it_expires(string project, bool installs) => Stack.RunAsync(output, async () =>
+    {
+        await Stack.Sim.SyntheticAsync(project, "1.0", 4096, DateTimeOffset.UtcNow.AddHours(-5));
+        using var venv = await PythonVenv.CreateAsync(output);
+        var install = await venv.PipAsync(PythonVenv.InstallArguments(Stack.PipIndexUrl, $"{project}==1.0"));
+        output.WriteLine(install.ToString());
+        Assert.Equal(installs, install.ExitCode == 0);
+        if (!installs)
+        {
+            Assert.Contains("(cooldown)", install.Output, StringComparison.Ordinal);
+        }
+    });
+
+    [Fact]
+    public Task A_dry_run_lists_exactly_what_applying_the_stricter_policy_changes() => Stack.RunAsync(output, async () =>
+    {
+        using var admin = await Stack.CreateAdminClientAsync();
+        await EnsureOsvLoadedAsync(admin);
+        using var client = Stack.CreateClient();
+        string[] projects = ["gh-demo", "gh-dep"];
+        // Every file of both projects asked for once (recorded, fetched and scanned unless refused before download).
+        var before = await FileStatusesAsync(client, projects);
+
+        var stricter = PolicyGatehouse.Policy.Replace("\nexceptions:", """
+
+              - id: no-demo
+                action: block
+                when:
+                  project: gh-demo
+            exceptions:
+            """, StringComparison.Ordinal);
+        var report = await PostPolicyAsync(admin, "admin/policy/dry-run", stricter, HttpMethod.Post);
+        output.WriteLine(report.ToString());
+        var changes = report.GetProperty("changes").EnumerateArray().ToList();
+        Assert.Equal(["gh_demo-1.0.0-py3-none-any.whl", "gh_demo-1.0.0.tar.gz"], changes.Select(c => c.GetProperty("file").GetString()).Order(StringComparer.Ordinal));
+        Assert.All(changes, c =>
+        {
+            Assert.Equal("Allowed", c.GetProperty("current").GetProperty("decision").GetString());
+            Assert.Equal("Blocked", c.GetProperty("candidate").GetProperty("decision").GetString());
+            Assert.Equal("no-demo", c.GetProperty("candidate").GetProperty("rule").GetString());
+        });
+        Assert.True(report.GetProperty("evaluated").GetInt32() >= before.Count, $"the dry run judged fewer references than were asked for: {report}");
+
+        var applied = await PostPolicyAsync(admin, "admin/policy", stricter, HttpMethod.Put);
+        Assert.Equal(report.GetProperty("candidateVersion").GetString(), applied.GetProperty("version").GetString());
+        try
+        {
+            var after = await FileStatusesAsync(client, projects);
+            var flipped = before.Keys.Where(f => before[f] != after[f]).Order(StringComparer.Ordinal).ToList();
+            Assert.Equal(changes.Select(c => c.GetProperty("file").GetString()!).Order(StringComparer.Ordinal), flipped);
+            Assert.All(flipped, f => Assert.Equal(HttpStatusCode.Forbidden, after[f]));
+        }
+        finally
+        {
+            await PostPolicyAsync(admin, "admin/policy", PolicyGatehouse.Policy, HttpMethod.Put);
+        }
+    });
+
+    [Fact]
+    public Task A_malformed_policy_is_refused_with_its_line_and_the_running_policy_stays() => Stack.RunAsync(output, async () =>
+    {
+        using var admin = await Stack.CreateAdminClientAsync();
+        var before = await admin.GetFromJsonAsync<JsonElement>("admin/policy");
+        var version = before.GetProperty("version").GetString();
+        const string Broken = "version: 1\nrules:\n  - id: oops\n    action: block\n    when:\n      licence: forbidden\n";
+
+        using (var put = await admin.PutAsync("admin/policy", new StringContent(Broken, Encoding.UTF8, "application/yaml")))
+        {
+            var body = await put.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, put.StatusCode);
+            var error = Assert.Single(body.GetProperty("errors").EnumerateArray());
+            Assert.Equal(6, error.GetProperty("line").GetInt32());
+            Assert.Contains("'forbidden' is not a value of licence", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
+
+        // The same text dropped into the policy file: the reload refuses it and says why; the running policy stays.
+        await File.WriteAllTextAsync(fixture.PolicyFile, Broken);
+        try
+        {
+            JsonElement status = default;
+            for (var i = 0; i < 40; i++)
+            {
+                status = await admin.GetFromJsonAsync<JsonElement>("admin/policy");
+                if (status.GetProperty("lastError").ValueKind == JsonValueKind.Object)
+                {
+                    break;
+                }
+                await Task.Delay(250);
+            }
+            Assert.Equal(version, status.GetProperty("version").GetString());
+            var refused = status.GetProperty("lastError");
+            Assert.Equal(6, refused.GetProperty("errors")[0].GetProperty("line").GetInt32());
+            Assert.Equal(1, Stack.CountLogLines("refused at line 6"));
+        }
+        finally
+        {
+            await File.WriteAllTextAsync(fixture.PolicyFile, PolicyGatehouse.Policy);
+        }
+    });
+
+    private static async Task EnsureOsvLoadedAsync(HttpClient admin)
+    {
+        using var response = await admin.PostAsync("admin/osv/refresh", null);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"POST /admin/osv/refresh answered {(int)response.StatusCode}: {body}");
+        var status = await admin.GetFromJsonAsync<JsonElement>("admin/osv");
+        Assert.True(status.GetProperty("loaded").GetBoolean(), $"the OSV mirror is not loaded: {status}");
+    }
+
+    private static async Task<JsonElement> PostPolicyAsync(HttpClient admin, string path, string policy, HttpMethod method)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = new StringContent(policy, Encoding.UTF8, "application/yaml") };
+        using var response = await admin.SendAsync(request);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"{method} /{path} answered {(int)response.StatusCode}: {body}");
+        return JsonDocument.Parse(body).RootElement.Clone();
+    }
+
+    private static async Task<JsonElement[]> IndexFilesAsync(HttpClient client, string project) =>
+        [.. JsonDocument.Parse(await SimpleIndexPages.GetAsync(client, project, SimpleIndexPages.Json)).RootElement.GetProperty("files").EnumerateArray().Select(f => f.Clone())];
+
+    /// <summary>The yank reason the index gives the file, or null when it is not yanked.</summary>
+    private static string? Yanked(JsonElement[] files, string filename)
+    {
+        var yanked = files.Single(f => f.GetProperty("filename").GetString() == filename).GetProperty("yanked");
+        return yanked.ValueKind == JsonValueKind.String ? yanked.GetString() : yanked.ValueKind == JsonValueKind.True ? "" : null;
+    }
+
+    /// <summary>The status of a GET of every file of the projects' pages (the answer to a pip download).</summary>
+    private static async Task<Dictionary<string, HttpStatusCode>> FileStatusesAsync(HttpClient client, string[] projects)
+    {
+        var statuses = new Dictionary<string, HttpStatusCode>(StringComparer.Ordinal);
+        foreach (var project in projects)
+        {
+            foreach (var file in await IndexFilesAsync(client, project))
+            {
+                var name = file.GetProperty("filename").GetString()!;
+                using var response = await client.GetAsync(GatehouseStack.FileUrl(project, file.GetProperty("hashes").GetProperty("sha256").GetString()!, name));
+                statuses[name] = response.StatusCode;
+            }
+        }
+        return statuses;
+    }
+
+    private static async Task<string?> InstalledVersionAsync(PythonVenv venv, string project)
+    {
+        var list = await venv.PipAsync("list", "--format=json", "--disable-pip-version-check");
+        Assert.True(list.ExitCode == 0, list.ToString());
+        return JsonDocument.Parse(list.StandardOutput).RootElement.EnumerateArray()
+            .Where(p => string.Equals(p.GetProperty("name").GetString(), project, StringComparison.OrdinalIgnoreCase))
+            .Select(p => p.GetProperty("version").GetString())
+            .FirstOrDefault();
+    }
+}
