@@ -151,7 +151,7 @@ public sealed class FactsPerContentTests(SharedGatehouse shared, ITestOutputHelp
     {
         using (var client = Stack.CreateClient())
         {
-            // A refusal from an earlier test hides the wheel for a few seconds after its content was forgotten.
+            // The wheel stays listed (as yanked once refused), so a pip always meets it.
             Assert.True(await SimpleIndexPages.ListedWithinAsync(client, "gh-evil", EvilWheel, TimeSpan.FromSeconds(15), listed: true),
                 $"{EvilWheel} is not on the index");
         }

@@ -41,43 +41,79 @@ public sealed class PipThroughGatehouseTests(SharedGatehouse shared, ITestOutput
     });
 
     [Theory]
-    [InlineData(PipUnderTest.Debian)]
-    [InlineData(PipUnderTest.Default)]
-    [InlineData(PipUnderTest.Source)]
-    public Task Pip_refuses_gh_evil_with_the_reason_in_its_output_and_the_file_is_quarantined_and_hidden(string pip) => Stack.RunAsync(output, async () =>
+    [InlineData(PipUnderTest.Debian, PipUnderTest.Source)]
+    [InlineData(PipUnderTest.Default, PipUnderTest.Debian)]
+    [InlineData(PipUnderTest.Source, PipUnderTest.Default)]
+    public Task Pip_refuses_gh_evil_with_the_reason_and_a_later_pip_learns_the_same_reason_from_the_index(string first, string later) =>
+        Stack.RunAsync(output, async () =>
+        {
+            // The first pip meets gh-evil cold, as on a fresh storage account; the later one after its refusal is recorded.
+            await Stack.Storage.ForgetContentAsync(EvilSha256);
+            using var client = Stack.CreateClient();
+            // The index keeps its judgement of a page for a few seconds: wait until the project is no longer marked refused.
+            Assert.True(await QuarantinedWithinAsync(client, quarantined: false), "gh-evil was still marked quarantined after its verdict was forgotten");
+
+            using var venv = await PipUnderTest.For(first).CreateVenvAsync(output);
+            var install = await venv.PipAsync(PythonVenv.InstallArguments(Stack.PipIndexUrl, "gh-evil"));
+            output.WriteLine(install.ToString());
+            Assert.True(install.ExitCode != 0, $"pip installed gh-evil through Gatehouse:\n{install}");
+            Assert.Contains("Blocked by Gatehouse", install.Output, StringComparison.Ordinal);
+            Assert.Contains("install.pth-exec", install.Output, StringComparison.Ordinal);
+
+            Assert.NotNull(await Stack.Storage.FactsAsync(EvilSha256));
+            var verdict = await Stack.Storage.PyPIReferenceAsync("gh-evil", EvilWheel);
+            Assert.NotNull(verdict);
+            Assert.Equal("Blocked", verdict.GetString("Decision"));
+            Assert.Equal("install.pth-exec", verdict.GetString("Rule"));
+            Assert.Equal("content-dangerous", verdict.GetString("PolicyRule"));
+            Assert.Matches("^policy-[0-9a-f]{12}$", verdict.GetString("PolicyVersion"));
+            Assert.True(await Stack.Storage.BlobExistsAsync(StorageProbe.Quarantine, EvilSha256), "the blocked wheel is not in the quarantine container");
+            Assert.False(await Stack.Storage.BlobExistsAsync(StorageProbe.Artifacts, EvilSha256), "the blocked wheel is in the artifacts container");
+            Assert.False(await Stack.Storage.BlobExistsAsync(StorageProbe.Staging, EvilSha256), "the blocked wheel is still in staging");
+
+            // With nothing installable left, the refused wheel stays listed as it is (so every pip selects it and is told why)
+            // and the project is marked quarantined with the reason (PEP 792).
+            Assert.True(await QuarantinedWithinAsync(client, quarantined: true), "gh-evil is not marked quarantined after its only file was blocked");
+            var page = JsonDocument.Parse(await SimpleIndexPages.GetAsync(client, "gh-evil", SimpleIndexPages.Json)).RootElement;
+            var file = page.GetProperty("files").EnumerateArray().Single(f => f.GetProperty("filename").GetString() == EvilWheel);
+            Assert.False(file.GetProperty("yanked").GetBoolean());
+            Assert.StartsWith("Blocked by Gatehouse", page.GetProperty("project-status").GetProperty("reason").GetString(), StringComparison.Ordinal);
+
+            // A later user with another pip, unpinned and pinned: each selects the listed wheel and its download's refusal
+            // says why (not "from versions: none").
+            using var laterVenv = await PipUnderTest.For(later).CreateVenvAsync(output);
+            foreach (var requirement in new[] { "gh-evil", "gh-evil==1.0.0" })
+            {
+                var again = await laterVenv.PipAsync(PythonVenv.InstallArguments(Stack.PipIndexUrl, requirement));
+                output.WriteLine(again.ToString());
+                Assert.True(again.ExitCode != 0, $"a later pip installed {requirement} through Gatehouse:\n{again}");
+                Assert.Contains("Blocked by Gatehouse", again.Output, StringComparison.Ordinal);
+                Assert.Contains("install.pth-exec", again.Output, StringComparison.Ordinal);
+                Assert.DoesNotContain("from versions: none", again.Output, StringComparison.Ordinal);
+            }
+        });
+
+    /// <summary>Polls both formats of gh-evil's page until the project is (or is not) marked quarantined.</summary>
+    private static async Task<bool> QuarantinedWithinAsync(HttpClient client, bool quarantined)
     {
-        // A blocked file is no longer listed, so a pip that comes after the refusal never asks for it (the policy work
-        // will give later users the reason too). Each pip starts from a cold cache, as on a fresh storage account.
-        await Stack.Storage.ForgetContentAsync(EvilSha256);
-        using var venv = await PipUnderTest.For(pip).CreateVenvAsync(output);
-        using var client = Stack.CreateClient();
-        // The index keeps its list of refused files for a few seconds: wait until the forgotten wheel is listed again.
-        Assert.True(await SimpleIndexPages.ListedWithinAsync(client, "gh-evil", EvilWheel, TimeSpan.FromSeconds(15), listed: true), $"{EvilWheel} did not come back into the index after its verdict was forgotten");
-
-        var install = await venv.PipAsync(PythonVenv.InstallArguments(Stack.PipIndexUrl, "gh-evil"));
-        output.WriteLine(install.ToString());
-        Assert.True(install.ExitCode != 0, $"pip installed gh-evil through Gatehouse:\n{install}");
-        Assert.Contains("Blocked by Gatehouse", install.Output, StringComparison.Ordinal);
-        Assert.Contains("install.pth-exec", install.Output, StringComparison.Ordinal);
-
-        Assert.NotNull(await Stack.Storage.FactsAsync(EvilSha256));
-        var verdict = await Stack.Storage.PyPIReferenceAsync("gh-evil", EvilWheel);
-        Assert.NotNull(verdict);
-        Assert.Equal("Blocked", verdict.GetString("Decision"));
-        Assert.Equal("install.pth-exec", verdict.GetString("Rule"));
-        Assert.True(await Stack.Storage.BlobExistsAsync(StorageProbe.Quarantine, EvilSha256), "the blocked wheel is not in the quarantine container");
-        Assert.False(await Stack.Storage.BlobExistsAsync(StorageProbe.Artifacts, EvilSha256), "the blocked wheel is in the artifacts container");
-        Assert.False(await Stack.Storage.BlobExistsAsync(StorageProbe.Staging, EvilSha256), "the blocked wheel is still in staging");
-
-        // The project page drops refused files; the refusal list is cached for a few seconds, so allow a short wait.
-        Assert.True(await SimpleIndexPages.ListedWithinAsync(client, "gh-evil", EvilWheel, TimeSpan.FromSeconds(15), listed: false), $"{EvilWheel} is still in the index after it was blocked");
-        var json = await SimpleIndexPages.GetAsync(client, "gh-evil", SimpleIndexPages.Json);
-        var html = await SimpleIndexPages.GetAsync(client, "gh-evil", SimpleIndexPages.Html);
-        Assert.DoesNotContain(EvilWheel, json, StringComparison.Ordinal);
-        Assert.DoesNotContain(EvilWheel, html, StringComparison.Ordinal);
-        Assert.DoesNotContain(EvilSha256, json, StringComparison.Ordinal);
-        Assert.DoesNotContain(EvilSha256, html, StringComparison.Ordinal);
-    });
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (true)
+        {
+            var json = JsonDocument.Parse(await SimpleIndexPages.GetAsync(client, "gh-evil", SimpleIndexPages.Json)).RootElement;
+            var status = json.TryGetProperty("project-status", out var s) ? s.GetProperty("status").GetString() : null;
+            var html = await SimpleIndexPages.GetAsync(client, "gh-evil", SimpleIndexPages.Html);
+            if ((status == "quarantined") == quarantined
+                && html.Contains("<meta name=\"pypi:project-status\" content=\"quarantined\">", StringComparison.Ordinal) == quarantined)
+            {
+                return true;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                return false;
+            }
+            await Task.Delay(500);
+        }
+    }
 
     [Fact]
     public Task Without_a_token_pip_fails_and_Gatehouse_answers_401_with_a_Basic_challenge() => Stack.RunAsync(output, async () =>

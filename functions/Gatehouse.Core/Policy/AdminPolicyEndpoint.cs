@@ -8,7 +8,8 @@ using Microsoft.AspNetCore.Http;
 namespace Gatehouse.Policy;
 
 /// <summary>
-/// <c>/admin/policy</c>: the policy in force (GET: its version, source, text, and the last refused text's errors),
+/// <c>/admin/policy</c>: the policy in force (GET: the source read again, then its version, source, text, and the last
+/// refused text's errors),
 /// a new one applied (PUT, the YAML as the body: refused whole with every error and its line, or written to the
 /// source and in force at once), and a dry run (<c>POST /admin/policy/dry-run</c>, the candidate YAML as the body:
 /// what would change, applied to nothing).
@@ -26,6 +27,8 @@ public sealed class AdminPolicyEndpoint(PolicyProvider policies, PolicyDryRun dr
         var method = context.Request.Method;
         if (action is null && HttpMethods.IsGet(method))
         {
+            // What the source holds now, not at the last check.
+            await policies.RefreshAsync(ct);
             var status = policies.Status;
             await context.Response.WriteAsJsonAsync(new
             {

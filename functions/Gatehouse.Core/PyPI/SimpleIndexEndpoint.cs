@@ -15,8 +15,8 @@ namespace Gatehouse.PyPI;
 
 /// <summary>
 /// <c>/pypi/simple/</c> and <c>/pypi/simple/&lt;project&gt;/</c>: PEP 503 HTML or PEP 691 JSON by content negotiation,
-/// with refused files listed as yanked with the refusal as the reason, and file URLs pointing back at Gatehouse with the
-/// expected sha256 in them.
+/// with refused files still listed (yanked with the refusal as the reason while something else is installable) and file
+/// URLs pointing back at Gatehouse with the expected sha256 in them.
 /// </summary>
 public sealed class SimpleIndexEndpoint
 {
@@ -185,12 +185,18 @@ public sealed class SimpleIndexEndpoint
 
     /// <summary>
     /// The page's files as Gatehouse serves them. A file refused by its recorded decision, or by the policy on what is
-    /// known before download (a vulnerable release, a denied licence, a young file, a suspect name), stays listed as
-    /// yanked (PEP 592) with the refusal as its reason: resolvers pass over a yanked file unless it is the only match,
-    /// so an unpinned install falls back to an allowed older release, while a pinned one (or a project with nothing
-    /// else) selects it, prints "Reason for being yanked: …", and its download is refused with the same reason. When
-    /// every file is refused the project is also marked <c>quarantined</c> (PEP 792) with the reason, for clients that
-    /// read it. Judged per project at most every few seconds.
+    /// known before download (a vulnerable release, a denied licence, a young file, a suspect name), stays listed, so a
+    /// later user learns why as the first did:
+    /// <list type="bullet">
+    /// <item>while some file of the project is allowed, refused ones are listed as yanked (PEP 592) with the refusal as
+    /// the reason: an unpinned install passes over them to an allowed release, and a pinned one selects the yanked
+    /// file, prints "Reason for being yanked: …", and its download is refused with the same reason;</item>
+    /// <item>when nothing is allowed, the files are listed as they are, so any pip, pinned or not, selects one and its
+    /// download answers 403 with the reason (pip does not install a yanked file for an unpinned request, and would only
+    /// say "from versions: …"); the project is then marked <c>quarantined</c> (PEP 792) with the reason, for clients
+    /// that read it.</item>
+    /// </list>
+    /// Judged per project at most every few seconds.
     /// </summary>
     private async Task<(List<SimpleFile> Files, (string Status, string Reason)? Status)> JudgedAsync(SimpleProject project, CancellationToken cancellationToken)
     {
@@ -201,25 +207,24 @@ public sealed class SimpleIndexEndpoint
             entry.AbsoluteExpirationRelativeToNow = RefusedCacheFor;
             var refused = await _references.RefusedAsync(PyPIRemote.Partition(project.Name), cancellationToken);
             var facts = await _facts.ForProjectAsync(project.Name, project, cancellationToken);
-            var files = new List<SimpleFile>(project.Files.Count);
-            string? firstReason = null;
-            var refusedCount = 0;
-            foreach (var file in project.Files)
+            var reasons = new string?[project.Files.Count];
+            for (var i = 0; i < project.Files.Count; i++)
             {
-                var reason = refused.TryGetValue(file.Filename, out var recorded) ? recorded : await MetadataRefusalAsync(policy, facts, project.Name, file, cancellationToken);
-                if (reason is null)
-                {
-                    files.Add(file);
-                    continue;
-                }
-                refusedCount++;
-                firstReason ??= reason;
-                files.Add(file with { Yanked = true, YankedReason = file.Yanked && file.YankedReason is { Length: > 0 } upstream ? $"{reason} (yanked upstream: {upstream})" : reason });
+                var file = project.Files[i];
+                reasons[i] = refused.TryGetValue(file.Filename, out var recorded) ? recorded : await MetadataRefusalAsync(policy, facts, project.Name, file, cancellationToken);
             }
-            (string, string)? status = refusedCount > 0 && refusedCount == project.Files.Count && project.ProjectStatus is null or "active"
-                ? ("quarantined", firstReason!)
-                : null;
-            return (files, status);
+            if (project.Files.Count > 0 && reasons.All(r => r is not null))
+            {
+                return (project.Files.ToList(), project.ProjectStatus is null or "active" ? ("quarantined", reasons[0]!) : ((string, string)?)null);
+            }
+            var files = new List<SimpleFile>(project.Files.Count);
+            for (var i = 0; i < project.Files.Count; i++)
+            {
+                var file = project.Files[i];
+                files.Add(reasons[i] is not { } reason ? file
+                    : file with { Yanked = true, YankedReason = file.Yanked && file.YankedReason is { Length: > 0 } upstream ? $"{reason} (yanked upstream: {upstream})" : reason });
+            }
+            return (files, null);
         });
     }
 
