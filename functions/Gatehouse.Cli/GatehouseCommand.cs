@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Gatehouse.Cli.Deploy;
+using Gatehouse.Cli.Policy;
 using Gatehouse.Cli.Prefetch;
 using Gatehouse.Cli.Scan;
 using Gatehouse.Cli.Tokens;
@@ -15,6 +16,7 @@ public static class GatehouseCommand
         root.Subcommands.Add(ScanCommand.Build());
         root.Subcommands.Add(TokenCommand.Build());
         root.Subcommands.Add(PrefetchCommand.Build());
+        root.Subcommands.Add(PolicyCommand.Build());
         root.Subcommands.Add(DeployCommand.Build());
         return root;
     }

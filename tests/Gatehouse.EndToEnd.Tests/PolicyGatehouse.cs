@@ -41,6 +41,9 @@ public sealed class PolicyGatehouse : IAsyncLifetime
 
     public string PolicyFile { get; } = Path.Combine(TestEnvironment.NewTempDirectory("policy"), "policy.yaml");
 
+    /// <summary>The private Azurite's connection string (for tokens made straight in storage).</summary>
+    public string ConnectionString => _azurite?.ConnectionString ?? throw new InvalidOperationException("The policy Gatehouse did not start.");
+
     public async Task InitializeAsync()
     {
         await File.WriteAllTextAsync(PolicyFile, Policy);

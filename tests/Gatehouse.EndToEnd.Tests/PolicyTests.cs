@@ -177,6 +177,46 @@ public sealed class PolicyTests(PolicyGatehouse fixture, ITestOutputHelper outpu
         }
     });
 
+    [Fact]
+    public Task The_cli_checks_a_policy_offline_tries_it_against_the_cache_and_shows_the_one_in_force() => Stack.RunAsync(output, async () =>
+    {
+        var adminToken = await GatehouseStack.CreateTokenAsync(fixture.ConnectionString, "e2e policy cli", Gatehouse.Tokens.TokenScope.Admin);
+        var url = Stack.BaseAddress.ToString();
+        var directory = TestEnvironment.NewTempDirectory("policy-cli");
+        var broken = Path.Combine(directory, "broken.yaml");
+        await File.WriteAllTextAsync(broken, "version: 1\nrules:\n  - id: a\n    action: block\n    when:\n      vulnerabilty.count: 1\n");
+        var checkedBroken = await CliAsync(1, "policy", "check", broken);
+        Assert.Contains("broken.yaml:6:7: unknown fact 'vulnerabilty.count' (did you mean 'vulnerability.count'?", checkedBroken.StandardError, StringComparison.Ordinal);
+        var testedBroken = await CliAsync(1, "policy", "test", broken, "--url", url, "--admin-token", adminToken);
+        Assert.Contains("broken.yaml:6:7:", testedBroken.StandardError, StringComparison.Ordinal);
+
+        // gh-evil is in this cache (asked for once), allowed by a policy without content rules: the dry run says it would change.
+        using var client = Stack.CreateClient();
+        using (var evil = await client.GetAsync(GatehouseStack.FileUrl("gh-evil", EvilSha256, EvilWheel)))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, evil.StatusCode);
+        }
+        var lax = Path.Combine(directory, "lax.yaml");
+        await File.WriteAllTextAsync(lax, "version: 1\nname: lax\nrules: []\n");
+        var tested = await CliAsync(0, "policy", "test", lax, "--url", url, "--admin-token", adminToken);
+        Assert.Contains($"{EvilWheel}: Blocked (install.pth-exec) -> Allowed (policy.clean)", tested.StandardOutput, StringComparison.Ordinal);
+
+        var shown = await CliAsync(0, "policy", "show", "--url", url, "--admin-token", adminToken);
+        Assert.Contains("name: gatehouse-default", shown.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains(fixture.PolicyFile, shown.StandardOutput, StringComparison.Ordinal);
+    });
+
+    private const string EvilWheel = "gh_evil-1.0.0-py3-none-any.whl";
+    private const string EvilSha256 = "20ad5167cc1db7a87d3aa370bdee03d4a7999b717c1c31f38c55c16da48637b2";
+
+    private async Task<ProcessResult> CliAsync(int expectedExit, params string[] args)
+    {
+        var result = await PythonVenv.RunAsync("dotnet", [TestEnvironment.CliDll, .. args]);
+        output.WriteLine(result.ToString());
+        Assert.True(result.ExitCode == expectedExit, $"gatehouse {string.Join(' ', args)} exited {result.ExitCode}, not {expectedExit}:\n{result}");
+        return result;
+    }
+
     private static async Task EnsureOsvLoadedAsync(HttpClient admin)
     {
         using var response = await admin.PostAsync("admin/osv/refresh", null);
