@@ -74,6 +74,29 @@ public sealed class PolicyTests(PolicyGatehouse fixture, ITestOutputHelper outpu
         Assert.Equal(0, await Stack.Sim.FileFetchesAsync(young.Filename));
     });
 
+    [Fact]
+    public Task The_cooldown_holds_a_Hugging_Face_commit_made_today_before_any_download() => Stack.RunAsync(output, async () =>
+    {
+        var repo = $"fresh-org/model-{Guid.NewGuid():N}"[..32];
+        var created = await Stack.Sim.HfSyntheticAsync(repo, HfSyntheticSpec.Bytes("config.json", "{\"model_type\": \"bert\"}"u8.ToArray()));
+        using var client = Stack.CreateHfClient();
+
+        using var info = await client.GetAsync($"hf/api/models/{repo}/revision/main");
+        var infoBody = await info.Content.ReadAsStringAsync();
+        Assert.True(info.StatusCode == HttpStatusCode.Forbidden, $"model info answered {(int)info.StatusCode}: {infoBody}");
+        Assert.Equal("GatedRepo", info.Headers.GetValues("X-Error-Code").Single());
+        Assert.Equal(created.Commit, info.Headers.GetValues("X-Repo-Commit").Single());
+        var message = JsonDocument.Parse(infoBody).RootElement.GetProperty("error").GetString();
+        Assert.Contains("rule cooldown", message, StringComparison.Ordinal);
+        Assert.Contains("it was published 0 minutes ago", message, StringComparison.Ordinal);
+
+        using var file = await client.GetAsync($"hf/{repo}/resolve/main/config.json");
+        var fileBody = await file.Content.ReadAsStringAsync();
+        Assert.True(file.StatusCode == HttpStatusCode.Forbidden, $"config.json answered {(int)file.StatusCode}: {fileBody}");
+        Assert.Contains("rule cooldown", fileBody, StringComparison.Ordinal);
+        Assert.Equal(0, (await Stack.Sim.HfStatsAsync()).GetProperty("cdnFetches").EnumerateObject().Count(p => p.Name == created.Sha256("config.json")));
+    });
+
     [Theory]
     [InlineData("gh-waived", true)]
     [InlineData("gh-lapsed", false)]

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gatehouse.Configuration;
 using Gatehouse.Http;
+using Gatehouse.Pipeline;
 using Gatehouse.Upstream;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -22,7 +23,7 @@ namespace Gatehouse.HuggingFace;
 /// <c>CacheTtlSeconds</c>.
 /// </summary>
 public sealed class HuggingFaceEndpoint(HuggingFaceUpstream upstream, HuggingFaceResolve resolve, PublicUrls urls, IMemoryCache cache, TimeProvider time,
-    IOptions<GatehouseOptions> options, ILogger<HuggingFaceEndpoint> logger)
+    IOptions<GatehouseOptions> options, ReferenceDecisions decisions, ILogger<HuggingFaceEndpoint> logger)
 {
     private const string Prefix = "/hf/";
     private const int MaxRequestBodyBytes = 1024 * 1024;
@@ -88,7 +89,10 @@ public sealed class HuggingFaceEndpoint(HuggingFaceUpstream upstream, HuggingFac
         var key = "hf-api:" + upstreamPath;
         if (ttl > TimeSpan.Zero && cache.TryGetValue(key, out CachedAnswer? cached) && cached is not null && cached.Expires > time.GetUtcNow())
         {
-            await cached.Answer.WriteAsync(context);
+            if (!await RefusedOnMetadataAsync(context, route, cached.Answer))
+            {
+                await cached.Answer.WriteAsync(context);
+            }
             return;
         }
         using var response = await upstream.SendApiAsync(route.Action == HfAction.PathsInfo ? HttpMethod.Post : HttpMethod.Get, upstreamPath, body, contentType,
@@ -104,7 +108,49 @@ public sealed class HuggingFaceEndpoint(HuggingFaceUpstream upstream, HuggingFac
         {
             cache.Set(key, new CachedAnswer(answer, time.GetUtcNow() + ttl), ttl);
         }
-        await (answer?.WriteAsync(context) ?? Task.CompletedTask);
+        if (answer is not null && !await RefusedOnMetadataAsync(context, route, answer))
+        {
+            await answer.WriteAsync(context);
+        }
+    }
+
+    /// <summary>
+    /// A repository's info at a revision (what <c>snapshot_download</c> and <c>model_info</c> ask first) is refused when
+    /// the policy refuses the commit on what is known before any download (its licence, its age, a reused namespace):
+    /// every file of it would be, so the client hears why at once, as a <c>403</c> <c>GatedRepo</c> it prints.
+    /// </summary>
+    private async Task<bool> RefusedOnMetadataAsync(HttpContext context, HfRoute route, RelayedAnswer answer)
+    {
+        if (route.Action != HfAction.Info || answer.Status is < 200 or >= 300)
+        {
+            return false;
+        }
+        string? commit;
+        try
+        {
+            commit = JsonNode.Parse(answer.Body) is JsonObject info && info["sha"] is JsonValue sha && sha.TryGetValue<string>(out var text) ? text : null;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+        if (commit is null || HfFileDigests.Sha1(commit) != commit)
+        {
+            return false;
+        }
+        var subject = HfFileDigests.Subject(route.RepoType, route.RepoId, commit);
+        var repository = new ArtifactReference(HuggingFaceRemote.Hf,
+            new ReferenceKey(HfFileDigests.ReferencePartition(route.RepoType, route.RepoId), HfFileDigests.ReferenceRowKey(commit, "")), subject, "", new string('0', 64), 0,
+            upstream.Url(UpstreamPath(route)).AbsoluteUri, null);
+        var decision = await decisions.DecideOnMetadataAsync(repository, context.RequestAborted);
+        if (decision.IsAllowed)
+        {
+            return false;
+        }
+        logger.LogWarning("Refused {Repo} at {Commit} before download: {Decision} by rule {Rule}", route.RepoId, commit, decision.Decision, decision.Rule);
+        context.Response.Headers["X-Repo-Commit"] = commit;
+        await WriteJsonErrorAsync(context, StatusCodes.Status403Forbidden, "GatedRepo", HuggingFaceResolve.RefusalMessage(route.RepoId, decision.Rule, decision.Reason));
+        return true;
     }
 
     /// <summary>The upstream API path for a validated route, each part percent-encoded (slashes in the tree path kept).</summary>
