@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net.Http.Headers;
+using System.Text.Json;
 
 namespace Gatehouse.Cli;
 
@@ -31,5 +32,31 @@ internal sealed class AdminConnection
         var http = new HttpClient { BaseAddress = uri, Timeout = timeout ?? TimeSpan.FromSeconds(100) };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
         return (http, null);
+    }
+
+    /// <summary>
+    /// Connects and runs <paramref name="run"/>; a missing setting, an unreachable instance or an answer that is not
+    /// JSON is printed as <c>gatehouse {command}: …</c> and exits 2.
+    /// </summary>
+    public async Task<int> RunAsync(ParseResult parse, string command, Func<HttpClient, Task<int>> run, CancellationToken ct, TimeSpan? timeout = null)
+    {
+        var (http, problem) = Connect(parse, timeout);
+        if (http is null)
+        {
+            Console.Error.WriteLine(problem);
+            return 2;
+        }
+        using (http)
+        {
+            try
+            {
+                return await run(http);
+            }
+            catch (Exception e) when (e is HttpRequestException or JsonException or TaskCanceledException && !ct.IsCancellationRequested)
+            {
+                Console.Error.WriteLine($"gatehouse {command}: {e.Message}");
+                return 2;
+            }
+        }
     }
 }

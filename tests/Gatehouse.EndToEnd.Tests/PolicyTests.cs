@@ -192,6 +192,11 @@ public sealed class PolicyTests(PolicyGatehouse fixture, ITestOutputHelper outpu
             Assert.Equal(version, status.GetProperty("version").GetString());
             var refused = status.GetProperty("lastError");
             Assert.Equal(6, refused.GetProperty("errors")[0].GetProperty("line").GetInt32());
+            // The refusal is logged once (the console logger writes asynchronously, so allow it a moment).
+            for (var i = 0; i < 20 && Stack.CountLogLines("refused at line 6") == 0; i++)
+            {
+                await Task.Delay(250);
+            }
             Assert.Equal(1, Stack.CountLogLines("refused at line 6"));
         }
         finally

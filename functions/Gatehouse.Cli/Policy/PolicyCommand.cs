@@ -78,80 +78,50 @@ public static class PolicyCommand
             WriteErrors(file.Name, errors.Select(e => (e.Line, e.Column, e.Message)));
             return 1;
         }
-        var (http, problem) = connection.Connect(parse, TimeSpan.FromMinutes(10));
-        if (http is null)
+        return await connection.RunAsync(parse, "policy", async http =>
         {
-            Console.Error.WriteLine(problem);
-            return 2;
-        }
-        using (http)
-        {
-            try
+            using var request = new HttpRequestMessage(method, path) { Content = new StringContent(text, Encoding.UTF8, "application/yaml") };
+            using var response = await http.SendAsync(request, ct);
+            var body = await response.Content.ReadAsStringAsync(ct);
+            if (response.StatusCode == HttpStatusCode.UnprocessableEntity)
             {
-                using var request = new HttpRequestMessage(method, path) { Content = new StringContent(text, Encoding.UTF8, "application/yaml") };
-                using var response = await http.SendAsync(request, ct);
-                var body = await response.Content.ReadAsStringAsync(ct);
-                if (response.StatusCode == HttpStatusCode.UnprocessableEntity)
-                {
-                    var refused = JsonDocument.Parse(body).RootElement.GetProperty("errors").EnumerateArray()
-                        .Select(e => (e.GetProperty("line").GetInt32(), e.GetProperty("column").GetInt32(), e.GetProperty("message").GetString() ?? ""));
-                    WriteErrors(file.Name, refused);
-                    return 1;
-                }
-                if (!response.IsSuccessStatusCode)
-                {
-                    Console.Error.WriteLine($"Gatehouse answered {(int)response.StatusCode} {response.ReasonPhrase}: {body.Trim()}");
-                    return 2;
-                }
-                Console.Write(print(body));
-                return 0;
+                var refused = JsonDocument.Parse(body).RootElement.GetProperty("errors").EnumerateArray()
+                    .Select(e => (e.GetProperty("line").GetInt32(), e.GetProperty("column").GetInt32(), e.GetProperty("message").GetString() ?? ""));
+                WriteErrors(file.Name, refused);
+                return 1;
             }
-            catch (Exception e) when (e is HttpRequestException or JsonException or TaskCanceledException && !ct.IsCancellationRequested)
+            if (!response.IsSuccessStatusCode)
             {
-                Console.Error.WriteLine($"gatehouse policy: {e.Message}");
+                Console.Error.WriteLine($"Gatehouse answered {(int)response.StatusCode} {response.ReasonPhrase}: {body.Trim()}");
                 return 2;
             }
-        }
+            Console.Write(print(body));
+            return 0;
+        }, ct, TimeSpan.FromMinutes(10));
     }
 
-    private static async Task<int> ShowAsync(ParseResult parse, AdminConnection connection, CancellationToken ct)
-    {
-        var (http, problem) = connection.Connect(parse);
-        if (http is null)
+    private static Task<int> ShowAsync(ParseResult parse, AdminConnection connection, CancellationToken ct) =>
+        connection.RunAsync(parse, "policy", async http =>
         {
-            Console.Error.WriteLine(problem);
-            return 2;
-        }
-        using (http)
-        {
-            try
+            using var response = await http.GetAsync("admin/policy", ct);
+            var body = await response.Content.ReadAsStringAsync(ct);
+            if (!response.IsSuccessStatusCode)
             {
-                using var response = await http.GetAsync("admin/policy", ct);
-                var body = await response.Content.ReadAsStringAsync(ct);
-                if (!response.IsSuccessStatusCode)
-                {
-                    Console.Error.WriteLine($"Gatehouse answered {(int)response.StatusCode} {response.ReasonPhrase}: {body.Trim()}");
-                    return 2;
-                }
-                var status = JsonDocument.Parse(body).RootElement;
-                Console.WriteLine($"# version {Read(body, "version")} from {Read(body, "source")}");
-                if (status.GetProperty("lastError").ValueKind == JsonValueKind.Object)
-                {
-                    var failure = status.GetProperty("lastError");
-                    Console.Error.WriteLine($"The source's current text ({failure.GetProperty("version").GetString()}) was refused; the version above stays in force:");
-                    WriteErrors(failure.GetProperty("source").GetString() ?? "policy", failure.GetProperty("errors").EnumerateArray()
-                        .Select(e => (e.GetProperty("line").GetInt32(), e.GetProperty("column").GetInt32(), e.GetProperty("message").GetString() ?? "")));
-                }
-                Console.Write(status.GetProperty("text").GetString());
-                return 0;
-            }
-            catch (Exception e) when (e is HttpRequestException or JsonException or TaskCanceledException && !ct.IsCancellationRequested)
-            {
-                Console.Error.WriteLine($"gatehouse policy: {e.Message}");
+                Console.Error.WriteLine($"Gatehouse answered {(int)response.StatusCode} {response.ReasonPhrase}: {body.Trim()}");
                 return 2;
             }
-        }
-    }
+            var status = JsonDocument.Parse(body).RootElement;
+            Console.WriteLine($"# version {Read(body, "version")} from {Read(body, "source")}");
+            if (status.GetProperty("lastError").ValueKind == JsonValueKind.Object)
+            {
+                var failure = status.GetProperty("lastError");
+                Console.Error.WriteLine($"The source's current text ({failure.GetProperty("version").GetString()}) was refused; the version above stays in force:");
+                WriteErrors(failure.GetProperty("source").GetString() ?? "policy", failure.GetProperty("errors").EnumerateArray()
+                    .Select(e => (e.GetProperty("line").GetInt32(), e.GetProperty("column").GetInt32(), e.GetProperty("message").GetString() ?? "")));
+            }
+            Console.Write(status.GetProperty("text").GetString());
+            return 0;
+        }, ct);
 
     /// <summary>A dry run's report as a table: one line per reference whose decision would change.</summary>
     internal static string Changes(string body)

@@ -51,24 +51,7 @@ public static class PrefetchCommand
             Console.Error.WriteLine("--timeout must be a positive number of seconds.");
             return 2;
         }
-        var (http, problem) = connection.Connect(parse);
-        if (http is null)
-        {
-            Console.Error.WriteLine(problem);
-            return 2;
-        }
-        using (http)
-        {
-            try
-            {
-                return await PrefetchAsync(http, repoId, revision, args, ct);
-            }
-            catch (Exception e) when (e is HttpRequestException or JsonException or TaskCanceledException && !ct.IsCancellationRequested)
-            {
-                Console.Error.WriteLine($"gatehouse prefetch: {e.Message}");
-                return 2;
-            }
-        }
+        return await connection.RunAsync(parse, "prefetch", http => PrefetchAsync(http, repoId, revision, args, ct), ct);
     }
 
     private static async Task<int> PrefetchAsync(HttpClient http, string repoId, string revision, Arguments args, CancellationToken ct)

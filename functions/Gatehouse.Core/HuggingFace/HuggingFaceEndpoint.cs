@@ -23,7 +23,7 @@ namespace Gatehouse.HuggingFace;
 /// <c>CacheTtlSeconds</c>.
 /// </summary>
 public sealed class HuggingFaceEndpoint(HuggingFaceUpstream upstream, HuggingFaceResolve resolve, PublicUrls urls, IMemoryCache cache, TimeProvider time,
-    IOptions<GatehouseOptions> options, ReferenceDecisions decisions, ILogger<HuggingFaceEndpoint> logger)
+    IOptions<GatehouseOptions> options, ReferenceDecisions decisions, HuggingFaceFacts facts, ILogger<HuggingFaceEndpoint> logger)
 {
     private const string Prefix = "/hf/";
     private const int MaxRequestBodyBytes = 1024 * 1024;
@@ -125,18 +125,24 @@ public sealed class HuggingFaceEndpoint(HuggingFaceUpstream upstream, HuggingFac
         {
             return false;
         }
-        string? commit;
+        JsonObject? info;
         try
         {
-            commit = JsonNode.Parse(answer.Body) is JsonObject info && info["sha"] is JsonValue sha && sha.TryGetValue<string>(out var text) ? text : null;
+            info = JsonNode.Parse(answer.Body) as JsonObject;
         }
         catch (JsonException)
         {
             return false;
         }
-        if (commit is null || HfFileDigests.Sha1(commit) != commit)
+        var commit = info?["sha"] is JsonValue sha && sha.TryGetValue<string>(out var text) ? text : null;
+        if (info is null || commit is null || HfFileDigests.Sha1(commit) != commit)
         {
             return false;
+        }
+        if (!context.Request.QueryString.HasValue)
+        {
+            // A full answer (no expand= or blobs=) is the commit's info: the facts need not ask again.
+            facts.Remember(route.RepoType, route.RepoId, commit, info);
         }
         var subject = HfFileDigests.Subject(route.RepoType, route.RepoId, commit);
         var repository = new ArtifactReference(HuggingFaceRemote.Hf,

@@ -65,6 +65,15 @@ public sealed class HuggingFaceFacts(HuggingFaceUpstream upstream, NamespaceChec
         };
     }
 
+    /// <summary>
+    /// Keeps a full info answer the API relay already has (a branch's info is its current commit's), so deciding on it
+    /// costs no second upstream call.
+    /// </summary>
+    public void Remember(string repoType, string repoId, string commit, JsonObject info) =>
+        cache.Set("hf-facts:" + InfoPath(repoType, repoId, commit), info, PinnedTtl);
+
+    private static string InfoPath(string repoType, string repoId, string commit) => $"api/{repoType}/{repoId}/revision/{Uri.EscapeDataString(commit)}";
+
     /// <summary>"org/name@commit" or "datasets/org/name@commit" (the reference's subject) into its parts.</summary>
     internal static (string RepoType, string RepoId, string Commit)? Parse(string subject)
     {
@@ -79,7 +88,7 @@ public sealed class HuggingFaceFacts(HuggingFaceUpstream upstream, NamespaceChec
 
     private async Task<JsonObject?> InfoAsync(string repoType, string repoId, string commit, CancellationToken cancellationToken)
     {
-        var path = $"api/{repoType}/{repoId}/revision/{Uri.EscapeDataString(commit)}";
+        var path = InfoPath(repoType, repoId, commit);
         if (cache.TryGetValue("hf-facts:" + path, out JsonObject? cached) && cached is not null)
         {
             return cached;

@@ -18,7 +18,8 @@ public sealed class HuggingFaceRemote(HuggingFaceUpstream upstream, HuggingFaceF
 
     public ArtifactContext ContextOf(ArtifactReference reference) => Context(reference);
 
-    public Task<ReferenceFacts> GatherAsync(ArtifactReference reference, CancellationToken cancellationToken) => facts.GatherAsync(reference, cancellationToken);
+    /// <summary>A commit's facts are one cached API answer and a table read: gathered whole whatever the scope.</summary>
+    public Task<ReferenceFacts> GatherAsync(ArtifactReference reference, FactScope scope, CancellationToken cancellationToken) => facts.GatherAsync(reference, cancellationToken);
 
     /// <summary>A Hub file promises nothing about its form; its loader decides what it reads.</summary>
     public static ArtifactContext Context(ArtifactReference reference) => new(reference, ExpectedArchive: null, IsPackage: false);

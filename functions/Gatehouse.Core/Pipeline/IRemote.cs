@@ -21,7 +21,20 @@ public interface IRemote
     /// caches each with its own freshness. Never throws for a source that failed: it is listed in
     /// <see cref="ReferenceFacts.Unavailable"/>.
     /// </summary>
-    Task<ReferenceFacts> GatherAsync(ArtifactReference reference, CancellationToken cancellationToken);
+    Task<ReferenceFacts> GatherAsync(ArtifactReference reference, FactScope scope, CancellationToken cancellationToken);
+}
+
+/// <summary>How much a remote gathers for a decision.</summary>
+public enum FactScope
+{
+    /// <summary>Everything, a release's own document included: the decision on a scanned file, a dry run.</summary>
+    Full,
+
+    /// <summary>
+    /// What can be learnt without waiting on a release's own upstream document: the decision before a fetch starts.
+    /// What is left out is fetched in the background, so the decision after the scan finds it cached.
+    /// </summary>
+    BeforeFetch,
 }
 
 /// <summary>Every registered remote by kind.</summary>

@@ -13,17 +13,18 @@ public sealed class ReferenceDecisions(IPolicySource policies, RemoteRegistry re
     ILogger<ReferenceDecisions> log)
 {
     /// <summary>The reference in its remote's context, with the remote's facts.</summary>
-    public async Task<ArtifactContext> ContextAsync(ArtifactReference reference, CancellationToken cancellationToken)
+    public async Task<ArtifactContext> ContextAsync(ArtifactReference reference, FactScope scope, CancellationToken cancellationToken)
     {
         var remote = remotes[reference.Remote];
-        return remote.ContextOf(reference) with { Facts = await remote.GatherAsync(reference, cancellationToken) };
+        return remote.ContextOf(reference) with { Facts = await remote.GatherAsync(reference, scope, cancellationToken) };
     }
 
     /// <summary>What the policy in force would decide for <paramref name="reference"/>, without recording anything.</summary>
     public async Task<(PolicyOutcome Outcome, string PolicyVersion)> PreviewAsync(ContentFacts? facts, ArtifactReference reference, CancellationToken cancellationToken)
     {
         var policy = await policies.CurrentAsync(cancellationToken);
-        return (policy.Decide(facts, await ContextAsync(reference, cancellationToken)), policy.Version);
+        var scope = facts is null ? FactScope.BeforeFetch : FactScope.Full;
+        return (policy.Decide(facts, await ContextAsync(reference, scope, cancellationToken)), policy.Version);
     }
 
     /// <summary>

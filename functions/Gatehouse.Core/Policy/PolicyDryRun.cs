@@ -24,7 +24,7 @@ public sealed class PolicyDryRun(IReferenceStore references, IFactsStore facts, 
                 contents[reference.Sha256] = content;
             }
             var remote = remotes[reference.Remote];
-            var context = remote.ContextOf(reference) with { Facts = await remote.GatherAsync(reference, cancellationToken) };
+            var context = remote.ContextOf(reference) with { Facts = await remote.GatherAsync(reference, FactScope.Full, cancellationToken) };
             var input = new PolicyInput(context, content);
             var before = current.Evaluate(input, now);
             var after = candidate.Evaluate(input, now);

@@ -92,7 +92,7 @@ public sealed class PolicyProvider : IPolicySource
             {
                 text = await ReadSourceAsync(cancellationToken);
             }
-            catch (Exception e) when (_current is null && e is RequestFailedException or IOException or UnauthorizedAccessException)
+            catch (Exception e) when (_current is null && e is not OperationCanceledException)
             {
                 // Nothing is in force yet and the source cannot be read: hold files by the default policy until it can.
                 _log.LogError(e, "Policy source {Source} could not be read; the built-in default policy is in force until it can", Source);

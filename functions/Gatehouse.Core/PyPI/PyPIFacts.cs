@@ -22,19 +22,22 @@ public sealed class PyPIFacts(SimpleIndexCache index, JsonApiCache json, Vulnera
     public const string LicenceSource = "licence";
     public const string IndexSource = "index";
 
-    /// <summary>Every fact for one file: the project's, and its release's licence and PyPI advisories.</summary>
-    public async Task<ReferenceFacts> GatherAsync(ArtifactReference reference, CancellationToken cancellationToken)
+    /// <summary>
+    /// Every fact for one file: the project's, and (in <see cref="FactScope.Full"/>) its release's licence and PyPI
+    /// advisories. Before a fetch the release's document is only asked for in the background, so a slow JSON API never
+    /// delays the fetch; the decision after the scan finds it cached.
+    /// </summary>
+    public async Task<ReferenceFacts> GatherAsync(ArtifactReference reference, FactScope scope, CancellationToken cancellationToken)
     {
         var project = reference.Key.Partition.StartsWith("pypi:", StringComparison.Ordinal) ? reference.Key.Partition["pypi:".Length..] : reference.Key.Partition;
         var version = DistributionFile.Version(reference.FileName, project);
-        var projectTask = ForProjectAsync(project, null, cancellationToken);
-        var releaseTask = version is null ? Task.FromResult<JsonObject?>(null) : ReleaseAsync(project, version, cancellationToken);
-        await Task.WhenAll(projectTask, releaseTask);
-        var facts = await projectTask.Result.ForFileAsync(reference.FileName, reference.UploadTime, cancellationToken);
-        if (version is null)
+        var releaseTask = version is null ? Task.FromResult<JsonObject?>(null) : ReleaseAsync(project, version, scope == FactScope.Full ? cancellationToken : CancellationToken.None);
+        var facts = await (await ForProjectAsync(project, null, cancellationToken)).ForFileAsync(reference.FileName, reference.UploadTime, cancellationToken);
+        if (version is null || scope == FactScope.BeforeFetch)
         {
             return facts;
         }
+        await releaseTask;
         if (releaseTask.Result is not { } release)
         {
             return facts with { Unavailable = [.. facts.Unavailable, LicenceSource] };

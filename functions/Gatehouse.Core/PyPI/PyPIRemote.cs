@@ -27,7 +27,8 @@ public sealed class PyPIRemote(PyPIUpstream upstream, PyPIFacts facts) : IRemote
 
     public ArtifactContext ContextOf(ArtifactReference reference) => Context(reference);
 
-    public Task<ReferenceFacts> GatherAsync(ArtifactReference reference, CancellationToken cancellationToken) => facts.GatherAsync(reference, cancellationToken);
+    public Task<ReferenceFacts> GatherAsync(ArtifactReference reference, FactScope scope, CancellationToken cancellationToken) =>
+        facts.GatherAsync(reference, scope, cancellationToken);
 
     /// <summary>A PyPI file is an installable package whose name promises its archive.</summary>
     public static ArtifactContext Context(ArtifactReference reference) => new(reference, ExpectedArchive(reference.FileName), IsPackage: true);

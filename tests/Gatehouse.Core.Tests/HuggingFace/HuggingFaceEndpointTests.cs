@@ -26,7 +26,8 @@ public class HuggingFaceEndpointTests
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true",
+            // Deciding on a repository's info reads the policy and the names table: the test Azurite (its tables need not exist).
+            ["AzureWebJobsStorage"] = Gatehouse.Tests.Shared.TestAzurite.ConnectionString,
             ["Gatehouse:PublicBaseUrl"] = "http://gatehouse.test",
             ["Gatehouse:HuggingFace:Endpoint"] = "https://hub.test/",
             ["Gatehouse:HuggingFace:UpstreamToken"] = upstreamToken,

@@ -130,7 +130,7 @@ public sealed class ContentFetcherTests
 
         public ArtifactContext ContextOf(ArtifactReference reference) => HuggingFaceRemote.Context(reference);
 
-        public Task<ReferenceFacts> GatherAsync(ArtifactReference reference, CancellationToken cancellationToken) => Task.FromResult(ReferenceFacts.None);
+        public Task<ReferenceFacts> GatherAsync(ArtifactReference reference, FactScope scope, CancellationToken cancellationToken) => Task.FromResult(ReferenceFacts.None);
     }
 
     /// <summary>Staging in memory, verifying as the real one does: the sha256 and, when promised, the size.</summary>

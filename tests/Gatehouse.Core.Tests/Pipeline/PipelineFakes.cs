@@ -184,7 +184,7 @@ internal sealed class NoFetchRemote : IRemote
 
     public ArtifactContext ContextOf(ArtifactReference reference) => HuggingFaceRemote.Context(reference);
 
-    public Task<ReferenceFacts> GatherAsync(ArtifactReference reference, CancellationToken cancellationToken) => Task.FromResult(ReferenceFacts.None);
+    public Task<ReferenceFacts> GatherAsync(ArtifactReference reference, FactScope scope, CancellationToken cancellationToken) => Task.FromResult(ReferenceFacts.None);
 }
 
 /// <summary>Storage clients that are never called (the tests keep contents in artifacts, where nothing has to move).</summary>
