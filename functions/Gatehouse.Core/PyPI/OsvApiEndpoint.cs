@@ -3,19 +3,20 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Azure.Data.Tables;
 using Gatehouse.Pipeline;
-using Gatehouse.PyPI;
 using Gatehouse.Storage;
 using Gatehouse.Versions;
+using Gatehouse.Vulnerabilities;
 using Microsoft.AspNetCore.Http;
 
-namespace Gatehouse.Vulnerabilities;
+namespace Gatehouse.PyPI;
 
 /// <summary>
 /// An OSV-compatible API under <c>/osv/v1</c>, so tools that take an OSV URL (pip-audit, uv) are told what Gatehouse
 /// knows: the mirror's advisories and, as <c>x_GATEHOUSE-…</c> records, the PyPI files whose recorded decision refuses them.
 /// Requests and answers follow https://google.github.io/osv.dev/api/ (docs/api/post-v1-query.md, post-v1-querybatch.md
 /// and get-v1-vulns.md in google/osv.dev): <c>POST /v1/query</c>, <c>POST /v1/querybatch</c>, <c>GET /v1/vulns/{id}</c>.
-/// Only the PyPI ecosystem is served; every match is answered at once, so no <c>next_page_token</c> is ever sent.
+/// Only the PyPI ecosystem is served; every match is answered at once, so no <c>next_page_token</c> is ever sent. It
+/// lives with the PyPI remote because it reads PyPI's references (Core's folders may not use each other in a circle).
 /// </summary>
 public sealed class OsvApiEndpoint(VulnerabilityMirror mirror, IReferenceStore references, GatehouseStorage storage)
 {
