@@ -57,7 +57,7 @@ public sealed class OsvApiEndpoint(VulnerabilityMirror mirror, IReferenceStore r
         if (HttpMethods.IsGet(context.Request.Method) && path is not null && path.StartsWith("vulns/", StringComparison.Ordinal))
         {
             var id = path["vulns/".Length..];
-            if (id.Length is 0 or > 100)
+            if (id.Length > 100)
             {
                 await WriteAsync(context, StatusCodes.Status400BadRequest, Error(InvalidArgument, "ID too long"));
                 return;
@@ -100,15 +100,20 @@ public sealed class OsvApiEndpoint(VulnerabilityMirror mirror, IReferenceStore r
             error = "A query must be a JSON object";
             return null;
         }
-        var version = String(query, "version");
+        if (query.TryGetProperty("version", out var given) && given.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+        {
+            error = "version must be a string";
+            return null;
+        }
+        var version = Text(query, "version");
         if (!query.TryGetProperty("package", out var package) || package.ValueKind != JsonValueKind.Object)
         {
             error = "A query needs \"package\" (Gatehouse answers package queries only, not commit queries)";
             return null;
         }
-        if (String(package, "purl") is { Length: > 0 } purl)
+        if (Text(package, "purl") is { Length: > 0 } purl)
         {
-            if (String(package, "name") is { Length: > 0 } || String(package, "ecosystem") is { Length: > 0 })
+            if (Text(package, "name") is { Length: > 0 } || Text(package, "ecosystem") is { Length: > 0 })
             {
                 error = "name and ecosystem must not be given with purl";
                 return null;
@@ -125,7 +130,7 @@ public sealed class OsvApiEndpoint(VulnerabilityMirror mirror, IReferenceStore r
             }
             return new OsvQuery(type == "pypi" ? PyPIEcosystem : type, purlName, purlVersion ?? version);
         }
-        if (String(package, "name") is not { Length: > 0 } name || String(package, "ecosystem") is not { Length: > 0 } ecosystem)
+        if (Text(package, "name") is not { Length: > 0 } name || Text(package, "ecosystem") is not { Length: > 0 } ecosystem)
         {
             error = "package needs name and ecosystem, or purl";
             return null;
@@ -203,12 +208,14 @@ public sealed class OsvApiEndpoint(VulnerabilityMirror mirror, IReferenceStore r
             return [];
         }
         var project = ProjectName.Normalize(query.Name);
+        var matching = query.Version is { } version ? await mirror.ForAsync(project, version, cancellationToken) : null;
+        // Read after the match: an import in between can only have added to the project's records.
         var stored = await mirror.ForProjectAsync(project, cancellationToken);
         var records = new List<JsonObject>();
-        if (query.Version is { } version)
+        if (matching is not null)
         {
             var byId = stored.ToDictionary(s => s.Record.Id, s => s.Record, StringComparer.Ordinal);
-            records.AddRange((await mirror.ForAsync(project, version, cancellationToken)).Select(a => Write(byId[a.Id])));
+            records.AddRange(matching.Where(a => byId.ContainsKey(a.Id)).Select(a => Write(byId[a.Id])));
         }
         else
         {
@@ -333,7 +340,7 @@ public sealed class OsvApiEndpoint(VulnerabilityMirror mirror, IReferenceStore r
             ? WriteAsync(context, StatusCodes.Status400BadRequest, Error(InvalidArgument, error ?? "Invalid query"))
             : WriteAsync(context, StatusCodes.Status200OK, answer);
 
-    private static string? String(JsonElement element, string name) =>
+    private static string? Text(JsonElement element, string name) =>
         element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
     /// <summary>osv.dev's error body (google.rpc.Status as JSON): <c>{"code": 5, "message": "Bug not found."}</c>.</summary>

@@ -147,6 +147,7 @@ public sealed class OsvApiEndpointTests : IAsyncLifetime
         Validate(record);
         Assert.Equal(404, missingStatus);
         Assert.Equal("""{"code":5,"message":"Bug not found."}""", missing.ToJsonString());
+        Assert.Equal((400, """{"code":3,"message":"ID too long"}"""), await GetAsync("vulns/PYSEC-" + new string('1', 100)) is var (s, b) ? (s, b.ToJsonString()) : default);
     }
 
     [Fact]
@@ -203,6 +204,7 @@ public sealed class OsvApiEndpointTests : IAsyncLifetime
     [InlineData("query", "not json")]
     [InlineData("query", "")]
     [InlineData("query", """{"package":{"name":"gh-dep"},"version":"1.0.0"}""")]
+    [InlineData("query", """{"package":{"name":"gh-dep","ecosystem":"PyPI"},"version":1}""")]
     [InlineData("query", """{"commit":"6879efc2c1596d11a6a6ad296f80063b558d5e0f"}""")]
     [InlineData("query", """{"package":{"purl":"pkg:pypi/gh-dep@1.0.0"},"version":"1.0.0"}""")]
     [InlineData("query", """{"package":{"purl":"pypi/gh-dep@1.0.0"}}""")]
