@@ -147,7 +147,8 @@ public sealed class OsvApiEndpointTests : IAsyncLifetime
         Validate(record);
         Assert.Equal(404, missingStatus);
         Assert.Equal("""{"code":5,"message":"Bug not found."}""", missing.ToJsonString());
-        Assert.Equal((400, """{"code":3,"message":"ID too long"}"""), await GetAsync("vulns/PYSEC-" + new string('1', 100)) is var (s, b) ? (s, b.ToJsonString()) : default);
+        var (longStatus, tooLong) = await GetAsync("vulns/PYSEC-" + new string('1', 100));
+        Assert.Equal((400, """{"code":3,"message":"ID too long"}"""), (longStatus, tooLong.ToJsonString()));
     }
 
     [Fact]
