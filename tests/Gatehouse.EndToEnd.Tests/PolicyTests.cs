@@ -177,7 +177,7 @@ public sealed class PolicyTests(PolicyGatehouse fixture, ITestOutputHelper outpu
         }
     });
 
-    internal static async Task EnsureOsvLoadedAsync(HttpClient admin)
+    private static async Task EnsureOsvLoadedAsync(HttpClient admin)
     {
         using var response = await admin.PostAsync("admin/osv/refresh", null);
         var body = await response.Content.ReadAsStringAsync();
