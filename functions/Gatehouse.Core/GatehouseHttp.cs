@@ -30,6 +30,7 @@ public sealed class GatehouseHttp(
     PrefetchEndpoint prefetch,
     AdminPolicyEndpoint policy,
     AdminOsvEndpoint osv,
+    OsvApiEndpoint osvApi,
     IOptions<GatehouseOptions> options,
     ILogger<GatehouseHttp> log)
 {
@@ -66,6 +67,10 @@ public sealed class GatehouseHttp(
     /// <summary>The OSV mirror's state (GET) or a refresh from the export now (POST refresh). Admin tokens only.</summary>
     public Task AdminOsv(HttpContext context, string? operation) =>
         RunAsync(context, TokenScope.Admin, () => osv.HandleAsync(context, operation));
+
+    /// <summary>The OSV-compatible API (query, querybatch, vulns/{id}) over the mirror and Gatehouse's refusals; read tokens.</summary>
+    public Task OsvApi(HttpContext context, string? path) =>
+        RunAsync(context, TokenScope.Read, () => osvApi.HandleAsync(context, path));
 
     public Task Health(HttpContext context)
     {

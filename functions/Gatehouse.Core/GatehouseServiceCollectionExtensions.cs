@@ -59,6 +59,7 @@ public static class GatehouseServiceCollectionExtensions
         services.AddSingleton<OsvImporter>();
         services.AddSingleton<OsvRefresh>();
         services.AddSingleton<AdminOsvEndpoint>();
+        services.AddSingleton<OsvApiEndpoint>();
         services.AddSingleton<ContentFetcher>();
         services.AddSingleton<ArtifactGate>();
         services.AddSingleton<ModelScanSlots>();
@@ -124,6 +125,8 @@ public static class GatehouseServiceCollectionExtensions
         endpoints.MapMethods("/" + GatehouseRoutes.AdminOsv, Methods("AdminOsv"),
             (HttpContext c, GatehouseHttp h, string? operation) => h.AdminOsv(c, operation));
         endpoints.MapMethods("/" + GatehouseRoutes.Health, Methods("Health"), (HttpContext c, GatehouseHttp h) => h.Health(c));
+        endpoints.MapMethods("/" + GatehouseRoutes.OsvApi, Methods("OsvApi"),
+            (HttpContext c, GatehouseHttp h, string? path) => h.OsvApi(c, path));
         return endpoints;
     }
 

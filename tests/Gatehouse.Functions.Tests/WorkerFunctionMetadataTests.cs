@@ -68,6 +68,7 @@ public sealed class WorkerFunctionMetadataTests : IAsyncLifetime
             nameof(ScanRepositoryOrchestrator),
             nameof(ListRepositoryFilesActivity),
             nameof(PrefetchFileActivity),
+            Gatehouse.Functions.Timers.TimerFunctions.OsvRefreshName,
         ];
 
         // Function names are case-insensitive for the host.
