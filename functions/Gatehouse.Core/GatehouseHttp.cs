@@ -1,5 +1,6 @@
 using System.Globalization;
 using Azure;
+using Gatehouse.Bom;
 using Gatehouse.Configuration;
 using Gatehouse.Http;
 using Gatehouse.HuggingFace;
@@ -31,7 +32,8 @@ public sealed class GatehouseHttp(
     AdminPolicyEndpoint policy,
     AdminOsvEndpoint osv,
     IOptions<GatehouseOptions> options,
-    ILogger<GatehouseHttp> log)
+    ILogger<GatehouseHttp> log,
+    AdminBomEndpoint bom)
 {
     private readonly string _realm = options.Value.Auth.Realm;
     private readonly int _retryAfter = options.Value.Scan.RetryAfterSeconds;
@@ -66,6 +68,10 @@ public sealed class GatehouseHttp(
     /// <summary>The OSV mirror's state (GET) or a refresh from the export now (POST refresh). Admin tokens only.</summary>
     public Task AdminOsv(HttpContext context, string? operation) =>
         RunAsync(context, TokenScope.Admin, () => osv.HandleAsync(context, operation));
+
+    /// <summary>The CycloneDX bill of materials of a PyPI project or Hugging Face repository, with every file's verdict. Admin tokens only.</summary>
+    public Task AdminBom(HttpContext context, string remote, string? name) =>
+        RunAsync(context, TokenScope.Admin, () => bom.HandleAsync(context, remote, name));
 
     public Task Health(HttpContext context)
     {

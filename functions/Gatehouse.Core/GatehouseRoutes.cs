@@ -13,6 +13,7 @@ public static class GatehouseRoutes
     public const string AdminPolicy = "admin/policy/{operation?}";
     public const string AdminOsv = "admin/osv/{operation?}";
     public const string Health = "healthz";
+    public const string AdminBom = "admin/bom/{remote}/{*name}";
 
     /// <summary>Every route with its function name and methods, as the Functions metadata must list it.</summary>
     public static readonly IReadOnlyList<GatehouseRoute> All =
@@ -27,6 +28,7 @@ public static class GatehouseRoutes
         new("AdminPolicy", AdminPolicy, ["GET", "PUT", "POST"]),
         new("AdminOsv", AdminOsv, ["GET", "POST"]),
         new("Health", Health, ["GET"]),
+        new("AdminBom", AdminBom, ["GET"]),
     ];
 }
 
