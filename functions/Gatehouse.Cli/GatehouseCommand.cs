@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Gatehouse.Cli.Bom;
 using Gatehouse.Cli.Deploy;
 using Gatehouse.Cli.Prefetch;
 using Gatehouse.Cli.Scan;
@@ -16,6 +17,7 @@ public static class GatehouseCommand
         root.Subcommands.Add(TokenCommand.Build());
         root.Subcommands.Add(PrefetchCommand.Build());
         root.Subcommands.Add(DeployCommand.Build());
+        root.Subcommands.Add(BomCommand.Build());
         return root;
     }
 }
