@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Gatehouse.Cli.Bom;
 using Gatehouse.Cli.Deploy;
 using Gatehouse.Cli.Policy;
 using Gatehouse.Cli.Prefetch;
@@ -18,6 +19,7 @@ public static class GatehouseCommand
         root.Subcommands.Add(PrefetchCommand.Build());
         root.Subcommands.Add(PolicyCommand.Build());
         root.Subcommands.Add(DeployCommand.Build());
+        root.Subcommands.Add(BomCommand.Build());
         return root;
     }
 }

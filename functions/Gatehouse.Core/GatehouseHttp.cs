@@ -1,5 +1,6 @@
 using System.Globalization;
 using Azure;
+using Gatehouse.Bom;
 using Gatehouse.Configuration;
 using Gatehouse.Http;
 using Gatehouse.HuggingFace;
@@ -32,7 +33,8 @@ public sealed class GatehouseHttp(
     AdminOsvEndpoint osv,
     OsvApiEndpoint osvApi,
     IOptions<GatehouseOptions> options,
-    ILogger<GatehouseHttp> log)
+    ILogger<GatehouseHttp> log,
+    AdminBomEndpoint bom)
 {
     private readonly string _realm = options.Value.Auth.Realm;
     private readonly int _retryAfter = options.Value.Scan.RetryAfterSeconds;
@@ -71,6 +73,9 @@ public sealed class GatehouseHttp(
     /// <summary>The OSV-compatible API (query, querybatch, vulns/{id}) over the mirror and Gatehouse's refusals; read tokens.</summary>
     public Task OsvApi(HttpContext context, string? path) =>
         RunAsync(context, TokenScope.Read, () => osvApi.HandleAsync(context, path));
+    /// <summary>The CycloneDX bill of materials of a PyPI project or Hugging Face repository, with every file's verdict. Admin tokens only.</summary>
+    public Task AdminBom(HttpContext context, string remote, string? name) =>
+        RunAsync(context, TokenScope.Admin, () => bom.HandleAsync(context, remote, name));
 
     public Task Health(HttpContext context)
     {

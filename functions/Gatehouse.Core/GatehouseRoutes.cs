@@ -14,6 +14,7 @@ public static class GatehouseRoutes
     public const string AdminOsv = "admin/osv/{operation?}";
     public const string Health = "healthz";
     public const string OsvApi = "osv/v1/{*path}";
+    public const string AdminBom = "admin/bom/{remote}/{*name}";
 
     /// <summary>Every route with its function name and methods, as the Functions metadata must list it.</summary>
     public static readonly IReadOnlyList<GatehouseRoute> All =
@@ -29,6 +30,7 @@ public static class GatehouseRoutes
         new("AdminOsv", AdminOsv, ["GET", "POST"]),
         new("Health", Health, ["GET"]),
         new("OsvApi", OsvApi, ["GET", "POST"]),
+        new("AdminBom", AdminBom, ["GET"]),
     ];
 }
 

@@ -1,4 +1,5 @@
 using Gatehouse.Audit;
+using Gatehouse.Bom;
 using Gatehouse.Configuration;
 using Gatehouse.Http;
 using Gatehouse.HuggingFace;
@@ -93,6 +94,11 @@ public static class GatehouseServiceCollectionExtensions
         services.AddSingleton<AdminTokensEndpoint>();
         services.AddSingleton<BlobResponses>();
         services.AddSingleton<GatehouseHttp>();
+
+        // Bills of materials (CycloneDX) of what a project or repository pulled through Gatehouse.
+        services.AddSingleton<IModelCards, HubModelCards>();
+        services.AddSingleton<BomBuilder>();
+        services.AddSingleton<AdminBomEndpoint>();
         return services;
     }
 
@@ -127,6 +133,8 @@ public static class GatehouseServiceCollectionExtensions
         endpoints.MapMethods("/" + GatehouseRoutes.Health, Methods("Health"), (HttpContext c, GatehouseHttp h) => h.Health(c));
         endpoints.MapMethods("/" + GatehouseRoutes.OsvApi, Methods("OsvApi"),
             (HttpContext c, GatehouseHttp h, string? path) => h.OsvApi(c, path));
+        endpoints.MapMethods("/" + GatehouseRoutes.AdminBom, Methods("AdminBom"),
+            (HttpContext c, GatehouseHttp h, string remote, string? name) => h.AdminBom(c, remote, name));
         return endpoints;
     }
 

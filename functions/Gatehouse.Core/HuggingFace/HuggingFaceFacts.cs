@@ -74,6 +74,16 @@ public sealed class HuggingFaceFacts(HuggingFaceUpstream upstream, NamespaceChec
 
     private static string InfoPath(string repoType, string repoId, string commit) => $"api/{repoType}/{repoId}/revision/{Uri.EscapeDataString(commit)}";
 
+    /// <summary>
+    /// The model card's metadata (<c>cardData</c>, the README's YAML front matter as the Hub reads it) of a repository at
+    /// a commit, a copy of the same cached Hub answer the facts come from; null when the Hub gave none.
+    /// </summary>
+    public async Task<JsonObject?> CardDataAsync(string subject, CancellationToken cancellationToken) =>
+        Parse(subject) is var (repoType, repoId, commit) && await InfoAsync(repoType, repoId, commit, cancellationToken) is { } info
+            && info["cardData"] is JsonObject card
+            ? (JsonObject)card.DeepClone()
+            : null;
+
     /// <summary>"org/name@commit" or "datasets/org/name@commit" (the reference's subject) into its parts.</summary>
     internal static (string RepoType, string RepoId, string Commit)? Parse(string subject)
     {

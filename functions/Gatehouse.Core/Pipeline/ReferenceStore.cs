@@ -25,6 +25,9 @@ public interface IReferenceStore
 
     /// <summary>Every recorded reference of every remote (a dry run, a rescan, an export), in key order.</summary>
     IAsyncEnumerable<StoredReference> ListAsync(CancellationToken cancellationToken);
+
+    /// <summary>Every recorded reference of one partition (a project, a repository), in key order; for a bill of materials.</summary>
+    IAsyncEnumerable<StoredReference> ListAsync(string partition, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -143,9 +146,15 @@ public sealed class ReferenceStore : IReferenceStore
         return refused;
     }
 
-    public async IAsyncEnumerable<StoredReference> ListAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<StoredReference> ListAsync(CancellationToken cancellationToken) =>
+        ReadAllAsync(_table.QueryAsync<TableEntity>(cancellationToken: cancellationToken));
+
+    public IAsyncEnumerable<StoredReference> ListAsync(string partition, CancellationToken cancellationToken) =>
+        ReadAllAsync(_table.QueryAsync<TableEntity>(x => x.PartitionKey == partition, cancellationToken: cancellationToken));
+
+    private static async IAsyncEnumerable<StoredReference> ReadAllAsync(AsyncPageable<TableEntity> rows)
     {
-        await foreach (var e in _table.QueryAsync<TableEntity>(cancellationToken: cancellationToken))
+        await foreach (var e in rows)
         {
             if (Read(e) is { } stored)
             {

@@ -48,4 +48,12 @@ public sealed class AdminFunctions(GatehouseHttp http)
         await http.Health(req.HttpContext);
         return new EmptyResult();
     }
+
+    [Function(nameof(GatehouseHttp.AdminBom))]
+    public async Task<IActionResult> Bom(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "GET", Route = GatehouseRoutes.AdminBom)] HttpRequest req, string remote, string? name)
+    {
+        await http.AdminBom(req.HttpContext, remote, name);
+        return new EmptyResult();
+    }
 }

@@ -75,6 +75,9 @@ internal sealed class FakeReferences : IReferenceStore
             .ToDictionary(r => r.Reference.Key.Row, r => r.Decision!.Reason));
 
     public IAsyncEnumerable<StoredReference> ListAsync(CancellationToken cancellationToken) => Rows.Values.ToAsyncEnumerable();
+
+    public IAsyncEnumerable<StoredReference> ListAsync(string partition, CancellationToken cancellationToken) =>
+        Rows.Values.Where(r => r.Reference.Key.Partition == partition).OrderBy(r => r.Reference.Key.Row, StringComparer.Ordinal).ToAsyncEnumerable();
 }
 
 internal sealed class FakeAudit : IAuditLog
