@@ -1,3 +1,5 @@
+using System.Net.Http.Json;
+using System.Text.Json;
 using Gatehouse.EndToEnd.Tests.Infrastructure;
 using Gatehouse.Policy;
 
@@ -43,6 +45,16 @@ public sealed class PolicyGatehouse : IAsyncLifetime
 
     /// <summary>The private Azurite's connection string (for tokens made straight in storage).</summary>
     public string ConnectionString => _azurite?.ConnectionString ?? throw new InvalidOperationException("The policy Gatehouse did not start.");
+
+    /// <summary>Refreshes the OSV mirror from the simulator's fixture export now, and checks that it is loaded.</summary>
+    public static async Task EnsureOsvLoadedAsync(HttpClient admin)
+    {
+        using var response = await admin.PostAsync("admin/osv/refresh", null);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"POST /admin/osv/refresh answered {(int)response.StatusCode}: {body}");
+        var status = await admin.GetFromJsonAsync<JsonElement>("admin/osv");
+        Assert.True(status.GetProperty("loaded").GetBoolean(), $"the OSV mirror is not loaded: {status}");
+    }
 
     public async Task InitializeAsync()
     {

@@ -245,14 +245,7 @@ public sealed class PolicyTests(PolicyGatehouse fixture, ITestOutputHelper outpu
         return result;
     }
 
-    private static async Task EnsureOsvLoadedAsync(HttpClient admin)
-    {
-        using var response = await admin.PostAsync("admin/osv/refresh", null);
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, $"POST /admin/osv/refresh answered {(int)response.StatusCode}: {body}");
-        var status = await admin.GetFromJsonAsync<JsonElement>("admin/osv");
-        Assert.True(status.GetProperty("loaded").GetBoolean(), $"the OSV mirror is not loaded: {status}");
-    }
+    private static Task EnsureOsvLoadedAsync(HttpClient admin) => PolicyGatehouse.EnsureOsvLoadedAsync(admin);
 
     private static async Task<JsonElement> PostPolicyAsync(HttpClient admin, string path, string policy, HttpMethod method)
     {
