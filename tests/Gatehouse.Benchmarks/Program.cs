@@ -10,6 +10,9 @@ try
     {
         "hash" => HashCommand.Run(rest),
         "scanner" => await ScannerCommand.RunAsync(rest),
+        "policy" => PolicyCommand.Run(rest),
+        "policyindex" => await PolicyIndexCommand.RunAsync(Arguments.Parse(rest)),
+        "osvimport" => await OsvImportCommand.RunAsync(Arguments.Parse(rest)),
         "synthetic" => await SyntheticCommand.RunAsync(Arguments.Parse(rest)),
         "coldmiss" => await ColdMissCommand.RunAsync(Arguments.Parse(rest)),
         "throughput" => await ThroughputCommand.RunAsync(Arguments.Parse(rest)),
