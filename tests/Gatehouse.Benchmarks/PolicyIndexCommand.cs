@@ -15,7 +15,7 @@ namespace Gatehouse.Benchmarks;
 /// project page of a project with 500 releases through the running host, judged by the default policy over OSV
 /// advisories that affect ranges of it ("filtered") and by a policy with no rules ("unfiltered"). The releases are
 /// made in the upstream simulator, the advisories imported into the host's mirror with the product's OsvImporter, and
-/// the policy swapped by rewriting the file the host reloads. The setup runs before the host starts, so its mirror
+/// the policy swapped by rewriting the file the host reloads. An unrecorded warm-up round under both policies comes first. The setup runs before the host starts, so its mirror
 /// knows of the import from its first request. Each round measures both, one after the other:
 /// sequential GETs with pip's JSON Accept (steady state, the host's 3-second judgement cache in play), then single
 /// GETs each made after the judgement cache has expired (the page, its upstream copy and the advisories still cached).
@@ -106,10 +106,14 @@ public static class PolicyIndexCommand
         var cold = modes.ToDictionary(m => m.Name, _ => new List<double>());
         var seconds = modes.ToDictionary(m => m.Name, _ => 0.0);
         var counts = new Dictionary<string, (int Files, int Yanked)>();
+        var perRound = modes.ToDictionary(m => m.Name, _ => new JsonArray());
         var loadBefore = PolicyCommand.LoadAverage();
-        for (var round = 0; round < rounds; round++)
+        // Round 0 is a warm-up under both policies (a fresh host JITs the page's code paths), not recorded.
+        for (var round = -1; round < rounds; round++)
         {
-            foreach (var (name, text) in modes)
+            var warmUp = round < 0;
+            // The order alternates by round, so a change in the machine's load does not favour one policy.
+            foreach (var (name, text) in round % 2 != 0 ? modes : modes.Reverse())
             {
                 // The policy in force: written, then waited for until the page shows it (the host checks every reload interval).
                 await File.WriteAllTextAsync(policyFile, text);
@@ -132,18 +136,29 @@ public static class PolicyIndexCommand
                 {
                     await GetAsync();
                 }
+                if (warmUp)
+                {
+                    for (var i = 0; i < requests / 2; i++)
+                    {
+                        await GetAsync();
+                    }
+                    continue;
+                }
                 var phase = Stopwatch.StartNew();
+                var thisRound = new List<double>(requests);
                 for (var i = 0; i < requests; i++)
                 {
-                    steady[name].Add((await GetAsync()).Ms);
+                    thisRound.Add((await GetAsync()).Ms);
                 }
                 seconds[name] += phase.Elapsed.TotalSeconds;
+                steady[name].AddRange(thisRound);
+                perRound[name].Add(Results.Round(Results.Median(thisRound), 2));
                 for (var i = 0; i < uncached; i++)
                 {
                     await Task.Delay(TimeSpan.FromSeconds(JudgementCacheSeconds + 0.3));
                     cold[name].Add((await GetAsync()).Ms);
                 }
-                Console.WriteLine($"round {round + 1} {name}: {counts[name].Yanked} of {counts[name].Files} files yanked; steady p50 {Results.Median(steady[name]):F2} ms, uncached p50 {Results.Median(cold[name]):F2} ms");
+                Console.WriteLine($"round {round + 1} {name}: {counts[name].Yanked} of {counts[name].Files} files yanked; steady p50 {Results.Median(thisRound):F2} ms this round, uncached p50 {Results.Median(cold[name]):F2} ms so far");
             }
         }
 
@@ -160,6 +175,7 @@ public static class PolicyIndexCommand
                 ["recomputedAtMost"] = recomputed,
                 ["recomputedShare"] = Results.Round(recomputed / steady[name].Count, 3),
                 ["p50Ms"] = Results.Round(Percentile(steady[name], 0.50), 2),
+                ["p50MsPerRound"] = perRound[name].DeepClone(),
                 ["p90Ms"] = Results.Round(Percentile(steady[name], 0.90), 2),
                 ["p99Ms"] = Results.Round(Percentile(steady[name], 0.99), 2),
                 ["maxMs"] = Results.Round(steady[name].Max(), 2),

@@ -305,6 +305,9 @@ public static class ReportCommand
             md.AppendLine(CultureInfo.InvariantCulture,
                 $"p50 filtered / unfiltered = **{F(r["ratio"], "F2")}×** (target ≤ {F(r["targetRatio"], "F0")}×: {ok}); with the judgement cache expired before each request: {F(r["uncachedRatio"], "F2")}×.");
             md.AppendLine();
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"p50 per round (ms; the order alternates by round): unfiltered {r["unfiltered"]!["p50MsPerRound"]?.ToJsonString() ?? "–"}, filtered {r["filtered"]!["p50MsPerRound"]?.ToJsonString() ?? "–"}.");
+            md.AppendLine();
             md.AppendLine(CultureInfo.InvariantCulture, $"    {r["command"]}");
             md.AppendLine();
         }
