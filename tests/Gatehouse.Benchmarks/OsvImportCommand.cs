@@ -31,7 +31,7 @@ public static class OsvImportCommand
 
         var importer = OsvBench.Importer(args.Required("connection-string"));
         var pid = Environment.ProcessId;
-        var loadBefore = PolicyCommand.LoadAverage();
+        var loadBefore = Results.LoadAverage();
         var phases = new JsonObject();
         await using (var sampler = new RssSampler(pid, TimeSpan.FromMilliseconds(20), args.Optional("samples")))
         {
@@ -72,7 +72,7 @@ public static class OsvImportCommand
             ["generateMs"] = Results.Round(generateMs, 0),
             ["gc"] = System.Runtime.GCSettings.IsServerGC ? "server" : "workstation",
             ["loadBefore"] = loadBefore,
-            ["loadAfter"] = PolicyCommand.LoadAverage(),
+            ["loadAfter"] = Results.LoadAverage(),
             ["first"] = phases["first"]!.DeepClone(),
             ["reimport"] = phases["reimport"]!.DeepClone(),
         }, args.Optional("out"));

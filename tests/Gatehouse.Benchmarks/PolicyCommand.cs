@@ -1,9 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
-using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Gatehouse.Pipeline;
 using Gatehouse.Policy;
 
@@ -19,27 +16,9 @@ public static class PolicyCommand
 {
     public static int Run(string[] args)
     {
-        string? output = null, artifacts = null;
-        var calls = 200_000;
-        var passThrough = new List<string>();
-        for (var i = 0; i < args.Length; i++)
-        {
-            switch (args[i])
-            {
-                case "--out" when i + 1 < args.Length:
-                    output = args[++i];
-                    break;
-                case "--artifacts" when i + 1 < args.Length:
-                    artifacts = args[++i];
-                    break;
-                case "--calls" when i + 1 < args.Length:
-                    calls = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
-                    break;
-                default:
-                    passThrough.Add(args[i]);
-                    break;
-            }
-        }
+        var parsed = BenchmarkDotNetArgs.Parse(args, "calls");
+        var output = parsed.Get("out");
+        var calls = parsed.Get("calls") is { } count ? int.Parse(count, System.Globalization.CultureInfo.InvariantCulture) : 200_000;
 
         // 1. The policy is what it claims to be, and the file is the worst case: no rule decides, the holding warn rules warn.
         var text = PolicyBenchmarks.GeneratePolicy();
@@ -67,12 +46,9 @@ public static class PolicyCommand
         Console.WriteLine($"per decision: {perCall.ToJsonString()}");
 
         // 3. BenchmarkDotNet, in process, as the other micro-benchmarks run.
-        var config = ManualConfig.Create(DefaultConfig.Instance)
-            .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithWarmupCount(5).WithIterationCount(30))
-            .WithArtifactsPath(artifacts ?? Path.Combine(Path.GetTempPath(), "gatehouse-bench-artifacts"));
-        var loadBefore = LoadAverage();
-        var summary = BenchmarkRunner.Run<PolicyBenchmarks>(config, passThrough.ToArray());
-        var loadAfter = LoadAverage();
+        var loadBefore = Results.LoadAverage();
+        var summary = BenchmarkRunner.Run<PolicyBenchmarks>(parsed.Config(5, 30), parsed.PassThrough);
+        var loadAfter = Results.LoadAverage();
         var cases = new JsonArray();
         foreach (var report in summary.Reports)
         {
@@ -139,6 +115,4 @@ public static class PolicyCommand
             ["maxUs"] = Results.Round(times[^1], 1),
         };
     }
-
-    internal static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 }

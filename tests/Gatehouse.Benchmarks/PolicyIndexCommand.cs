@@ -107,7 +107,7 @@ public static class PolicyIndexCommand
         var seconds = modes.ToDictionary(m => m.Name, _ => 0.0);
         var counts = new Dictionary<string, (int Files, int Yanked)>();
         var perRound = modes.ToDictionary(m => m.Name, _ => new JsonArray());
-        var loadBefore = PolicyCommand.LoadAverage();
+        var loadBefore = Results.LoadAverage();
         // Round 0 is a warm-up under both policies (a fresh host JITs the page's code paths), not recorded.
         for (var round = -1; round < rounds; round++)
         {
@@ -195,7 +195,7 @@ public static class PolicyIndexCommand
             ["label"] = $"GET /pypi/simple/{project}/ (JSON), {versions} releases, sequential on one connection, {rounds} rounds of each policy",
             ["command"] = $"GET {pageUrl} with Accept: {Accept} and a Bearer token, one request at a time",
             ["loadBefore"] = loadBefore,
-            ["loadAfter"] = PolicyCommand.LoadAverage(),
+            ["loadAfter"] = Results.LoadAverage(),
             ["unfiltered"] = unfiltered,
             ["filtered"] = filtered,
             ["ratio"] = Results.Round(ratio, 2),
