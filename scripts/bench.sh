@@ -2,7 +2,8 @@
 # Measures Gatehouse against its performance targets on this machine. Starts a private Azurite, the upstream simulator
 # and the standalone host on free ports, runs each measurement, prints one table, and stops everything it started.
 #   scripts/bench.sh                        # everything: about 10 minutes on 2 cores and up to ~25 GB of temporary disk
-#   scripts/bench.sh --only index,coldmiss  # some of: hash, index, coldmiss, throughput, memory, scanner, hflfs, prefetch
+#   scripts/bench.sh --only index,coldmiss  # some of: hash, index, coldmiss, throughput, memory, scanner, hflfs, prefetch,
+#                                           # policy, policyindex, osvimport
 #   scripts/bench.sh --no-build             # use the Release binaries already built
 # Results (JSON per measurement, wrk output, host logs, report.md) go to .gatehouse/bench/<time>/; temporary data
 # (Azurite, synthetic wheels, the scanner's pickle and checkpoint) is deleted at the end unless BENCH_KEEP=1.
@@ -15,19 +16,26 @@
 # POST /admin/prefetch/hf with an admin token (the half that needs that API records why it did not run, if it is absent).
 # scanner: the checkpoint is made with torch.save when some python3 on PATH (or /usr/bin/python3, Debian's
 # python3-torch) imports torch, otherwise built by hand with zipfile; BENCH_SCANNER_NO_TORCH=1 forces the latter.
+# policy: one decision under a generated 200-rule, 50-exception policy where every rule is asked (BenchmarkDotNet, plus
+# BENCH_POLICY_CALLS (200000) single decisions each timed for per-decision percentiles).
+# policyindex: a BENCH_INDEX_VERSIONS-release (500) project's page (JSON) on a fresh host, under the default policy with
+# OSV advisories over ranges of it vs a policy with no rules, BENCH_INDEX_ROUNDS (2) rounds of BENCH_INDEX_REQUESTS (400)
+# sequential GETs each, plus BENCH_INDEX_UNCACHED (15) GETs each after the 3 s judgement cache has expired.
+# osvimport: OsvImporter.ImportAsync of a synthetic BENCH_OSV_RECORDS-record (20000) export into Azurite, first import
+# and re-import, wall time and the benchmark process's peak RSS.
 # CI does not run this script.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$GATEHOUSE_ROOT/scripts/lib/azurite.sh"
 cd "$GATEHOUSE_ROOT"
 
-only="hash,index,coldmiss,throughput,memory,scanner,hflfs,prefetch"
+only="hash,index,coldmiss,throughput,memory,scanner,hflfs,prefetch,policy,policyindex,osvimport"
 build=true
 while (($# > 0)); do
   case "$1" in
     --only) only="$2"; shift ;;
     --no-build) build=false ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -48,6 +56,12 @@ wrk_seconds="${BENCH_WRK_SECONDS:-15}"
 hf_lfs_bytes="${BENCH_HF_LFS_BYTES:-5000000000}"
 prefetch_pickle_bytes="${BENCH_PREFETCH_PICKLE_BYTES:-12000000}"
 prefetch_safetensors_bytes="${BENCH_PREFETCH_SAFETENSORS_BYTES:-30000000}"
+policy_calls="${BENCH_POLICY_CALLS:-200000}"
+index_versions="${BENCH_INDEX_VERSIONS:-500}"
+index_rounds="${BENCH_INDEX_ROUNDS:-2}"
+index_requests="${BENCH_INDEX_REQUESTS:-400}"
+index_uncached="${BENCH_INDEX_UNCACHED:-15}"
+osv_records="${BENCH_OSV_RECORDS:-20000}"
 pip_accept="application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
 
 results="$GATEHOUSE_ROOT/.gatehouse/bench/$(date -u +%Y%m%dT%H%M%SZ)"
@@ -149,7 +163,16 @@ if wants scanner; then
   grep -A5 '^| Method' "$results/scanner.log" || true
 fi
 
-if wants index || wants coldmiss || wants throughput || wants memory || wants hflfs || wants prefetch; then
+if wants policy; then
+  note_load policy
+  echo "== 8. policy evaluation (BenchmarkDotNet): 200 rules, 50 exceptions, every rule asked"
+  policy_args=(policy --calls "$policy_calls" --out "$results/policy.json" --artifacts "$work/bdn")
+  printf '%q ' "${bench[@]}" "${policy_args[@]}" | sed 's/ $/\n/' >"$results/policy-command.txt"
+  "${bench[@]}" "${policy_args[@]}" >"$results/policy.log" 2>&1 || { tail -40 "$results/policy.log"; exit 1; }
+  grep -A5 '^| Method' "$results/policy.log" || true
+fi
+
+if wants index || wants coldmiss || wants throughput || wants memory || wants hflfs || wants prefetch || wants policyindex || wants osvimport; then
   echo "== starting Azurite, the upstream simulator and Gatehouse"
   azurite_install
   azurite_start "$work/azurite" "$blob_port" "$queue_port" "$table_port"
@@ -314,6 +337,32 @@ if wants prefetch; then
     --pid "$host_pid" --log "$host_log" --pickle-bytes "$prefetch_pickle_bytes" --safetensors-bytes "$prefetch_safetensors_bytes" \
     --samples "$results/prefetch-rss.csv" --out "$results/prefetch.json" >/dev/null
   stop_host
+fi
+
+if wants policyindex; then
+  note_load policyindex
+  stop_host
+  echo "== 9. a $index_versions-release project's page, filtered (default policy + OSV) vs unfiltered (no rules), on a fresh host"
+  "${bench[@]}" policyindex --step setup --simulator "$simulator" --connection-string "$AzureWebJobsStorage" --versions "$index_versions" \
+    | tee "$results/policyindex-setup.txt"
+  printf 'version: 1\nrules: []\n' >"$work/policy.yaml"
+  # The mirror was loaded above; the host's own refresh is kept from replacing it (no export URL it can reach, a yearly schedule).
+  start_host policyindex "Logging__LogLevel__Microsoft.AspNetCore=Warning" Gatehouse__Policy__File="$work/policy.yaml" Gatehouse__Policy__ReloadSeconds=1 \
+    Gatehouse__Osv__ExportUrl="$simulator/osv/none/all.zip" Gatehouse__Osv__RefreshSchedule="0 0 0 1 1 *"
+  "${bench[@]}" policyindex --step measure --gatehouse "$gatehouse" --token "$token" --policy-file "$work/policy.yaml" --versions "$index_versions" \
+    --rounds "$index_rounds" --requests "$index_requests" --uncached "$index_uncached" --reload-seconds 1 --out "$results/policyindex.json" \
+    | grep -v '^ \|^[{}]' || true
+  [[ -s "$results/policyindex.json" ]] || { echo "policyindex failed; see $host_log" >&2; exit 1; }
+  stop_host
+fi
+
+if wants osvimport; then
+  note_load osvimport
+  stop_host
+  echo "== 10. OSV import of a synthetic $osv_records-record export into Azurite: first import, then the same file again"
+  "${bench[@]}" osvimport --connection-string "$AzureWebJobsStorage" --records "$osv_records" --dir "$work" \
+    --samples "$results/osvimport-rss.csv" --out "$results/osvimport.json" | grep -v '^ \|^[{}]' || true
+  [[ -s "$results/osvimport.json" ]] || { echo "osvimport failed" >&2; exit 1; }
 fi
 
 echo

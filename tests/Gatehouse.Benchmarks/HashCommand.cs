@@ -1,8 +1,5 @@
 using System.Text.Json.Nodes;
-using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
-using BenchmarkDotNet.Toolchains.InProcess.Emit;
 
 namespace Gatehouse.Benchmarks;
 
@@ -14,27 +11,9 @@ public static class HashCommand
 {
     public static int Run(string[] args)
     {
-        string? output = null, artifacts = null;
-        var passThrough = new List<string>();
-        for (var i = 0; i < args.Length; i++)
-        {
-            switch (args[i])
-            {
-                case "--out" when i + 1 < args.Length:
-                    output = args[++i];
-                    break;
-                case "--artifacts" when i + 1 < args.Length:
-                    artifacts = args[++i];
-                    break;
-                default:
-                    passThrough.Add(args[i]);
-                    break;
-            }
-        }
-        var config = ManualConfig.Create(DefaultConfig.Instance)
-            .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithWarmupCount(3).WithIterationCount(15))
-            .WithArtifactsPath(artifacts ?? Path.Combine(Path.GetTempPath(), "gatehouse-bench-artifacts"));
-        var summary = BenchmarkRunner.Run<Sha256Benchmarks>(config, passThrough.ToArray());
+        var parsed = BenchmarkDotNetArgs.Parse(args);
+        var output = parsed.Get("out");
+        var summary = BenchmarkRunner.Run<Sha256Benchmarks>(parsed.Config(3, 15), parsed.PassThrough);
         var cases = new JsonArray();
         foreach (var report in summary.Reports)
         {

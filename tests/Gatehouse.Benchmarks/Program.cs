@@ -1,7 +1,7 @@
 using Gatehouse.Benchmarks;
 
 // scripts/bench.sh drives these subcommands against a running Azurite + simulator + host; each writes one JSON
-// result (--out) that `report` turns into the table. `hash` and `scanner` are BenchmarkDotNet micro-benchmarks and need nothing running.
+// result (--out) that `report` turns into the table. `hash`, `scanner` and `policy` are BenchmarkDotNet micro-benchmarks and need nothing running.
 var command = args.Length > 0 ? args[0] : "help";
 var rest = args.Skip(1).ToArray();
 try
@@ -10,6 +10,9 @@ try
     {
         "hash" => HashCommand.Run(rest),
         "scanner" => await ScannerCommand.RunAsync(rest),
+        "policy" => PolicyCommand.Run(rest),
+        "policyindex" => await PolicyIndexCommand.RunAsync(Arguments.Parse(rest)),
+        "osvimport" => await OsvImportCommand.RunAsync(Arguments.Parse(rest)),
         "synthetic" => await SyntheticCommand.RunAsync(Arguments.Parse(rest)),
         "coldmiss" => await ColdMissCommand.RunAsync(Arguments.Parse(rest)),
         "throughput" => await ThroughputCommand.RunAsync(Arguments.Parse(rest)),
@@ -36,6 +39,12 @@ static int Usage()
           hash [BenchmarkDotNet args]       SHA-256 (IncrementalHash) over 50 MB in memory
           scanner [--pickle F] [--pickle-opcodes N] [--checkpoint F] [--checkpoint-source S] [--out F] [BenchmarkDotNet args]
                                             Gatehouse.Scanning: the 200,000-entry dict pickle, a PyTorch checkpoint vs sha256
+          policy [--calls 200000] [--out F] [--artifacts DIR] [BenchmarkDotNet args]
+                                            Gatehouse.Policy: one decision under 200 rules and 50 exceptions, every rule asked
+          policyindex --step setup --simulator URL --connection-string CS [--project P] [--versions 500]
+          policyindex --step measure --gatehouse URL --token T --policy-file F [--project P] [--versions 500] [--requests 400]
+                     [--rounds 2] [--uncached 15] [--reload-seconds 1] [--out F]
+          osvimport  --connection-string CS [--records 20000] [--seed 1] [--dir D] [--samples CSV] [--out F]
           synthetic  --simulator URL --project P --version V --size BYTES
           coldmiss   --gatehouse URL --token T --simulator URL --project P --version V --size BYTES --log HOSTLOG [--label L] [--out F]
           throughput --gatehouse URL --token T --project P --filename F --sha256 S --connection-string CS [--repeat 3] [--out F]

@@ -23,6 +23,9 @@ public static class ReportCommand
         Scanner(md, results.Where(r => Kind(r) == "scanner"));
         HfLfs(md, results.Where(r => Kind(r) == "hflfs"));
         Prefetch(md, results.Where(r => Kind(r) == "prefetch"));
+        Policy(md, results.Where(r => Kind(r) == "policy"));
+        PolicyIndex(md, results.Where(r => Kind(r) == "policyindex"));
+        OsvImport(md, results.Where(r => Kind(r) == "osvimport"));
         Console.Write(md.ToString());
         return 0;
     }
@@ -258,6 +261,75 @@ public static class ReportCommand
         }
 
         static double Peak(JsonNode? rss) => rss is null ? double.NaN : HfLfsCommand.Peak(rss);
+    }
+
+    private static void Policy(StringBuilder md, IEnumerable<JsonObject> results)
+    {
+        foreach (var r in results)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"### 8. Policy evaluation per file: {r["rules"]} rules, {r["exceptions"]} exceptions, every rule asked (load average {r["loadBefore"]} before, {r["loadAfter"]} after)");
+            md.AppendLine();
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"No rule decides (the file is allowed by the default) and {r["warningsPerDecision"]} warn rules hold, each searching the exceptions for a waiver. " +
+                $"BenchmarkDotNet (in-process, 5 warm-ups + 30 iterations): percentiles over iteration means; per decision: single decisions each timed with the Stopwatch.");
+            md.AppendLine();
+            md.AppendLine("| input | mean | p95 (iterations) | p99 (iterations) | p50 per decision | p99 per decision | p99.9 per decision | allocated/decision |");
+            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+            foreach (var c in r["cases"]!.AsArray())
+            {
+                var each = c!["perCall"];
+                md.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {c["method"]} | {F(c["meanUs"])} µs | {F(c["p95Us"])} µs | {F(c["p99Us"])} µs | {F(each?["p50Us"])} µs | **{F(each?["p99Us"])} µs** | {F(each?["p999Us"])} µs | {c["allocatedBytesPerOp"]!.GetValue<long>() / 1024.0:F1} KiB |");
+            }
+            md.AppendLine();
+        }
+    }
+
+    private static void PolicyIndex(StringBuilder md, IEnumerable<JsonObject> results)
+    {
+        foreach (var r in results)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"### 9. Project page with the policy: {r["label"]} (load average {r["loadBefore"]} before, {r["loadAfter"]} after)");
+            md.AppendLine();
+            md.AppendLine("| policy | files (yanked) | requests | p50 | p90 | p99 | max | judged again (at most) | uncached p50 (n) | uncached max |");
+            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            foreach (var (name, label) in new[] { ("unfiltered", "no rules (unfiltered)"), ("filtered", "default policy + OSV (filtered)") })
+            {
+                var m = r[name]!;
+                md.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {label} | {m["files"]} ({m["yanked"]}) | {m["requests"]} | {F(m["p50Ms"], "F2")} ms | {F(m["p90Ms"], "F2")} ms | {F(m["p99Ms"], "F2")} ms | {F(m["maxMs"], "F2")} ms | {m["recomputedAtMost"]} ({m["recomputedShare"]!.GetValue<double>() * 100:F1} %) | {F(m["uncachedP50Ms"], "F2")} ms ({m["uncachedRequests"]}) | {F(m["uncachedMaxMs"], "F2")} ms |");
+            }
+            md.AppendLine();
+            var ok = r["met"]!.GetValue<bool>() ? "met" : "**missed**";
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"p50 filtered / unfiltered = **{F(r["ratio"], "F2")}×** (target ≤ {F(r["targetRatio"], "F0")}×: {ok}); with the judgement cache expired before each request: {F(r["uncachedRatio"], "F2")}×.");
+            md.AppendLine();
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"p50 per round (ms; the order alternates by round): unfiltered {r["unfiltered"]!["p50MsPerRound"]?.ToJsonString() ?? "–"}, filtered {r["filtered"]!["p50MsPerRound"]?.ToJsonString() ?? "–"}.");
+            md.AppendLine();
+            md.AppendLine(CultureInfo.InvariantCulture, $"    {r["command"]}");
+            md.AppendLine();
+        }
+    }
+
+    private static void OsvImport(StringBuilder md, IEnumerable<JsonObject> results)
+    {
+        foreach (var r in results)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture,
+                $"### 10. OSV import: {r["label"]} ({r["zipBytes"]!.GetValue<long>() / 1e6:F1} MB zip; {r["gc"]} GC; load average {r["loadBefore"]} before, {r["loadAfter"]} after; MiB = 2^20 bytes)");
+            md.AppendLine();
+            md.AppendLine("| import | wall time | records/s | records (projects) | upserted | unchanged | deleted | RSS at start | peak RSS (VmHWM) | sampled peak RSS (anon) |");
+            md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            foreach (var phase in new[] { "first", "reimport" })
+            {
+                var p = r[phase]!;
+                md.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {(phase == "first" ? "first (empty table)" : "re-import (same file)")} | {Seconds(p["wallMs"])} | {F(p["recordsPerSecond"], "F0")} | {p["records"]} ({p["projects"]}) | {p["upserted"]} | {p["unchanged"]} | {p["deleted"]} | {F(p["vmRssAtStartMiB"])} MiB | {F(p["vmHwmMiB"])} MiB (since {p["vmHwmSince"]}) | {F(p["sampledPeakVmRssMiB"])} MiB ({F(p["sampledPeakRssAnonMiB"])}) |");
+            }
+            md.AppendLine();
+        }
     }
 
     private static string Seconds(JsonNode? ms) =>

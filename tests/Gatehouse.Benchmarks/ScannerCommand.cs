@@ -1,10 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
-using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Gatehouse.Scanning;
 using Gatehouse.Scanning.Pickle;
 using Gatehouse.Tests.Shared;
@@ -25,36 +22,9 @@ public static class ScannerCommand
 
     public static async Task<int> RunAsync(string[] args)
     {
-        string? output = null, artifacts = null, pickleFile = null, checkpoint = null, checkpointSource = null;
-        long? pickleOpcodes = null;
-        var passThrough = new List<string>();
-        for (var i = 0; i < args.Length; i++)
-        {
-            switch (args[i])
-            {
-                case "--out" when i + 1 < args.Length:
-                    output = args[++i];
-                    break;
-                case "--artifacts" when i + 1 < args.Length:
-                    artifacts = args[++i];
-                    break;
-                case "--pickle" when i + 1 < args.Length:
-                    pickleFile = args[++i];
-                    break;
-                case "--pickle-opcodes" when i + 1 < args.Length:
-                    pickleOpcodes = long.Parse(args[++i], CultureInfo.InvariantCulture);
-                    break;
-                case "--checkpoint" when i + 1 < args.Length:
-                    checkpoint = args[++i];
-                    break;
-                case "--checkpoint-source" when i + 1 < args.Length:
-                    checkpointSource = args[++i];
-                    break;
-                default:
-                    passThrough.Add(args[i]);
-                    break;
-            }
-        }
+        var parsed = BenchmarkDotNetArgs.Parse(args, "pickle", "pickle-opcodes", "checkpoint", "checkpoint-source");
+        string? output = parsed.Get("out"), pickleFile = parsed.Get("pickle"), checkpoint = parsed.Get("checkpoint"), checkpointSource = parsed.Get("checkpoint-source");
+        long? pickleOpcodes = parsed.Get("pickle-opcodes") is { } counted ? long.Parse(counted, CultureInfo.InvariantCulture) : null;
 
         // 1. The pickle, and a check that it is the benchmark's pickle and that the scanner calls it Safe.
         var (pickle, opcodes) = LargeDictPickle.Create(200_000);
@@ -69,9 +39,9 @@ public static class ScannerCommand
             }
             pickleSource = $"{Path.GetFileName(pickleFile)} from python3 pickle.dumps, byte-identical to the in-memory generator";
         }
-        if (pickleOpcodes is { } counted && counted != opcodes)
+        if (pickleOpcodes is { } byPython && byPython != opcodes)
         {
-            Console.Error.WriteLine($"pickletools counts {counted:N0} opcodes, the generator {opcodes:N0}.");
+            Console.Error.WriteLine($"pickletools counts {byPython:N0} opcodes, the generator {opcodes:N0}.");
             return 1;
         }
         var pickleFindings = new PickleScanner(new ScanLimits()).Scan(new MemoryStream(pickle, writable: false), null);
@@ -91,13 +61,10 @@ public static class ScannerCommand
         // 3. BenchmarkDotNet, in process (no generated project to build), as the hash command does.
         PickleScanBenchmarks.Pickle = pickle;
         CheckpointScanBenchmarks.CheckpointPath = checkpoint ?? "";
-        var config = ManualConfig.Create(DefaultConfig.Instance)
-            .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithWarmupCount(3).WithIterationCount(15))
-            .WithArtifactsPath(artifacts ?? Path.Combine(Path.GetTempPath(), "gatehouse-bench-artifacts"));
         Type[] types = checkpoint is null ? [typeof(PickleScanBenchmarks)] : [typeof(PickleScanBenchmarks), typeof(CheckpointScanBenchmarks)];
-        var loadBefore = LoadAverage();
-        var summaries = BenchmarkRunner.Run(types, config, passThrough.ToArray());
-        var loadAfter = LoadAverage();
+        var loadBefore = Results.LoadAverage();
+        var summaries = BenchmarkRunner.Run(types, parsed.Config(3, 15), parsed.PassThrough);
+        var loadAfter = Results.LoadAverage();
         var reports = summaries.SelectMany(s => s.Reports).Where(r => r.ResultStatistics is not null).ToList();
         if (reports.Count == 0)
         {
@@ -276,6 +243,4 @@ public static class ScannerCommand
             ["allocatedBytesPerOp"] = report.GcStats.GetBytesAllocatedPerOperation(report.BenchmarkCase),
         };
     }
-
-    private static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 }
