@@ -86,6 +86,7 @@ public static class GatehouseServiceCollectionExtensions
         services.AddSingleton<HfFiles>();
         services.AddSingleton<HfRepository>();
         services.AddSingleton<HuggingFaceResolve>();
+        services.AddSingleton<HfListingPolicy>();
         services.AddSingleton<HuggingFaceEndpoint>();
         services.AddSingleton<PrefetchEndpoint>();
 

@@ -28,6 +28,12 @@ public sealed class PolicyGatehouse : IAsyncLifetime
             expires: 2099-12-31
             reason: the fix we need today
             owner: security@example.com
+          - id: waived-notes
+            match: { remote: hf, file: waived-notes.md }
+            rules: [cooldown]
+            expires: 2099-12-31
+            reason: release notes are read before the cooldown ends
+            owner: security@example.com
           - id: lapsed-fresh
             match: { remote: pypi, project: gh-lapsed }
             rules: [cooldown]

@@ -90,11 +90,37 @@ public sealed class PolicyTests(PolicyGatehouse fixture, ITestOutputHelper outpu
         Assert.Contains("rule cooldown", message, StringComparison.Ordinal);
         Assert.Contains("it was published 0 minutes ago", message, StringComparison.Ordinal);
 
+        // @huggingface/hub and list_repo_tree list the tree: refused at the branch and at the commit alike, with the reason.
+        foreach (var revision in new[] { "main", created.Commit })
+        {
+            using var tree = await client.GetAsync($"hf/api/models/{repo}/tree/{revision}");
+            var treeBody = await tree.Content.ReadAsStringAsync();
+            Assert.True(tree.StatusCode == HttpStatusCode.Forbidden, $"the tree at {revision} answered {(int)tree.StatusCode}: {treeBody}");
+            Assert.Equal("GatedRepo", tree.Headers.GetValues("X-Error-Code").Single());
+            Assert.Contains("rule cooldown", treeBody, StringComparison.Ordinal);
+        }
+
         using var file = await client.GetAsync($"hf/{repo}/resolve/main/config.json");
         var fileBody = await file.Content.ReadAsStringAsync();
         Assert.True(file.StatusCode == HttpStatusCode.Forbidden, $"config.json answered {(int)file.StatusCode}: {fileBody}");
         Assert.Contains("rule cooldown", fileBody, StringComparison.Ordinal);
         Assert.Equal(0, (await Stack.Sim.HfStatsAsync()).GetProperty("cdnFetches").EnumerateObject().Count(p => p.Name == created.Sha256("config.json")));
+    });
+
+    [Fact]
+    public Task An_exception_for_one_file_of_a_young_commit_keeps_just_that_file_in_the_tree() => Stack.RunAsync(output, async () =>
+    {
+        var repo = $"fresh-org/notes-{Guid.NewGuid():N}"[..32];
+        var created = await Stack.Sim.HfSyntheticAsync(repo, HfSyntheticSpec.Bytes("config.json", "{\"model_type\": \"bert\"}"u8.ToArray()),
+            HfSyntheticSpec.Bytes("waived-notes.md", "# Release notes\n"u8.ToArray()));
+        using var client = Stack.CreateHfClient();
+
+        var tree = await client.GetFromJsonAsync<JsonElement>($"hf/api/models/{repo}/tree/{created.Commit}");
+        output.WriteLine(tree.ToString());
+        Assert.Equal(["waived-notes.md"], tree.EnumerateArray().Select(e => e.GetProperty("path").GetString()));
+        using var notes = await client.GetAsync($"hf/{repo}/resolve/{created.Commit}/waived-notes.md");
+        Assert.True(notes.IsSuccessStatusCode, $"waived-notes.md answered {(int)notes.StatusCode}: {await notes.Content.ReadAsStringAsync()}");
+        Assert.Equal("# Release notes\n", await notes.Content.ReadAsStringAsync());
     });
 
     [Theory]

@@ -17,7 +17,7 @@ public sealed class WorkerFunctionMetadataTests : IAsyncLifetime
     private IReadOnlyList<FunctionDescription> _functions = [];
 
     public static TheoryData<string> ActivityNames =>
-        [nameof(FetchContentActivity), .. ContentChecks.All, nameof(RecordFactsActivity), nameof(ReadDecisionActivity), nameof(ListRepositoryFilesActivity),
+        [nameof(FetchContentActivity), .. ContentChecks.All, nameof(GatherReferenceFactsActivity), nameof(RecordFactsActivity), nameof(ReadDecisionActivity), nameof(ListRepositoryFilesActivity),
             nameof(PrefetchFileActivity)];
 
     public static TheoryData<string> OrchestratorNames => [nameof(ScanArtifactOrchestrator), nameof(ScanRepositoryOrchestrator)];
@@ -63,6 +63,7 @@ public sealed class WorkerFunctionMetadataTests : IAsyncLifetime
             nameof(ScanArtifactOrchestrator),
             nameof(FetchContentActivity),
             .. ContentChecks.All,
+            nameof(GatherReferenceFactsActivity),
             nameof(RecordFactsActivity),
             nameof(ReadDecisionActivity),
             nameof(ScanRepositoryOrchestrator),

@@ -32,6 +32,9 @@ public static class HfFileDigests
     /// <summary>A git sha1 from <c>ETag</c> (or a commit id), or null when it is not 40 hex digits.</summary>
     public static string? Sha1(string? etag) => Unquote(etag) is { Length: 40 } v && IsHex(v) ? v : null;
 
+    /// <summary>The revision names a commit (40 hex digits), not a branch or tag: what it names never changes.</summary>
+    public static bool IsCommit(string? revision) => revision is not null && Sha1(revision) == revision;
+
     /// <summary>git's object id of a file: <c>sha1("blob {size}\0" + bytes)</c>, lower-case hex.</summary>
     public static string GitBlobSha1(ReadOnlySpan<byte> content)
     {

@@ -23,7 +23,7 @@ namespace Gatehouse.HuggingFace;
 /// <c>CacheTtlSeconds</c>.
 /// </summary>
 public sealed class HuggingFaceEndpoint(HuggingFaceUpstream upstream, HuggingFaceResolve resolve, PublicUrls urls, IMemoryCache cache, TimeProvider time,
-    IOptions<GatehouseOptions> options, ReferenceDecisions decisions, HuggingFaceFacts facts, ILogger<HuggingFaceEndpoint> logger)
+    IOptions<GatehouseOptions> options, HfListingPolicy listing, HuggingFaceFacts facts, ILogger<HuggingFaceEndpoint> logger)
 {
     private const string Prefix = "/hf/";
     private const int MaxRequestBodyBytes = 1024 * 1024;
@@ -85,14 +85,11 @@ public sealed class HuggingFaceEndpoint(HuggingFaceUpstream upstream, HuggingFac
         }
 
         // GET answers are kept: those at a commit for a day (they cannot change), the rest for CacheTtlSeconds.
-        var ttl = body is not null ? TimeSpan.Zero : route.Revision is { } revision && HfFileDigests.Sha1(revision) == revision ? PinnedTtl : _ttl;
+        var ttl = body is not null ? TimeSpan.Zero : HfFileDigests.IsCommit(route.Revision) ? PinnedTtl : _ttl;
         var key = "hf-api:" + upstreamPath;
         if (ttl > TimeSpan.Zero && cache.TryGetValue(key, out CachedAnswer? cached) && cached is not null && cached.Expires > time.GetUtcNow())
         {
-            if (!await RefusedOnMetadataAsync(context, route, cached.Answer))
-            {
-                await cached.Answer.WriteAsync(context);
-            }
+            await ServeAsync(context, route, cached.Answer);
             return;
         }
         using var response = await upstream.SendApiAsync(route.Action == HfAction.PathsInfo ? HttpMethod.Post : HttpMethod.Get, upstreamPath, body, contentType,
@@ -108,23 +105,46 @@ public sealed class HuggingFaceEndpoint(HuggingFaceUpstream upstream, HuggingFac
         {
             cache.Set(key, new CachedAnswer(answer, time.GetUtcNow() + ttl), ttl);
         }
-        if (answer is not null && !await RefusedOnMetadataAsync(context, route, answer))
+        if (answer is not null)
         {
-            await answer.WriteAsync(context);
+            await ServeAsync(context, route, answer);
         }
     }
 
     /// <summary>
-    /// A repository's info at a revision (what <c>snapshot_download</c> and <c>model_info</c> ask first) is refused when
-    /// the policy refuses the commit on what is known before any download (its licence, its age, a reused namespace):
-    /// every file of it would be, so the client hears why at once, as a <c>403</c> <c>GatedRepo</c> it prints.
+    /// Writes a relayed answer as the policy lets it through (<see cref="HfListingPolicy"/>). A repository's info at a
+    /// revision (what <c>snapshot_download</c> and <c>model_info</c> ask first) is refused when the policy refuses the
+    /// commit before any download; a tree or paths-info listing leaves out the files it refuses, and is refused when
+    /// none is left. A refusal is a <c>403</c> <c>GatedRepo</c>, whose message the client prints.
     /// </summary>
-    private async Task<bool> RefusedOnMetadataAsync(HttpContext context, HfRoute route, RelayedAnswer answer)
+    private async Task ServeAsync(HttpContext context, HfRoute route, RelayedAnswer answer)
     {
-        if (route.Action != HfAction.Info || answer.Status is < 200 or >= 300)
+        if (answer.Status is < 200 or >= 300)
         {
-            return false;
+            await answer.WriteAsync(context);
+            return;
         }
+        var (refusal, commit, body) = route.Action switch
+        {
+            HfAction.Info => await JudgeInfoAsync(context, route, answer),
+            HfAction.Tree or HfAction.PathsInfo when await listing.FilterAsync(route, answer.Body, context.RequestAborted) is var verdict =>
+                (verdict.Refusal, verdict.Commit, verdict.Body),
+            _ => (null, null, null),
+        };
+        if (refusal is null)
+        {
+            await (body is null ? answer : answer with { Body = body }).WriteAsync(context);
+            return;
+        }
+        logger.LogWarning("Refused {Action} of {Repo} at {Commit} before download: {Decision} by rule {Rule}", route.Action, route.RepoId, commit, refusal.Decision,
+            refusal.Rule);
+        context.Response.Headers["X-Repo-Commit"] = commit;
+        await WriteJsonErrorAsync(context, StatusCodes.Status403Forbidden, "GatedRepo", HuggingFaceResolve.RefusalMessage(route.RepoId, refusal.Rule, refusal.Reason));
+    }
+
+    /// <summary>The repository's decision at the commit an info answer names; a full answer is remembered for the facts.</summary>
+    private async Task<(ArtifactDecision? Refusal, string? Commit, byte[]? Body)> JudgeInfoAsync(HttpContext context, HfRoute route, RelayedAnswer answer)
+    {
         JsonObject? info;
         try
         {
@@ -132,31 +152,19 @@ public sealed class HuggingFaceEndpoint(HuggingFaceUpstream upstream, HuggingFac
         }
         catch (JsonException)
         {
-            return false;
+            return (null, null, null);
         }
-        var commit = info?["sha"] is JsonValue sha && sha.TryGetValue<string>(out var text) ? text : null;
-        if (info is null || commit is null || HfFileDigests.Sha1(commit) != commit)
+        if (info is null || HfFileDigests.Sha1(info["sha"] is JsonValue sha && sha.TryGetValue<string>(out var text) ? text : null) is not { } commit)
         {
-            return false;
+            return (null, null, null);
         }
         if (!context.Request.QueryString.HasValue)
         {
             // A full answer (no expand= or blobs=) is the commit's info: the facts need not ask again.
             facts.Remember(route.RepoType, route.RepoId, commit, info);
         }
-        var subject = HfFileDigests.Subject(route.RepoType, route.RepoId, commit);
-        var repository = new ArtifactReference(HuggingFaceRemote.Hf,
-            new ReferenceKey(HfFileDigests.ReferencePartition(route.RepoType, route.RepoId), HfFileDigests.ReferenceRowKey(commit, "")), subject, "", new string('0', 64), 0,
-            upstream.Url(UpstreamPath(route)).AbsoluteUri, null);
-        var decision = await decisions.DecideOnMetadataAsync(repository, context.RequestAborted);
-        if (decision.IsAllowed)
-        {
-            return false;
-        }
-        logger.LogWarning("Refused {Repo} at {Commit} before download: {Decision} by rule {Rule}", route.RepoId, commit, decision.Decision, decision.Rule);
-        context.Response.Headers["X-Repo-Commit"] = commit;
-        await WriteJsonErrorAsync(context, StatusCodes.Status403Forbidden, "GatedRepo", HuggingFaceResolve.RefusalMessage(route.RepoId, decision.Rule, decision.Reason));
-        return true;
+        var decision = await listing.DecideRepositoryAsync(route.RepoType, route.RepoId, commit, route.Revision, context.RequestAborted);
+        return (decision.IsAllowed ? null : decision, commit, null);
     }
 
     /// <summary>The upstream API path for a validated route, each part percent-encoded (slashes in the tree path kept).</summary>

@@ -28,7 +28,7 @@ public sealed class HuggingFaceResolve(
     {
         var aborted = context.RequestAborted;
         // A commit names fixed content: once seen, its reference answers without asking the Hub again.
-        var pinned = HfFileDigests.Sha1(route.Revision) == route.Revision
+        var pinned = HfFileDigests.IsCommit(route.Revision)
             ? await references.GetAsync(new ReferenceKey(HfFileDigests.ReferencePartition(route.RepoType, route.RepoId),
                 HfFileDigests.ReferenceRowKey(route.Revision!, route.Path)), aborted)
             : null;
@@ -52,7 +52,7 @@ public sealed class HuggingFaceResolve(
         var wait = head ? null : HubClientWait.For(context.Request.Headers.UserAgent);
         // A HEAD needs the commit, digest and size, which are known now: it starts the fetch and scan, and does not wait.
         var budget = head ? TimeSpan.Zero : wait is null ? gate.InlineWait : _slice;
-        var result = await gate.GetAsync(reference, budget, ScanSource.Request, durable, aborted);
+        var result = await gate.GetAsync(reference, budget, ScanSource.Request, durable, aborted, new RequestFacts(Pinned: HfFileDigests.IsCommit(route.Revision)));
         context.Response.Headers["X-Repo-Commit"] = spec.Commit;
         switch (result.Status)
         {

@@ -6,26 +6,7 @@ namespace Gatehouse.Names;
 internal static class ProjectName
 {
     /// <summary>PEP 503 normalisation: runs of <c>-</c>, <c>_</c> and <c>.</c> become one <c>-</c>, lower-cased.</summary>
-    public static string Normalise(string name)
-    {
-        var sb = new StringBuilder(name.Length);
-        var inSeparator = false;
-        foreach (var c in name)
-        {
-            if (c is '-' or '_' or '.')
-            {
-                if (!inSeparator)
-                {
-                    sb.Append('-');
-                }
-                inSeparator = true;
-                continue;
-            }
-            inSeparator = false;
-            sb.Append(char.ToLowerInvariant(c));
-        }
-        return sb.ToString();
-    }
+    public static string Normalise(string name) => PyPI.ProjectName.Normalize(name);
 
     /// <summary>A normalised name without its separators (<c>urllib-3</c> and <c>urllib3</c> meet here).</summary>
     public static string Collapse(string normalised) => normalised.Replace("-", "", StringComparison.Ordinal);

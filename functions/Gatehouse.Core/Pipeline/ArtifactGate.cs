@@ -23,22 +23,25 @@ public sealed class ArtifactGate(IFactsStore facts, ReferenceDecisions decisions
     public TimeSpan InlineWait => TimeSpan.FromSeconds(_options.InlineWaitSeconds);
 
     /// <summary>The gate with Durable as the scheduler (what both hosts use).</summary>
-    public Task<GateResult> GetAsync(ArtifactReference reference, TimeSpan wait, ScanSource source, DurableTaskClient durable, CancellationToken requestAborted) =>
-        GetAsync(reference, wait, source, new DurableScanScheduler(durable, log), requestAborted);
+    public Task<GateResult> GetAsync(ArtifactReference reference, TimeSpan wait, ScanSource source, DurableTaskClient durable, CancellationToken requestAborted,
+        RequestFacts? request = null) =>
+        GetAsync(reference, wait, source, new DurableScanScheduler(durable, log), requestAborted, request);
 
     /// <summary>
     /// The decision for <paramref name="reference"/>, waiting at most <paramref name="wait"/> for a content without facts
-    /// (a wait of zero starts the fetch and scan and returns at once). The reference must be recorded already.
+    /// (a wait of zero starts the fetch and scan and returns at once). The reference must be recorded already;
+    /// <paramref name="request"/> is what the request itself says of it.
     /// </summary>
-    public async Task<GateResult> GetAsync(ArtifactReference reference, TimeSpan wait, ScanSource source, IScanScheduler scheduler, CancellationToken requestAborted)
+    public async Task<GateResult> GetAsync(ArtifactReference reference, TimeSpan wait, ScanSource source, IScanScheduler scheduler, CancellationToken requestAborted,
+        RequestFacts? request = null)
     {
         var sha256 = reference.Sha256;
         if (await facts.GetAsync(sha256, requestAborted) is { IsCurrent: true } known)
         {
-            return await DecidedAsync(known, reference, requestAborted);
+            return await DecidedAsync(known, reference, request, requestAborted);
         }
         // What the remote's facts refuse (a vulnerable release, a denied licence, a young file) is refused before any byte is fetched.
-        var onMetadata = await decisions.DecideOnMetadataAsync(reference, requestAborted);
+        var onMetadata = await decisions.DecideOnMetadataAsync(reference, requestAborted, request);
         if (!onMetadata.IsAllowed)
         {
             return GateResult.RefusedBeforeFetch(onMetadata);
@@ -56,13 +59,13 @@ public sealed class ArtifactGate(IFactsStore facts, ReferenceDecisions decisions
             }).WaitAsync(waiting.Token);
             if (await facts.GetAsync(sha256, requestAborted) is { IsCurrent: true } early)
             {
-                return await DecidedAsync(early, reference, requestAborted);
+                return await DecidedAsync(early, reference, request, requestAborted);
             }
             var completion = scheduler.WaitForCompletionAsync(sha256, waiting.Token);
             await Task.WhenAny(subscription.Published.WaitAsync(waiting.Token), completion);
             if (await facts.GetAsync(sha256, requestAborted) is { IsCurrent: true } recorded)
             {
-                return await DecidedAsync(recorded, reference, requestAborted);
+                return await DecidedAsync(recorded, reference, request, requestAborted);
             }
             var outcome = await completion;
             if (outcome?.Problem is { } problem)
@@ -89,9 +92,9 @@ public sealed class ArtifactGate(IFactsStore facts, ReferenceDecisions decisions
     }
 
     /// <summary>The reference's decision; content allowed here while it sits in quarantine (refused where it was first asked for) moves to artifacts.</summary>
-    private async Task<GateResult> DecidedAsync(ContentFacts known, ArtifactReference reference, CancellationToken cancellationToken)
+    private async Task<GateResult> DecidedAsync(ContentFacts known, ArtifactReference reference, RequestFacts? request, CancellationToken cancellationToken)
     {
-        var decision = await decisions.DecideAsync(known, reference, cancellationToken);
+        var decision = await decisions.DecideAsync(known, reference, cancellationToken, request);
         if (decision.IsAllowed && known.Container != Storage.GatehouseStorage.ArtifactsContainer)
         {
             await content.PlaceAsync(known.Sha256, Storage.GatehouseStorage.ArtifactsContainer, cancellationToken);

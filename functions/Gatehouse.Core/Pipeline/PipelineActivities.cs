@@ -25,6 +25,16 @@ public sealed class FetchContentActivity(ContentFetcher fetcher, IScanClaims cla
 }
 
 /// <summary>
+/// What the requester's remote knows of it (advisories, licence, name, age, provenance), gathered while the checks
+/// read the content, so the decision after them finds the facts at hand.
+/// </summary>
+public sealed class GatherReferenceFactsActivity(RemoteRegistry remotes) : TaskActivity<ArtifactReference, ReferenceFacts>
+{
+    public override Task<ReferenceFacts> RunAsync(TaskActivityContext context, ArtifactReference input) =>
+        remotes[input.Remote].GatherAsync(input, FactScope.Full, CancellationToken.None);
+}
+
+/// <summary>
 /// Puts the checks' results together as the content's facts, moves the blob to <c>artifacts</c> (its first requester
 /// is allowed it) or <c>quarantine</c>, and only then writes the facts row that serving reads, so facts never point at a
 /// missing blob. Then it decides for the requester and for every other recorded reference to the content. Idempotent
@@ -39,13 +49,13 @@ public sealed class RecordFactsActivity(ContentStore content, IFactsStore facts,
         var request = input.Request;
         var combined = Combine(request.Requester, input.Results, time.GetUtcNow());
         // The blob goes where its first requester's decision puts it; a later decision that allows it moves it to artifacts.
-        var allowed = (await decisions.PreviewAsync(combined, request.Requester, ct)).Outcome.Decision == Decision.Allowed;
+        var allowed = (await decisions.PreviewAsync(combined, request.Requester, ct, gathered: input.RequesterFacts)).Outcome.Decision == Decision.Allowed;
         var recorded = combined with { Container = allowed ? GatehouseStorage.ArtifactsContainer : GatehouseStorage.QuarantineContainer };
         var promoted = await content.PlaceAsync(recorded.Sha256, recorded.Container, ct);
         await facts.SaveAsync(recorded, input.Results, ct);
         await audit.WriteAsync("facts", $"{recorded.Sha256} first asked for as {request.Requester.Remote} {request.Requester.Subject} {request.Requester.FileName}",
             $"{recorded.Findings.Count} findings, {recorded.Errors.Count} failed checks, {recorded.ModelFormat} {recorded.Archive}; placed in {recorded.Container}", ct);
-        var decision = await decisions.DecideAsync(recorded, request.Requester, ct);
+        var decision = await decisions.DecideAsync(recorded, request.Requester, ct, gathered: input.RequesterFacts);
         log.LogInformation("Verdict {Decision} for {Subject} {FileName} ({Sha256}) by rule {Rule}; moved to {Container} in {PromoteMs} ms",
             decision.Decision, request.Requester.Subject, request.Requester.FileName, recorded.Sha256, decision.Rule, recorded.Container, promoted.TotalMilliseconds);
         signals.Publish(recorded.Sha256);

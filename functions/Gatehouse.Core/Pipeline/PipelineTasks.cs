@@ -12,6 +12,7 @@ public static class PipelineTasks
         registry.AddActivity<ArchiveSafetyActivity>();
         registry.AddActivity<InstallTimeCodeActivity>();
         registry.AddActivity<ModelContentActivity>();
+        registry.AddActivity<GatherReferenceFactsActivity>();
         registry.AddActivity<RecordFactsActivity>();
         registry.AddActivity<ReadDecisionActivity>();
     }

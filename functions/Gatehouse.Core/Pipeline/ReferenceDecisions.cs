@@ -12,19 +12,29 @@ namespace Gatehouse.Pipeline;
 public sealed class ReferenceDecisions(IPolicySource policies, RemoteRegistry remotes, IReferenceStore references, IAuditLog audit, TimeProvider time,
     ILogger<ReferenceDecisions> log)
 {
-    /// <summary>The reference in its remote's context, with the remote's facts.</summary>
-    public async Task<ArtifactContext> ContextAsync(ArtifactReference reference, FactScope scope, CancellationToken cancellationToken)
+    /// <summary>
+    /// The reference in its remote's context, with the remote's facts (<paramref name="gathered"/> when the scan already
+    /// gathered them) and what the request itself says.
+    /// </summary>
+    public async Task<ArtifactContext> ContextAsync(ArtifactReference reference, FactScope scope, CancellationToken cancellationToken, RequestFacts? request = null,
+        ReferenceFacts? gathered = null)
     {
         var remote = remotes[reference.Remote];
-        return remote.ContextOf(reference) with { Facts = await remote.GatherAsync(reference, scope, cancellationToken) };
+        var facts = gathered ?? await remote.GatherAsync(reference, scope, cancellationToken);
+        if (request?.Pinned is { } pinned)
+        {
+            facts = facts with { Pinned = pinned };
+        }
+        return remote.ContextOf(reference) with { Facts = facts };
     }
 
     /// <summary>What the policy in force would decide for <paramref name="reference"/>, without recording anything.</summary>
-    public async Task<(PolicyOutcome Outcome, string PolicyVersion)> PreviewAsync(ContentFacts? facts, ArtifactReference reference, CancellationToken cancellationToken)
+    public async Task<(PolicyOutcome Outcome, string PolicyVersion)> PreviewAsync(ContentFacts? facts, ArtifactReference reference, CancellationToken cancellationToken,
+        RequestFacts? request = null, ReferenceFacts? gathered = null)
     {
         var policy = await policies.CurrentAsync(cancellationToken);
         var scope = facts is null ? FactScope.BeforeFetch : FactScope.Full;
-        return (policy.Decide(facts, await ContextAsync(reference, scope, cancellationToken)), policy.Version);
+        return (policy.Decide(facts, await ContextAsync(reference, scope, cancellationToken, request, gathered)), policy.Version);
     }
 
     /// <summary>
@@ -32,9 +42,9 @@ public sealed class ReferenceDecisions(IPolicySource policies, RemoteRegistry re
     /// (nothing needs downloading to refuse it); an allowed file is still fetched and scanned before it is served.
     /// Not recorded on the reference (the content's facts will decide it), but a refusal is audited.
     /// </summary>
-    public async Task<ArtifactDecision> DecideOnMetadataAsync(ArtifactReference reference, CancellationToken cancellationToken)
+    public async Task<ArtifactDecision> DecideOnMetadataAsync(ArtifactReference reference, CancellationToken cancellationToken, RequestFacts? request = null)
     {
-        var (outcome, version) = await PreviewAsync(null, reference, cancellationToken);
+        var (outcome, version) = await PreviewAsync(null, reference, cancellationToken, request);
         var decision = Stamp(outcome, version);
         if (!decision.IsAllowed)
         {
@@ -46,10 +56,14 @@ public sealed class ReferenceDecisions(IPolicySource policies, RemoteRegistry re
         return decision;
     }
 
-    /// <summary>The decision for <paramref name="reference"/>; <paramref name="recorded"/> is what its row holds, if it was read.</summary>
-    public async Task<ArtifactDecision> DecideAsync(ContentFacts facts, ArtifactReference reference, ArtifactDecision? recorded, CancellationToken cancellationToken)
+    /// <summary>
+    /// The decision for <paramref name="reference"/>; <paramref name="recorded"/> is what its row holds, if it was read;
+    /// <paramref name="gathered"/> the remote's facts, when they were gathered already.
+    /// </summary>
+    public async Task<ArtifactDecision> DecideAsync(ContentFacts facts, ArtifactReference reference, ArtifactDecision? recorded, CancellationToken cancellationToken,
+        RequestFacts? request = null, ReferenceFacts? gathered = null)
     {
-        var (outcome, version) = await PreviewAsync(facts, reference, cancellationToken);
+        var (outcome, version) = await PreviewAsync(facts, reference, cancellationToken, request, gathered);
         if (recorded is not null && recorded.Decision == outcome.Decision && recorded.Rule == outcome.Rule && recorded.PolicyVersion == version)
         {
             return recorded with { PolicyRule = outcome.PolicyRule, Warnings = outcome.Warnings };
@@ -69,10 +83,11 @@ public sealed class ReferenceDecisions(IPolicySource policies, RemoteRegistry re
     }
 
     /// <summary>The decision for a reference whose recorded state is not at hand: reads it first.</summary>
-    public async Task<ArtifactDecision> DecideAsync(ContentFacts facts, ArtifactReference reference, CancellationToken cancellationToken)
+    public async Task<ArtifactDecision> DecideAsync(ContentFacts facts, ArtifactReference reference, CancellationToken cancellationToken, RequestFacts? request = null,
+        ReferenceFacts? gathered = null)
     {
         var stored = await references.GetAsync(reference.Key, cancellationToken);
-        return await DecideAsync(facts, reference, stored?.Reference.Sha256 == reference.Sha256 ? stored.Decision : null, cancellationToken);
+        return await DecideAsync(facts, reference, stored?.Reference.Sha256 == reference.Sha256 ? stored.Decision : null, cancellationToken, request, gathered);
     }
 
     private ArtifactDecision Stamp(PolicyOutcome outcome, string version) =>

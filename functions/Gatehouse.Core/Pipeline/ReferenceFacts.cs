@@ -47,6 +47,13 @@ public sealed record ReferenceFacts
     public IReadOnlyList<string> Unavailable { get; init; } = [];
 }
 
+/// <summary>
+/// What one request says of the reference it asks for, beyond what the remote knows: a reference is shared by every
+/// request that names its file, so these facts are the asker's, applied to this request's decision only.
+/// </summary>
+/// <param name="Pinned">The client named an exact release (a Hugging Face commit, not a branch); null when it cannot tell.</param>
+public sealed record RequestFacts(bool? Pinned);
+
 /// <summary>One advisory affecting a release, as a policy reads it.</summary>
 /// <param name="Severity">none, low, medium, high or critical from a CVSS base score; unknown when the advisory rates none.</param>
 /// <param name="Malicious">The advisory reports malware (OSV <c>MAL-</c> records), not a flaw.</param>

@@ -3,8 +3,8 @@ using Microsoft.DurableTask;
 namespace Gatehouse.Pipeline;
 
 /// <summary>
-/// One content, one orchestration (instance id = sha256): fetch and stage it, run every content check in parallel,
-/// then record the facts and the decisions. A fetch that fails ends the orchestration without facts; a check that
+/// One content, one orchestration (instance id = sha256): fetch and stage it, run every content check and the
+/// gathering of the requester's remote facts in parallel, then record the facts and the decisions. A fetch that fails ends the orchestration without facts; a check that
 /// keeps failing becomes an error in the facts, which decisions treat as failing closed.
 /// </summary>
 public sealed class ScanArtifactOrchestrator : TaskOrchestrator<ScanRequest, ScanOutcome>
@@ -19,8 +19,22 @@ public sealed class ScanArtifactOrchestrator : TaskOrchestrator<ScanRequest, Sca
             return ScanOutcome.NotFetched(input.Sha256, fetch);
         }
         var checks = ContentChecks.All.Select(name => RunCheckAsync(context, name, new CheckInput(input.Sha256))).ToList();
+        var gathering = GatherAsync(context, input.Requester);
         var results = await Task.WhenAll(checks);
-        return await context.CallActivityAsync<ScanOutcome>(nameof(RecordFactsActivity), new FactsInput(input, results), Retry);
+        return await context.CallActivityAsync<ScanOutcome>(nameof(RecordFactsActivity), new FactsInput(input, results, await gathering), Retry);
+    }
+
+    /// <summary>The requester's remote facts; null when gathering failed, and the decision then gathers them itself.</summary>
+    private static async Task<ReferenceFacts?> GatherAsync(TaskOrchestrationContext context, ArtifactReference requester)
+    {
+        try
+        {
+            return await context.CallActivityAsync<ReferenceFacts>(nameof(GatherReferenceFactsActivity), requester);
+        }
+        catch (TaskFailedException)
+        {
+            return null;
+        }
     }
 
     private static async Task<CheckResult> RunCheckAsync(TaskOrchestrationContext context, string check, CheckInput input)

@@ -32,8 +32,8 @@ public sealed record FetchOutcome(bool Staged, FetchProblem? Problem, string? Me
     public static FetchOutcome Failed(FetchProblem problem, string message) => new(false, problem, message, 0);
 }
 
-/// <summary>Input of <see cref="RecordFactsActivity"/>.</summary>
-public sealed record FactsInput(ScanRequest Request, IReadOnlyList<CheckResult> Results);
+/// <summary>Input of <see cref="RecordFactsActivity"/>: the checks' results, and the requester's remote facts when they were gathered.</summary>
+public sealed record FactsInput(ScanRequest Request, IReadOnlyList<CheckResult> Results, ReferenceFacts? RequesterFacts = null);
 
 /// <summary>
 /// Output of <see cref="ScanArtifactOrchestrator"/>: where the content went and the requester's decision, or why

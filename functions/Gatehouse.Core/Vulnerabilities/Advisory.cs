@@ -18,7 +18,7 @@ public sealed record Advisory(string Id, IReadOnlyList<string> Aliases, string S
     /// </summary>
     public static Advisory From(OsvRecord record, string project)
     {
-        var normalized = ProjectNames.Normalize(project);
+        var normalized = PyPI.ProjectName.Normalize(project.Trim());
         var mine = (record.Affected ?? []).Where(a => a.Names(normalized)).ToList();
         var vectors = (record.Severity ?? []).Concat(mine.SelectMany(a => a.Severity ?? []))
             .Where(s => s.Type is "CVSS_V3" or "CVSS_V4").Select(s => s.Score);

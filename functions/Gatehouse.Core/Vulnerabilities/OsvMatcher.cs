@@ -25,7 +25,7 @@ public static class OsvMatcher
         {
             return false;
         }
-        var normalized = ProjectNames.Normalize(project);
+        var normalized = PyPI.ProjectName.Normalize(project.Trim());
         Pep440Version.TryParse(version, out var parsed);
         foreach (var affected in record.Affected ?? [])
         {
@@ -46,7 +46,7 @@ public static class OsvMatcher
     /// <summary>Every <c>fixed</c> version the advisory names for the project, PEP 440 ordered, duplicates removed.</summary>
     public static IReadOnlyList<string> FixedIn(OsvRecord record, string project)
     {
-        var normalized = ProjectNames.Normalize(project);
+        var normalized = PyPI.ProjectName.Normalize(project.Trim());
         var fixes = new SortedDictionary<Pep440Version, string>();
         foreach (var range in (record.Affected ?? []).Where(a => a.Names(normalized)).SelectMany(a => a.Ranges ?? []).Where(IsVersionRange))
         {

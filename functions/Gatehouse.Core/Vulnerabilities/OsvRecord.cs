@@ -61,7 +61,7 @@ public sealed record OsvRecord
     /// <summary>The normalised PyPI projects the record affects.</summary>
     public IEnumerable<string> PyPIProjects() =>
         (Affected ?? []).Where(a => a.Package?.IsPyPI == true && !string.IsNullOrWhiteSpace(a.Package.Name))
-        .Select(a => ProjectNames.Normalize(a.Package!.Name!)).Distinct(StringComparer.Ordinal);
+        .Select(a => PyPI.ProjectName.Normalize(a.Package!.Name!.Trim())).Distinct(StringComparer.Ordinal);
 }
 
 /// <summary>A severity score: <c>type</c> CVSS_V2, CVSS_V3, CVSS_V4 or Ubuntu and its vector or label.</summary>
@@ -78,7 +78,7 @@ public sealed record OsvAffected
 
     /// <summary>True when this entry is the PyPI package <paramref name="normalizedProject"/> (names compared PEP 503 normalised).</summary>
     public bool Names(string normalizedProject) =>
-        Package is { IsPyPI: true, Name: { } name } && ProjectNames.Normalize(name) == normalizedProject;
+        Package is { IsPyPI: true, Name: { } name } && PyPI.ProjectName.Normalize(name.Trim()) == normalizedProject;
 }
 
 /// <summary>The package an entry of <c>affected</c> is about.</summary>
@@ -125,29 +125,6 @@ internal sealed class OsvDatabaseSpecificConverter : JsonConverter<OsvDatabaseSp
             writer.WriteString("severity", severity);
         }
         writer.WriteEndObject();
-    }
-}
-
-/// <summary>PyPI project names as the index compares them.</summary>
-internal static class ProjectNames
-{
-    /// <summary>PEP 503: runs of "-", "_" and "." become one "-", and the name is lower-cased.</summary>
-    public static string Normalize(string name)
-    {
-        var result = new System.Text.StringBuilder(name.Length);
-        foreach (var c in name.Trim())
-        {
-            if (c is '-' or '_' or '.')
-            {
-                if (result.Length == 0 || result[^1] != '-')
-                {
-                    result.Append('-');
-                }
-                continue;
-            }
-            result.Append(char.ToLowerInvariant(c));
-        }
-        return result.ToString();
     }
 }
 

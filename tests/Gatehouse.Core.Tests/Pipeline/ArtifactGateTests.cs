@@ -27,11 +27,16 @@ public sealed class ArtifactGateTests
     public ArtifactGateTests()
     {
         _claims = new FakeClaims(_time);
+        _gate = Gate(DeclarativePolicy.Default(TimeProvider.System));
+    }
+
+    private ArtifactGate Gate(DeclarativePolicy policy)
+    {
         var options = Options.Create(new GatehouseOptions());
-        var decisions = new ReferenceDecisions(new FixedPolicySource(DeclarativePolicy.Default(TimeProvider.System)), new RemoteRegistry([new NoFetchRemote()]), _references, _audit, _time,
+        var decisions = new ReferenceDecisions(new FixedPolicySource(policy), new RemoteRegistry([new NoFetchRemote()]), _references, _audit, _time,
             NullLogger<ReferenceDecisions>.Instance);
         var starter = new ScanStarter(_claims, options, NullLogger<ScanStarter>.Instance);
-        _gate = new ArtifactGate(_facts, decisions, starter, _signals, new ContentStore(UnusedStorage.Instance), _time, _lifetime, options,
+        return new ArtifactGate(_facts, decisions, starter, _signals, new ContentStore(UnusedStorage.Instance), _time, _lifetime, options,
             NullLogger<ArtifactGate>.Instance);
     }
 
@@ -57,6 +62,35 @@ public sealed class ArtifactGateTests
         await _gate.GetAsync(Reference(), Wait, ScanSource.Request, scheduler, CancellationToken.None);
         Assert.Equal(1, _references.DecisionWrites);
         Assert.Single(_audit.Rows);
+    }
+
+    [Fact]
+    public async Task Whether_the_request_named_a_commit_is_a_fact_of_that_request_only()
+    {
+        var gate = Gate(new DeclarativePolicy(PolicyParser.Parse("""
+            version: 1
+            name: pinned-only
+            rules:
+              - id: pin-models
+                action: quarantine
+                when:
+                  provenance.pinned: false
+            """), TimeProvider.System));
+        var scheduler = new FakeScheduler();
+
+        // Asked by branch: refused before anything is fetched.
+        var byBranch = await gate.GetAsync(Reference(), Wait, ScanSource.Request, scheduler, CancellationToken.None, new RequestFacts(Pinned: false));
+        Assert.Equal(GateStatus.Refused, byBranch.Status);
+        Assert.Equal("pin-models", byBranch.Decision!.Rule);
+        Assert.Equal(0, scheduler.Starts);
+
+        // The same reference asked by commit, once scanned, is served; asked by branch again, it is refused again.
+        _facts.Rows[ContentUnderTest.Sha] = CleanFacts();
+        var byCommit = await gate.GetAsync(Reference(), Wait, ScanSource.Request, scheduler, CancellationToken.None, new RequestFacts(Pinned: true));
+        Assert.Equal(GateStatus.Allowed, byCommit.Status);
+        var again = await gate.GetAsync(Reference(), Wait, ScanSource.Request, scheduler, CancellationToken.None, new RequestFacts(Pinned: false));
+        Assert.Equal(GateStatus.Refused, again.Status);
+        Assert.Equal("pin-models", again.Decision!.Rule);
     }
 
     [Fact]
