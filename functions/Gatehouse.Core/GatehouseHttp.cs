@@ -1,5 +1,6 @@
 using System.Globalization;
 using Azure;
+using Gatehouse.Audit;
 using Gatehouse.Bom;
 using Gatehouse.Configuration;
 using Gatehouse.Http;
@@ -136,10 +137,11 @@ public sealed class GatehouseHttp(
         }
         foreach (var candidate in candidates)
         {
-            if (await tokens.ValidateAsync(candidate, context.RequestAborted) is { } scope)
+            if (await tokens.ValidateAsync(candidate, context.RequestAborted) is { } token)
             {
-                if (scope >= needed)
+                if (token.Scope >= needed)
                 {
+                    Caller.Set(context, new Caller(token.Id, token.Name, context.Connection.RemoteIpAddress?.ToString()));
                     return true;
                 }
                 await RefuseAsync(context, StatusCodes.Status403Forbidden, "This token may not manage Gatehouse; an admin token is needed", huggingFace);

@@ -65,6 +65,8 @@ public static class GatehouseServiceCollectionExtensions
         services.AddSingleton<ArtifactGate>();
         services.AddSingleton<ModelScanSlots>();
         services.AddSingleton<IAuditLog, AuditLog>();
+        services.AddSingleton<Events.IEventOutbox, Events.AuditOnlyEventOutbox>();
+        services.AddSingleton<Downloads>();
 
         // Names: first sightings of Hugging Face repos, to notice a namespace taken over or a repo created again.
         services.AddSingleton<IRepoIdentityStore, TableRepoIdentityStore>();

@@ -19,7 +19,7 @@ namespace Gatehouse.HuggingFace;
 /// running; a GET waits for the decision, in slices for huggingface_hub (<see cref="HubClientWait"/>).
 /// </summary>
 public sealed class HuggingFaceResolve(
-    HuggingFaceUpstream upstream, HfFiles files, ArtifactGate gate, IReferenceStore references, ContentStore content, BlobResponses blobs,
+    HuggingFaceUpstream upstream, HfFiles files, ArtifactGate gate, IReferenceStore references, ContentStore content, BlobResponses blobs, Downloads downloads,
     IOptions<GatehouseOptions> options, ILogger<HuggingFaceResolve> logger)
 {
     private readonly TimeSpan _slice = TimeSpan.FromSeconds(options.Value.HuggingFace.DownloadWaitSliceSeconds);
@@ -66,7 +66,9 @@ public sealed class HuggingFaceResolve(
                     await gate.ContentMissingAsync(reference.Sha256, aborted);
                     context.Response.Headers.RetryAfter = "1";
                     await HuggingFaceEndpoint.WriteJsonErrorAsync(context, StatusCodes.Status503ServiceUnavailable, null, $"{route.Path} must be fetched and scanned again");
+                    break;
                 }
+                await downloads.ServedAsync(context, reference, facts.Size);
                 break;
             case GateStatus.Refused:
                 var refused = result.Decision!;

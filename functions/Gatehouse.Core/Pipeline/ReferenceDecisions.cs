@@ -10,7 +10,7 @@ namespace Gatehouse.Pipeline;
 /// happens only when the decision, its rule or the policy changed.
 /// </summary>
 public sealed class ReferenceDecisions(IPolicySource policies, RemoteRegistry remotes, IReferenceStore references, IAuditLog audit, TimeProvider time,
-    ILogger<ReferenceDecisions> log)
+    ILogger<ReferenceDecisions> log, IVerdictOverrides? overrides = null)
 {
     /// <summary>
     /// The reference in its remote's context, with the remote's facts (<paramref name="gathered"/> when the scan already
@@ -34,8 +34,30 @@ public sealed class ReferenceDecisions(IPolicySource policies, RemoteRegistry re
     {
         var policy = await policies.CurrentAsync(cancellationToken);
         var scope = facts is null ? FactScope.BeforeFetch : FactScope.Full;
-        return (policy.Decide(facts, await ContextAsync(reference, scope, cancellationToken, request, gathered)), policy.Version);
+        var outcome = policy.Decide(facts, await ContextAsync(reference, scope, cancellationToken, request, gathered));
+        return (overrides is not null && await overrides.FindAsync(reference, cancellationToken) is { } reviewed ? Overridden(reviewed, outcome) : outcome, policy.Version);
     }
+
+    /// <summary>A reviewer's release or block in place of the policy's outcome, which its reason still names.</summary>
+    internal static PolicyOutcome Overridden(VerdictOverride reviewed, PolicyOutcome policy) => reviewed.Decision switch
+    {
+        Decision.Allowed => new PolicyOutcome(Decision.Allowed, ReleasedRule,
+            $"Released by {reviewed.By} until {reviewed.Expires:yyyy-MM-dd}: {reviewed.Reason} (the policy said {policy.Decision} by {policy.Rule})", policy.Considered)
+        {
+            PolicyRule = reviewed.Id,
+            Warnings = [.. policy.Warnings, $"released by {reviewed.By}: {reviewed.Reason}"],
+        },
+        _ => new PolicyOutcome(reviewed.Decision, BlockedRule, $"Blocked by Gatehouse: {reviewed.Reason} (blocked by {reviewed.By})", policy.Considered)
+        {
+            PolicyRule = reviewed.Id,
+        },
+    };
+
+    /// <summary>The rule of a decision a reviewer's release made.</summary>
+    public const string ReleasedRule = "review.released";
+
+    /// <summary>The rule of a decision a reviewer's block made.</summary>
+    public const string BlockedRule = "review.blocked";
 
     /// <summary>
     /// The decision for a file whose content is not known yet, from its remote's facts alone: a refusal here is final

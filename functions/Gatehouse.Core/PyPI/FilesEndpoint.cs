@@ -15,7 +15,7 @@ namespace Gatehouse.PyPI;
 /// when its decision allows it; a content without facts goes through the <see cref="ArtifactGate"/>.
 /// </summary>
 public sealed class FilesEndpoint(SimpleIndexCache index, IReferenceStore references, ArtifactGate gate, ContentStore content, GatehouseStorage storage,
-    PyPIUpstream upstream, BlobResponses blobs, ILogger<FilesEndpoint> log)
+    PyPIUpstream upstream, BlobResponses blobs, Downloads downloads, ILogger<FilesEndpoint> log)
 {
     private const string MetadataSuffix = ".metadata";
 
@@ -56,7 +56,9 @@ public sealed class FilesEndpoint(SimpleIndexCache index, IReferenceStore refere
                 {
                     await gate.ContentMissingAsync(sha256, context.RequestAborted);
                     await HttpResponses.RetryLaterAsync(context, 1, $"{filename} must be fetched and scanned again");
+                    break;
                 }
+                await downloads.ServedAsync(context, reference, facts.Size);
                 break;
             case GateStatus.Refused:
                 var decision = result.Decision!;

@@ -14,3 +14,6 @@ public sealed record EntitlementToken(string Id, string Name, TokenScope Scope, 
 
 /// <summary>A freshly created token: the only time its secret exists outside the caller.</summary>
 public sealed record CreatedToken(EntitlementToken Token, string Secret);
+
+/// <summary>A presented token that checked out: who it is (never the secret) and what it may do.</summary>
+public sealed record ValidatedToken(string Id, string Name, TokenScope Scope);

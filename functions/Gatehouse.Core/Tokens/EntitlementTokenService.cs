@@ -78,8 +78,8 @@ public sealed class EntitlementTokenService
         return true;
     }
 
-    /// <summary>Returns the token's scope when the presented secret is a live token, else null.</summary>
-    public async Task<TokenScope?> ValidateAsync(string presented, CancellationToken cancellationToken)
+    /// <summary>The token (id, name, scope) when the presented secret is a live token, else null.</summary>
+    public async Task<ValidatedToken?> ValidateAsync(string presented, CancellationToken cancellationToken)
     {
         var id = ParseId(presented);
         if (id is null)
@@ -102,7 +102,7 @@ public sealed class EntitlementTokenService
         {
             return null;
         }
-        return Enum.Parse<TokenScope>(stored.GetString("Scope"));
+        return new ValidatedToken(id, stored.GetString("Name") ?? "", Enum.Parse<TokenScope>(stored.GetString("Scope")));
     }
 
     private static string? ParseId(string presented)

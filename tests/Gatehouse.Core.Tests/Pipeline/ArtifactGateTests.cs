@@ -30,11 +30,11 @@ public sealed class ArtifactGateTests
         _gate = Gate(DeclarativePolicy.Default(TimeProvider.System));
     }
 
-    private ArtifactGate Gate(DeclarativePolicy policy)
+    private ArtifactGate Gate(DeclarativePolicy policy, IVerdictOverrides? overrides = null)
     {
         var options = Options.Create(new GatehouseOptions());
         var decisions = new ReferenceDecisions(new FixedPolicySource(policy), new RemoteRegistry([new NoFetchRemote()]), _references, _audit, _time,
-            NullLogger<ReferenceDecisions>.Instance);
+            NullLogger<ReferenceDecisions>.Instance, overrides);
         var starter = new ScanStarter(_claims, options, NullLogger<ScanStarter>.Instance);
         return new ArtifactGate(_facts, decisions, starter, _signals, new ContentStore(UnusedStorage.Instance), _time, _lifetime, options,
             NullLogger<ArtifactGate>.Instance);
@@ -91,6 +91,46 @@ public sealed class ArtifactGateTests
         var again = await gate.GetAsync(Reference(), Wait, ScanSource.Request, scheduler, CancellationToken.None, new RequestFacts(Pinned: false));
         Assert.Equal(GateStatus.Refused, again.Status);
         Assert.Equal("pin-models", again.Decision!.Rule);
+    }
+
+    private sealed class OneOverride(VerdictOverride? reviewed) : IVerdictOverrides
+    {
+        public Task<VerdictOverride?> FindAsync(ArtifactReference reference, CancellationToken cancellationToken) => Task.FromResult(reviewed);
+    }
+
+    [Fact]
+    public async Task A_reviewers_release_stands_over_the_policy_and_names_what_the_policy_said()
+    {
+        _facts.Rows[ContentUnderTest.Sha] = CleanFacts() with
+        {
+            Findings = [new Finding("pickle.dangerous-global", Severity.Dangerous, "INST builtins.exec", "data.pkl", Check: nameof(ModelContentActivity))],
+        };
+        var release = new VerdictOverride("waiver-1", Decision.Allowed, "a false positive in our own model", "alice", _time.GetUtcNow(), _time.GetUtcNow().AddDays(30));
+
+        var refused = await _gate.GetAsync(Reference(), Wait, ScanSource.Request, new FakeScheduler(), CancellationToken.None);
+        var released = await Gate(DeclarativePolicy.Default(TimeProvider.System), new OneOverride(release))
+            .GetAsync(Reference(), Wait, ScanSource.Request, new FakeScheduler(), CancellationToken.None);
+
+        Assert.Equal(GateStatus.Refused, refused.Status);
+        Assert.Equal(GateStatus.Allowed, released.Status);
+        Assert.Equal(ReferenceDecisions.ReleasedRule, released.Decision!.Rule);
+        Assert.Equal("waiver-1", released.Decision.PolicyRule);
+        Assert.Contains("Released by alice until 2026-12-31: a false positive in our own model", released.Decision.Reason, StringComparison.Ordinal);
+        Assert.Contains($"the policy said Blocked by {refused.Decision!.Rule}", released.Decision.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_reviewers_block_refuses_a_clean_file()
+    {
+        _facts.Rows[ContentUnderTest.Sha] = CleanFacts();
+        var block = new VerdictOverride("block-1", Decision.Blocked, "our licence review failed", "bob", _time.GetUtcNow(), null);
+
+        var result = await Gate(DeclarativePolicy.Default(TimeProvider.System), new OneOverride(block))
+            .GetAsync(Reference(), Wait, ScanSource.Request, new FakeScheduler(), CancellationToken.None);
+
+        Assert.Equal(GateStatus.Refused, result.Status);
+        Assert.Equal(ReferenceDecisions.BlockedRule, result.Decision!.Rule);
+        Assert.Equal("Blocked by Gatehouse: our licence review failed (blocked by bob)", result.Decision.Reason);
     }
 
     [Fact]
