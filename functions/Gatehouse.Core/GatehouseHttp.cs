@@ -78,6 +78,9 @@ public sealed class GatehouseHttp(
     public Task AdminBom(HttpContext context, string remote, string? name) =>
         RunAsync(context, TokenScope.Admin, () => bom.HandleAsync(context, remote, name));
 
+    /// <summary>Runs <paramref name="next"/> (a host's own admin endpoint, such as its metrics) for an admin token only.</summary>
+    public Task AdminOnlyAsync(HttpContext context, Func<Task> next) => RunAsync(context, TokenScope.Admin, next);
+
     public Task Health(HttpContext context)
     {
         context.Response.ContentType = "text/plain";

@@ -32,9 +32,11 @@ if (builder.Configuration[WebHostDefaults.ShutdownTimeoutKey] is null)
 
 builder.Services.AddGatehouse(builder.Configuration);
 builder.Services.AddHostedService<OsvRefreshService>();
+builder.AddHostTelemetry();
 builder.AddGatehouseDurable(GatehouseTasks.Register);
 
 var app = builder.Build();
+app.MapHostTelemetry();
 app.MapGatehouse();
 app.MapGatehouseDurable();
 app.Run();

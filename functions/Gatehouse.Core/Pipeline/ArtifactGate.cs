@@ -3,6 +3,7 @@ using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Gatehouse.Telemetry;
 
 namespace Gatehouse.Pipeline;
 
@@ -36,10 +37,16 @@ public sealed class ArtifactGate(IFactsStore facts, ReferenceDecisions decisions
         RequestFacts? request = null)
     {
         var sha256 = reference.Sha256;
+        var remote = new KeyValuePair<string, object?>("remote", reference.Remote.Name);
+        using var span = GatehouseTelemetry.Source.StartActivity("gate");
+        span?.SetTag("gatehouse.sha256", sha256);
+        span?.SetTag("gatehouse.file", reference.FileName);
         if (await facts.GetAsync(sha256, requestAborted) is { IsCurrent: true } known)
         {
+            GatehouseTelemetry.CacheLookups.Add(1, new KeyValuePair<string, object?>("result", "hit"), remote);
             return await DecidedAsync(known, reference, request, requestAborted);
         }
+        GatehouseTelemetry.CacheLookups.Add(1, new KeyValuePair<string, object?>("result", "miss"), remote);
         // What the remote's facts refuse (a vulnerable release, a denied licence, a young file) is refused before any byte is fetched.
         var onMetadata = await decisions.DecideOnMetadataAsync(reference, requestAborted, request);
         if (!onMetadata.IsAllowed)
@@ -47,6 +54,8 @@ public sealed class ArtifactGate(IFactsStore facts, ReferenceDecisions decisions
             return GateResult.RefusedBeforeFetch(onMetadata);
         }
         using var subscription = signals.Subscribe(sha256);
+        var started = time.GetTimestamp();
+        GatehouseTelemetry.Waiting.Add(1, remote);
         using var deadline = new CancellationTokenSource(wait, time);
         using var waiting = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, deadline.Token, lifetime.ApplicationStopping);
         try
@@ -59,13 +68,13 @@ public sealed class ArtifactGate(IFactsStore facts, ReferenceDecisions decisions
             }).WaitAsync(waiting.Token);
             if (await facts.GetAsync(sha256, requestAborted) is { IsCurrent: true } early)
             {
-                return await DecidedAsync(early, reference, request, requestAborted);
+                return Waited(await DecidedAsync(early, reference, request, requestAborted), started, remote);
             }
             var completion = scheduler.WaitForCompletionAsync(sha256, waiting.Token);
             await Task.WhenAny(subscription.Published.WaitAsync(waiting.Token), completion);
             if (await facts.GetAsync(sha256, requestAborted) is { IsCurrent: true } recorded)
             {
-                return await DecidedAsync(recorded, reference, request, requestAborted);
+                return Waited(await DecidedAsync(recorded, reference, request, requestAborted), started, remote);
             }
             var outcome = await completion;
             if (outcome?.Problem is { } problem)
@@ -79,6 +88,17 @@ public sealed class ArtifactGate(IFactsStore facts, ReferenceDecisions decisions
         {
             return GateResult.Pending(_options.RetryAfterSeconds, "Fetch and scan in progress, retry later");
         }
+        finally
+        {
+            GatehouseTelemetry.Waiting.Add(-1, remote);
+        }
+    }
+
+    /// <summary>A decision a request waited for: its time to verdict is measured.</summary>
+    private GateResult Waited(GateResult decided, long started, KeyValuePair<string, object?> remote)
+    {
+        GatehouseTelemetry.TimeToVerdict.Record(time.GetElapsedTime(started).TotalSeconds, remote);
+        return decided;
     }
 
     /// <summary>

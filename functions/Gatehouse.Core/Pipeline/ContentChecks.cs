@@ -6,6 +6,7 @@ using Gatehouse.Scans.Archives;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Gatehouse.Telemetry;
 
 namespace Gatehouse.Pipeline;
 
@@ -25,6 +26,7 @@ public sealed class ArchiveSafetyActivity(ContentStore content, IOptions<Gatehou
 {
     public override async Task<CheckResult> RunAsync(TaskActivityContext context, CheckInput input)
     {
+        using var timed = GatehouseTelemetry.Check(nameof(ArchiveSafetyActivity), input.Sha256);
         var started = Stopwatch.GetTimestamp();
         await using var stream = await content.OpenAsync(input.Sha256, CancellationToken.None);
         var (format, findings) = await new ArchiveSafety(options.Value.Archive).InspectAsync(stream, CancellationToken.None);
@@ -39,6 +41,7 @@ public sealed class InstallTimeCodeActivity(ContentStore content, ILogger<Instal
 {
     public override async Task<CheckResult> RunAsync(TaskActivityContext context, CheckInput input)
     {
+        using var timed = GatehouseTelemetry.Check(nameof(InstallTimeCodeActivity), input.Sha256);
         var started = Stopwatch.GetTimestamp();
         await using var stream = await content.OpenAsync(input.Sha256, CancellationToken.None);
         try
@@ -65,6 +68,7 @@ public sealed class ModelContentActivity(ContentStore content, ModelScanSlots sl
     public override async Task<CheckResult> RunAsync(TaskActivityContext context, CheckInput input)
     {
         using var slot = await slots.EnterAsync(CancellationToken.None);
+        using var timed = GatehouseTelemetry.Check(nameof(ModelContentActivity), input.Sha256);
         var started = Stopwatch.GetTimestamp();
         await using var stream = await content.OpenAsync(input.Sha256, CancellationToken.None);
         var report = await new ModelScanner().ScanAsync(stream, "", CancellationToken.None);

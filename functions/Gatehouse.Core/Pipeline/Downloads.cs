@@ -1,4 +1,5 @@
 using Gatehouse.Audit;
+using Gatehouse.Telemetry;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -14,7 +15,7 @@ public interface IDownloadObserver
 }
 
 /// <summary>
-/// Tells every <see cref="IDownloadObserver"/> of a file served by a GET (a HEAD serves no bytes). An observer that fails
+/// Counts the bytes of a file served by a GET (a HEAD serves no bytes) and tells every <see cref="IDownloadObserver"/>. An observer that fails
 /// is logged and does not fail the download, whose bytes are already on their way.
 /// </summary>
 public sealed class Downloads(IEnumerable<IDownloadObserver> observers, TimeProvider time, ILogger<Downloads> log)
@@ -23,10 +24,11 @@ public sealed class Downloads(IEnumerable<IDownloadObserver> observers, TimeProv
 
     public async Task ServedAsync(HttpContext context, ArtifactReference reference, long bytes)
     {
-        if (!HttpMethods.IsGet(context.Request.Method) || _observers.Length == 0)
+        if (!HttpMethods.IsGet(context.Request.Method))
         {
             return;
         }
+        GatehouseTelemetry.BytesServed.Add(bytes, new KeyValuePair<string, object?>("remote", reference.Remote.Name));
         var download = new Download(reference, bytes, Caller.Of(context), time.GetUtcNow());
         foreach (var observer in _observers)
         {

@@ -3,6 +3,7 @@ using Gatehouse.Scans.Archives;
 using Gatehouse.Storage;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
+using Gatehouse.Telemetry;
 
 namespace Gatehouse.Pipeline;
 
@@ -15,7 +16,13 @@ public sealed class FetchContentActivity(ContentFetcher fetcher, IScanClaims cla
     public override async Task<FetchOutcome> RunAsync(TaskActivityContext context, ScanRequest input)
     {
         await claims.TakeAsync(input.Sha256, context.InstanceId, CancellationToken.None);
+        using var span = GatehouseTelemetry.Source.StartActivity("fetch");
+        span?.SetTag("gatehouse.sha256", input.Sha256);
+        span?.SetTag("gatehouse.remote", input.Requester.Remote.Name);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var outcome = await fetcher.FetchAsync(input.Requester, CancellationToken.None);
+        GatehouseTelemetry.FetchDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds,
+            new KeyValuePair<string, object?>("remote", input.Requester.Remote.Name), new KeyValuePair<string, object?>("staged", outcome.Staged));
         if (!outcome.Staged)
         {
             await claims.ReleaseAsync(input.Sha256, CancellationToken.None);
@@ -56,6 +63,8 @@ public sealed class RecordFactsActivity(ContentStore content, IFactsStore facts,
         await audit.WriteAsync("facts", $"{recorded.Sha256} first asked for as {request.Requester.Remote} {request.Requester.Subject} {request.Requester.FileName}",
             $"{recorded.Findings.Count} findings, {recorded.Errors.Count} failed checks, {recorded.ModelFormat} {recorded.Archive}; placed in {recorded.Container}", ct);
         var decision = await decisions.DecideAsync(recorded, request.Requester, ct, gathered: input.RequesterFacts);
+        GatehouseTelemetry.Scans.Add(1, new KeyValuePair<string, object?>("decision", decision.Decision.ToString()),
+            new KeyValuePair<string, object?>("remote", request.Requester.Remote.Name));
         log.LogInformation("Verdict {Decision} for {Subject} {FileName} ({Sha256}) by rule {Rule}; moved to {Container} in {PromoteMs} ms",
             decision.Decision, request.Requester.Subject, request.Requester.FileName, recorded.Sha256, decision.Rule, recorded.Container, promoted.TotalMilliseconds);
         signals.Publish(recorded.Sha256);
