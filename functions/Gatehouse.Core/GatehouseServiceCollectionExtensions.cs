@@ -1,6 +1,7 @@
 using Gatehouse.Audit;
 using Gatehouse.Bom;
 using Gatehouse.Configuration;
+using Gatehouse.Events;
 using Gatehouse.Http;
 using Gatehouse.HuggingFace;
 using Gatehouse.HuggingFace.Prefetch;
@@ -65,7 +66,7 @@ public static class GatehouseServiceCollectionExtensions
         services.AddSingleton<ArtifactGate>();
         services.AddSingleton<ModelScanSlots>();
         services.AddSingleton<IAuditLog, AuditLog>();
-        services.AddSingleton<Events.IEventOutbox, Events.AuditOnlyEventOutbox>();
+        services.AddGatehouseEvents(configuration, sp => sp.GetRequiredService<PublicUrls>().Origin);
         services.AddSingleton<Downloads>();
 
         // Names: first sightings of Hugging Face repos, to notice a namespace taken over or a repo created again.

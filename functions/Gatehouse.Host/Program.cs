@@ -33,6 +33,7 @@ if (builder.Configuration[WebHostDefaults.ShutdownTimeoutKey] is null)
 builder.Services.AddGatehouse(builder.Configuration);
 builder.Services.AddHostedService<OsvRefreshService>();
 builder.AddHostTelemetry();
+builder.Services.AddHostedService<Gatehouse.Events.EventDispatchService>();
 builder.AddGatehouseDurable(GatehouseTasks.Register);
 
 var app = builder.Build();

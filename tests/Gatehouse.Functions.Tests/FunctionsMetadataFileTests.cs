@@ -63,7 +63,7 @@ public sealed class FunctionsMetadataFileTests
     public void The_file_lists_exactly_the_routes_and_timers_because_the_Durable_extension_adds_the_scan_tasks_at_start_up()
     {
         Assert.Equal(
-            GatehouseRoutes.All.Select(r => r.Name).Append(TimerFunctions.OsvRefreshName).Order(StringComparer.Ordinal),
+            GatehouseRoutes.All.Select(r => r.Name).Append(TimerFunctions.OsvRefreshName).Append(EventsFunctions.EventsDispatchName).Order(StringComparer.Ordinal),
             Functions.Select(f => f.Name).Order(StringComparer.Ordinal));
     }
 

@@ -70,6 +70,7 @@ public sealed class WorkerFunctionMetadataTests : IAsyncLifetime
             nameof(ListRepositoryFilesActivity),
             nameof(PrefetchFileActivity),
             Gatehouse.Functions.Timers.TimerFunctions.OsvRefreshName,
+            Gatehouse.Functions.Timers.EventsFunctions.EventsDispatchName,
         ];
 
         // Function names are case-insensitive for the host.

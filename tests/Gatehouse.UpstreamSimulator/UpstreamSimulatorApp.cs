@@ -1,5 +1,6 @@
 using Gatehouse.UpstreamSimulator.Catalog;
 using Gatehouse.UpstreamSimulator.Control;
+using Gatehouse.UpstreamSimulator.Events;
 using Gatehouse.UpstreamSimulator.HuggingFace;
 using Gatehouse.UpstreamSimulator.Osv;
 using Gatehouse.UpstreamSimulator.PyPI;
@@ -34,6 +35,7 @@ public static class UpstreamSimulatorApp
         builder.WebHost.UseUrls(options.Urls);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddSingleton(state);
+        builder.Services.AddSingleton(new EventReceiver(options.TimeProvider));
         // Tests dispose simulators with downloads in flight; never wait the default 30 s for them.
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(5));
 
@@ -66,6 +68,7 @@ public static class UpstreamSimulatorApp
         FileEndpoints.Map(app);
         JsonApiEndpoints.Map(app);
         ControlPlaneEndpoints.Map(app);
+        EventReceiverEndpoints.Map(app);
         HuggingFaceSimulator.Map(app, HuggingFaceSimulator.FixturesPathFor(options.FixturesPath), options.TimeProvider);
         OsvExportEndpoints.Map(app, OsvExportEndpoints.FixtureFor(options.FixturesPath));
         return app;

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Azure;
 using Azure.Data.Tables;
+using Gatehouse.Events;
 using Gatehouse.Storage;
 
 namespace Gatehouse.Pipeline;
@@ -18,6 +19,7 @@ public interface IReferenceStore
     /// <summary>
     /// Records the decision unless the row already holds it (another instance decided the same a moment ago) or no longer
     /// names this content; true when this call changed the row, so each change is audited once however many decide it.
+    /// A change that announces an event (<see cref="DecisionEvents"/>) writes it with the decision, in one transaction.
     /// </summary>
     Task<bool> RecordDecisionAsync(ArtifactReference reference, ArtifactDecision decision, CancellationToken cancellationToken);
 
@@ -33,17 +35,21 @@ public interface IReferenceStore
 /// <summary>
 /// References: which file of which remote points at which content, with the decision made for it, so an index page
 /// can hide refused files with one partition query. Each content also lists its references (rows <c>ref:…</c> in its
-/// <c>verdicts</c> partition), so new facts can be decided for every file that names the content.
+/// <c>verdicts</c> partition), so new facts can be decided for every file that names the content. A decision's event
+/// row (<c>event:{id}</c>, no <c>Remote</c>, so never read as a reference) lives in the reference's partition: that
+/// is what lets it be written in the same entity-group transaction as the decision.
 /// </summary>
 public sealed class ReferenceStore : IReferenceStore
 {
     private readonly TableClient _table;
     private readonly TableClient _contents;
+    private readonly IEventOutbox? _events;
 
-    public ReferenceStore(GatehouseStorage storage)
+    public ReferenceStore(GatehouseStorage storage, IEventOutbox? events = null)
     {
         _table = storage.Table(GatehouseStorage.ReferencesTable);
         _contents = storage.Table(GatehouseStorage.VerdictsTable);
+        _events = events;
     }
 
     /// <summary>Records (or refreshes) a reference; a decision already recorded for it stays until it is decided again.</summary>
@@ -110,6 +116,7 @@ public sealed class ReferenceStore : IReferenceStore
             ["PolicyRule"] = decision.PolicyRule,
             ["DecidedAt"] = decision.DecidedAt,
         };
+        StagedEvent? staged = null;
         try
         {
             var current = (await _table.GetEntityAsync<TableEntity>(reference.Key.Partition, reference.Key.Row, cancellationToken: cancellationToken)).Value;
@@ -119,12 +126,30 @@ public sealed class ReferenceStore : IReferenceStore
             {
                 return false;
             }
+            var previous = Enum.TryParse<Decision>(current.GetString("Decision"), out var d) ? d : (Decision?)null;
+            var change = _events is null ? null : DecisionEvents.Of(reference, previous, current.GetString("Rule"), decision, current.ETag.ToString());
+            if (change is not null && _events is ITransactionalEventOutbox outbox)
+            {
+                staged = await outbox.StageAsync(change, GatehouseStorage.ReferencesTable, reference.Key.Partition, cancellationToken);
+                await _table.SubmitTransactionAsync(
+                    [new TableTransactionAction(TableTransactionActionType.UpdateMerge, entity, current.ETag), staged.Action], cancellationToken);
+                return true;
+            }
             await _table.UpdateEntityAsync(entity, current.ETag, TableUpdateMode.Merge, cancellationToken);
+            if (change is not null && _events is not null)
+            {
+                // An outbox without transactions (the audit only): recorded after the decision.
+                await _events.EnqueueAsync(change, cancellationToken);
+            }
             return true;
         }
-        catch (RequestFailedException e) when (e.Status is 404 or 412)
+        catch (RequestFailedException e) when (e.Status is 404 or 409 or 412)
         {
-            // Gone or changed since it was read: whoever changed it decided.
+            // Gone or changed since it was read: whoever changed it decided (and announced it).
+            if (staged is not null && _events is ITransactionalEventOutbox outbox)
+            {
+                await outbox.AbandonAsync(staged, CancellationToken.None);
+            }
             return false;
         }
     }

@@ -33,9 +33,12 @@ public sealed class GatehouseStorage
     /// <summary>What was first seen of a name (a Hugging Face repo's author and creation time), to notice it reused.</summary>
     public const string NamesTable = "names";
 
+    /// <summary>The event outbox: notes of events waiting for delivery, events refused for good, the dispatcher's lease.</summary>
+    public const string EventsTable = "events";
+
     private static readonly string[] Containers =
         [StagingContainer, ArtifactsContainer, QuarantineContainer, UploadsContainer, ReportsContainer, ConfigContainer, UpstreamCacheContainer];
-    private static readonly string[] Tables = [VerdictsTable, ReferencesTable, TokensTable, AuditTable, VulnerabilitiesTable, NamesTable];
+    private static readonly string[] Tables = [VerdictsTable, ReferencesTable, TokensTable, AuditTable, VulnerabilitiesTable, NamesTable, EventsTable];
 
     public GatehouseStorage(BlobServiceClient blobs, TableServiceClient tables)
     {
@@ -82,9 +85,16 @@ public sealed class GatehouseStorage
             throw new InvalidOperationException(
                 "Storage is not configured: set AzureWebJobsStorage to a connection string, or AzureWebJobsStorage__blobServiceUri and AzureWebJobsStorage__tableServiceUri for managed identity.");
         }
-        TokenCredential credential = section["clientId"] is { Length: > 0 } clientId
-            ? new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(clientId))
-            : new DefaultAzureCredential();
+        var credential = IdentityCredential(configuration);
         return new GatehouseStorage(new BlobServiceClient(new Uri(blobUri), credential), new TableServiceClient(new Uri(tableUri), credential));
     }
+
+    /// <summary>
+    /// The app's identity, as storage uses it: the user-assigned managed identity named by
+    /// <c>AzureWebJobsStorage__clientId</c>, else <see cref="DefaultAzureCredential"/>. Other Azure clients (Event Grid) use the same.
+    /// </summary>
+    public static TokenCredential IdentityCredential(IConfiguration configuration) =>
+        configuration.GetSection("AzureWebJobsStorage")["clientId"] is { Length: > 0 } clientId
+            ? new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(clientId))
+            : new DefaultAzureCredential();
 }

@@ -30,6 +30,9 @@ public sealed record HostSettings
     /// </summary>
     public int? ControlQueueVisibilityTimeoutSeconds { get; init; }
 
+    /// <summary>Send events to the simulator's CloudEvents receiver (<c>/_sim/events</c>), polled every second, retried after 0.5 s doubling to 2 s.</summary>
+    public bool EventsToSimulator { get; init; }
+
     public IReadOnlyDictionary<string, string> ToEnvironment(string storageConnectionString)
     {
         var upstream = Upstream.GetLeftPart(UriPartial.Authority);
@@ -79,6 +82,13 @@ public sealed record HostSettings
         if (ControlQueueVisibilityTimeoutSeconds is { } controlQueueVisibility)
         {
             environment["Gatehouse__Durable__ControlQueueVisibilityTimeoutSeconds"] = Invariant(controlQueueVisibility);
+        }
+        if (EventsToSimulator)
+        {
+            environment["Gatehouse__Events__WebhookUrl"] = $"{upstream}/_sim/events";
+            environment["Gatehouse__Events__PollSeconds"] = "1";
+            environment["Gatehouse__Events__RetryBaseSeconds"] = "0.5";
+            environment["Gatehouse__Events__RetryMaxSeconds"] = "2";
         }
         return environment;
     }

@@ -96,6 +96,14 @@ public sealed class SimulatorControl(Uri baseAddress) : IDisposable
         return JsonSerializer.Deserialize<HfSyntheticRepo>(body, Json) ?? throw new InvalidOperationException("POST /_sim/hf/synthetic returned nothing.");
     }
 
+    /// <summary>What the simulator's CloudEvents receiver holds: <c>{down, refused, deliveries, events: [{receivedAt, contentType, event}]}</c>.</summary>
+    public async Task<JsonElement> EventsAsync() => await _http.GetFromJsonAsync<JsonElement>("_sim/events");
+
+    /// <summary>The receiver answers 503 to every delivery until <see cref="EventsUpAsync"/>.</summary>
+    public Task EventsDownAsync() => PostAsync("_sim/events/down");
+
+    public Task EventsUpAsync() => PostAsync("_sim/events/up");
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
     public void Dispose() => _http.Dispose();
