@@ -108,20 +108,20 @@ public sealed class AuditTests(ITestOutputHelper output) : IAsyncLifetime
                 var lastDownload = consumer.GetProperty("lastDownload").GetDateTimeOffset();
                 Assert.InRange(firstDownload, started.AddSeconds(-5), installed.AddSeconds(5));
                 Assert.InRange(lastDownload, firstDownload, installed.AddSeconds(5));
-                Assert.True(consumer.GetProperty("downloads").GetInt32() >= 1);
+                Assert.True(consumer.GetProperty("downloadCount").GetInt32() >= 1);
                 // The host listens on the loopback; the address may come IPv4-mapped (::ffff:127.0.0.1).
                 Assert.Contains(consumer.GetProperty("clientIps").EnumerateArray(), i => i.GetString()!.EndsWith("127.0.0.1", StringComparison.Ordinal));
             }
             var artifact = Assert.Single(report.GetProperty("artifacts").EnumerateArray());
             Assert.Equal(file.Sha256, artifact.GetProperty("sha256").GetString());
             Assert.Equal(file.Filename, artifact.GetProperty("fileName").GetString());
-            Assert.Equal("Quarantined", artifact.GetProperty("decision").GetProperty("decision").GetString());
-            Assert.Equal(consumers.Sum(c => c.GetProperty("downloads").GetInt32()), artifact.GetProperty("downloads").GetInt32());
+            Assert.Equal("Quarantined", artifact.GetProperty("current").GetProperty("outcome").GetString());
+            Assert.Equal(consumers.Sum(c => c.GetProperty("downloadCount").GetInt32()), artifact.GetProperty("downloadCount").GetInt32());
 
             // The same downloads by sha256 through the query API: each names its token and client IP.
             var downloads = await admin.GetFromJsonAsync<JsonElement>($"admin/audit?artifact={file.Sha256}&action=download");
             var records = downloads.GetProperty("records").EnumerateArray().ToList();
-            Assert.Equal(artifact.GetProperty("downloads").GetInt32(), records.Count);
+            Assert.Equal(artifact.GetProperty("downloadCount").GetInt32(), records.Count);
             Assert.All(records, r =>
             {
                 Assert.Contains(r.GetProperty("tokenId").GetString(), new[] { Id(first), Id(second) });

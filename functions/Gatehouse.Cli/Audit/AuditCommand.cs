@@ -101,15 +101,15 @@ public static class AuditCommand
         text.Append(CultureInfo.InvariantCulture, $"{Text(report, "artifact")}: {files.Count} file(s), downloaded by {consumers.Count} token(s)\n");
         foreach (var file in files)
         {
-            var decision = file["decision"] is JsonObject d ? $"{Text(d, "decision")} by {Text(d, "rule")} ({Text(d, "source")}, policy {Text(d, "policyVersion")})" : "decision unknown";
+            var decision = file["current"] is JsonObject d ? $"{Text(d, "outcome")} by {Text(d, "rule")} ({Text(d, "source")}, policy {Text(d, "policyVersion")})" : "decision unknown";
             text.Append(CultureInfo.InvariantCulture,
-                $"  {Text(file, "remote")} {Text(file, "subject")} {Text(file, "fileName")} sha256:{Text(file, "sha256")}: {decision}; {Text(file, "downloads")} download(s)\n");
+                $"  {Text(file, "remote")} {Text(file, "subject")} {Text(file, "fileName")} sha256:{Text(file, "sha256")}: {decision}; {Text(file, "downloadCount")} download(s)\n");
         }
         foreach (var consumer in consumers)
         {
             var ips = string.Join(", ", consumer["clientIps"]?.AsArray().Select(i => i?.GetValue<string>()) ?? []);
             text.Append(CultureInfo.InvariantCulture,
-                $"  token {Text(consumer, "tokenId")} ({Text(consumer, "tokenName")}): {Text(consumer, "downloads")} download(s), first {Text(consumer, "firstDownload")}, last {Text(consumer, "lastDownload")}, from {ips}\n");
+                $"  token {Text(consumer, "tokenId")} ({Text(consumer, "tokenName")}): {Text(consumer, "downloadCount")} download(s), first {Text(consumer, "firstDownload")}, last {Text(consumer, "lastDownload")}, from {ips}\n");
         }
         if (report["truncated"]?.GetValue<bool>() == true)
         {

@@ -2,7 +2,7 @@ namespace Gatehouse.Audit;
 
 /// <summary>A file's decision as it stands, for the affected-consumer report.</summary>
 /// <param name="Source">Where it comes from: <c>policy</c> (the policy in force, and any reviewer's override, applied now) or <c>recorded</c>.</param>
-public sealed record AuditDecision(string Decision, string Rule, string Reason, string PolicyVersion, string Source);
+public sealed record AuditDecision(string Outcome, string Rule, string Reason, string PolicyVersion, string Source);
 
 /// <summary>
 /// What a file served earlier is decided now. The pipeline answers it (the audit cannot use the pipeline: the pipeline
@@ -14,11 +14,11 @@ public interface IArtifactDecisions
 }
 
 /// <summary>One file an artifact filter matched, its decision now, and how often it was served.</summary>
-public sealed record AffectedArtifact(string Remote, string Subject, string? FileName, string? Sha256, AuditDecision? Decision, int Downloads);
+public sealed record AffectedArtifact(string Remote, string Subject, string? FileName, string? Sha256, AuditDecision? Current, int DownloadCount);
 
 /// <summary>One token that downloaded the artifact: from which addresses, first and last, how many times.</summary>
 public sealed record AffectedConsumer(string? TokenId, string? TokenName, IReadOnlyList<string> ClientIps, DateTimeOffset FirstDownload, DateTimeOffset LastDownload,
-    int Downloads);
+    int DownloadCount);
 
 /// <summary>Who downloaded an artifact and when: what to tell when a file already served is quarantined or blocked.</summary>
 public sealed record AffectedReport(string Artifact, IReadOnlyList<AffectedArtifact> Artifacts, IReadOnlyList<AffectedConsumer> Consumers, bool Truncated)

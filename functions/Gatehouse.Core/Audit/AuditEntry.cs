@@ -36,13 +36,13 @@ public sealed record AuditArtifact(string Remote, string Subject, string? FileNa
 public static class AuditActions
 {
     /// <summary>A file served to a client by a GET.</summary>
-    public const string Download = "download";
+    public const string DownloadAction = "download";
 
     /// <summary>A decision recorded on a reference after its content's facts.</summary>
-    public const string Decision = "decision";
+    public const string DecisionAction = "decision";
 
     /// <summary>A refusal decided from the remote's facts before anything was fetched.</summary>
-    public const string MetadataDecision = "decision.metadata";
+    public const string MetadataDecisionAction = "decision.metadata";
 
     /// <summary>The prefix of the token actions (<c>token.create</c>, <c>token.revoke</c>): their subject is the token's id.</summary>
     public const string TokenPrefix = "token.";

@@ -83,7 +83,7 @@ public sealed class AuditReader(GatehouseStorage storage, TimeProvider time)
     public async Task<IReadOnlyList<AuditRecord>> DownloadsAsync(AuditArtifactFilter filter, CancellationToken cancellationToken)
     {
         var records = new List<AuditRecord>();
-        var query = TableClient.CreateQueryFilter($"PartitionKey eq {filter.IndexKey} and Action eq {AuditActions.Download}");
+        var query = TableClient.CreateQueryFilter($"PartitionKey eq {filter.IndexKey} and Action eq {AuditActions.DownloadAction}");
         await foreach (var entity in _table.QueryAsync<TableEntity>(query, cancellationToken: cancellationToken))
         {
             records.Add(Read(entity));

@@ -18,7 +18,7 @@ public static class AuditArtifacts
 public sealed class AuditedDownloads(IAuditLog audit) : IDownloadObserver
 {
     public Task ServedAsync(Download download, CancellationToken cancellationToken) =>
-        audit.WriteAsync(new AuditEntry(AuditActions.Download, $"{download.Reference.Remote} {download.Reference.Subject} {download.Reference.FileName}",
+        audit.WriteAsync(new AuditEntry(AuditActions.DownloadAction, $"{download.Reference.Remote} {download.Reference.Subject} {download.Reference.FileName}",
             string.Create(CultureInfo.InvariantCulture, $"{download.Bytes} bytes"))
         {
             Artifact = AuditArtifacts.Of(download.Reference),

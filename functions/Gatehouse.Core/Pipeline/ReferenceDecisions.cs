@@ -70,7 +70,7 @@ public sealed class ReferenceDecisions(IPolicySource policies, RemoteRegistry re
         var decision = Stamp(outcome, version);
         if (!decision.IsAllowed)
         {
-            await audit.WriteAsync(new AuditEntry(AuditActions.MetadataDecision, Describe(reference),
+            await audit.WriteAsync(new AuditEntry(AuditActions.MetadataDecisionAction, Describe(reference),
                 $"{decision.Decision} by {decision.Rule} (policy {version}, rule {decision.PolicyRule}): {decision.Reason}") { Artifact = AuditArtifacts.Of(reference) }, cancellationToken);
             log.LogInformation("Decision {Decision} before download for {Remote} {Subject} {FileName} ({Sha256}) by rule {Rule} ({PolicyRule}) under policy {PolicyVersion}",
                 decision.Decision, reference.Remote, reference.Subject, reference.FileName, reference.Sha256, decision.Rule, decision.PolicyRule, version);
@@ -96,7 +96,7 @@ public sealed class ReferenceDecisions(IPolicySource policies, RemoteRegistry re
             return decision;
         }
         var warnings = decision.Warnings.Count > 0 ? $"; warnings: {string.Join("; ", decision.Warnings)}" : "";
-        await audit.WriteAsync(new AuditEntry(AuditActions.Decision, Describe(reference),
+        await audit.WriteAsync(new AuditEntry(AuditActions.DecisionAction, Describe(reference),
             $"{decision.Decision} by {decision.Rule} (policy {decision.PolicyVersion}, rule {decision.PolicyRule}): {decision.Reason}{warnings}") { Artifact = AuditArtifacts.Of(reference) },
             cancellationToken);
         log.LogInformation("Decision {Decision} for {Remote} {Subject} {FileName} ({Sha256}) by rule {Rule} ({PolicyRule}) under policy {PolicyVersion} with {Warnings} warnings",

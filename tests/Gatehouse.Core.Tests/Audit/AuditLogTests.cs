@@ -44,7 +44,7 @@ public sealed class AuditLogTests
     };
 
     private Task DownloadAsync(string token, string ip, AuditArtifact? artifact = null) =>
-        _log.WriteAsync(new AuditEntry(AuditActions.Download, "download", "4096 bytes")
+        _log.WriteAsync(new AuditEntry(AuditActions.DownloadAction, "download", "4096 bytes")
         {
             Artifact = artifact ?? File(),
             Caller = new Caller(token, "name of " + token, ip),
@@ -106,13 +106,13 @@ public sealed class AuditLogTests
             await DownloadAsync(token, $"10.0.0.{i}");
             _time.Advance(TimeSpan.FromHours(1));
         }
-        await _log.WriteAsync(new AuditEntry(AuditActions.Decision, "decision", "Quarantined by recalled") { Artifact = File(), Caller = new Caller(token, null, null) }, Ct);
+        await _log.WriteAsync(new AuditEntry(AuditActions.DecisionAction, "decision", "Quarantined by recalled") { Artifact = File(), Caller = new Caller(token, null, null) }, Ct);
 
-        var middle = await QueryAsync(artifact: _sha, from: start.AddMinutes(30), to: start.AddHours(2), action: AuditActions.Download);
+        var middle = await QueryAsync(artifact: _sha, from: start.AddMinutes(30), to: start.AddHours(2), action: AuditActions.DownloadAction);
         Assert.Equal(["10.0.0.2", "10.0.0.1"], middle.Records.Select(r => r.ClientIp));
         var exact = await QueryAsync(artifact: _sha, from: start.AddHours(1), to: start.AddHours(1));
         Assert.Equal(["10.0.0.1"], exact.Records.Select(r => r.ClientIp));
-        var decisions = await QueryAsync(token: token, action: AuditActions.Decision);
+        var decisions = await QueryAsync(token: token, action: AuditActions.DecisionAction);
         Assert.Equal(["Quarantined by recalled"], decisions.Records.Select(r => r.Detail));
     }
 
@@ -217,7 +217,7 @@ public sealed class AuditLogTests
         await DownloadAsync(bob, "10.0.0.9");
         _time.Advance(TimeSpan.FromHours(1));
         await DownloadAsync(alice, "10.0.0.2");
-        await _log.WriteAsync(new AuditEntry(AuditActions.Decision, "d", "Quarantined") { Artifact = File(), Caller = new Caller("carol" + _unique, null, null) }, Ct);
+        await _log.WriteAsync(new AuditEntry(AuditActions.DecisionAction, "d", "Quarantined") { Artifact = File(), Caller = new Caller("carol" + _unique, null, null) }, Ct);
 
         var filter = AuditIndex.ParseFilter($"{Project}==1.0", out _)!;
         var decisions = new FixedDecisions(new AuditDecision("Quarantined", "policy.rule", "recalled", "v2", "policy"));
@@ -229,10 +229,10 @@ public sealed class AuditLogTests
         Assert.Equal([File()], decisions.Asked);
         Assert.Equal(2, report.Consumers.Count);
         var a = report.Consumers[0];
-        Assert.Equal((alice, "name of " + alice, first, first.AddHours(2), 2), (a.TokenId, a.TokenName, a.FirstDownload, a.LastDownload, a.Downloads));
+        Assert.Equal((alice, "name of " + alice, first, first.AddHours(2), 2), (a.TokenId, a.TokenName, a.FirstDownload, a.LastDownload, a.DownloadCount));
         Assert.Equal(["10.0.0.1", "10.0.0.2"], a.ClientIps);
         var b = report.Consumers[1];
-        Assert.Equal((bob, first.AddHours(1), first.AddHours(1), 1), (b.TokenId, b.FirstDownload, b.LastDownload, b.Downloads));
+        Assert.Equal((bob, first.AddHours(1), first.AddHours(1), 1), (b.TokenId, b.FirstDownload, b.LastDownload, b.DownloadCount));
         Assert.False(report.Truncated);
     }
 
