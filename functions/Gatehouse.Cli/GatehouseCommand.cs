@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Gatehouse.Cli.Audit;
 using Gatehouse.Cli.Bom;
 using Gatehouse.Cli.Deploy;
 using Gatehouse.Cli.Policy;
@@ -20,6 +21,7 @@ public static class GatehouseCommand
         root.Subcommands.Add(PolicyCommand.Build());
         root.Subcommands.Add(DeployCommand.Build());
         root.Subcommands.Add(BomCommand.Build());
+        root.Subcommands.Add(AuditCommand.Build());
         return root;
     }
 }

@@ -35,7 +35,8 @@ public sealed class GatehouseHttp(
     OsvApiEndpoint osvApi,
     IOptions<GatehouseOptions> options,
     ILogger<GatehouseHttp> log,
-    AdminBomEndpoint bom)
+    AdminBomEndpoint bom,
+    AdminAuditEndpoint audit)
 {
     private readonly string _realm = options.Value.Auth.Realm;
     private readonly int _retryAfter = options.Value.Scan.RetryAfterSeconds;
@@ -81,6 +82,10 @@ public sealed class GatehouseHttp(
     /// <summary>Runs <paramref name="next"/> (a host's own admin endpoint, such as its metrics) for an admin token only.</summary>
     public Task AdminOnlyAsync(HttpContext context, Func<Task> next) => RunAsync(context, TokenScope.Admin, next);
 
+    /// <summary>The audit trail (GET, by artifact, token, time and action) and who downloaded an artifact (GET affected). Admin tokens only.</summary>
+    public Task AdminAudit(HttpContext context, string? operation) =>
+        RunAsync(context, TokenScope.Admin, () => audit.HandleAsync(context, operation));
+
     public Task Health(HttpContext context)
     {
         context.Response.ContentType = "text/plain";
@@ -98,6 +103,8 @@ public sealed class GatehouseHttp(
         {
             if (await AuthorizeAsync(context, needed, huggingFace))
             {
+                // Flows into everything the handling awaits, so the audit names the caller without a context at hand.
+                Caller.Ambient = Caller.Of(context);
                 await handle();
             }
         }

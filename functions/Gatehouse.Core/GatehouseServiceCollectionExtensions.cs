@@ -103,6 +103,12 @@ public static class GatehouseServiceCollectionExtensions
         services.AddSingleton<IModelCards, HubModelCards>();
         services.AddSingleton<BomBuilder>();
         services.AddSingleton<AdminBomEndpoint>();
+
+        // The audit trail's queries, the affected-consumer report, and every download recorded in it.
+        services.AddSingleton<AuditReader>();
+        services.AddSingleton<IArtifactDecisions, ArtifactDecisionsNow>();
+        services.AddSingleton<AdminAuditEndpoint>();
+        services.AddSingleton<IDownloadObserver, AuditedDownloads>();
         return services;
     }
 
@@ -139,6 +145,8 @@ public static class GatehouseServiceCollectionExtensions
             (HttpContext c, GatehouseHttp h, string? path) => h.OsvApi(c, path));
         endpoints.MapMethods("/" + GatehouseRoutes.AdminBom, Methods("AdminBom"),
             (HttpContext c, GatehouseHttp h, string remote, string? name) => h.AdminBom(c, remote, name));
+        endpoints.MapMethods("/" + GatehouseRoutes.AdminAudit, Methods("AdminAudit"),
+            (HttpContext c, GatehouseHttp h, string? operation) => h.AdminAudit(c, operation));
         return endpoints;
     }
 

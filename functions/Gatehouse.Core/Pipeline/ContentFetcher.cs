@@ -74,7 +74,10 @@ public sealed class ContentFetcher(IContentStaging staging, RemoteRegistry remot
         if (!outcome.IsVerified)
         {
             log.LogError("Refused {FileName} from upstream: {Problem} (rule {Rule})", reference.FileName, outcome.Problem, DigestMismatchRule);
-            await audit.WriteAsync("refuse", $"{reference.Remote} {reference.Subject} {reference.FileName}", $"{DigestMismatchRule}: {outcome.Problem}", cancellationToken);
+            await audit.WriteAsync(new AuditEntry("refuse", $"{reference.Remote} {reference.Subject} {reference.FileName}", $"{DigestMismatchRule}: {outcome.Problem}")
+            {
+                Artifact = AuditArtifacts.Of(reference),
+            }, cancellationToken);
             return FetchOutcome.Failed(FetchProblem.DigestMismatch, $"Upstream content of {reference.FileName} does not match the digest it was promised with");
         }
         var fetchMs = time.GetElapsedTime(started).TotalMilliseconds;

@@ -70,8 +70,8 @@ public sealed class ReferenceDecisions(IPolicySource policies, RemoteRegistry re
         var decision = Stamp(outcome, version);
         if (!decision.IsAllowed)
         {
-            await audit.WriteAsync("decision.metadata", Describe(reference), $"{decision.Decision} by {decision.Rule} (policy {version}, rule {decision.PolicyRule}): {decision.Reason}",
-                cancellationToken);
+            await audit.WriteAsync(new AuditEntry(AuditActions.MetadataDecisionAction, Describe(reference),
+                $"{decision.Decision} by {decision.Rule} (policy {version}, rule {decision.PolicyRule}): {decision.Reason}") { Artifact = AuditArtifacts.Of(reference) }, cancellationToken);
             log.LogInformation("Decision {Decision} before download for {Remote} {Subject} {FileName} ({Sha256}) by rule {Rule} ({PolicyRule}) under policy {PolicyVersion}",
                 decision.Decision, reference.Remote, reference.Subject, reference.FileName, reference.Sha256, decision.Rule, decision.PolicyRule, version);
         }
@@ -96,8 +96,9 @@ public sealed class ReferenceDecisions(IPolicySource policies, RemoteRegistry re
             return decision;
         }
         var warnings = decision.Warnings.Count > 0 ? $"; warnings: {string.Join("; ", decision.Warnings)}" : "";
-        await audit.WriteAsync("decision", Describe(reference),
-            $"{decision.Decision} by {decision.Rule} (policy {decision.PolicyVersion}, rule {decision.PolicyRule}): {decision.Reason}{warnings}", cancellationToken);
+        await audit.WriteAsync(new AuditEntry(AuditActions.DecisionAction, Describe(reference),
+            $"{decision.Decision} by {decision.Rule} (policy {decision.PolicyVersion}, rule {decision.PolicyRule}): {decision.Reason}{warnings}") { Artifact = AuditArtifacts.Of(reference) },
+            cancellationToken);
         log.LogInformation("Decision {Decision} for {Remote} {Subject} {FileName} ({Sha256}) by rule {Rule} ({PolicyRule}) under policy {PolicyVersion} with {Warnings} warnings",
             decision.Decision, reference.Remote, reference.Subject, reference.FileName, reference.Sha256, decision.Rule, decision.PolicyRule, decision.PolicyVersion,
             decision.Warnings.Count);

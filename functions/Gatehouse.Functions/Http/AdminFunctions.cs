@@ -56,4 +56,12 @@ public sealed class AdminFunctions(GatehouseHttp http)
         await http.AdminBom(req.HttpContext, remote, name);
         return new EmptyResult();
     }
+
+    [Function(nameof(GatehouseHttp.AdminAudit))]
+    public async Task<IActionResult> Audit(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "GET", Route = GatehouseRoutes.AdminAudit)] HttpRequest req, string? operation)
+    {
+        await http.AdminAudit(req.HttpContext, operation);
+        return new EmptyResult();
+    }
 }
