@@ -15,6 +15,8 @@ public static class GatehouseRoutes
     public const string Health = "healthz";
     public const string OsvApi = "osv/v1/{*path}";
     public const string AdminBom = "admin/bom/{remote}/{*name}";
+    public const string AdminQuarantine = "admin/quarantine/{sha256?}/{operation?}";
+    public const string AdminOpenApi = "admin/openapi.json";
 
     /// <summary>Every route with its function name and methods, as the Functions metadata must list it.</summary>
     public static readonly IReadOnlyList<GatehouseRoute> All =
@@ -31,6 +33,8 @@ public static class GatehouseRoutes
         new("Health", Health, ["GET"]),
         new("OsvApi", OsvApi, ["GET", "POST"]),
         new("AdminBom", AdminBom, ["GET"]),
+        new("AdminQuarantine", AdminQuarantine, ["GET", "POST"]),
+        new("AdminOpenApi", AdminOpenApi, ["GET"]),
     ];
 }
 

@@ -1,3 +1,4 @@
+using Gatehouse.Admin;
 using Gatehouse.Audit;
 using Gatehouse.Bom;
 using Gatehouse.Configuration;
@@ -8,6 +9,7 @@ using Gatehouse.Names;
 using Gatehouse.Pipeline;
 using Gatehouse.Policy;
 using Gatehouse.PyPI;
+using Gatehouse.Quarantine;
 using Gatehouse.Scans;
 using Gatehouse.Storage;
 using Gatehouse.Tokens;
@@ -62,6 +64,7 @@ public static class GatehouseServiceCollectionExtensions
         services.AddSingleton<AdminOsvEndpoint>();
         services.AddSingleton<OsvApiEndpoint>();
         services.AddSingleton<ContentFetcher>();
+        services.AddSingleton<ContentPlacement>();
         services.AddSingleton<ArtifactGate>();
         services.AddSingleton<ModelScanSlots>();
         services.AddSingleton<IAuditLog, AuditLog>();
@@ -102,6 +105,14 @@ public static class GatehouseServiceCollectionExtensions
         services.AddSingleton<IModelCards, HubModelCards>();
         services.AddSingleton<BomBuilder>();
         services.AddSingleton<AdminBomEndpoint>();
+
+        // Quarantine review: reviewers' overrides (consulted by every decision), the list, the actions; the admin API document.
+        services.AddSingleton<TableVerdictOverrides>();
+        services.AddSingleton<IVerdictOverrides>(sp => sp.GetRequiredService<TableVerdictOverrides>());
+        services.AddSingleton<AuditTrail>();
+        services.AddSingleton<QuarantineReview>();
+        services.AddSingleton<AdminQuarantineEndpoint>();
+        services.AddSingleton<AdminOpenApiEndpoint>();
         return services;
     }
 
@@ -138,6 +149,9 @@ public static class GatehouseServiceCollectionExtensions
             (HttpContext c, GatehouseHttp h, string? path) => h.OsvApi(c, path));
         endpoints.MapMethods("/" + GatehouseRoutes.AdminBom, Methods("AdminBom"),
             (HttpContext c, GatehouseHttp h, string remote, string? name) => h.AdminBom(c, remote, name));
+        endpoints.MapMethods("/" + GatehouseRoutes.AdminQuarantine, Methods("AdminQuarantine"),
+            (HttpContext c, GatehouseHttp h, DurableTaskClient d, string? sha256, string? operation) => h.AdminQuarantine(c, d, sha256, operation));
+        endpoints.MapMethods("/" + GatehouseRoutes.AdminOpenApi, Methods("AdminOpenApi"), (HttpContext c, GatehouseHttp h) => h.AdminOpenApi(c));
         return endpoints;
     }
 
