@@ -55,12 +55,12 @@ public sealed class AdminQuarantineEndpoint(QuarantineReview review, TimeProvide
             await HttpResponses.WriteErrorAsync(context, StatusCodes.Status400BadRequest, "The body must be a JSON object, e.g. {\"reason\": \"…\", \"expires\": \"2026-12-31T00:00:00Z\"}");
             return;
         }
-        var reason = body["reason"]?.GetValueKind() == JsonValueKind.String ? body["reason"]!.GetValue<string>().Trim() : null;
+        var reason = Member(body, "reason")?.Trim();
         var caller = Caller.Of(context);
         switch (operation)
         {
             case "release":
-                if (ReleaseProblem(reason, body["expires"], out var expires) is { } problem)
+                if (ReleaseProblem(reason, Member(body, "expires"), out var expires) is { } problem)
                 {
                     await HttpResponses.WriteErrorAsync(context, StatusCodes.Status400BadRequest, problem);
                     return;
@@ -96,15 +96,14 @@ public sealed class AdminQuarantineEndpoint(QuarantineReview review, TimeProvide
     }
 
     /// <summary>Why a release request cannot stand (no reason, no expiry, one in the past or too far ahead), or null.</summary>
-    internal string? ReleaseProblem(string? reason, JsonNode? expiresNode, out DateTimeOffset expires)
+    internal string? ReleaseProblem(string? reason, string? expiresText, out DateTimeOffset expires)
     {
         expires = default;
         if (string.IsNullOrEmpty(reason))
         {
             return "A release needs a reason";
         }
-        if (expiresNode?.GetValueKind() != JsonValueKind.String
-            || !DateTimeOffset.TryParse(expiresNode.GetValue<string>(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out expires))
+        if (!DateTimeOffset.TryParse(expiresText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out expires))
         {
             return "A release needs an expiry: \"expires\" as an ISO 8601 date or time, e.g. 2026-12-31 or 2026-12-31T18:00:00Z";
         }
@@ -194,6 +193,8 @@ public sealed class AdminQuarantineEndpoint(QuarantineReview review, TimeProvide
             return null;
         }
     }
+
+    private static string? Member(JsonObject body, string name) => body[name] is { } node && node.GetValueKind() == JsonValueKind.String ? node.GetValue<string>() : null;
 
     private static string? Text(IQueryCollection query, string name) => query[name].FirstOrDefault() is { Length: > 0 } value ? value : null;
 
