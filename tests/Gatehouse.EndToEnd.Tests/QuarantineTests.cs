@@ -50,13 +50,9 @@ public sealed class QuarantineTests(ITestOutputHelper output) : IAsyncLifetime
         using var admin = Admin(adminToken);
 
         // Refused by the policy: blocked, listed, shown with its finding.
-        using (var first = await PythonVenv.CreateAsync(output))
-        {
-            var refused = await first.PipAsync(PythonVenv.InstallArguments(Stack.PipIndexUrl, "gh-evil==1.0.0"));
-            output.WriteLine(refused.ToString());
-            Assert.True(refused.ExitCode != 0, $"pip installed gh-evil:\n{refused}");
-            Assert.Contains("install.pth-exec", refused.Output, StringComparison.Ordinal);
-        }
+        var refused = await PipInstallEvilAsync();
+        Assert.True(refused.ExitCode != 0, $"pip installed gh-evil:\n{refused}");
+        Assert.Contains("install.pth-exec", refused.Output, StringComparison.Ordinal);
         var indexCachedAt = DateTimeOffset.UtcNow;
         var listed = await admin.GetFromJsonAsync<JsonElement>("admin/quarantine?remote=pypi&severity=dangerous&rule=content-dangerous");
         output.WriteLine(listed.ToString());
@@ -86,12 +82,8 @@ public sealed class QuarantineTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Contains($"{EvilWheel}: Allowed (review.released)", released.StandardOutput, StringComparison.Ordinal);
         Assert.True(await Stack.Storage.BlobExistsAsync(StorageProbe.Artifacts, EvilSha256), "the released wheel is not in artifacts");
         Assert.False(await Stack.Storage.BlobExistsAsync(StorageProbe.Quarantine, EvilSha256), "the released wheel is still in quarantine");
-        using (var second = await PythonVenv.CreateAsync(output))
-        {
-            var installed = await second.PipAsync(PythonVenv.InstallArguments(Stack.PipIndexUrl, "gh-evil==1.0.0"));
-            output.WriteLine(installed.ToString());
-            Assert.True(installed.ExitCode == 0, $"pip could not install the released gh-evil:\n{installed}");
-        }
+        var installed = await PipInstallEvilAsync();
+        Assert.True(installed.ExitCode == 0, $"pip could not install the released gh-evil:\n{installed}");
         // All of it while the index page Gatehouse cached before the release is still fresh.
         Assert.True(DateTimeOffset.UtcNow - indexCachedAt < TimeSpan.FromSeconds(Stack.Host.Settings.IndexTtlSeconds), "the release took effect only after the index TTL");
 
@@ -101,13 +93,9 @@ public sealed class QuarantineTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Contains($"{EvilWheel}: Blocked (review.blocked)", blocked.StandardOutput, StringComparison.Ordinal);
         Assert.True(await Stack.Storage.BlobExistsAsync(StorageProbe.Quarantine, EvilSha256), "the blocked wheel is not in quarantine");
         Assert.False(await Stack.Storage.BlobExistsAsync(StorageProbe.Artifacts, EvilSha256), "the blocked wheel is still in artifacts");
-        using (var third = await PythonVenv.CreateAsync(output))
-        {
-            var refusedAgain = await third.PipAsync(PythonVenv.InstallArguments(Stack.PipIndexUrl, "gh-evil==1.0.0"));
-            output.WriteLine(refusedAgain.ToString());
-            Assert.True(refusedAgain.ExitCode != 0, $"pip installed gh-evil after the block:\n{refusedAgain}");
-            Assert.Contains(BlockReason, refusedAgain.Output, StringComparison.Ordinal);
-        }
+        var refusedAgain = await PipInstallEvilAsync();
+        Assert.True(refusedAgain.ExitCode != 0, $"pip installed gh-evil after the block:\n{refusedAgain}");
+        Assert.Contains(BlockReason, refusedAgain.Output, StringComparison.Ordinal);
 
         // The audit, in order: the policy's block, the release (who, until when, why), the decision it made, the block, its decision.
         var audit = (await admin.GetFromJsonAsync<JsonElement>($"admin/quarantine/{EvilSha256}")).GetProperty("audit").EnumerateArray()
@@ -201,6 +189,15 @@ public sealed class QuarantineTests(ITestOutputHelper output) : IAsyncLifetime
         var client = Stack.CreateClient(authenticated: false);
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return client;
+    }
+
+    /// <summary><c>pip install gh-evil==1.0.0</c> in a fresh venv through Gatehouse.</summary>
+    private async Task<ProcessResult> PipInstallEvilAsync()
+    {
+        using var venv = await PythonVenv.CreateAsync(output);
+        var result = await venv.PipAsync(PythonVenv.InstallArguments(Stack.PipIndexUrl, "gh-evil==1.0.0"));
+        output.WriteLine(result.ToString());
+        return result;
     }
 
     private async Task<ProcessResult> CliAsync(int expectedExit, params string[] args)
