@@ -122,7 +122,7 @@ public sealed class QuarantineTests(ITestOutputHelper output) : IAsyncLifetime
     });
 
     [Fact]
-    public Task A_release_past_its_expiry_no_longer_allows_and_a_lift_returns_the_decision_to_the_policy() => Stack.RunAsync(output, async () =>
+    public Task A_release_past_its_expiry_no_longer_allows_a_lift_returns_the_decision_to_the_policy_and_a_rescan_renews_the_facts() => Stack.RunAsync(output, async () =>
     {
         using var admin = Admin(await GatehouseStack.CreateTokenAsync(_azurite!.ConnectionString, Reviewer, TokenScope.Admin));
         using var client = Stack.CreateClient();
@@ -164,6 +164,27 @@ public sealed class QuarantineTests(ITestOutputHelper output) : IAsyncLifetime
         {
             Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
         }
+        // A re-scan forgets the facts and scans the content again: new facts, the same decision, and the audit says who asked.
+        var scannedBefore = shown.GetProperty("facts").GetProperty("scannedAt").GetDateTimeOffset();
+        using (var rescan = await admin.PostAsync($"admin/quarantine/{EvilSha256}/rescan", null))
+        {
+            Assert.True(rescan.StatusCode == HttpStatusCode.Accepted, $"rescan answered {(int)rescan.StatusCode}: {await rescan.Content.ReadAsStringAsync()}");
+        }
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(60);
+        JsonElement rescanned;
+        do
+        {
+            await Task.Delay(500);
+            rescanned = await admin.GetFromJsonAsync<JsonElement>($"admin/quarantine/{EvilSha256}");
+        }
+        while (!(rescanned.GetProperty("facts").ValueKind == JsonValueKind.Object && rescanned.GetProperty("facts").GetProperty("scannedAt").GetDateTimeOffset() > scannedBefore)
+            && DateTimeOffset.UtcNow < deadline);
+        Assert.True(rescanned.GetProperty("facts").ValueKind == JsonValueKind.Object, $"no facts a minute after the re-scan: {rescanned}");
+        Assert.True(rescanned.GetProperty("facts").GetProperty("scannedAt").GetDateTimeOffset() > scannedBefore, "the facts were not renewed by the re-scan");
+        Assert.Equal("quarantine", rescanned.GetProperty("facts").GetProperty("container").GetString());
+        Assert.Contains(rescanned.GetProperty("audit").EnumerateArray(), e => e.GetProperty("action").GetString() == "quarantine.rescan"
+            && e.GetProperty("detail").GetString()!.Contains(Reviewer, StringComparison.Ordinal));
+
         // A release must say why and until when.
         using (var unexplained = await admin.PostAsJsonAsync($"admin/quarantine/{EvilSha256}/release", new { expires = DateTimeOffset.UtcNow.AddDays(1).ToString("O") }))
         {
