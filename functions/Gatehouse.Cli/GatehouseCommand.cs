@@ -4,6 +4,7 @@ using Gatehouse.Cli.Bom;
 using Gatehouse.Cli.Deploy;
 using Gatehouse.Cli.Policy;
 using Gatehouse.Cli.Prefetch;
+using Gatehouse.Cli.Quarantine;
 using Gatehouse.Cli.Scan;
 using Gatehouse.Cli.Tokens;
 
@@ -22,6 +23,7 @@ public static class GatehouseCommand
         root.Subcommands.Add(DeployCommand.Build());
         root.Subcommands.Add(BomCommand.Build());
         root.Subcommands.Add(AuditCommand.Build());
+        root.Subcommands.Add(QuarantineCommand.Build());
         return root;
     }
 }

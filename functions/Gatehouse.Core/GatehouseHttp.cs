@@ -1,6 +1,7 @@
 using System.Globalization;
 using Azure;
 using Gatehouse.Audit;
+using Gatehouse.Admin;
 using Gatehouse.Bom;
 using Gatehouse.Configuration;
 using Gatehouse.Http;
@@ -8,6 +9,7 @@ using Gatehouse.HuggingFace;
 using Gatehouse.HuggingFace.Prefetch;
 using Gatehouse.Policy;
 using Gatehouse.PyPI;
+using Gatehouse.Quarantine;
 using Gatehouse.Tokens;
 using Gatehouse.Vulnerabilities;
 using Microsoft.AspNetCore.Http;
@@ -36,7 +38,9 @@ public sealed class GatehouseHttp(
     IOptions<GatehouseOptions> options,
     ILogger<GatehouseHttp> log,
     AdminBomEndpoint bom,
-    AdminAuditEndpoint audit)
+    AdminAuditEndpoint audit,
+    AdminQuarantineEndpoint quarantine,
+    AdminOpenApiEndpoint openApi)
 {
     private readonly string _realm = options.Value.Auth.Realm;
     private readonly int _retryAfter = options.Value.Scan.RetryAfterSeconds;
@@ -85,6 +89,14 @@ public sealed class GatehouseHttp(
     /// <summary>The audit trail (GET, by artifact, token, time and action) and who downloaded an artifact (GET affected). Admin tokens only.</summary>
     public Task AdminAudit(HttpContext context, string? operation) =>
         RunAsync(context, TokenScope.Admin, () => audit.HandleAsync(context, operation));
+
+    /// <summary>Refused artifacts listed (GET), one shown (GET {sha256}), or released, blocked, re-scanned or lifted (POST {sha256}/{operation}). Admin tokens only.</summary>
+    public Task AdminQuarantine(HttpContext context, DurableTaskClient durable, string? sha256, string? operation) =>
+        RunAsync(context, TokenScope.Admin, () => quarantine.HandleAsync(context, durable, sha256, operation));
+
+    /// <summary>The admin API's OpenAPI document. Admin tokens only.</summary>
+    public Task AdminOpenApi(HttpContext context) =>
+        RunAsync(context, TokenScope.Admin, () => openApi.HandleAsync(context));
 
     public Task Health(HttpContext context)
     {

@@ -16,6 +16,8 @@ public static class GatehouseRoutes
     public const string OsvApi = "osv/v1/{*path}";
     public const string AdminBom = "admin/bom/{remote}/{*name}";
     public const string AdminAudit = "admin/audit/{operation?}";
+    public const string AdminQuarantine = "admin/quarantine/{sha256?}/{operation?}";
+    public const string AdminOpenApi = "admin/openapi.json";
 
     /// <summary>Every route with its function name and methods, as the Functions metadata must list it.</summary>
     public static readonly IReadOnlyList<GatehouseRoute> All =
@@ -33,6 +35,8 @@ public static class GatehouseRoutes
         new("OsvApi", OsvApi, ["GET", "POST"]),
         new("AdminBom", AdminBom, ["GET"]),
         new("AdminAudit", AdminAudit, ["GET"]),
+        new("AdminQuarantine", AdminQuarantine, ["GET", "POST"]),
+        new("AdminOpenApi", AdminOpenApi, ["GET"]),
     ];
 }
 

@@ -1,3 +1,4 @@
+using Gatehouse.Admin;
 using Gatehouse.Audit;
 using Gatehouse.Bom;
 using Gatehouse.Configuration;
@@ -9,6 +10,7 @@ using Gatehouse.Names;
 using Gatehouse.Pipeline;
 using Gatehouse.Policy;
 using Gatehouse.PyPI;
+using Gatehouse.Quarantine;
 using Gatehouse.Scans;
 using Gatehouse.Storage;
 using Gatehouse.Tokens;
@@ -63,6 +65,7 @@ public static class GatehouseServiceCollectionExtensions
         services.AddSingleton<AdminOsvEndpoint>();
         services.AddSingleton<OsvApiEndpoint>();
         services.AddSingleton<ContentFetcher>();
+        services.AddSingleton<ContentPlacement>();
         services.AddSingleton<ArtifactGate>();
         services.AddSingleton<ModelScanSlots>();
         services.AddSingleton<IAuditLog, AuditLog>();
@@ -109,6 +112,14 @@ public static class GatehouseServiceCollectionExtensions
         services.AddSingleton<IArtifactDecisions, ArtifactDecisionsNow>();
         services.AddSingleton<AdminAuditEndpoint>();
         services.AddSingleton<IDownloadObserver, AuditedDownloads>();
+
+        // Quarantine review: reviewers' overrides (consulted by every decision), the list, the actions; the admin API document.
+        services.AddSingleton<TableVerdictOverrides>();
+        services.AddSingleton<IVerdictOverrides>(sp => sp.GetRequiredService<TableVerdictOverrides>());
+        services.AddSingleton<AuditTrail>();
+        services.AddSingleton<QuarantineReview>();
+        services.AddSingleton<AdminQuarantineEndpoint>();
+        services.AddSingleton<AdminOpenApiEndpoint>();
         return services;
     }
 
@@ -147,6 +158,10 @@ public static class GatehouseServiceCollectionExtensions
             (HttpContext c, GatehouseHttp h, string remote, string? name) => h.AdminBom(c, remote, name));
         endpoints.MapMethods("/" + GatehouseRoutes.AdminAudit, Methods("AdminAudit"),
             (HttpContext c, GatehouseHttp h, string? operation) => h.AdminAudit(c, operation));
+
+        endpoints.MapMethods("/" + GatehouseRoutes.AdminQuarantine, Methods("AdminQuarantine"),
+            (HttpContext c, GatehouseHttp h, DurableTaskClient d, string? sha256, string? operation) => h.AdminQuarantine(c, d, sha256, operation));
+        endpoints.MapMethods("/" + GatehouseRoutes.AdminOpenApi, Methods("AdminOpenApi"), (HttpContext c, GatehouseHttp h) => h.AdminOpenApi(c));
         return endpoints;
     }
 

@@ -14,7 +14,7 @@ namespace Gatehouse.Pipeline;
 /// that it is told to come back, as it is at once when the host begins to stop (the scan it waits for may not finish
 /// in this process). Nothing is served without facts and a decision.
 /// </summary>
-public sealed class ArtifactGate(IFactsStore facts, ReferenceDecisions decisions, ScanStarter starter, ScanSignals signals, ContentStore content,
+public sealed class ArtifactGate(IFactsStore facts, ReferenceDecisions decisions, ScanStarter starter, ScanSignals signals, ContentPlacement placement,
     TimeProvider time, IHostApplicationLifetime lifetime, IOptions<GatehouseOptions> options, ILogger<ArtifactGate> log)
 {
     private readonly ScanOptions _options = options.Value.Scan;
@@ -115,11 +115,9 @@ public sealed class ArtifactGate(IFactsStore facts, ReferenceDecisions decisions
     private async Task<GateResult> DecidedAsync(ContentFacts known, ArtifactReference reference, RequestFacts? request, CancellationToken cancellationToken)
     {
         var decision = await decisions.DecideAsync(known, reference, cancellationToken, request);
-        if (decision.IsAllowed && known.Container != Storage.GatehouseStorage.ArtifactsContainer)
+        if (decision.IsAllowed)
         {
-            await content.PlaceAsync(known.Sha256, Storage.GatehouseStorage.ArtifactsContainer, cancellationToken);
-            await facts.MoveAsync(known.Sha256, Storage.GatehouseStorage.ArtifactsContainer, cancellationToken);
-            known = known with { Container = Storage.GatehouseStorage.ArtifactsContainer };
+            known = await placement.MoveAsync(known, Storage.GatehouseStorage.ArtifactsContainer, cancellationToken);
         }
         return GateResult.Decided(known, decision);
     }

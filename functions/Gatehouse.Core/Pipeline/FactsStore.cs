@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Azure.Data.Tables;
 using Gatehouse.Scans;
 using Gatehouse.Scans.Archives;
@@ -19,6 +20,9 @@ public interface IFactsStore
 
     /// <summary>Drops a content's facts (its blob is gone): the next request scans it again.</summary>
     Task ForgetAsync(string sha256, CancellationToken cancellationToken);
+
+    /// <summary>The full report of the content's last scan (its facts and each check's result), for a reviewer; null when there is none.</summary>
+    Task<JsonNode?> ReportAsync(string sha256, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -65,8 +69,7 @@ public sealed class FactsStore : IFactsStore
     public async Task SaveAsync(ContentFacts facts, IReadOnlyList<CheckResult> results, CancellationToken cancellationToken)
     {
         var report = JsonSerializer.SerializeToUtf8Bytes(new { facts, results }, Json);
-        await _storage.Container(GatehouseStorage.ReportsContainer).GetBlobClient($"{facts.Sha256}.json")
-            .UploadAsync(new BinaryData(report), overwrite: true, cancellationToken);
+        await Report(facts.Sha256).UploadAsync(new BinaryData(report), overwrite: true, cancellationToken);
         var findings = JsonSerializer.Serialize(facts.Findings, Json);
         if (findings.Length > MaxFindingsJson)
         {
@@ -101,6 +104,21 @@ public sealed class FactsStore : IFactsStore
         {
         }
     }
+
+    public async Task<JsonNode?> ReportAsync(string sha256, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var report = await Report(sha256).DownloadContentAsync(cancellationToken);
+            return JsonNode.Parse(report.Value.Content.ToMemory().Span);
+        }
+        catch (Azure.RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+    }
+
+    private Azure.Storage.Blobs.BlobClient Report(string sha256) => _storage.Container(GatehouseStorage.ReportsContainer).GetBlobClient($"{sha256}.json");
 
     private static T? Read<T>(string? json) where T : class => json is null ? null : JsonSerializer.Deserialize<T>(json, Json);
 }

@@ -33,12 +33,15 @@ public sealed class GatehouseStorage
     /// <summary>What was first seen of a name (a Hugging Face repo's author and creation time), to notice it reused.</summary>
     public const string NamesTable = "names";
 
+    /// <summary>Reviewers' releases and blocks per content: the one in force (row <c>active</c>) and their history.</summary>
+    public const string OverridesTable = "overrides";
+
     /// <summary>The event outbox: notes of events waiting for delivery, events refused for good, the dispatcher's lease.</summary>
     public const string EventsTable = "events";
 
     private static readonly string[] Containers =
         [StagingContainer, ArtifactsContainer, QuarantineContainer, UploadsContainer, ReportsContainer, ConfigContainer, UpstreamCacheContainer];
-    private static readonly string[] Tables = [VerdictsTable, ReferencesTable, TokensTable, AuditTable, VulnerabilitiesTable, NamesTable, EventsTable];
+    private static readonly string[] Tables = [VerdictsTable, ReferencesTable, TokensTable, AuditTable, VulnerabilitiesTable, NamesTable, EventsTable, OverridesTable];
 
     public GatehouseStorage(BlobServiceClient blobs, TableServiceClient tables)
     {

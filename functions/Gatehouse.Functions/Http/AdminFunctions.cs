@@ -64,4 +64,21 @@ public sealed class AdminFunctions(GatehouseHttp http)
         await http.AdminAudit(req.HttpContext, operation);
         return new EmptyResult();
     }
+
+    [Function(nameof(GatehouseHttp.AdminQuarantine))]
+    public async Task<IActionResult> Quarantine(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "GET", "POST", Route = GatehouseRoutes.AdminQuarantine)] HttpRequest req,
+        [DurableClient] DurableTaskClient durable, string? sha256, string? operation)
+    {
+        await http.AdminQuarantine(req.HttpContext, durable, sha256, operation);
+        return new EmptyResult();
+    }
+
+    [Function(nameof(GatehouseHttp.AdminOpenApi))]
+    public async Task<IActionResult> OpenApi(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "GET", Route = GatehouseRoutes.AdminOpenApi)] HttpRequest req)
+    {
+        await http.AdminOpenApi(req.HttpContext);
+        return new EmptyResult();
+    }
 }

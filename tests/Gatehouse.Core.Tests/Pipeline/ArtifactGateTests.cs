@@ -36,7 +36,7 @@ public sealed class ArtifactGateTests
         var decisions = new ReferenceDecisions(new FixedPolicySource(policy), new RemoteRegistry([new NoFetchRemote()]), _references, _audit, _time,
             NullLogger<ReferenceDecisions>.Instance, overrides);
         var starter = new ScanStarter(_claims, options, NullLogger<ScanStarter>.Instance);
-        return new ArtifactGate(_facts, decisions, starter, _signals, new ContentStore(UnusedStorage.Instance), _time, _lifetime, options,
+        return new ArtifactGate(_facts, decisions, starter, _signals, new ContentPlacement(new ContentStore(UnusedStorage.Instance), _facts), _time, _lifetime, options,
             NullLogger<ArtifactGate>.Instance);
     }
 

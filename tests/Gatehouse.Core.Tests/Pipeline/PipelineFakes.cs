@@ -34,6 +34,9 @@ internal sealed class FakeFacts : IFactsStore
         Rows.TryRemove(sha256, out _);
         return Task.CompletedTask;
     }
+
+    public Task<System.Text.Json.Nodes.JsonNode?> ReportAsync(string sha256, CancellationToken cancellationToken) =>
+        Task.FromResult<System.Text.Json.Nodes.JsonNode?>(null);
 }
 
 /// <summary>References and their decisions in memory.</summary>
