@@ -14,9 +14,9 @@ public sealed class FunctionsMetadataFileTests
 
     public static TheoryData<string> RouteNames => [.. GatehouseRoutes.All.Select(r => r.Name)];
 
-    /// <summary>Routes that start or read orchestrations: every PyPI and Hugging Face route, and the prefetch administration.</summary>
-    /// <summary>The routes that hand files to the gate (which starts scans) or start prefetches.</summary>
-    private static readonly string[] Scanning = [nameof(GatehouseHttp.PypiFiles), nameof(GatehouseHttp.HuggingFace), nameof(GatehouseHttp.AdminPrefetch)];
+    /// <summary>The routes that hand files to the gate (which starts scans), start prefetches, or start a re-scan of a content.</summary>
+    private static readonly string[] Scanning =
+        [nameof(GatehouseHttp.PypiFiles), nameof(GatehouseHttp.HuggingFace), nameof(GatehouseHttp.AdminPrefetch), nameof(GatehouseHttp.AdminQuarantine)];
 
     public static TheoryData<string> DurableRouteNames => [.. Scanning];
 
