@@ -291,7 +291,8 @@ public sealed class EntitlementTokenService
             }
             catch (RequestFailedException e) when (e.Status == StatusCodes.Status412PreconditionFailed && attempt < MaxWriteAttempts)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 10 * Math.Min(attempt, 10))), _time, cancellationToken);
+                // A short random pause (wall-clock: it spaces out real writes) so conflicting writers do not collide again in step.
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 10 * Math.Min(attempt, 10))), cancellationToken);
             }
         }
     }

@@ -45,7 +45,9 @@ public sealed class IpAllowList
         {
             return new IPNetwork(single, single.AddressFamily == AddressFamily.InterNetwork ? 32 : 128);
         }
-        if (IPNetwork.TryParse(text, out var network))
+        // A range with bits set past its prefix (10.0.0.1/8) is refused, not silently widened: it is most likely a typo.
+        if (IPNetwork.TryParse(text, out var network) && IPAddress.TryParse(text[..text.IndexOf('/', StringComparison.Ordinal)], out var given)
+            && given.Equals(network.BaseAddress))
         {
             return network;
         }
