@@ -30,6 +30,9 @@ public sealed record HostSettings
     /// </summary>
     public int? ControlQueueVisibilityTimeoutSeconds { get; init; }
 
+    /// <summary><c>Gatehouse__Auth__FailureLimit</c> and <c>FailureWindowSeconds</c>; null keeps the host's defaults.</summary>
+    public (int Limit, int WindowSeconds)? AuthFailures { get; init; }
+
     public IReadOnlyDictionary<string, string> ToEnvironment(string storageConnectionString)
     {
         var upstream = Upstream.GetLeftPart(UriPartial.Authority);
@@ -79,6 +82,11 @@ public sealed record HostSettings
         if (ControlQueueVisibilityTimeoutSeconds is { } controlQueueVisibility)
         {
             environment["Gatehouse__Durable__ControlQueueVisibilityTimeoutSeconds"] = Invariant(controlQueueVisibility);
+        }
+        if (AuthFailures is { } failures)
+        {
+            environment["Gatehouse__Auth__FailureLimit"] = Invariant(failures.Limit);
+            environment["Gatehouse__Auth__FailureWindowSeconds"] = Invariant(failures.WindowSeconds);
         }
         return environment;
     }
