@@ -46,14 +46,29 @@ public static class TokenCommand
         var id = new Argument<string>("id") { Description = "Token id, as listed" };
 
         var create = new Command("create", "Create a token; its secret is shown once") { name, scope, expires, maxDownloads, maxBytes, allowIp, format };
-        create.SetAction((parse, ct) => RunAsync(parse, connection, storage, async admin =>
+        create.SetAction(async (parse, ct) =>
         {
-            var expiresAt = parse.GetValue(expires) is { } when ? ParseExpiry(when, DateTimeOffset.UtcNow) : (DateTimeOffset?)null;
-            var limits = new TokenLimits(expiresAt, parse.GetValue(maxDownloads), parse.GetValue(maxBytes), parse.GetValue(allowIp) ?? []);
-            var created = await admin.CreateAsync(parse.GetValue(name)!, parse.GetValue(scope) ?? ["read"], limits, ct);
-            Show(created, parse.GetValue(format)!, $"Created token {created.Id} ({created.Name}, {string.Join(' ', created.Scopes)}). It is shown once:");
-            return 0;
-        }));
+            // Scopes, expiry and addresses are checked here, before Gatehouse or its storage is contacted.
+            IReadOnlyList<TokenGrant> grants;
+            TokenLimits limits;
+            try
+            {
+                grants = TokenGrant.ParseAll(parse.GetValue(scope) ?? ["read"]);
+                var expiresAt = parse.GetValue(expires) is { } when ? ParseExpiry(when, DateTimeOffset.UtcNow) : (DateTimeOffset?)null;
+                limits = new TokenLimits(expiresAt, parse.GetValue(maxDownloads), parse.GetValue(maxBytes), IpAllowList.Canonical(parse.GetValue(allowIp) ?? []));
+            }
+            catch (FormatException e)
+            {
+                Console.Error.WriteLine($"gatehouse token: {e.Message}");
+                return 2;
+            }
+            return await RunAsync(parse, connection, storage, async admin =>
+            {
+                var created = await admin.CreateAsync(parse.GetValue(name)!, grants, limits, ct);
+                Show(created, parse.GetValue(format)!, $"Created token {created.Id} ({created.Name}, {string.Join(' ', created.Scopes)}). It is shown once:");
+                return 0;
+            });
+        });
 
         var list = new Command("list", "List tokens with their limits and usage (never their secrets)") { format };
         list.SetAction((parse, ct) => RunAsync(parse, connection, storage, async admin =>
@@ -236,7 +251,7 @@ public static class TokenCommand
 /// <summary>Token administration, wherever it is carried out.</summary>
 internal interface ITokenAdmin
 {
-    Task<TokenView> CreateAsync(string name, IReadOnlyList<string> scopes, TokenLimits limits, CancellationToken cancellationToken);
+    Task<TokenView> CreateAsync(string name, IReadOnlyList<TokenGrant> grants, TokenLimits limits, CancellationToken cancellationToken);
     Task<IReadOnlyList<TokenView>> ListAsync(CancellationToken cancellationToken);
     Task<bool> RevokeAsync(string id, CancellationToken cancellationToken);
     Task<TokenView?> RotateAsync(string id, TimeSpan? grace, CancellationToken cancellationToken);
@@ -246,9 +261,9 @@ internal sealed class StorageTokenAdmin(EntitlementTokenService tokens) : IToken
 {
     private const string By = "gatehouse token --storage";
 
-    public async Task<TokenView> CreateAsync(string name, IReadOnlyList<string> scopes, TokenLimits limits, CancellationToken cancellationToken)
+    public async Task<TokenView> CreateAsync(string name, IReadOnlyList<TokenGrant> grants, TokenLimits limits, CancellationToken cancellationToken)
     {
-        var created = await tokens.CreateAsync(name, TokenGrant.ParseAll(scopes), limits, By, cancellationToken);
+        var created = await tokens.CreateAsync(name, grants, limits, By, cancellationToken);
         return TokenView.Of(created.Token) with { Token = created.Secret };
     }
 
@@ -262,9 +277,9 @@ internal sealed class StorageTokenAdmin(EntitlementTokenService tokens) : IToken
 
 internal sealed class HttpTokenAdmin(HttpClient http) : ITokenAdmin
 {
-    public async Task<TokenView> CreateAsync(string name, IReadOnlyList<string> scopes, TokenLimits limits, CancellationToken cancellationToken)
+    public async Task<TokenView> CreateAsync(string name, IReadOnlyList<TokenGrant> grants, TokenLimits limits, CancellationToken cancellationToken)
     {
-        var body = new { name, scopes, limits.ExpiresAt, limits.MaxDownloads, limits.MaxBytesPerDay, limits.AllowedIps };
+        var body = new { name, scopes = grants.Select(g => g.ToString()), limits.ExpiresAt, limits.MaxDownloads, limits.MaxBytesPerDay, limits.AllowedIps };
         using var response = await http.PostAsJsonAsync("admin/tokens", body, TokenCommand.Json, cancellationToken);
         return await ReadAsync(response, cancellationToken);
     }
