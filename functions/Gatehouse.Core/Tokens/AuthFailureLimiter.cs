@@ -17,7 +17,7 @@ public sealed class AuthFailureLimiter(IOptions<GatehouseOptions> options, TimeP
 
     private readonly int _limit = options.Value.Auth.FailureLimit;
     private readonly TimeSpan _window = TimeSpan.FromSeconds(options.Value.Auth.FailureWindowSeconds);
-    private readonly ConcurrentDictionary<string, Window> _windows = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, FailureWindow> _windows = new(StringComparer.Ordinal);
 
     /// <summary>How long the address must wait before it may try again, or null when it may try now.</summary>
     public TimeSpan? RetryAfter(string? address)
@@ -49,9 +49,9 @@ public sealed class AuthFailureLimiter(IOptions<GatehouseOptions> options, TimeP
                 }
             }
         }
-        _windows.AddOrUpdate(address, _ => new Window(now, 1),
-            (_, w) => w.Start + _window <= now ? new Window(now, 1) : w with { Failures = w.Failures + 1 });
+        _windows.AddOrUpdate(address, _ => new FailureWindow(now, 1),
+            (_, w) => w.Start + _window <= now ? new FailureWindow(now, 1) : w with { Failures = w.Failures + 1 });
     }
 
-    private sealed record Window(DateTimeOffset Start, int Failures);
+    private sealed record FailureWindow(DateTimeOffset Start, int Failures);
 }
