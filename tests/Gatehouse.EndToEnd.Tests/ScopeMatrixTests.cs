@@ -67,6 +67,11 @@ public sealed class ScopeMatrixTests(ScopeMatrixTests.Fixture fixture, ITestOutp
             {
                 var (status, detail) = await fixture.SendAsync(request, fixture.Secrets[Callers[i]]);
                 var got = status == request.Success ? Ok : ((int)status).ToString(CultureInfo.InvariantCulture);
+                // A refusal must be the token's, not another 403 (a policy's) that happens to share the status.
+                if (got is Unauthorized or Forbidden && !detail.Contains("token", StringComparison.Ordinal))
+                {
+                    got += "(not the token's)";
+                }
                 table.Append(CultureInfo.InvariantCulture, $"{(got == expected[i] ? got : $"{got}≠{expected[i]}"),-12}");
                 if (got != expected[i])
                 {
@@ -160,7 +165,9 @@ public sealed class ScopeMatrixTests(ScopeMatrixTests.Fixture fixture, ITestOutp
         public const int FailureLimit = 40;
         public const int FailureWindowSeconds = 5;
         private const string Project = "gh-scopes";
-        private const string Repo = "scopes-org/scopes-model";
+        // A repo of its own per run: the names table remembers repos across runs, and one seen before with another
+        // creation time would be refused as a reused namespace.
+        private static readonly string Repo = $"scopes-org/model-{Guid.NewGuid():N}";
 
         private GatehouseStack? _stack;
 
