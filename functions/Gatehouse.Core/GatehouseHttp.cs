@@ -40,29 +40,31 @@ public sealed class GatehouseHttp(
     AdminBomEndpoint bom,
     AdminAuditEndpoint audit,
     AdminQuarantineEndpoint quarantine,
-    AdminOpenApiEndpoint openApi)
+    AdminOpenApiEndpoint openApi,
+    AuthFailureLimiter failures)
 {
     private readonly string _realm = options.Value.Auth.Realm;
     private readonly int _retryAfter = options.Value.Scan.RetryAfterSeconds;
 
     public Task PypiSimple(HttpContext context, string? path) =>
-        RunAsync(context, TokenScope.Read, () => simple.HandleAsync(context, path));
+        RunAsync(context, PyPIAccess(path), () => simple.HandleAsync(context, path));
 
     public Task PypiFiles(HttpContext context, DurableTaskClient durable, string? path) =>
-        RunAsync(context, TokenScope.Read, () => files.HandleAsync(context, durable, path));
+        RunAsync(context, PyPIAccess(path), () => files.HandleAsync(context, durable, path));
 
     public Task PypiIntegrity(HttpContext context, string? path) =>
-        RunAsync(context, TokenScope.Read, () => provenance.HandleAsync(context, path));
+        RunAsync(context, PyPIAccess(path), () => provenance.HandleAsync(context, path));
 
     public Task PypiJson(HttpContext context, string project, string? rest) =>
-        RunAsync(context, TokenScope.Read, () => json.HandleAsync(context, project, rest));
+        RunAsync(context, new TokenAccess(TokenScope.PypiRead, project), () => json.HandleAsync(context, project, rest));
 
     /// <summary>The Hugging Face Hub API under <c>/hf</c>; clients send the entitlement token as <c>Authorization: Bearer</c>.</summary>
     public Task HuggingFace(HttpContext context, DurableTaskClient durable, string? path) =>
-        RunAsync(context, TokenScope.Read, () => huggingFace.HandleAsync(context, durable), huggingFace: true);
+        RunAsync(context, HuggingFaceAccess(context), () => huggingFace.HandleAsync(context, durable), huggingFace: true);
 
-    public Task AdminTokens(HttpContext context, string? id) =>
-        RunAsync(context, TokenScope.Admin, () => admin.HandleAsync(context, id));
+    /// <summary>Token administration: list, create, rotate ({id}/rotate), change limits, revoke. Admin tokens only.</summary>
+    public Task AdminTokens(HttpContext context, string? id, string? operation = null) =>
+        RunAsync(context, TokenScope.Admin, () => admin.HandleAsync(context, id, operation));
 
     /// <summary>Whole-repository prefetch: start one (POST) or read its progress and verdicts (GET {id}). Admin tokens only.</summary>
     public Task AdminPrefetch(HttpContext context, DurableTaskClient durable, string source, string? id) =>
@@ -78,7 +80,7 @@ public sealed class GatehouseHttp(
 
     /// <summary>The OSV-compatible API (query, querybatch, vulns/{id}) over the mirror and Gatehouse's refusals; read tokens.</summary>
     public Task OsvApi(HttpContext context, string? path) =>
-        RunAsync(context, TokenScope.Read, () => osvApi.HandleAsync(context, path));
+        RunAsync(context, TokenAccess.AnyRead, () => osvApi.HandleAsync(context, path));
     /// <summary>The CycloneDX bill of materials of a PyPI project or Hugging Face repository, with every file's verdict. Admin tokens only.</summary>
     public Task AdminBom(HttpContext context, string remote, string? name) =>
         RunAsync(context, TokenScope.Admin, () => bom.HandleAsync(context, remote, name));
@@ -109,7 +111,10 @@ public sealed class GatehouseHttp(
     /// on it) cannot be reached, the request is answered 503 with <c>Retry-After</c>, in the client's error shape, unless
     /// the answer had begun.
     /// </summary>
-    private async Task RunAsync(HttpContext context, TokenScope needed, Func<Task> handle, bool huggingFace = false)
+    private Task RunAsync(HttpContext context, TokenScope needed, Func<Task> handle, bool huggingFace = false) =>
+        RunAsync(context, new TokenAccess(needed), handle, huggingFace);
+
+    private async Task RunAsync(HttpContext context, TokenAccess needed, Func<Task> handle, bool huggingFace = false)
     {
         try
         {
@@ -145,11 +150,14 @@ public sealed class GatehouseHttp(
     };
 
     /// <summary>
-    /// 401 with a Basic challenge (so pip and keyring prompt) when no live token with the scope is presented. Under
-    /// <c>/hf</c> the refusal also takes the Hub's error shape (JSON <c>error</c>, <c>X-Error-Message</c>), which is
-    /// what Hugging Face clients show their users.
+    /// Lets the request through when a presented token checks out (<see cref="EntitlementTokenService.CheckAsync"/>) and
+    /// holds <paramref name="needed"/>. Refusals: 401 with a Basic challenge (so pip and keyring prompt) for no token, an
+    /// unknown, revoked or expired one; 403 for a live token that may not do this (scope, client address, download or
+    /// bandwidth limit); 429 with <c>Retry-After</c> for an address that failed too often
+    /// (<see cref="AuthFailureLimiter"/>), before any token it sends is looked up. Under <c>/hf</c> the refusal takes the
+    /// Hub's error shape (JSON <c>error</c>, <c>X-Error-Message</c>), which is what Hugging Face clients show their users.
     /// </summary>
-    private async Task<bool> AuthorizeAsync(HttpContext context, TokenScope needed, bool huggingFace = false)
+    private async Task<bool> AuthorizeAsync(HttpContext context, TokenAccess needed, bool huggingFace = false)
     {
         var candidates = RequestCredentials.Candidates(context.Request);
         if (candidates.Count == 0)
@@ -157,22 +165,49 @@ public sealed class GatehouseHttp(
             await RefuseAsync(context, StatusCodes.Status401Unauthorized, "Gatehouse needs an entitlement token (Basic auth or Bearer)", huggingFace);
             return false;
         }
+        var address = context.Connection.RemoteIpAddress;
+        var client = address is null ? null : (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).ToString();
+        if (failures.RetryAfter(client) is { } wait)
+        {
+            context.Response.Headers.RetryAfter = Math.Ceiling(wait.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+            await RefuseAsync(context, StatusCodes.Status429TooManyRequests, "Too many failed authentications from this address; retry later", huggingFace);
+            return false;
+        }
+        TokenCheck? refused = null;
         foreach (var candidate in candidates)
         {
-            if (await tokens.ValidateAsync(candidate, context.RequestAborted) is { } token)
+            var check = await tokens.CheckAsync(candidate, address, context.RequestAborted);
+            if (check.Token is { } token)
             {
-                if (token.Scope >= needed)
+                if (!needed.AllowedBy(token.Grants))
                 {
-                    Caller.Set(context, new Caller(token.Id, token.Name, context.Connection.RemoteIpAddress?.ToString()));
-                    return true;
+                    await RefuseAsync(context, StatusCodes.Status403Forbidden, needed.Refusal(), huggingFace);
+                    return false;
                 }
-                await RefuseAsync(context, StatusCodes.Status403Forbidden, "This token may not manage Gatehouse; an admin token is needed", huggingFace);
-                return false;
+                Caller.Set(context, new Caller(token.Id, token.Name, client));
+                return true;
+            }
+            // A live token that may not be used now says more than another candidate that is no token at all.
+            if (refused is null || check.Status == StatusCodes.Status403Forbidden)
+            {
+                refused = check;
             }
         }
-        await RefuseAsync(context, StatusCodes.Status401Unauthorized, "The entitlement token is unknown or revoked", huggingFace);
+        if (refused!.Status == StatusCodes.Status401Unauthorized)
+        {
+            failures.Failed(client);
+        }
+        await RefuseAsync(context, refused.Status, refused.Refusal!, huggingFace);
         return false;
     }
+
+    /// <summary>What a PyPI route needs: <c>pypi:read</c> for the project its path starts with (none for the root index).</summary>
+    private static TokenAccess PyPIAccess(string? path) =>
+        new(TokenScope.PypiRead, (path ?? "").Split('/')[0] is { Length: > 0 } project ? project : null);
+
+    /// <summary>What a Hugging Face route needs: <c>hf:read</c> for the repo in its path (none for a path that names no repo).</summary>
+    private static TokenAccess HuggingFaceAccess(HttpContext context) =>
+        new(TokenScope.HfRead, HfRequestPath.Parse(HuggingFaceEndpoint.RelativeRawPath(context)).Route is { RepoId.Length: > 0 } route ? route.RepoId : null);
 
     private Task RefuseAsync(HttpContext context, int status, string reason, bool huggingFace)
     {

@@ -8,7 +8,7 @@ public static class GatehouseRoutes
     public const string PypiIntegrity = "pypi/integrity/{*path}";
     public const string PypiJson = "pypi/{project}/{*rest}";
     public const string HuggingFace = "hf/{*path}";
-    public const string AdminTokens = "admin/tokens/{id?}";
+    public const string AdminTokens = "admin/tokens/{id?}/{operation?}";
     public const string AdminPrefetch = "admin/prefetch/{source}/{id?}";
     public const string AdminPolicy = "admin/policy/{operation?}";
     public const string AdminOsv = "admin/osv/{operation?}";
@@ -27,7 +27,7 @@ public static class GatehouseRoutes
         new("PypiIntegrity", PypiIntegrity, ["GET", "HEAD"]),
         new("PypiJson", PypiJson, ["GET", "HEAD"]),
         new("HuggingFace", HuggingFace, ["GET", "HEAD", "POST"]),
-        new("AdminTokens", AdminTokens, ["GET", "POST", "DELETE"]),
+        new("AdminTokens", AdminTokens, ["GET", "POST", "DELETE", "PATCH"]),
         new("AdminPrefetch", AdminPrefetch, ["GET", "HEAD", "POST"]),
         new("AdminPolicy", AdminPolicy, ["GET", "PUT", "POST"]),
         new("AdminOsv", AdminOsv, ["GET", "POST"]),

@@ -99,6 +99,8 @@ public static class GatehouseServiceCollectionExtensions
         // Entitlements and the HTTP entry points.
         services.AddSingleton<EntitlementTokenService>();
         services.AddSingleton<AdminTokensEndpoint>();
+        services.AddSingleton<AuthFailureLimiter>();
+        services.AddSingleton<IDownloadObserver, TokenUsageObserver>();
         services.AddSingleton<BlobResponses>();
         services.AddSingleton<GatehouseHttp>();
 
@@ -144,7 +146,7 @@ public static class GatehouseServiceCollectionExtensions
         endpoints.MapMethods("/" + GatehouseRoutes.HuggingFace, Methods("HuggingFace"),
             (HttpContext c, GatehouseHttp h, DurableTaskClient d, string? path) => h.HuggingFace(c, d, path));
         endpoints.MapMethods("/" + GatehouseRoutes.AdminTokens, Methods("AdminTokens"),
-            (HttpContext c, GatehouseHttp h, string? id) => h.AdminTokens(c, id));
+            (HttpContext c, GatehouseHttp h, string? id, string? operation) => h.AdminTokens(c, id, operation));
         endpoints.MapMethods("/" + GatehouseRoutes.AdminPrefetch, Methods("AdminPrefetch"),
             (HttpContext c, GatehouseHttp h, DurableTaskClient d, string source, string? id) => h.AdminPrefetch(c, d, source, id));
         endpoints.MapMethods("/" + GatehouseRoutes.AdminPolicy, Methods("AdminPolicy"),
@@ -184,7 +186,8 @@ public static class GatehouseServiceCollectionExtensions
         && o.Serving.Mode is "Stream" or "Sas" && o.Serving.SasLifetimeSeconds is > 0 and <= 3600
         && o.Policy.ReloadSeconds > 0 && o.Archive.MaxEntries > 0 && o.Archive.MaxNestingDepth >= 0 && o.Archive.MaxCompressionRatio > 1
         && Uri.TryCreate(o.Osv.ExportUrl, UriKind.Absolute, out var osv) && (osv.Scheme == Uri.UriSchemeHttps || osv.Scheme == Uri.UriSchemeHttp)
-        && o.Osv.ProjectCacheSeconds >= 0 && o.Osv.UpstreamTimeoutSeconds > 0;
+        && o.Osv.ProjectCacheSeconds >= 0 && o.Osv.UpstreamTimeoutSeconds > 0
+        && o.Auth.TokenCacheMilliseconds is >= 0 and <= 60_000 && o.Auth.FailureLimit >= 0 && o.Auth.FailureWindowSeconds > 0 && o.Auth.RotationGraceHours >= 0;
 
     /// <summary>Creates containers and tables before the first request.</summary>
     private sealed class StorageInitializer(GatehouseStorage storage) : IHostedService

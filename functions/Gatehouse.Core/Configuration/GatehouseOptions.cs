@@ -112,6 +112,17 @@ public sealed class ServingOptions
 public sealed class AuthOptions
 {
     public string Realm { get; set; } = "Gatehouse";
+
+    /// <summary>How long an instance keeps a token's row before reading it again; bounds how late a revocation elsewhere is seen.</summary>
+    public int TokenCacheMilliseconds { get; set; } = 1000;
+
+    /// <summary>Failed authentications from one client address within the window before it is answered 429; 0 turns this off.</summary>
+    public int FailureLimit { get; set; } = 20;
+
+    public int FailureWindowSeconds { get; set; } = 60;
+
+    /// <summary>How long the secret before a rotation stays valid unless the rotation says otherwise.</summary>
+    public int RotationGraceHours { get; set; } = 24;
 }
 
 /// <summary>Limits for archive safety; generous enough for real wheels, tight enough for bombs.</summary>

@@ -10,9 +10,9 @@ public sealed class AdminFunctions(GatehouseHttp http)
 {
     [Function(nameof(GatehouseHttp.AdminTokens))]
     public async Task<IActionResult> Tokens(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "GET", "POST", "DELETE", Route = GatehouseRoutes.AdminTokens)] HttpRequest req, string? id)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "GET", "POST", "DELETE", "PATCH", Route = GatehouseRoutes.AdminTokens)] HttpRequest req, string? id, string? operation)
     {
-        await http.AdminTokens(req.HttpContext, id);
+        await http.AdminTokens(req.HttpContext, id, operation);
         return new EmptyResult();
     }
 

@@ -33,6 +33,9 @@ public sealed record HostSettings
     /// <summary>Send events to the simulator's CloudEvents receiver (<c>/_sim/events</c>), polled every second, retried after 0.5 s doubling to 2 s.</summary>
     public bool EventsToSimulator { get; init; }
 
+    /// <summary><c>Gatehouse__Auth__FailureLimit</c> and <c>FailureWindowSeconds</c>; null keeps the host's defaults.</summary>
+    public (int Limit, int WindowSeconds)? AuthFailures { get; init; }
+
     public IReadOnlyDictionary<string, string> ToEnvironment(string storageConnectionString)
     {
         var upstream = Upstream.GetLeftPart(UriPartial.Authority);
@@ -89,6 +92,11 @@ public sealed record HostSettings
             environment["Gatehouse__Events__PollSeconds"] = "1";
             environment["Gatehouse__Events__RetryBaseSeconds"] = "0.5";
             environment["Gatehouse__Events__RetryMaxSeconds"] = "2";
+        }
+        if (AuthFailures is { } failures)
+        {
+            environment["Gatehouse__Auth__FailureLimit"] = Invariant(failures.Limit);
+            environment["Gatehouse__Auth__FailureWindowSeconds"] = Invariant(failures.WindowSeconds);
         }
         return environment;
     }

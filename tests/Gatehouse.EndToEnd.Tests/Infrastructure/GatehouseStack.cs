@@ -219,7 +219,7 @@ public sealed class GatehouseStack : IAsyncDisposable
         var storage = GatehouseStorage.FromConfiguration(configuration);
         await storage.EnsureCreatedAsync(CancellationToken.None);
         using var cache = new MemoryCache(new MemoryCacheOptions());
-        var created = await new EntitlementTokenService(storage, TimeProvider.System, cache).CreateAsync(name, scope, CancellationToken.None);
+        var created = await EntitlementTokenService.ForStorage(storage, TimeProvider.System, cache).CreateAsync(name, scope, CancellationToken.None);
         return created.Secret;
     }
 }
