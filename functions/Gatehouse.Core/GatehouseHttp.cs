@@ -9,6 +9,7 @@ using Gatehouse.HuggingFace.Prefetch;
 using Gatehouse.Policy;
 using Gatehouse.PyPI;
 using Gatehouse.Tokens;
+using Gatehouse.Uploads;
 using Gatehouse.Vulnerabilities;
 using Microsoft.AspNetCore.Http;
 using Microsoft.DurableTask.Client;
@@ -35,7 +36,8 @@ public sealed class GatehouseHttp(
     OsvApiEndpoint osvApi,
     IOptions<GatehouseOptions> options,
     ILogger<GatehouseHttp> log,
-    AdminBomEndpoint bom)
+    AdminBomEndpoint bom,
+    UploadsEndpoint uploads)
 {
     private readonly string _realm = options.Value.Auth.Realm;
     private readonly int _retryAfter = options.Value.Scan.RetryAfterSeconds;
@@ -77,6 +79,10 @@ public sealed class GatehouseHttp(
     /// <summary>The CycloneDX bill of materials of a PyPI project or Hugging Face repository, with every file's verdict. Admin tokens only.</summary>
     public Task AdminBom(HttpContext context, string remote, string? name) =>
         RunAsync(context, TokenScope.Admin, () => bom.HandleAsync(context, remote, name));
+
+    /// <summary>A team's uploaded file, served once scanned and allowed (read tokens), or written by PUT (admin tokens until uploads get their own scope).</summary>
+    public Task Uploads(HttpContext context, DurableTaskClient durable, string? path) =>
+        RunAsync(context, HttpMethods.IsPut(context.Request.Method) ? TokenScope.Admin : TokenScope.Read, () => uploads.HandleAsync(context, durable, path));
 
     public Task Health(HttpContext context)
     {

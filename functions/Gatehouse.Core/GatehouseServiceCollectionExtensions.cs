@@ -11,6 +11,7 @@ using Gatehouse.PyPI;
 using Gatehouse.Scans;
 using Gatehouse.Storage;
 using Gatehouse.Tokens;
+using Gatehouse.Uploads;
 using Gatehouse.Upstream;
 using Gatehouse.Vulnerabilities;
 using Microsoft.AspNetCore.Builder;
@@ -102,6 +103,14 @@ public static class GatehouseServiceCollectionExtensions
         services.AddSingleton<IModelCards, HubModelCards>();
         services.AddSingleton<BomBuilder>();
         services.AddSingleton<AdminBomEndpoint>();
+
+        // Uploads: files a team writes into the uploads container, scanned as their own remote.
+        services.AddOptions<UploadsOptions>().Bind(configuration.GetSection(UploadsOptions.Section));
+        services.AddSingleton<UploadsRemote>();
+        services.AddSingleton<IRemote>(sp => sp.GetRequiredService<UploadsRemote>());
+        services.AddSingleton<UploadIntake>();
+        services.AddSingleton<UploadsEndpoint>();
+        services.AddSingleton<UploadWatcher>();
         return services;
     }
 
@@ -138,6 +147,8 @@ public static class GatehouseServiceCollectionExtensions
             (HttpContext c, GatehouseHttp h, string? path) => h.OsvApi(c, path));
         endpoints.MapMethods("/" + GatehouseRoutes.AdminBom, Methods("AdminBom"),
             (HttpContext c, GatehouseHttp h, string remote, string? name) => h.AdminBom(c, remote, name));
+        endpoints.MapMethods("/" + GatehouseRoutes.Uploads, Methods("Uploads"),
+            (HttpContext c, GatehouseHttp h, DurableTaskClient d, string? path) => h.Uploads(c, d, path));
         return endpoints;
     }
 
