@@ -20,6 +20,12 @@ public interface IUploadScans
 /// </summary>
 public sealed class UploadScans(DurableTaskClient durable, ILogger log) : IUploadScans
 {
+    /// <summary>
+    /// A blob version as one string whoever read it: a listing gives the ETag bare (<c>0x8D…</c>), a write or a
+    /// properties call quoted (<c>"0x8D…"</c>); unquoted, so the trigger, the watcher and PUT name one version alike.
+    /// </summary>
+    public static string VersionOf(Azure.ETag etag) => etag.ToString().Trim('"');
+
     /// <summary>The orchestration instance id of one blob version: <c>upload-</c> and a sha256 of name and ETag.</summary>
     public static string InstanceId(string blobName, string etag) =>
         "upload-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(blobName + "\n" + etag)))[..40];

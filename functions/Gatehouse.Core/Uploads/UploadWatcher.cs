@@ -48,7 +48,7 @@ public sealed class UploadWatcher(UploadsRemote remote, GatehouseStorage storage
         var started = 0;
         await foreach (var blob in remote.Container.GetBlobsAsync(cancellationToken: cancellationToken))
         {
-            var etag = blob.Properties.ETag?.ToString() ?? "";
+            var etag = blob.Properties.ETag is { } version ? UploadScans.VersionOf(version) : "";
             var row = RowOf(blob.Name);
             if (seen.TryGetValue(row, out var known) && known == etag)
             {

@@ -49,7 +49,7 @@ public sealed class UploadsEndpoint(UploadsRemote remote, IReferenceStore refere
             await HttpResponses.WriteErrorAsync(context, StatusCodes.Status404NotFound, $"No upload at uploads/{path.Name}");
             return;
         }
-        var etag = properties.ETag.ToString();
+        var etag = UploadScans.VersionOf(properties.ETag);
         var stored = await references.GetAsync(path.Key, context.RequestAborted);
         if (stored?.Reference is not { } reference || reference.ClientEtag != etag)
         {
@@ -106,7 +106,7 @@ public sealed class UploadsEndpoint(UploadsRemote remote, IReferenceStore refere
             Metadata = new Dictionary<string, string> { [UploadIntake.UploaderMetadata] = uploader },
             HttpHeaders = new BlobHttpHeaders { ContentType = "application/octet-stream" },
         }, context.RequestAborted);
-        var etag = written.Value.ETag.ToString();
+        var etag = UploadScans.VersionOf(written.Value.ETag);
         await scans.StartAsync(path.Name, etag, context.RequestAborted);
         context.Response.StatusCode = StatusCodes.Status202Accepted;
         context.Response.Headers.Location = "/uploads/" + string.Join('/', path.Name.Split('/').Select(Uri.EscapeDataString));

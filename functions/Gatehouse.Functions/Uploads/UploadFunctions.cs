@@ -37,7 +37,7 @@ public sealed class UploadFunctions(GatehouseHttp http, ILogger<UploadFunctions>
         string etag;
         try
         {
-            etag = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken)).Value.ETag.ToString();
+            etag = UploadScans.VersionOf((await blob.GetPropertiesAsync(cancellationToken: cancellationToken)).Value.ETag);
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {
