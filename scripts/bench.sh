@@ -3,7 +3,7 @@
 # and the standalone host on free ports, runs each measurement, prints one table, and stops everything it started.
 #   scripts/bench.sh                        # everything: about 10 minutes on 2 cores and up to ~25 GB of temporary disk
 #   scripts/bench.sh --only index,coldmiss  # some of: hash, index, coldmiss, throughput, memory, scanner, hflfs, prefetch,
-#                                           # policy, policyindex, osvimport
+#                                           # policy, policyindex, osvimport, upload
 #   scripts/bench.sh --no-build             # use the Release binaries already built
 # Results (JSON per measurement, wrk output, host logs, report.md) go to .gatehouse/bench/<time>/; temporary data
 # (Azurite, synthetic wheels, the scanner's pickle and checkpoint) is deleted at the end unless BENCH_KEEP=1.
@@ -23,19 +23,21 @@
 # sequential GETs each, plus BENCH_INDEX_UNCACHED (15) GETs each after the 3 s judgement cache has expired.
 # osvimport: OsvImporter.ImportAsync of a synthetic BENCH_OSV_RECORDS-record (20000) export into Azurite, first import
 # and re-import, wall time and the benchmark process's peak RSS.
+# upload: BENCH_UPLOAD_RUNS (3) random files of BENCH_UPLOAD_BYTES (100000000) written into uploads with the Azure SDK, from
+# the write returning to the facts row and to the upload's decision; the host's watcher lists every BENCH_UPLOAD_WATCH_SECONDS (5).
 # CI does not run this script.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$GATEHOUSE_ROOT/scripts/lib/azurite.sh"
 cd "$GATEHOUSE_ROOT"
 
-only="hash,index,coldmiss,throughput,memory,scanner,hflfs,prefetch,policy,policyindex,osvimport"
+only="hash,index,coldmiss,throughput,memory,scanner,hflfs,prefetch,policy,policyindex,osvimport,upload"
 build=true
 while (($# > 0)); do
   case "$1" in
     --only) only="$2"; shift ;;
     --no-build) build=false ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -49,6 +51,9 @@ size_label() { # 1073741824 -> "1 GiB", 50000000 -> "50 MB"
 
 cold_bytes="${BENCH_COLD_BYTES:-50000000}"
 cold_runs="${BENCH_COLD_RUNS:-3}"
+upload_bytes="${BENCH_UPLOAD_BYTES:-100000000}"
+upload_runs="${BENCH_UPLOAD_RUNS:-3}"
+upload_watch_seconds="${BENCH_UPLOAD_WATCH_SECONDS:-5}"
 throughput_bytes="${BENCH_THROUGHPUT_BYTES:-1073741824}"
 memory_bytes="${BENCH_MEMORY_BYTES:-2147483648}"
 repeat="${BENCH_REPEAT:-3}"
@@ -172,7 +177,7 @@ if wants policy; then
   grep -A5 '^| Method' "$results/policy.log" || true
 fi
 
-if wants index || wants coldmiss || wants throughput || wants memory || wants hflfs || wants prefetch || wants policyindex || wants osvimport; then
+if wants index || wants coldmiss || wants throughput || wants memory || wants hflfs || wants prefetch || wants policyindex || wants osvimport || wants upload; then
   echo "== starting Azurite, the upstream simulator and Gatehouse"
   azurite_install
   azurite_start "$work/azurite" "$blob_port" "$queue_port" "$table_port"
@@ -363,6 +368,19 @@ if wants osvimport; then
   "${bench[@]}" osvimport --connection-string "$AzureWebJobsStorage" --records "$osv_records" --dir "$work" \
     --samples "$results/osvimport-rss.csv" --out "$results/osvimport.json" | grep -v '^ \|^[{}]' || true
   [[ -s "$results/osvimport.json" ]] || { echo "osvimport failed" >&2; exit 1; }
+fi
+
+if wants upload; then
+  note_load upload
+  stop_host
+  echo "== 11. direct upload: $upload_runs files of $upload_bytes bytes written into uploads with the SDK, to their verdict (watcher every ${upload_watch_seconds}s)"
+  start_host upload Gatehouse__Uploads__WatchSeconds="$upload_watch_seconds"
+  upload_args=(upload --connection-string "$AzureWebJobsStorage" --size "$upload_bytes" --runs "$upload_runs"
+    --label "$(size_label "$upload_bytes"), watcher every ${upload_watch_seconds}s" --out "$results/upload.json")
+  printf '%q ' "${bench[@]}" "${upload_args[@]}" | sed 's/ $/\n/; s/--connection-string [^ ]*/--connection-string <azurite>/' >"$results/upload-command.txt"
+  "${bench[@]}" "${upload_args[@]}" | grep -v '^ \|^[{}]' || true
+  [[ -s "$results/upload.json" ]] || { echo "upload failed; see $host_log" >&2; exit 1; }
+  stop_host
 fi
 
 echo

@@ -11,6 +11,7 @@ using Gatehouse.Policy;
 using Gatehouse.PyPI;
 using Gatehouse.Quarantine;
 using Gatehouse.Tokens;
+using Gatehouse.Uploads;
 using Gatehouse.Vulnerabilities;
 using Microsoft.AspNetCore.Http;
 using Microsoft.DurableTask.Client;
@@ -41,7 +42,8 @@ public sealed class GatehouseHttp(
     AdminAuditEndpoint audit,
     AdminQuarantineEndpoint quarantine,
     AdminOpenApiEndpoint openApi,
-    AuthFailureLimiter failures)
+    AuthFailureLimiter failures,
+    UploadsEndpoint uploads)
 {
     private readonly string _realm = options.Value.Auth.Realm;
     private readonly int _retryAfter = options.Value.Scan.RetryAfterSeconds;
@@ -99,6 +101,10 @@ public sealed class GatehouseHttp(
     /// <summary>The admin API's OpenAPI document. Admin tokens only.</summary>
     public Task AdminOpenApi(HttpContext context) =>
         RunAsync(context, TokenScope.Admin, () => openApi.HandleAsync(context));
+
+    /// <summary>A team's uploaded file, served once scanned and allowed (read tokens), or written by PUT (uploads:write).</summary>
+    public Task Uploads(HttpContext context, DurableTaskClient durable, string? path) =>
+        RunAsync(context, HttpMethods.IsPut(context.Request.Method) ? TokenAccess.UploadsWrite : TokenAccess.AnyRead, () => uploads.HandleAsync(context, durable, path));
 
     public Task Health(HttpContext context)
     {

@@ -18,6 +18,7 @@ public static class GatehouseRoutes
     public const string AdminAudit = "admin/audit/{operation?}";
     public const string AdminQuarantine = "admin/quarantine/{sha256?}/{operation?}";
     public const string AdminOpenApi = "admin/openapi.json";
+    public const string Uploads = "uploads/{*path}";
 
     /// <summary>Every route with its function name and methods, as the Functions metadata must list it.</summary>
     public static readonly IReadOnlyList<GatehouseRoute> All =
@@ -37,6 +38,7 @@ public static class GatehouseRoutes
         new("AdminAudit", AdminAudit, ["GET"]),
         new("AdminQuarantine", AdminQuarantine, ["GET", "POST"]),
         new("AdminOpenApi", AdminOpenApi, ["GET"]),
+        new("Uploads", Uploads, ["GET", "HEAD", "PUT"]),
     ];
 }
 

@@ -14,6 +14,7 @@ using Gatehouse.Quarantine;
 using Gatehouse.Scans;
 using Gatehouse.Storage;
 using Gatehouse.Tokens;
+using Gatehouse.Uploads;
 using Gatehouse.Upstream;
 using Gatehouse.Vulnerabilities;
 using Microsoft.AspNetCore.Builder;
@@ -122,6 +123,14 @@ public static class GatehouseServiceCollectionExtensions
         services.AddSingleton<QuarantineReview>();
         services.AddSingleton<AdminQuarantineEndpoint>();
         services.AddSingleton<AdminOpenApiEndpoint>();
+
+        // Uploads: files a team writes into the uploads container, scanned as their own remote.
+        services.AddOptions<UploadsOptions>().Bind(configuration.GetSection(UploadsOptions.Section));
+        services.AddSingleton<UploadsRemote>();
+        services.AddSingleton<IRemote>(sp => sp.GetRequiredService<UploadsRemote>());
+        services.AddSingleton<UploadIntake>();
+        services.AddSingleton<UploadsEndpoint>();
+        services.AddSingleton<UploadWatcher>();
         return services;
     }
 
@@ -164,6 +173,9 @@ public static class GatehouseServiceCollectionExtensions
         endpoints.MapMethods("/" + GatehouseRoutes.AdminQuarantine, Methods("AdminQuarantine"),
             (HttpContext c, GatehouseHttp h, DurableTaskClient d, string? sha256, string? operation) => h.AdminQuarantine(c, d, sha256, operation));
         endpoints.MapMethods("/" + GatehouseRoutes.AdminOpenApi, Methods("AdminOpenApi"), (HttpContext c, GatehouseHttp h) => h.AdminOpenApi(c));
+
+        endpoints.MapMethods("/" + GatehouseRoutes.Uploads, Methods("Uploads"),
+            (HttpContext c, GatehouseHttp h, DurableTaskClient d, string? path) => h.Uploads(c, d, path));
         return endpoints;
     }
 

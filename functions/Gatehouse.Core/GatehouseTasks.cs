@@ -1,10 +1,11 @@
 using Gatehouse.HuggingFace.Prefetch;
 using Gatehouse.Pipeline;
+using Gatehouse.Uploads;
 using Microsoft.DurableTask;
 
 namespace Gatehouse;
 
-/// <summary>Every orchestration and activity, for both hosts' Durable registration: the pipeline's, and the Hugging Face prefetch's.</summary>
+/// <summary>Every orchestration and activity, for both hosts' Durable registration: the pipeline's, the Hugging Face prefetch's and the uploads'.</summary>
 public static class GatehouseTasks
 {
     public static void Register(DurableTaskRegistry registry)
@@ -13,5 +14,6 @@ public static class GatehouseTasks
         registry.AddOrchestrator<ScanRepositoryOrchestrator>();
         registry.AddActivity<ListRepositoryFilesActivity>();
         registry.AddActivity<PrefetchFileActivity>();
+        UploadTasks.Register(registry);
     }
 }

@@ -34,6 +34,7 @@ builder.Services.AddGatehouse(builder.Configuration);
 builder.Services.AddHostedService<OsvRefreshService>();
 builder.AddHostTelemetry();
 builder.Services.AddHostedService<Gatehouse.Events.EventDispatchService>();
+builder.Services.AddHostedService<UploadWatcherService>();
 builder.AddGatehouseDurable(GatehouseTasks.Register);
 
 var app = builder.Build();

@@ -22,6 +22,7 @@ try
         "rss" => RssCommand.Run(Arguments.Parse(rest)),
         "hflfs" => await HfLfsCommand.RunAsync(Arguments.Parse(rest)),
         "prefetch" => await PrefetchCommand.RunAsync(Arguments.Parse(rest)),
+        "upload" => await UploadCommand.RunAsync(Arguments.Parse(rest)),
         "report" => ReportCommand.Run(Arguments.Parse(rest)),
         _ => Usage(),
     };
@@ -57,6 +58,8 @@ static int Usage()
           prefetch   --gatehouse URL --token T --admin-token T --simulator URL --pid HOSTPID --log HOSTLOG [--pickle-bytes 12000000]
                      [--safetensors-bytes 30000000] [--repo bench/prefetch] [--sequential-repo bench/prefetch-sequential]
                      [--timeout-seconds 1800] [--samples CSV] [--out F]
+          upload     --connection-string CS --size BYTES [--runs 3] [--timeout-seconds 600] [--label L] [--out F]
+                                            write a file into uploads with the SDK; time to its facts row and its upload's verdict
           report     --dir RESULTS_DIR
         """);
     return 2;

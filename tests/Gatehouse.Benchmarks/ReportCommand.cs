@@ -26,8 +26,24 @@ public static class ReportCommand
         Policy(md, results.Where(r => Kind(r) == "policy"));
         PolicyIndex(md, results.Where(r => Kind(r) == "policyindex"));
         OsvImport(md, results.Where(r => Kind(r) == "osvimport"));
+        Upload(md, results.Where(r => Kind(r) == "upload"));
         Console.Write(md.ToString());
         return 0;
+    }
+
+    private static void Upload(StringBuilder md, IEnumerable<JsonObject> results)
+    {
+        foreach (var r in results)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"### 11. Direct upload to verdict ({r["sizeBytes"]!.GetValue<long>():N0} bytes, median of {r["runs"]}, standalone host on Azurite)");
+            md.AppendLine();
+            md.AppendLine("| from the SDK's write returning to | median | runs |");
+            md.AppendLine("|---|---:|---|");
+            var samples = r["samples"]!.AsArray();
+            md.AppendLine(CultureInfo.InvariantCulture, $"| the content's facts row | {F(r["medianFactsMs"], "F0")} ms | {string.Join(", ", samples.Select(s => F(s!["factsMs"], "F0")))} |");
+            md.AppendLine(CultureInfo.InvariantCulture, $"| the upload's decision on its reference | {F(r["medianVerdictMs"], "F0")} ms | {string.Join(", ", samples.Select(s => F(s!["verdictMs"], "F0")))} |");
+            md.AppendLine();
+        }
     }
 
     private static string Kind(JsonObject r) => (string?)r["kind"] ?? "";

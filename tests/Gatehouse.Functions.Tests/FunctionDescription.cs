@@ -4,7 +4,8 @@ namespace Gatehouse.Functions.Tests;
 
 /// <summary>One binding of a function, as the Functions host reads it.</summary>
 internal sealed record BindingDescription(
-    string Type, string Direction, string Name, string? AuthLevel, string? Route, IReadOnlyList<string> Methods, string? Schedule = null)
+    string Type, string Direction, string Name, string? AuthLevel, string? Route, IReadOnlyList<string> Methods, string? Schedule = null, string? Path = null,
+    string? Source = null, string? Connection = null)
 {
     public static BindingDescription Parse(JsonElement binding) => new(
         binding.GetProperty("type").GetString()!,
@@ -13,7 +14,10 @@ internal sealed record BindingDescription(
         OptionalString(binding, "authLevel"),
         OptionalString(binding, "route"),
         binding.TryGetProperty("methods", out var methods) ? [.. methods.EnumerateArray().Select(m => m.GetString()!)] : [],
-        OptionalString(binding, "schedule"));
+        OptionalString(binding, "schedule"),
+        OptionalString(binding, "path"),
+        OptionalString(binding, "source"),
+        OptionalString(binding, "connection"));
 
     public bool IsInput => string.Equals(Direction, "In", StringComparison.OrdinalIgnoreCase);
 

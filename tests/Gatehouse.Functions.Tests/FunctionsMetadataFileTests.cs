@@ -1,5 +1,8 @@
 using Gatehouse.Configuration;
+using System.Text.RegularExpressions;
 using Gatehouse.Functions.Timers;
+using Gatehouse.Functions.Uploads;
+using Gatehouse.TestHelpers;
 
 namespace Gatehouse.Functions.Tests;
 
@@ -16,7 +19,8 @@ public sealed class FunctionsMetadataFileTests
 
     /// <summary>The routes that hand files to the gate (which starts scans), start prefetches, or start a re-scan of a content.</summary>
     private static readonly string[] Scanning =
-        [nameof(GatehouseHttp.PypiFiles), nameof(GatehouseHttp.HuggingFace), nameof(GatehouseHttp.AdminPrefetch), nameof(GatehouseHttp.AdminQuarantine)];
+        [nameof(GatehouseHttp.PypiFiles), nameof(GatehouseHttp.HuggingFace), nameof(GatehouseHttp.AdminPrefetch), nameof(GatehouseHttp.AdminQuarantine),
+            nameof(GatehouseHttp.Uploads)];
 
     public static TheoryData<string> DurableRouteNames => [.. Scanning];
 
@@ -60,10 +64,11 @@ public sealed class FunctionsMetadataFileTests
         Assert.Empty(Function(routeName).OfType("durableClient"));
 
     [Fact]
-    public void The_file_lists_exactly_the_routes_and_timers_because_the_Durable_extension_adds_the_scan_tasks_at_start_up()
+    public void The_file_lists_exactly_the_routes_timers_and_blob_trigger_because_the_Durable_extension_adds_the_scan_tasks_at_start_up()
     {
         Assert.Equal(
-            GatehouseRoutes.All.Select(r => r.Name).Append(TimerFunctions.OsvRefreshName).Append(EventsFunctions.EventsDispatchName).Order(StringComparer.Ordinal),
+            GatehouseRoutes.All.Select(r => r.Name).Append(TimerFunctions.OsvRefreshName).Append(EventsFunctions.EventsDispatchName).Append(UploadFunctions.ScanUploadName)
+                .Order(StringComparer.Ordinal),
             Functions.Select(f => f.Name).Order(StringComparer.Ordinal));
     }
 
@@ -72,6 +77,34 @@ public sealed class FunctionsMetadataFileTests
     {
         var trigger = Assert.Single(Function(TimerFunctions.OsvRefreshName).OfType("timerTrigger"));
         Assert.Equal(OsvOptions.DefaultRefreshSchedule, trigger.Schedule);
+    }
+
+    [Fact]
+    public void Uploads_are_scanned_by_a_blob_trigger_with_the_Event_Grid_source()
+    {
+        var trigger = Assert.Single(Function(UploadFunctions.ScanUploadName).OfType("blobTrigger"));
+
+        Assert.Equal("EventGrid", trigger.Source);
+        Assert.Equal(UploadFunctions.UploadsPath, trigger.Path);
+        Assert.Equal(UploadFunctions.StorageConnection, trigger.Connection);
+    }
+
+    /// <summary>
+    /// Phase 2 subscribes <c>Host.Functions.{name}</c> at the blobs extension's webhook: the name it defaults to must be
+    /// the trigger's, or Event Grid delivers to a function that does not exist.
+    /// </summary>
+    [Theory]
+    [InlineData("infra/eventgrid.bicep", @"param blobTriggerFunctionName string = '([^']+)'")]
+    [InlineData("infra/eventgrid.bicepparam", @"'GATEHOUSE_BLOB_TRIGGER_FUNCTION', '([^']+)'")]
+    [InlineData("scripts/eventgrid-subscription.sh", @"GATEHOUSE_BLOB_TRIGGER_FUNCTION:-([A-Za-z0-9]+)\}")]
+    public void The_Event_Grid_subscription_names_the_blob_trigger(string file, string pattern)
+    {
+        var text = File.ReadAllText(Path.Combine(RepositoryPaths.Root, file));
+
+        var match = Regex.Match(text, pattern);
+
+        Assert.True(match.Success, $"{file} does not name the blob-trigger function as expected");
+        Assert.Equal(UploadFunctions.ScanUploadName, match.Groups[1].Value);
     }
 
     private static FunctionDescription Function(string name) =>

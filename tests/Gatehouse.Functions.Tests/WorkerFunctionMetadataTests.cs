@@ -1,5 +1,7 @@
 using Gatehouse.HuggingFace.Prefetch;
+using Gatehouse.Functions.Uploads;
 using Gatehouse.Pipeline;
+using Gatehouse.Uploads;
 using Microsoft.Azure.Functions.Worker.Core.FunctionMetadata;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -18,9 +20,9 @@ public sealed class WorkerFunctionMetadataTests : IAsyncLifetime
 
     public static TheoryData<string> ActivityNames =>
         [nameof(FetchContentActivity), .. ContentChecks.All, nameof(GatherReferenceFactsActivity), nameof(RecordFactsActivity), nameof(ReadDecisionActivity), nameof(ListRepositoryFilesActivity),
-            nameof(PrefetchFileActivity)];
+            nameof(PrefetchFileActivity), nameof(PrepareUploadActivity), nameof(PublishUploadVerdictActivity)];
 
-    public static TheoryData<string> OrchestratorNames => [nameof(ScanArtifactOrchestrator), nameof(ScanRepositoryOrchestrator)];
+    public static TheoryData<string> OrchestratorNames => [nameof(ScanArtifactOrchestrator), nameof(ScanRepositoryOrchestrator), nameof(ScanUploadOrchestrator)];
 
     public async Task InitializeAsync()
     {
@@ -71,6 +73,10 @@ public sealed class WorkerFunctionMetadataTests : IAsyncLifetime
             nameof(PrefetchFileActivity),
             Gatehouse.Functions.Timers.TimerFunctions.OsvRefreshName,
             Gatehouse.Functions.Timers.EventsFunctions.EventsDispatchName,
+            nameof(ScanUploadOrchestrator),
+            nameof(PrepareUploadActivity),
+            nameof(PublishUploadVerdictActivity),
+            UploadFunctions.ScanUploadName,
         ];
 
         // Function names are case-insensitive for the host.
@@ -90,6 +96,18 @@ public sealed class WorkerFunctionMetadataTests : IAsyncLifetime
 
         Assert.Equal(route.Template, trigger.Route);
         Assert.Equal(route.Methods.Order(StringComparer.Ordinal), trigger.Methods.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void Uploads_reach_the_host_as_a_blob_trigger_fed_by_Event_Grid_on_the_uploads_container()
+    {
+        var trigger = Assert.Single(Function(UploadFunctions.ScanUploadName).OfType("blobTrigger"));
+
+        Assert.True(trigger.IsInput);
+        Assert.Equal("EventGrid", trigger.Source);
+        Assert.Equal("uploads/{name}", trigger.Path);
+        Assert.Equal("AzureWebJobsStorage", trigger.Connection);
+        Assert.Single(Function(UploadFunctions.ScanUploadName).OfType("durableClient"));
     }
 
     // Function names are case-insensitive for the host.

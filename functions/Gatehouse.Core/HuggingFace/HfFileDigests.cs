@@ -55,26 +55,8 @@ public static class HfFileDigests
     /// <summary>The reference row of a commit-pinned path: <c>{commit}/{path}</c>, escaped.</summary>
     public static string ReferenceRowKey(string commit, string path) => EscapeKey(commit + "/" + path);
 
-    /// <summary>
-    /// Escapes what Azure Table keys forbid (<c>/ \ # ?</c> and control characters) as <c>%XX</c>, and <c>%</c> itself,
-    /// so the mapping is reversible and distinct inputs give distinct keys.
-    /// </summary>
-    public static string EscapeKey(string value)
-    {
-        var sb = new StringBuilder(value.Length + 8);
-        foreach (var c in value)
-        {
-            if (c is '%' or '/' or '\\' or '#' or '?' || char.IsControl(c))
-            {
-                sb.Append('%').Append(((int)c).ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
-            }
-            else
-            {
-                sb.Append(c);
-            }
-        }
-        return sb.ToString();
-    }
+    /// <summary>Escapes what Azure Table keys forbid, reversibly (<see cref="Pipeline.ReferenceKey.Escape"/>).</summary>
+    public static string EscapeKey(string value) => Pipeline.ReferenceKey.Escape(value);
 
     /// <summary>The upstream resolve path for a file, each part percent-encoded (folder slashes kept).</summary>
     public static string ResolvePath(string repoType, string repoId, string revision, string path) =>

@@ -1,7 +1,32 @@
+using System.Globalization;
+using System.Text;
+
 namespace Gatehouse.Pipeline;
 
 /// <summary>Where a reference is stored: its remote's partition (a project, a repository) and its row (a file, a commit and path).</summary>
-public sealed record ReferenceKey(string Partition, string Row);
+public sealed record ReferenceKey(string Partition, string Row)
+{
+    /// <summary>
+    /// Escapes what Azure Table keys forbid (<c>/ \ # ?</c> and control characters, "Understanding the Table service data
+    /// model") as <c>%XX</c>, and <c>%</c> itself, so the mapping is reversible and distinct inputs give distinct keys.
+    /// </summary>
+    public static string Escape(string value)
+    {
+        var sb = new StringBuilder(value.Length + 8);
+        foreach (var c in value)
+        {
+            if (c is '%' or '/' or '\\' or '#' or '?' || char.IsControl(c))
+            {
+                sb.Append('%').Append(((int)c).ToString("X2", CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                sb.Append(c);
+            }
+        }
+        return sb.ToString();
+    }
+}
 
 /// <summary>
 /// One file a remote names, pointing at one content: the context in which the content is judged. Recorded before any

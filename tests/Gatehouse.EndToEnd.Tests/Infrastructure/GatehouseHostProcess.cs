@@ -36,6 +36,9 @@ public sealed record HostSettings
     /// <summary><c>Gatehouse__Auth__FailureLimit</c> and <c>FailureWindowSeconds</c>; null keeps the host's defaults.</summary>
     public (int Limit, int WindowSeconds)? AuthFailures { get; init; }
 
+    /// <summary><c>Gatehouse__Uploads__WatchSeconds</c>: how often the uploads watcher lists the container; null keeps the host's default.</summary>
+    public int? UploadsWatchSeconds { get; init; }
+
     public IReadOnlyDictionary<string, string> ToEnvironment(string storageConnectionString)
     {
         var upstream = Upstream.GetLeftPart(UriPartial.Authority);
@@ -77,6 +80,10 @@ public sealed record HostSettings
         {
             environment["Gatehouse__Policy__File"] = PolicyFile;
             environment["Gatehouse__Policy__ReloadSeconds"] = "1";
+        }
+        if (UploadsWatchSeconds is { } watchSeconds)
+        {
+            environment["Gatehouse__Uploads__WatchSeconds"] = Invariant(watchSeconds);
         }
         if (PublicBaseUrl is not null)
         {
