@@ -48,6 +48,10 @@ public sealed class ScopeMatrixTests(ScopeMatrixTests.Fixture fixture, ITestOutp
         ["Health"] = [Ok, Ok, Ok, Ok, Ok, Ok, Ok, Ok],
         ["OsvApi"] = [Unauthorized, Ok, Ok, Ok, Unauthorized, Unauthorized, Forbidden, Forbidden],
         ["AdminBom"] = [Unauthorized, Forbidden, Forbidden, Ok, Unauthorized, Unauthorized, Forbidden, Forbidden],
+        ["AdminAudit"] = [Unauthorized, Forbidden, Forbidden, Ok, Unauthorized, Unauthorized, Forbidden, Forbidden],
+        ["AdminQuarantine"] = [Unauthorized, Forbidden, Forbidden, Ok, Unauthorized, Unauthorized, Forbidden, Forbidden],
+        ["AdminOpenApi"] = [Unauthorized, Forbidden, Forbidden, Ok, Unauthorized, Unauthorized, Forbidden, Forbidden],
+        ["Uploads"] = [Unauthorized, Ok, Ok, Ok, Unauthorized, Unauthorized, Forbidden, Forbidden],
     };
 
     [Fact]
@@ -197,6 +201,11 @@ public sealed class ScopeMatrixTests(ScopeMatrixTests.Fixture fixture, ITestOutp
             Requests["Health"] = new(HttpMethod.Get, "healthz", HttpStatusCode.OK);
             Requests["OsvApi"] = new(HttpMethod.Post, "osv/v1/query", HttpStatusCode.OK, Body: new { package = new { name = Project, ecosystem = "PyPI" } });
             Requests["AdminBom"] = new(HttpMethod.Get, $"admin/bom/pypi/{Project}", HttpStatusCode.OK);
+            Requests["AdminAudit"] = new(HttpMethod.Get, "admin/audit?action=download", HttpStatusCode.OK);
+            Requests["AdminQuarantine"] = new(HttpMethod.Get, "admin/quarantine", HttpStatusCode.OK);
+            Requests["AdminOpenApi"] = new(HttpMethod.Get, "admin/openapi.json", HttpStatusCode.OK);
+            // No such upload: the handler's own 404, which only a caller let through gets.
+            Requests["Uploads"] = new(HttpMethod.Get, "uploads/models/scopes-org/none/model.bin", HttpStatusCode.NotFound);
 
             var tokens = NewService();
             async Task AddAsync(string caller, IReadOnlyList<string> scopes, TokenLimits limits)

@@ -2,7 +2,8 @@ namespace Gatehouse.Tokens;
 
 /// <summary>
 /// What a token may do. A token may hold several scopes; <see cref="Read"/> is the scope tokens created before scopes
-/// were split had (PyPI and Hugging Face downloads), and <see cref="Admin"/> implies every read.
+/// were split had (PyPI and Hugging Face downloads), and <see cref="Admin"/> implies every other scope (as an administrator may
+/// also upload).
 /// </summary>
 [Flags]
 public enum TokenScope

@@ -121,9 +121,8 @@ public sealed record TokenAccess(TokenScope AnyOf, string? Resource = null)
     /// <summary>Putting files into the uploads source.</summary>
     public static readonly TokenAccess UploadsWrite = new(TokenScope.UploadsWrite);
 
-    /// <summary>Whether any of <paramref name="grants"/> allows this; <c>admin</c> implies every read, for every resource.</summary>
-    public bool AllowedBy(IEnumerable<TokenGrant> grants) => grants.Any(g =>
-        g.Scope == TokenScope.Admin ? (AnyOf & (TokenScope.Admin | TokenScope.Read)) != 0 : (AnyOf & g.Scope) != 0 && g.Covers(Resource));
+    /// <summary>Whether any of <paramref name="grants"/> allows this; <c>admin</c> implies every other scope, for every resource.</summary>
+    public bool AllowedBy(IEnumerable<TokenGrant> grants) => grants.Any(g => g.Scope == TokenScope.Admin || ((AnyOf & g.Scope) != 0 && g.Covers(Resource)));
 
     /// <summary>Why a token without it is refused, for the client.</summary>
     public string Refusal() => (AnyOf, Resource) switch
