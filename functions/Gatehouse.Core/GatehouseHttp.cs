@@ -8,6 +8,7 @@ using Gatehouse.HuggingFace;
 using Gatehouse.HuggingFace.Prefetch;
 using Gatehouse.Policy;
 using Gatehouse.PyPI;
+using Gatehouse.Rescans;
 using Gatehouse.Tokens;
 using Gatehouse.Vulnerabilities;
 using Microsoft.AspNetCore.Http;
@@ -35,7 +36,8 @@ public sealed class GatehouseHttp(
     OsvApiEndpoint osvApi,
     IOptions<GatehouseOptions> options,
     ILogger<GatehouseHttp> log,
-    AdminBomEndpoint bom)
+    AdminBomEndpoint bom,
+    AdminRescanEndpoint rescan)
 {
     private readonly string _realm = options.Value.Auth.Realm;
     private readonly int _retryAfter = options.Value.Scan.RetryAfterSeconds;
@@ -77,6 +79,10 @@ public sealed class GatehouseHttp(
     /// <summary>The CycloneDX bill of materials of a PyPI project or Hugging Face repository, with every file's verdict. Admin tokens only.</summary>
     public Task AdminBom(HttpContext context, string remote, string? name) =>
         RunAsync(context, TokenScope.Admin, () => bom.HandleAsync(context, remote, name));
+
+    /// <summary>Starts a rescan of cached verdicts (POST) or reports its progress (GET). Admin tokens only.</summary>
+    public Task AdminRescan(HttpContext context, DurableTaskClient durable, string? id) =>
+        RunAsync(context, TokenScope.Admin, () => rescan.HandleAsync(context, durable, id));
 
     public Task Health(HttpContext context)
     {

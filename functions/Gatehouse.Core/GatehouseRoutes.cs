@@ -15,6 +15,7 @@ public static class GatehouseRoutes
     public const string Health = "healthz";
     public const string OsvApi = "osv/v1/{*path}";
     public const string AdminBom = "admin/bom/{remote}/{*name}";
+    public const string AdminRescan = "admin/rescan/{id?}";
 
     /// <summary>Every route with its function name and methods, as the Functions metadata must list it.</summary>
     public static readonly IReadOnlyList<GatehouseRoute> All =
@@ -31,6 +32,7 @@ public static class GatehouseRoutes
         new("Health", Health, ["GET"]),
         new("OsvApi", OsvApi, ["GET", "POST"]),
         new("AdminBom", AdminBom, ["GET"]),
+        new("AdminRescan", AdminRescan, ["GET", "POST"]),
     ];
 }
 

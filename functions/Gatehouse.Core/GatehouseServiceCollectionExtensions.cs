@@ -8,6 +8,7 @@ using Gatehouse.Names;
 using Gatehouse.Pipeline;
 using Gatehouse.Policy;
 using Gatehouse.PyPI;
+using Gatehouse.Rescans;
 using Gatehouse.Scans;
 using Gatehouse.Storage;
 using Gatehouse.Tokens;
@@ -102,6 +103,10 @@ public static class GatehouseServiceCollectionExtensions
         services.AddSingleton<IModelCards, HubModelCards>();
         services.AddSingleton<BomBuilder>();
         services.AddSingleton<AdminBomEndpoint>();
+
+        // Rescans of cached verdicts after the checks, the policy or the OSV data changed.
+        services.AddSingleton<RescanRuns>();
+        services.AddSingleton<AdminRescanEndpoint>();
         return services;
     }
 
@@ -138,6 +143,8 @@ public static class GatehouseServiceCollectionExtensions
             (HttpContext c, GatehouseHttp h, string? path) => h.OsvApi(c, path));
         endpoints.MapMethods("/" + GatehouseRoutes.AdminBom, Methods("AdminBom"),
             (HttpContext c, GatehouseHttp h, string remote, string? name) => h.AdminBom(c, remote, name));
+        endpoints.MapMethods("/" + GatehouseRoutes.AdminRescan, Methods("AdminRescan"),
+            (HttpContext c, GatehouseHttp h, DurableTaskClient d, string? id) => h.AdminRescan(c, d, id));
         return endpoints;
     }
 
@@ -155,12 +162,13 @@ public static class GatehouseServiceCollectionExtensions
         Uri.TryCreate(o.PyPI.IndexUrl, UriKind.Absolute, out _) && Uri.TryCreate(o.PyPI.JsonApiUrl, UriKind.Absolute, out _)
         && Uri.TryCreate(o.HuggingFace.Endpoint, UriKind.Absolute, out var hf) && (hf.Scheme == Uri.UriSchemeHttps || hf.Scheme == Uri.UriSchemeHttp)
         && o.HuggingFace.CacheTtlSeconds >= 0 && o.HuggingFace.UpstreamTimeoutSeconds > 0
-        && o.HuggingFace.DownloadWaitSliceSeconds is > 0 and < 10 && o.HuggingFace.PrefetchMaxFiles > 0 && o.HuggingFace.PrefetchParallelism > 0 && o.HuggingFace.PrefetchScanTimeoutSeconds > 0
+        && o.HuggingFace.DownloadWaitSliceSeconds is > 0 and < 10 && o.HuggingFace.PrefetchScanTimeoutSeconds > 0
         && o.PyPI.IndexTtlSeconds >= 0 && o.Scan.InlineWaitSeconds >= 0 && o.Scan.RetryAfterSeconds > 0 && o.Scan.ClaimMinutes > 0
         && o.Serving.Mode is "Stream" or "Sas" && o.Serving.SasLifetimeSeconds is > 0 and <= 3600
         && o.Policy.ReloadSeconds > 0 && o.Archive.MaxEntries > 0 && o.Archive.MaxNestingDepth >= 0 && o.Archive.MaxCompressionRatio > 1
         && Uri.TryCreate(o.Osv.ExportUrl, UriKind.Absolute, out var osv) && (osv.Scheme == Uri.UriSchemeHttps || osv.Scheme == Uri.UriSchemeHttp)
-        && o.Osv.ProjectCacheSeconds >= 0 && o.Osv.UpstreamTimeoutSeconds > 0;
+        && o.Osv.ProjectCacheSeconds >= 0 && o.Osv.UpstreamTimeoutSeconds > 0
+        && o.Rescan.BatchSize > 0 && o.Prefetch.MaxTreePages > 0 && o.Prefetch.MaxFiles > 0 && o.AdminWork.Parallelism > 0;
 
     /// <summary>Creates containers and tables before the first request.</summary>
     private sealed class StorageInitializer(GatehouseStorage storage) : IHostedService

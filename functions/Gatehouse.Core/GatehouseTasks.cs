@@ -1,5 +1,6 @@
 using Gatehouse.HuggingFace.Prefetch;
 using Gatehouse.Pipeline;
+using Gatehouse.Rescans;
 using Microsoft.DurableTask;
 
 namespace Gatehouse;
@@ -13,5 +14,6 @@ public static class GatehouseTasks
         registry.AddOrchestrator<ScanRepositoryOrchestrator>();
         registry.AddActivity<ListRepositoryFilesActivity>();
         registry.AddActivity<PrefetchFileActivity>();
+        RescanTasks.Register(registry);
     }
 }

@@ -32,6 +32,7 @@ if (builder.Configuration[WebHostDefaults.ShutdownTimeoutKey] is null)
 
 builder.Services.AddGatehouse(builder.Configuration);
 builder.Services.AddHostedService<OsvRefreshService>();
+builder.Services.AddHostedService<RescanService>();
 builder.AddGatehouseDurable(GatehouseTasks.Register);
 
 var app = builder.Build();
