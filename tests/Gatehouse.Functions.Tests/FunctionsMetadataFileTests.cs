@@ -16,7 +16,7 @@ public sealed class FunctionsMetadataFileTests
 
     /// <summary>Routes that start or read orchestrations: every PyPI and Hugging Face route, and the prefetch administration.</summary>
     /// <summary>The routes that hand files to the gate (which starts scans) or start prefetches.</summary>
-    private static readonly string[] Scanning = [nameof(GatehouseHttp.PypiFiles), nameof(GatehouseHttp.HuggingFace), nameof(GatehouseHttp.AdminPrefetch)];
+    private static readonly string[] Scanning = [nameof(GatehouseHttp.PypiFiles), nameof(GatehouseHttp.HuggingFace), nameof(GatehouseHttp.AdminPrefetch), nameof(GatehouseHttp.AdminRescan)];
 
     public static TheoryData<string> DurableRouteNames => [.. Scanning];
 
@@ -63,7 +63,7 @@ public sealed class FunctionsMetadataFileTests
     public void The_file_lists_exactly_the_routes_and_timers_because_the_Durable_extension_adds_the_scan_tasks_at_start_up()
     {
         Assert.Equal(
-            GatehouseRoutes.All.Select(r => r.Name).Append(TimerFunctions.OsvRefreshName).Order(StringComparer.Ordinal),
+            GatehouseRoutes.All.Select(r => r.Name).Append(TimerFunctions.OsvRefreshName).Append(RescanTimer.Name).Order(StringComparer.Ordinal),
             Functions.Select(f => f.Name).Order(StringComparer.Ordinal));
     }
 
@@ -72,6 +72,14 @@ public sealed class FunctionsMetadataFileTests
     {
         var trigger = Assert.Single(Function(TimerFunctions.OsvRefreshName).OfType("timerTrigger"));
         Assert.Equal(OsvOptions.DefaultRefreshSchedule, trigger.Schedule);
+    }
+
+    [Fact]
+    public void The_rescan_timer_reads_its_schedule_from_the_app_setting_and_starts_the_orchestration_through_a_durable_client()
+    {
+        var trigger = Assert.Single(Function(RescanTimer.Name).OfType("timerTrigger"));
+        Assert.Equal("%Gatehouse:Rescan:Schedule%", trigger.Schedule);
+        Assert.Single(Function(RescanTimer.Name).OfType("durableClient"));
     }
 
     private static FunctionDescription Function(string name) =>

@@ -70,6 +70,11 @@ public sealed class WorkerFunctionMetadataTests : IAsyncLifetime
             nameof(ListRepositoryFilesActivity),
             nameof(PrefetchFileActivity),
             Gatehouse.Functions.Timers.TimerFunctions.OsvRefreshName,
+            nameof(Gatehouse.Rescans.RescanOrchestrator),
+            nameof(Gatehouse.Rescans.RescanBaselineActivity),
+            nameof(Gatehouse.Rescans.ListRescanBatchActivity),
+            nameof(Gatehouse.Rescans.RescanChunkActivity),
+            Gatehouse.Functions.Timers.RescanTimer.Name,
         ];
 
         // Function names are case-insensitive for the host.

@@ -30,6 +30,9 @@ public sealed record HostSettings
     /// </summary>
     public int? ControlQueueVisibilityTimeoutSeconds { get; init; }
 
+    /// <summary>Further settings (<c>Gatehouse__…</c> environment variables) a test needs, applied last.</summary>
+    public IReadOnlyDictionary<string, string>? Extra { get; init; }
+
     public IReadOnlyDictionary<string, string> ToEnvironment(string storageConnectionString)
     {
         var upstream = Upstream.GetLeftPart(UriPartial.Authority);
@@ -79,6 +82,10 @@ public sealed record HostSettings
         if (ControlQueueVisibilityTimeoutSeconds is { } controlQueueVisibility)
         {
             environment["Gatehouse__Durable__ControlQueueVisibilityTimeoutSeconds"] = Invariant(controlQueueVisibility);
+        }
+        foreach (var (key, value) in Extra ?? new Dictionary<string, string>())
+        {
+            environment[key] = value;
         }
         return environment;
     }
