@@ -3,7 +3,7 @@
 # and the standalone host on free ports, runs each measurement, prints one table, and stops everything it started.
 #   scripts/bench.sh                        # everything: about 10 minutes on 2 cores and up to ~25 GB of temporary disk
 #   scripts/bench.sh --only index,coldmiss  # some of: hash, index, coldmiss, throughput, memory, scanner, hflfs, prefetch,
-#                                           # policy, policyindex, osvimport
+#                                           # policy, policyindex, osvimport, rescan
 #   scripts/bench.sh --no-build             # use the Release binaries already built
 # Results (JSON per measurement, wrk output, host logs, report.md) go to .gatehouse/bench/<time>/; temporary data
 # (Azurite, synthetic wheels, the scanner's pickle and checkpoint) is deleted at the end unless BENCH_KEEP=1.
@@ -23,13 +23,15 @@
 # sequential GETs each, plus BENCH_INDEX_UNCACHED (15) GETs each after the 3 s judgement cache has expired.
 # osvimport: OsvImporter.ImportAsync of a synthetic BENCH_OSV_RECORDS-record (20000) export into Azurite, first import
 # and re-import, wall time and the benchmark process's peak RSS.
+# rescan: BENCH_RESCAN_COUNT (10000) cached verdicts seeded straight into Azurite under an older policy version, then one
+# POST /admin/rescan on a fresh host timed until GET /admin/rescan reports it completed (verdicts decided again per second).
 # CI does not run this script.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$GATEHOUSE_ROOT/scripts/lib/azurite.sh"
 cd "$GATEHOUSE_ROOT"
 
-only="hash,index,coldmiss,throughput,memory,scanner,hflfs,prefetch,policy,policyindex,osvimport"
+only="hash,index,coldmiss,throughput,memory,scanner,hflfs,prefetch,policy,policyindex,osvimport,rescan"
 build=true
 while (($# > 0)); do
   case "$1" in
@@ -62,6 +64,7 @@ index_rounds="${BENCH_INDEX_ROUNDS:-2}"
 index_requests="${BENCH_INDEX_REQUESTS:-400}"
 index_uncached="${BENCH_INDEX_UNCACHED:-15}"
 osv_records="${BENCH_OSV_RECORDS:-20000}"
+rescan_count="${BENCH_RESCAN_COUNT:-10000}"
 pip_accept="application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
 
 results="$GATEHOUSE_ROOT/.gatehouse/bench/$(date -u +%Y%m%dT%H%M%SZ)"
@@ -172,7 +175,7 @@ if wants policy; then
   grep -A5 '^| Method' "$results/policy.log" || true
 fi
 
-if wants index || wants coldmiss || wants throughput || wants memory || wants hflfs || wants prefetch || wants policyindex || wants osvimport; then
+if wants index || wants coldmiss || wants throughput || wants memory || wants hflfs || wants prefetch || wants policyindex || wants osvimport || wants rescan; then
   echo "== starting Azurite, the upstream simulator and Gatehouse"
   azurite_install
   azurite_start "$work/azurite" "$blob_port" "$queue_port" "$table_port"
@@ -183,7 +186,7 @@ if wants index || wants coldmiss || wants throughput || wants memory || wants hf
   sim_pid=$!
   wait_http "$simulator/simple/" 60 || { echo "simulator did not start; see $work/simulator.log" >&2; exit 1; }
   token="$("${cli[@]}" token create --storage "$AzureWebJobsStorage" --name bench --scope read --format token)"
-  if wants prefetch; then
+  if wants prefetch || wants rescan; then
     admin_token="$("${cli[@]}" token create --storage "$AzureWebJobsStorage" --name bench-admin --scope admin --format token)"
   fi
 fi
@@ -363,6 +366,17 @@ if wants osvimport; then
   "${bench[@]}" osvimport --connection-string "$AzureWebJobsStorage" --records "$osv_records" --dir "$work" \
     --samples "$results/osvimport-rss.csv" --out "$results/osvimport.json" | grep -v '^ \|^[{}]' || true
   [[ -s "$results/osvimport.json" ]] || { echo "osvimport failed" >&2; exit 1; }
+fi
+
+if wants rescan; then
+  note_load rescan
+  stop_host
+  echo "== 11. rescan of $rescan_count cached verdicts (seeded into Azurite) after a policy change, through POST /admin/rescan"
+  start_host rescan "Logging__LogLevel__Gatehouse=Warning"
+  "${bench[@]}" rescan --gatehouse "$gatehouse" --admin-token "$admin_token" --connection-string "$AzureWebJobsStorage" --count "$rescan_count" \
+    --out "$results/rescan.json" | grep -v '^ \|^[{}]' || true
+  [[ -s "$results/rescan.json" ]] || { echo "rescan failed; see $host_log" >&2; exit 1; }
+  stop_host
 fi
 
 echo

@@ -3,6 +3,7 @@ using Gatehouse.Cli.Bom;
 using Gatehouse.Cli.Deploy;
 using Gatehouse.Cli.Policy;
 using Gatehouse.Cli.Prefetch;
+using Gatehouse.Cli.Rescan;
 using Gatehouse.Cli.Scan;
 using Gatehouse.Cli.Tokens;
 
@@ -20,6 +21,7 @@ public static class GatehouseCommand
         root.Subcommands.Add(PolicyCommand.Build());
         root.Subcommands.Add(DeployCommand.Build());
         root.Subcommands.Add(BomCommand.Build());
+        root.Subcommands.Add(RescanCommand.Build());
         return root;
     }
 }

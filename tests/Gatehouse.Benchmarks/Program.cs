@@ -22,6 +22,7 @@ try
         "rss" => RssCommand.Run(Arguments.Parse(rest)),
         "hflfs" => await HfLfsCommand.RunAsync(Arguments.Parse(rest)),
         "prefetch" => await PrefetchCommand.RunAsync(Arguments.Parse(rest)),
+        "rescan" => await RescanCommand.RunAsync(Arguments.Parse(rest)),
         "report" => ReportCommand.Run(Arguments.Parse(rest)),
         _ => Usage(),
     };
