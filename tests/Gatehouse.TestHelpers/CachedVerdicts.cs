@@ -21,7 +21,9 @@ public static class CachedVerdicts
     /// <summary>
     /// Seeds <paramref name="count"/> allowed references spread over <paramref name="projects"/> projects named
     /// <paramref name="prefix"/>-N, each with its own content whose facts (of <paramref name="factsVersion"/>, no findings)
-    /// place it in <paramref name="container"/>; every decision is recorded under <paramref name="policyVersion"/>.
+    /// place it in <paramref name="container"/>; every decision (allowed by <c>policy.clean</c>, as a clean file is) is
+    /// recorded under <paramref name="policyVersion"/>. The content lists its reference (row <c>ref:…</c>) as Gatehouse
+    /// records it. No blob is written: a rescan that moves one fails for it.
     /// </summary>
     public static async Task<IReadOnlyList<SeededVerdict>> SeedAsync(string connectionString, string prefix, int count, string policyVersion, int factsVersion,
         string container, int projects = 50)
@@ -53,7 +55,7 @@ public static class CachedVerdicts
                         ["Size"] = 1024L,
                         ["UpstreamUrl"] = $"https://files.example/{s.FileName}",
                         ["Decision"] = "Allowed",
-                        ["Rule"] = "default",
+                        ["Rule"] = "policy.clean",
                         ["Reason"] = "seeded",
                         ["PolicyVersion"] = policyVersion,
                         ["PolicyRule"] = "default",
@@ -62,6 +64,9 @@ public static class CachedVerdicts
             }
         }
         await Parallel.ForEachAsync(seeded, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (s, ct) =>
+        {
+            var row = "ref:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(s.Partition + "\n" + s.FileName)))[..32];
+            await verdicts.UpsertEntityAsync(new TableEntity(s.Sha256, row) { ["Partition"] = s.Partition, ["Row"] = s.FileName }, TableUpdateMode.Replace, ct);
             await verdicts.UpsertEntityAsync(new TableEntity(s.Sha256, "facts")
             {
                 ["Size"] = 1024L,
@@ -73,7 +78,8 @@ public static class CachedVerdicts
                 ["Errors"] = "[]",
                 ["Container"] = container,
                 ["ScannedAt"] = decidedAt,
-            }, TableUpdateMode.Replace, ct));
+            }, TableUpdateMode.Replace, ct);
+        });
         return seeded;
     }
 

@@ -74,6 +74,7 @@ public sealed class RescanChunkActivity(IReferenceStore references, IFactsStore 
             {
                 var known = await facts.GetAsync(content.Key, ct);
                 var flipped = false;
+                var allowedHere = false;
                 foreach (var item in content)
                 {
                     if (await references.GetAsync(item.Key, ct) is not { } stored)
@@ -91,16 +92,18 @@ public sealed class RescanChunkActivity(IReferenceStore references, IFactsStore 
                     else if (why != RescanReason.None && await DecideAgainAsync(known!, stored, ct) is { } now)
                     {
                         decided++;
+                        allowedHere |= now.Decision.IsAllowed;
                         if (now.Changed)
                         {
                             changed.Add(now.Decision.Decision.ToString());
-                            flipped = true;
+                            // Only a change between allowed and refused can move the blob.
+                            flipped |= now.Decision.IsAllowed != (stored.Decision?.IsAllowed ?? false);
                         }
                     }
                 }
                 if (flipped)
                 {
-                    await PlaceAsync(known!, ct);
+                    await PlaceAsync(known!, allowedHere, ct);
                 }
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -137,11 +140,14 @@ public sealed class RescanChunkActivity(IReferenceStore references, IFactsStore 
         return (decision, recorded is null || recorded.Decision != decision.Decision || recorded.Rule != decision.Rule);
     }
 
-    /// <summary>Content any reference is allowed lives in <c>artifacts</c>; content every reference refuses, in <c>quarantine</c>.</summary>
-    private async Task PlaceAsync(ContentFacts known, CancellationToken ct)
+    /// <summary>
+    /// Content any reference is allowed (<paramref name="allowedHere"/>: one this chunk just decided) lives in
+    /// <c>artifacts</c>; content every reference refuses, in <c>quarantine</c>.
+    /// </summary>
+    private async Task PlaceAsync(ContentFacts known, bool allowedHere, CancellationToken ct)
     {
-        var all = await references.ReferencesToAsync(known.Sha256, ct);
-        var target = all.Any(r => r.Decision?.IsAllowed == true) ? GatehouseStorage.ArtifactsContainer : GatehouseStorage.QuarantineContainer;
+        var allowed = allowedHere || (await references.ReferencesToAsync(known.Sha256, ct)).Any(r => r.Decision?.IsAllowed == true);
+        var target = allowed ? GatehouseStorage.ArtifactsContainer : GatehouseStorage.QuarantineContainer;
         if (known.Container == target)
         {
             return;
