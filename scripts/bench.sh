@@ -3,7 +3,7 @@
 # and the standalone host on free ports, runs each measurement, prints one table, and stops everything it started.
 #   scripts/bench.sh                        # everything: about 10 minutes on 2 cores and up to ~25 GB of temporary disk
 #   scripts/bench.sh --only index,coldmiss  # some of: hash, index, coldmiss, throughput, memory, scanner, hflfs, prefetch,
-#                                           # policy, policyindex, osvimport, upload
+#                                           # policy, policyindex, osvimport, upload, rescan
 #   scripts/bench.sh --no-build             # use the Release binaries already built
 # Results (JSON per measurement, wrk output, host logs, report.md) go to .gatehouse/bench/<time>/; temporary data
 # (Azurite, synthetic wheels, the scanner's pickle and checkpoint) is deleted at the end unless BENCH_KEEP=1.
@@ -25,13 +25,15 @@
 # and re-import, wall time and the benchmark process's peak RSS.
 # upload: BENCH_UPLOAD_RUNS (3) random files of BENCH_UPLOAD_BYTES (100000000) written into uploads with the Azure SDK, from
 # the write returning to the facts row and to the upload's decision; the host's watcher lists every BENCH_UPLOAD_WATCH_SECONDS (5).
+# rescan: BENCH_RESCAN_COUNT (10000) cached verdicts seeded straight into Azurite under an older policy version, then one
+# POST /admin/rescan on a fresh host timed until GET /admin/rescan reports it completed (verdicts decided again per second).
 # CI does not run this script.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$GATEHOUSE_ROOT/scripts/lib/azurite.sh"
 cd "$GATEHOUSE_ROOT"
 
-only="hash,index,coldmiss,throughput,memory,scanner,hflfs,prefetch,policy,policyindex,osvimport,upload"
+only="hash,index,coldmiss,throughput,memory,scanner,hflfs,prefetch,policy,policyindex,osvimport,upload,rescan"
 build=true
 while (($# > 0)); do
   case "$1" in
@@ -67,6 +69,7 @@ index_rounds="${BENCH_INDEX_ROUNDS:-2}"
 index_requests="${BENCH_INDEX_REQUESTS:-400}"
 index_uncached="${BENCH_INDEX_UNCACHED:-15}"
 osv_records="${BENCH_OSV_RECORDS:-20000}"
+rescan_count="${BENCH_RESCAN_COUNT:-10000}"
 pip_accept="application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
 
 results="$GATEHOUSE_ROOT/.gatehouse/bench/$(date -u +%Y%m%dT%H%M%SZ)"
@@ -177,7 +180,8 @@ if wants policy; then
   grep -A5 '^| Method' "$results/policy.log" || true
 fi
 
-if wants index || wants coldmiss || wants throughput || wants memory || wants hflfs || wants prefetch || wants policyindex || wants osvimport || wants upload; then
+if wants index || wants coldmiss || wants throughput || wants memory || wants hflfs || wants prefetch || wants policyindex || wants osvimport || wants upload \
+  || wants rescan; then
   echo "== starting Azurite, the upstream simulator and Gatehouse"
   azurite_install
   azurite_start "$work/azurite" "$blob_port" "$queue_port" "$table_port"
@@ -188,7 +192,7 @@ if wants index || wants coldmiss || wants throughput || wants memory || wants hf
   sim_pid=$!
   wait_http "$simulator/simple/" 60 || { echo "simulator did not start; see $work/simulator.log" >&2; exit 1; }
   token="$("${cli[@]}" token create --storage "$AzureWebJobsStorage" --name bench --scope read --format token)"
-  if wants prefetch; then
+  if wants prefetch || wants rescan; then
     admin_token="$("${cli[@]}" token create --storage "$AzureWebJobsStorage" --name bench-admin --scope admin --format token)"
   fi
 fi
@@ -380,6 +384,17 @@ if wants upload; then
   printf '%q ' "${bench[@]}" "${upload_args[@]}" | sed 's/ $/\n/; s/--connection-string [^ ]*/--connection-string <azurite>/' >"$results/upload-command.txt"
   "${bench[@]}" "${upload_args[@]}" | grep -v '^ \|^[{}]' || true
   [[ -s "$results/upload.json" ]] || { echo "upload failed; see $host_log" >&2; exit 1; }
+  stop_host
+fi
+
+if wants rescan; then
+  note_load rescan
+  stop_host
+  echo "== 12. rescan of $rescan_count cached verdicts (seeded into Azurite) after a policy change, through POST /admin/rescan"
+  start_host rescan "Logging__LogLevel__Gatehouse=Warning"
+  "${bench[@]}" rescan --gatehouse "$gatehouse" --admin-token "$admin_token" --connection-string "$AzureWebJobsStorage" --count "$rescan_count" \
+    --out "$results/rescan.json" | grep -v '^ \|^[{}]' || true
+  [[ -s "$results/rescan.json" ]] || { echo "rescan failed; see $host_log" >&2; exit 1; }
   stop_host
 fi
 

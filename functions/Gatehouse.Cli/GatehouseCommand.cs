@@ -5,6 +5,7 @@ using Gatehouse.Cli.Deploy;
 using Gatehouse.Cli.Policy;
 using Gatehouse.Cli.Prefetch;
 using Gatehouse.Cli.Quarantine;
+using Gatehouse.Cli.Rescan;
 using Gatehouse.Cli.Scan;
 using Gatehouse.Cli.Tokens;
 
@@ -24,6 +25,7 @@ public static class GatehouseCommand
         root.Subcommands.Add(BomCommand.Build());
         root.Subcommands.Add(AuditCommand.Build());
         root.Subcommands.Add(QuarantineCommand.Build());
+        root.Subcommands.Add(RescanCommand.Build());
         return root;
     }
 }

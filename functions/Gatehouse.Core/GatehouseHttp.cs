@@ -10,6 +10,7 @@ using Gatehouse.HuggingFace.Prefetch;
 using Gatehouse.Policy;
 using Gatehouse.PyPI;
 using Gatehouse.Quarantine;
+using Gatehouse.Rescans;
 using Gatehouse.Tokens;
 using Gatehouse.Uploads;
 using Gatehouse.Vulnerabilities;
@@ -43,7 +44,8 @@ public sealed class GatehouseHttp(
     AdminQuarantineEndpoint quarantine,
     AdminOpenApiEndpoint openApi,
     AuthFailureLimiter failures,
-    UploadsEndpoint uploads)
+    UploadsEndpoint uploads,
+    AdminRescanEndpoint rescan)
 {
     private readonly string _realm = options.Value.Auth.Realm;
     private readonly int _retryAfter = options.Value.Scan.RetryAfterSeconds;
@@ -105,6 +107,10 @@ public sealed class GatehouseHttp(
     /// <summary>A team's uploaded file, served once scanned and allowed (read tokens), or written by PUT (uploads:write).</summary>
     public Task Uploads(HttpContext context, DurableTaskClient durable, string? path) =>
         RunAsync(context, HttpMethods.IsPut(context.Request.Method) ? TokenAccess.UploadsWrite : TokenAccess.AnyRead, () => uploads.HandleAsync(context, durable, path));
+
+    /// <summary>Starts a rescan of cached verdicts (POST) or reports its progress (GET). Admin tokens only.</summary>
+    public Task AdminRescan(HttpContext context, DurableTaskClient durable, string? id) =>
+        RunAsync(context, TokenScope.Admin, () => rescan.HandleAsync(context, durable, id));
 
     public Task Health(HttpContext context)
     {

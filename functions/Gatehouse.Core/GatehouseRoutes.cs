@@ -19,6 +19,7 @@ public static class GatehouseRoutes
     public const string AdminQuarantine = "admin/quarantine/{sha256?}/{operation?}";
     public const string AdminOpenApi = "admin/openapi.json";
     public const string Uploads = "uploads/{*path}";
+    public const string AdminRescan = "admin/rescan/{id?}";
 
     /// <summary>Every route with its function name and methods, as the Functions metadata must list it.</summary>
     public static readonly IReadOnlyList<GatehouseRoute> All =
@@ -39,6 +40,7 @@ public static class GatehouseRoutes
         new("AdminQuarantine", AdminQuarantine, ["GET", "POST"]),
         new("AdminOpenApi", AdminOpenApi, ["GET"]),
         new("Uploads", Uploads, ["GET", "HEAD", "PUT"]),
+        new("AdminRescan", AdminRescan, ["GET", "POST"]),
     ];
 }
 

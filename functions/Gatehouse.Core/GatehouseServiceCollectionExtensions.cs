@@ -11,6 +11,7 @@ using Gatehouse.Pipeline;
 using Gatehouse.Policy;
 using Gatehouse.PyPI;
 using Gatehouse.Quarantine;
+using Gatehouse.Rescans;
 using Gatehouse.Scans;
 using Gatehouse.Storage;
 using Gatehouse.Tokens;
@@ -131,6 +132,10 @@ public static class GatehouseServiceCollectionExtensions
         services.AddSingleton<UploadIntake>();
         services.AddSingleton<UploadsEndpoint>();
         services.AddSingleton<UploadWatcher>();
+
+        // Rescans of cached verdicts after the checks, the policy or the OSV data changed.
+        services.AddSingleton<RescanRuns>();
+        services.AddSingleton<AdminRescanEndpoint>();
         return services;
     }
 
@@ -176,6 +181,9 @@ public static class GatehouseServiceCollectionExtensions
 
         endpoints.MapMethods("/" + GatehouseRoutes.Uploads, Methods("Uploads"),
             (HttpContext c, GatehouseHttp h, DurableTaskClient d, string? path) => h.Uploads(c, d, path));
+
+        endpoints.MapMethods("/" + GatehouseRoutes.AdminRescan, Methods("AdminRescan"),
+            (HttpContext c, GatehouseHttp h, DurableTaskClient d, string? id) => h.AdminRescan(c, d, id));
         return endpoints;
     }
 
@@ -193,13 +201,14 @@ public static class GatehouseServiceCollectionExtensions
         Uri.TryCreate(o.PyPI.IndexUrl, UriKind.Absolute, out _) && Uri.TryCreate(o.PyPI.JsonApiUrl, UriKind.Absolute, out _)
         && Uri.TryCreate(o.HuggingFace.Endpoint, UriKind.Absolute, out var hf) && (hf.Scheme == Uri.UriSchemeHttps || hf.Scheme == Uri.UriSchemeHttp)
         && o.HuggingFace.CacheTtlSeconds >= 0 && o.HuggingFace.UpstreamTimeoutSeconds > 0
-        && o.HuggingFace.DownloadWaitSliceSeconds is > 0 and < 10 && o.HuggingFace.PrefetchMaxFiles > 0 && o.HuggingFace.PrefetchParallelism > 0 && o.HuggingFace.PrefetchScanTimeoutSeconds > 0
+        && o.HuggingFace.DownloadWaitSliceSeconds is > 0 and < 10 && o.HuggingFace.PrefetchScanTimeoutSeconds > 0
         && o.PyPI.IndexTtlSeconds >= 0 && o.Scan.InlineWaitSeconds >= 0 && o.Scan.RetryAfterSeconds > 0 && o.Scan.ClaimMinutes > 0
         && o.Serving.Mode is "Stream" or "Sas" && o.Serving.SasLifetimeSeconds is > 0 and <= 3600
         && o.Policy.ReloadSeconds > 0 && o.Archive.MaxEntries > 0 && o.Archive.MaxNestingDepth >= 0 && o.Archive.MaxCompressionRatio > 1
         && Uri.TryCreate(o.Osv.ExportUrl, UriKind.Absolute, out var osv) && (osv.Scheme == Uri.UriSchemeHttps || osv.Scheme == Uri.UriSchemeHttp)
         && o.Osv.ProjectCacheSeconds >= 0 && o.Osv.UpstreamTimeoutSeconds > 0
-        && o.Auth.TokenCacheMilliseconds is >= 0 and <= 60_000 && o.Auth.FailureLimit >= 0 && o.Auth.FailureWindowSeconds > 0 && o.Auth.RotationGraceHours >= 0;
+        && o.Auth.TokenCacheMilliseconds is >= 0 and <= 60_000 && o.Auth.FailureLimit >= 0 && o.Auth.FailureWindowSeconds > 0 && o.Auth.RotationGraceHours >= 0
+        && o.Rescan.BatchSize > 0 && o.Prefetch.MaxTreePages > 0 && o.Prefetch.MaxFiles > 0 && o.AdminWork.Parallelism > 0;
 
     /// <summary>Creates containers and tables before the first request.</summary>
     private sealed class StorageInitializer(GatehouseStorage storage) : IHostedService

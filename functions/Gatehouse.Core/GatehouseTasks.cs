@@ -1,6 +1,7 @@
 using Gatehouse.HuggingFace.Prefetch;
 using Gatehouse.Pipeline;
 using Gatehouse.Uploads;
+using Gatehouse.Rescans;
 using Microsoft.DurableTask;
 
 namespace Gatehouse;
@@ -15,5 +16,6 @@ public static class GatehouseTasks
         registry.AddActivity<ListRepositoryFilesActivity>();
         registry.AddActivity<PrefetchFileActivity>();
         UploadTasks.Register(registry);
+        RescanTasks.Register(registry);
     }
 }

@@ -35,6 +35,7 @@ builder.Services.AddHostedService<OsvRefreshService>();
 builder.AddHostTelemetry();
 builder.Services.AddHostedService<Gatehouse.Events.EventDispatchService>();
 builder.Services.AddHostedService<UploadWatcherService>();
+builder.Services.AddHostedService<RescanService>();
 builder.AddGatehouseDurable(GatehouseTasks.Register);
 
 var app = builder.Build();

@@ -93,6 +93,12 @@ var identitySettings = {
   Gatehouse__Events__TopicEndpoint: verdictTopicEndpoint
 }
 
+// Settings with defaults an operator may override through additionalAppSettings: the Functions timer of the rescan
+// resolves its schedule from this one (%Gatehouse:Rescan:Schedule%), so it must exist. Daily at 03:00 UTC.
+var defaultSettings = {
+  Gatehouse__Rescan__Schedule: '0 0 3 * * *'
+}
+
 var secretSettings = useHuggingFaceTokenSecret
   ? {
       Gatehouse__HuggingFace__UpstreamToken: huggingFaceTokenReference
@@ -161,7 +167,7 @@ resource functionApp 'Microsoft.Web/sites@2024-11-01' = {
 
   resource appSettings 'config' = {
     name: 'appsettings'
-    properties: union(additionalAppSettings, identitySettings, secretSettings)
+    properties: union(defaultSettings, additionalAppSettings, identitySettings, secretSettings)
   }
 
   // No publishing user names and passwords: deployments (azd, az, gatehouse deploy) authenticate with Entra ID.

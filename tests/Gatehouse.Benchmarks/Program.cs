@@ -23,6 +23,7 @@ try
         "hflfs" => await HfLfsCommand.RunAsync(Arguments.Parse(rest)),
         "prefetch" => await PrefetchCommand.RunAsync(Arguments.Parse(rest)),
         "upload" => await UploadCommand.RunAsync(Arguments.Parse(rest)),
+        "rescan" => await RescanCommand.RunAsync(Arguments.Parse(rest)),
         "report" => ReportCommand.Run(Arguments.Parse(rest)),
         _ => Usage(),
     };

@@ -17,10 +17,10 @@ public sealed class FunctionsMetadataFileTests
 
     public static TheoryData<string> RouteNames => [.. GatehouseRoutes.All.Select(r => r.Name)];
 
-    /// <summary>The routes that hand files to the gate (which starts scans), start prefetches, or start a re-scan of a content.</summary>
+    /// <summary>The routes that hand files to the gate (which starts scans), start prefetches or rescans, or start a re-scan of a content.</summary>
     private static readonly string[] Scanning =
         [nameof(GatehouseHttp.PypiFiles), nameof(GatehouseHttp.HuggingFace), nameof(GatehouseHttp.AdminPrefetch), nameof(GatehouseHttp.AdminQuarantine),
-            nameof(GatehouseHttp.Uploads)];
+            nameof(GatehouseHttp.Uploads), nameof(GatehouseHttp.AdminRescan)];
 
     public static TheoryData<string> DurableRouteNames => [.. Scanning];
 
@@ -68,7 +68,7 @@ public sealed class FunctionsMetadataFileTests
     {
         Assert.Equal(
             GatehouseRoutes.All.Select(r => r.Name).Append(TimerFunctions.OsvRefreshName).Append(EventsFunctions.EventsDispatchName).Append(UploadFunctions.ScanUploadName)
-                .Order(StringComparer.Ordinal),
+                .Append(RescanTimer.Name).Order(StringComparer.Ordinal),
             Functions.Select(f => f.Name).Order(StringComparer.Ordinal));
     }
 
@@ -105,6 +105,14 @@ public sealed class FunctionsMetadataFileTests
 
         Assert.True(match.Success, $"{file} does not name the blob-trigger function as expected");
         Assert.Equal(UploadFunctions.ScanUploadName, match.Groups[1].Value);
+    }
+
+    [Fact]
+    public void The_rescan_timer_reads_its_schedule_from_the_app_setting_and_starts_the_orchestration_through_a_durable_client()
+    {
+        var trigger = Assert.Single(Function(RescanTimer.Name).OfType("timerTrigger"));
+        Assert.Equal("%Gatehouse:Rescan:Schedule%", trigger.Schedule);
+        Assert.Single(Function(RescanTimer.Name).OfType("durableClient"));
     }
 
     private static FunctionDescription Function(string name) =>

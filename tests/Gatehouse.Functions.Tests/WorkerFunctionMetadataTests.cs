@@ -77,6 +77,11 @@ public sealed class WorkerFunctionMetadataTests : IAsyncLifetime
             nameof(PrepareUploadActivity),
             nameof(PublishUploadVerdictActivity),
             UploadFunctions.ScanUploadName,
+            nameof(Gatehouse.Rescans.RescanOrchestrator),
+            nameof(Gatehouse.Rescans.RescanBaselineActivity),
+            nameof(Gatehouse.Rescans.ListRescanBatchActivity),
+            nameof(Gatehouse.Rescans.RescanChunkActivity),
+            Gatehouse.Functions.Timers.RescanTimer.Name,
         ];
 
         // Function names are case-insensitive for the host.

@@ -13,6 +13,42 @@ public sealed class GatehouseOptions
     public ArchiveLimits Archive { get; set; } = new();
     public OsvOptions Osv { get; set; } = new();
     public PolicyOptions Policy { get; set; } = new();
+    public RescanOptions Rescan { get; set; } = new();
+    public PrefetchOptions Prefetch { get; set; } = new();
+    public AdminWorkOptions AdminWork { get; set; } = new();
+}
+
+/// <summary>
+/// Scheduled re-evaluation of cached verdicts (section <c>Gatehouse:Rescan</c>): when it runs and how much of the
+/// <c>references</c> table one step of it reads.
+/// </summary>
+public sealed class RescanOptions
+{
+    /// <summary>The Functions timer's schedule when the app setting is absent; daily at 03:00 UTC.</summary>
+    public const string DefaultSchedule = "0 0 3 * * *";
+
+    /// <summary>When a rescan starts: NCRONTAB with seconds (the Functions timer reads the same app setting).</summary>
+    public string Schedule { get; set; } = DefaultSchedule;
+
+    /// <summary>References read per step; each step is one orchestration execution (continue-as-new), so a restart loses at most one.</summary>
+    public int BatchSize { get; set; } = 1000;
+}
+
+/// <summary>Limits of a Hugging Face prefetch (section <c>Gatehouse:Prefetch</c>): how much of an upstream's tree it follows.</summary>
+public sealed class PrefetchOptions
+{
+    /// <summary>Pages of the Hub's tree listing a prefetch follows before it gives up with an error (an upstream may page forever).</summary>
+    public int MaxTreePages { get; set; } = 100;
+
+    /// <summary>A prefetch refuses repositories with more files than this.</summary>
+    public int MaxFiles { get; set; } = 10_000;
+}
+
+/// <summary>Bounds shared by the administrative runs (prefetches and rescans, section <c>Gatehouse:AdminWork</c>).</summary>
+public sealed class AdminWorkOptions
+{
+    /// <summary>How many activities one prefetch or one rescan runs at once.</summary>
+    public int Parallelism { get; set; } = 8;
 }
 
 /// <summary>Where the policy comes from and how often Gatehouse looks for a new one.</summary>
@@ -79,12 +115,6 @@ public sealed class HuggingFaceOptions
     /// the client's 10 s read timeout (see <see cref="HuggingFace.HubClientWait"/>).
     /// </summary>
     public int DownloadWaitSliceSeconds { get; set; } = 8;
-
-    /// <summary>A prefetch (<c>POST /admin/prefetch/hf</c>) refuses repositories with more files than this.</summary>
-    public int PrefetchMaxFiles { get; set; } = 10_000;
-
-    /// <summary>How many files one prefetch fetches and scans at once.</summary>
-    public int PrefetchParallelism { get; set; } = 8;
 
     /// <summary>How long a prefetch waits for the verdict of a file someone else (a download) is scanning before reporting it as pending.</summary>
     public int PrefetchScanTimeoutSeconds { get; set; } = 1800;

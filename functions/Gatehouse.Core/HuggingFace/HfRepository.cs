@@ -31,13 +31,23 @@ public sealed class HfRepository(HuggingFaceUpstream upstream)
             : HfLookup<string>.Failed(HttpStatusCode.BadGateway, null, "The Hugging Face upstream did not name the commit of that revision");
     }
 
-    /// <summary>Every file (not folder) at <paramref name="commit"/>, at most <paramref name="maxFiles"/> of them.</summary>
-    public async Task<HfLookup<IReadOnlyList<HfRepoFile>>> ListFilesAsync(string repoType, string repoId, string commit, int maxFiles, CancellationToken cancellationToken)
+    /// <summary>
+    /// Every file (not folder) at <paramref name="commit"/>, at most <paramref name="maxFiles"/> of them from at most
+    /// <paramref name="maxPages"/> pages: an upstream that keeps answering <c>rel="next"</c> (even with empty pages) is
+    /// refused once the pages run out, instead of being followed for ever.
+    /// </summary>
+    public async Task<HfLookup<IReadOnlyList<HfRepoFile>>> ListFilesAsync(string repoType, string repoId, string commit, int maxFiles, int maxPages,
+        CancellationToken cancellationToken)
     {
         var files = new List<HfRepoFile>();
         var next = $"api/{repoType}/{repoId}/tree/{commit}?recursive=true&expand=false";
         for (var page = 0; next is not null; page++)
         {
+            if (page >= maxPages)
+            {
+                return HfLookup<IReadOnlyList<HfRepoFile>>.Failed(HttpStatusCode.UnprocessableEntity, null,
+                    $"The tree of {repoId}@{commit} did not end within {maxPages} pages ({files.Count} files so far), the prefetch limit (Gatehouse__Prefetch__MaxTreePages)");
+            }
             using var response = await upstream.SendApiAsync(HttpMethod.Get, next, null, null, cancellationToken);
             if (response.Failure is { } failure)
             {
@@ -67,7 +77,7 @@ public sealed class HfRepository(HuggingFaceUpstream upstream)
                 if (files.Count > maxFiles)
                 {
                     return HfLookup<IReadOnlyList<HfRepoFile>>.Failed(HttpStatusCode.UnprocessableEntity, null,
-                        $"{repoId} has more than {maxFiles} files, the prefetch limit (Gatehouse__HuggingFace__PrefetchMaxFiles)");
+                        $"{repoId} has more than {maxFiles} files, the prefetch limit (Gatehouse__Prefetch__MaxFiles)");
                 }
             }
             next = NextPage(response);

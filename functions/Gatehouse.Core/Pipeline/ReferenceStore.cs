@@ -188,7 +188,7 @@ public sealed class ReferenceStore : IReferenceStore
         }
     }
 
-    private static StoredReference? Read(TableEntity e)
+    internal static StoredReference? Read(TableEntity e)
     {
         if (e.GetString("Remote") is not { Length: > 0 } remote || e.GetString("Sha256") is not { Length: 64 } sha256)
         {

@@ -41,6 +41,15 @@ public sealed class AdminFunctions(GatehouseHttp http)
         return new EmptyResult();
     }
 
+    [Function(nameof(GatehouseHttp.AdminRescan))]
+    public async Task<IActionResult> Rescan(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "GET", "POST", Route = GatehouseRoutes.AdminRescan)] HttpRequest req,
+        [DurableClient] DurableTaskClient durable, string? id)
+    {
+        await http.AdminRescan(req.HttpContext, durable, id);
+        return new EmptyResult();
+    }
+
     [Function(nameof(GatehouseHttp.Health))]
     public async Task<IActionResult> Health(
         [HttpTrigger(AuthorizationLevel.Anonymous, "GET", Route = GatehouseRoutes.Health)] HttpRequest req)

@@ -57,7 +57,7 @@ public sealed class HfRepositoryTests
             : Json($$"""[{"type":"directory","path":"b","oid":"{{new string('9', 40)}}","size":0},{"type":"file","path":"a.json","size":12,"oid":"{{new string('1', 40)}}"}]""",
                 "<https://hub.example/api/models/org/m/tree/" + Commit + "?recursive=true&cursor=2>; rel=\"next\""));
 
-        var listed = await Repository(hub).ListFilesAsync("models", "org/m", Commit, maxFiles: 10, CancellationToken.None);
+        var listed = await Repository(hub).ListFilesAsync("models", "org/m", Commit, maxFiles: 10, maxPages: 10, CancellationToken.None);
 
         Assert.Equal(
             [new HfRepoFile("a.json", 12, new string('1', 40), null), new HfRepoFile("b/weights.bin", 5000, new string('2', 40), Sha256)],
@@ -71,7 +71,7 @@ public sealed class HfRepositoryTests
     {
         var hub = new RecordingHub(_ => Json("""[]""", "<https://evil.example/api/models/org/m/tree/x?cursor=2>; rel=\"next\""));
 
-        var listed = await Repository(hub).ListFilesAsync("models", "org/m", Commit, maxFiles: 10, CancellationToken.None);
+        var listed = await Repository(hub).ListFilesAsync("models", "org/m", Commit, maxFiles: 10, maxPages: 10, CancellationToken.None);
 
         Assert.Empty(listed.Value!);
         Assert.Single(hub.Seen);
@@ -83,11 +83,26 @@ public sealed class HfRepositoryTests
         var entries = string.Join(",", Enumerable.Range(0, 4).Select(i => $$"""{"type":"file","path":"f{{i}}","size":1,"oid":"{{new string('1', 40)}}"}"""));
         var hub = new RecordingHub(_ => Json($"[{entries}]"));
 
-        var listed = await Repository(hub).ListFilesAsync("models", "org/m", Commit, maxFiles: 3, CancellationToken.None);
+        var listed = await Repository(hub).ListFilesAsync("models", "org/m", Commit, maxFiles: 3, maxPages: 10, CancellationToken.None);
 
         Assert.Null(listed.Value);
         Assert.Equal(HttpStatusCode.UnprocessableEntity, listed.Status);
-        Assert.Contains("PrefetchMaxFiles", listed.Error);
+        Assert.Contains("Gatehouse__Prefetch__MaxFiles", listed.Error);
+    }
+
+    [Fact]
+    public async Task An_upstream_answering_endless_empty_pages_is_followed_only_to_the_page_limit_and_refused_with_the_setting_to_change()
+    {
+        // Each page is empty and names a next page (an audit saw a prefetch follow 3,000 of them).
+        var hub = new RecordingHub(r => Json("[]", $"<https://hub.example/api/models/org/m/tree/{Commit}?cursor={r.RequestUri!.Query.Length}>; rel=\"next\""));
+
+        var listed = await Repository(hub).ListFilesAsync("models", "org/m", Commit, maxFiles: 10, maxPages: 25, CancellationToken.None);
+
+        Assert.Null(listed.Value);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, listed.Status);
+        Assert.Equal(25, hub.Seen.Count);
+        Assert.Contains("did not end within 25 pages", listed.Error);
+        Assert.Contains("Gatehouse__Prefetch__MaxTreePages", listed.Error);
     }
 
     [Theory]
@@ -104,7 +119,7 @@ public sealed class HfRepositoryTests
     {
         var hub = new RecordingHub(_ => Json("""[{"type":"file","path":"../x","size":1,"oid":"1111111111111111111111111111111111111111"}]"""));
 
-        var listed = await Repository(hub).ListFilesAsync("models", "org/m", Commit, maxFiles: 10, CancellationToken.None);
+        var listed = await Repository(hub).ListFilesAsync("models", "org/m", Commit, maxFiles: 10, maxPages: 10, CancellationToken.None);
 
         Assert.Equal(HttpStatusCode.BadGateway, listed.Status);
         Assert.Contains("../x", listed.Error);

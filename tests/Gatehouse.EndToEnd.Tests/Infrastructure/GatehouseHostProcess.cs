@@ -39,6 +39,9 @@ public sealed record HostSettings
     /// <summary><c>Gatehouse__Uploads__WatchSeconds</c>: how often the uploads watcher lists the container; null keeps the host's default.</summary>
     public int? UploadsWatchSeconds { get; init; }
 
+    /// <summary>Further settings (<c>Gatehouse__…</c> environment variables) a test needs, applied last.</summary>
+    public IReadOnlyDictionary<string, string>? Extra { get; init; }
+
     public IReadOnlyDictionary<string, string> ToEnvironment(string storageConnectionString)
     {
         var upstream = Upstream.GetLeftPart(UriPartial.Authority);
@@ -104,6 +107,10 @@ public sealed record HostSettings
         {
             environment["Gatehouse__Auth__FailureLimit"] = Invariant(failures.Limit);
             environment["Gatehouse__Auth__FailureWindowSeconds"] = Invariant(failures.WindowSeconds);
+        }
+        foreach (var (key, value) in Extra ?? new Dictionary<string, string>())
+        {
+            environment[key] = value;
         }
         return environment;
     }

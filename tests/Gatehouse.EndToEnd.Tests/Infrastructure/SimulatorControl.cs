@@ -106,6 +106,13 @@ public sealed class SimulatorControl(Uri baseAddress) : IDisposable
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
+    /// <summary>Adds an OSV record (its JSON) to the simulator's OSV export; a refresh of the mirror imports it.</summary>
+    public async Task AddOsvRecordAsync(string json)
+    {
+        using var response = await _http.PostAsync("_sim/osv/records", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+        response.EnsureSuccessStatusCode();
+    }
+
     public void Dispose() => _http.Dispose();
 
     private async Task PostAsync(string path)

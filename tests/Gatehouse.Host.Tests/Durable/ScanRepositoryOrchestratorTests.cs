@@ -53,7 +53,7 @@ public sealed class ScanRepositoryOrchestratorTests(AzuriteStorage storage, ITes
     private static void Register(DurableTaskRegistry registry, Recorder seen, TimeSpan scanTime)
     {
         registry.AddOrchestrator<ScanRepositoryOrchestrator>();
-        registry.AddActivityFunc<PrefetchRequest, List<HfRepoFile>>(nameof(ListRepositoryFilesActivity), (_, _) => Files);
+        registry.AddActivityFunc<PrefetchRequest, RepositoryListing>(nameof(ListRepositoryFilesActivity), (_, _) => new RepositoryListing([.. Files], null));
         registry.AddActivityFunc<PrefetchFileInput, PrefetchFileOutcome>(nameof(PrefetchFileActivity), async (_, input) =>
         {
             var now = Interlocked.Increment(ref seen.InFlight);
@@ -127,7 +127,7 @@ public sealed class ScanRepositoryOrchestratorTests(AzuriteStorage storage, ITes
         await using var app = await DurableTestApp.StartAsync(storage, output, "prefetch", r => Register(r, seen, TimeSpan.FromSeconds(2)));
         var id = "prefetch-" + DurableTestApp.NewInstanceId("repo")[..32];
         await app.Client.ScheduleNewOrchestrationInstanceAsync(nameof(ScanRepositoryOrchestrator),
-            new PrefetchRequest("models", "org/repo", "main", Commit, MaxFiles: 100, Parallelism: 2, ScanTimeoutSeconds: 120), new StartOrchestrationOptions(id));
+            new PrefetchRequest("models", "org/repo", "main", Commit, MaxFiles: 100, Parallelism: 2, ScanTimeoutSeconds: 120, MaxTreePages: 10), new StartOrchestrationOptions(id));
 
         var done = await app.WaitForCompletionAsync(id, TimeSpan.FromSeconds(120));
 
@@ -169,7 +169,7 @@ public sealed class ScanRepositoryOrchestratorTests(AzuriteStorage storage, ITes
         await using var app = await DurableTestApp.StartAsync(storage, output, "prefetch-pending", r => Register(r, seen, TimeSpan.Zero));
         var id = "prefetch-" + DurableTestApp.NewInstanceId("pending")[..32];
         await app.Client.ScheduleNewOrchestrationInstanceAsync(nameof(ScanRepositoryOrchestrator),
-            new PrefetchRequest("models", "org/repo", "main", Commit, MaxFiles: 100, Parallelism: 8, ScanTimeoutSeconds: 4), new StartOrchestrationOptions(id));
+            new PrefetchRequest("models", "org/repo", "main", Commit, MaxFiles: 100, Parallelism: 8, ScanTimeoutSeconds: 4, MaxTreePages: 10), new StartOrchestrationOptions(id));
 
         var done = await app.WaitForCompletionAsync(id, TimeSpan.FromSeconds(90));
 

@@ -5,20 +5,27 @@ using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.HuggingFace.Prefetch;
 
-/// <summary>Lists every file of the repository at the prefetch's commit; a refusal by the Hub fails the prefetch with its message.</summary>
-public sealed class ListRepositoryFilesActivity(HfRepository repository, ILogger<ListRepositoryFilesActivity> log) : TaskActivity<PrefetchRequest, List<HfRepoFile>>
+/// <summary>
+/// Lists every file of the repository at the prefetch's commit. An upstream that cannot be reached fails the activity
+/// (and is retried); a refusal by the Hub or a listing past the limits is returned, and fails the prefetch with its message.
+/// </summary>
+public sealed class ListRepositoryFilesActivity(HfRepository repository, ILogger<ListRepositoryFilesActivity> log) : TaskActivity<PrefetchRequest, RepositoryListing>
 {
-    public override async Task<List<HfRepoFile>> RunAsync(TaskActivityContext context, PrefetchRequest input)
+    public override async Task<RepositoryListing> RunAsync(TaskActivityContext context, PrefetchRequest input)
     {
-        var listed = await repository.ListFilesAsync(input.RepoType, input.RepoId, input.Commit, input.MaxFiles, CancellationToken.None);
+        var listed = await repository.ListFilesAsync(input.RepoType, input.RepoId, input.Commit, input.MaxFiles, input.MaxTreePages, CancellationToken.None);
         if (listed.Value is not { } files)
         {
-            // Bad gateway may pass (retried); a refusal or a too-large repository will not.
-            throw new InvalidOperationException(listed.Error);
+            if (listed.Status == System.Net.HttpStatusCode.BadGateway)
+            {
+                throw new InvalidOperationException(listed.Error);
+            }
+            log.LogWarning("Prefetch {Instance}: {Repo}@{Commit} refused: {Problem}", context.InstanceId, input.RepoId, input.Commit, listed.Error);
+            return new RepositoryListing(null, listed.Error);
         }
         log.LogInformation("Prefetch {Instance}: {Repo}@{Commit} lists {Files} files, {Bytes} bytes",
             context.InstanceId, input.RepoId, input.Commit, files.Count, files.Sum(f => f.Size));
-        return [.. files];
+        return new RepositoryListing([.. files], null);
     }
 }
 

@@ -8,15 +8,23 @@ namespace Gatehouse.HuggingFace.Prefetch;
 /// <param name="Revision">What the caller asked for (branch, tag or commit), for the report.</param>
 /// <param name="Commit">The 40-hex commit the revision resolved to when the prefetch was accepted; every file is pinned to it.</param>
 /// <param name="MaxFiles">Refuse repositories with more files than this.</param>
+/// <param name="MaxTreePages">Refuse repositories whose tree listing does not end within this many pages.</param>
 /// <param name="Parallelism">How many files are fetched and scanned at once.</param>
 /// <param name="ScanTimeoutSeconds">How long to wait for the verdict of a file someone else is scanning before reporting it as pending.</param>
-public sealed record PrefetchRequest(string RepoType, string RepoId, string Revision, string Commit, int MaxFiles, int Parallelism, int ScanTimeoutSeconds);
+public sealed record PrefetchRequest(string RepoType, string RepoId, string Revision, string Commit, int MaxFiles, int Parallelism, int ScanTimeoutSeconds,
+    int MaxTreePages);
 
 /// <summary>
 /// Input of <see cref="PrefetchFileActivity"/>: one file of the repository at the prefetch's commit, and the other paths
 /// with the same content (their references are recorded too; the content is fetched once).
 /// </summary>
 public sealed record PrefetchFileInput(string RepoType, string RepoId, string Commit, HfRepoFile File, IReadOnlyList<string>? AlsoAt = null);
+
+/// <summary>
+/// Output of <see cref="ListRepositoryFilesActivity"/>: the files, or why the repository is refused (a limit, the Hub's
+/// refusal), which fails the prefetch without retrying the listing.
+/// </summary>
+public sealed record RepositoryListing(List<HfRepoFile>? Files, string? Refusal);
 
 /// <summary>Where one file stands after <see cref="PrefetchFileActivity"/>.</summary>
 public enum PrefetchFileState

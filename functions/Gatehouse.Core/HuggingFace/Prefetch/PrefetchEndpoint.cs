@@ -33,6 +33,8 @@ public sealed class PrefetchEndpoint(HfRepository repository, IAuditLog audit, I
     };
 
     private readonly HuggingFaceOptions _options = options.Value.HuggingFace;
+    private readonly PrefetchOptions _limits = options.Value.Prefetch;
+    private readonly int _parallelism = options.Value.AdminWork.Parallelism;
 
     public async Task HandleAsync(HttpContext context, DurableTaskClient durable, string source, string? id)
     {
@@ -98,7 +100,8 @@ public sealed class PrefetchEndpoint(HfRepository repository, IAuditLog audit, I
         var existing = await durable.GetInstanceAsync(id, getInputsAndOutputs: false, ct);
         if (existing is not { RuntimeStatus: OrchestrationRuntimeStatus.Running or OrchestrationRuntimeStatus.Pending })
         {
-            var input = new PrefetchRequest(repoType, body.Repo, revision, commit, _options.PrefetchMaxFiles, _options.PrefetchParallelism, _options.PrefetchScanTimeoutSeconds);
+            var input = new PrefetchRequest(repoType, body.Repo, revision, commit, _limits.MaxFiles, _parallelism, _options.PrefetchScanTimeoutSeconds,
+                _limits.MaxTreePages);
             await durable.ScheduleNewOrchestrationInstanceAsync(nameof(ScanRepositoryOrchestrator), input, new StartOrchestrationOptions(id), ct);
             await audit.WriteAsync("prefetch", $"{HfFileDigests.Subject(repoType, body.Repo, commit)}", $"started {id} for revision {revision}", ct);
             log.LogInformation("Prefetch {Instance} started for {Repo}@{Commit} (revision {Revision})", id, body.Repo, commit, revision);

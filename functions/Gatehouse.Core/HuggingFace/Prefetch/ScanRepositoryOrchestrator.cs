@@ -17,7 +17,8 @@ public sealed class ScanRepositoryOrchestrator : TaskOrchestrator<PrefetchReques
 
     public override async Task<PrefetchResult> RunAsync(TaskOrchestrationContext context, PrefetchRequest input)
     {
-        var files = await context.CallActivityAsync<List<HfRepoFile>>(nameof(ListRepositoryFilesActivity), input, Retry);
+        var listing = await context.CallActivityAsync<RepositoryListing>(nameof(ListRepositoryFilesActivity), input, Retry);
+        var files = listing.Files ?? throw new PrefetchRefusedException(listing.Refusal ?? "The repository could not be listed");
         var progress = new PrefetchProgress(files.Count, 0, files.Sum(f => f.Size), 0);
         context.SetCustomStatus(progress);
 
@@ -156,3 +157,6 @@ public sealed class ScanRepositoryOrchestrator : TaskOrchestrator<PrefetchReques
     /// <summary>How a content's scan ended for the report: a decision (for the reference <paramref name="For"/>), a failed fetch, or neither yet.</summary>
     private sealed record Scanned(VerdictSummary? Verdict, ReferenceKey? For, string? FetchError);
 }
+
+/// <summary>A prefetch the repository's listing refused (a limit, the Hub's refusal): the orchestration fails with this message.</summary>
+public sealed class PrefetchRefusedException(string message) : Exception(message);
