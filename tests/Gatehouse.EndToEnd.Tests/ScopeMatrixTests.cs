@@ -52,6 +52,7 @@ public sealed class ScopeMatrixTests(ScopeMatrixTests.Fixture fixture, ITestOutp
         ["AdminQuarantine"] = [Unauthorized, Forbidden, Forbidden, Ok, Unauthorized, Unauthorized, Forbidden, Forbidden],
         ["AdminOpenApi"] = [Unauthorized, Forbidden, Forbidden, Ok, Unauthorized, Unauthorized, Forbidden, Forbidden],
         ["Uploads"] = [Unauthorized, Ok, Ok, Ok, Unauthorized, Unauthorized, Forbidden, Forbidden],
+        ["AdminRescan"] = [Unauthorized, Forbidden, Forbidden, Ok, Unauthorized, Unauthorized, Forbidden, Forbidden],
     };
 
     [Fact]
@@ -205,6 +206,8 @@ public sealed class ScopeMatrixTests(ScopeMatrixTests.Fixture fixture, ITestOutp
             Requests["AdminQuarantine"] = new(HttpMethod.Get, "admin/quarantine", HttpStatusCode.OK);
             Requests["AdminOpenApi"] = new(HttpMethod.Get, "admin/openapi.json", HttpStatusCode.OK);
             // No such upload: the handler's own 404, which only a caller let through gets.
+            // No rescan ran on this host yet: the handler's own 404, which only a caller let through gets.
+            Requests["AdminRescan"] = new(HttpMethod.Get, "admin/rescan/gatehouse-rescan", HttpStatusCode.NotFound);
             Requests["Uploads"] = new(HttpMethod.Get, "uploads/models/scopes-org/none/model.bin", HttpStatusCode.NotFound);
 
             var tokens = NewService();

@@ -21,8 +21,23 @@ public static class AdminApiDocument
     [
         new("/admin/tokens", HttpMethod.Get, "listTokens", "tokens", "List entitlement tokens (ids, names, scopes; never secrets)"),
         new("/admin/tokens", HttpMethod.Post, "createToken", "tokens", "Create a token; its secret is shown once",
-            Body: Object(("name", "string", true, "1 to 100 characters"), ("scope", "string", false, "read (default) or admin")), Success: 201),
+            Body: Object(("name", "string", true, "1 to 100 characters"),
+                ("scopes", "array", false, "pypi:read, hf:read, uploads:write, admin, read; a read scope may be limited: pypi:read=numpy,torch-*"),
+                ("scope", "string", false, "legacy: read (default) or admin"), ("expiresAt", "string", false, "ISO 8601"),
+                ("maxDownloads", "integer", false, "files served in total"), ("maxBytesPerDay", "integer", false, "bytes per rolling day"),
+                ("allowedIps", "array", false, "CIDR ranges or addresses, IPv4 or IPv6")), Success: 201),
+        new("/admin/tokens/{id}", HttpMethod.Get, "getToken", "tokens", "One token with its scopes, limits and usage", [Path("id", "The token's id")]),
+        new("/admin/tokens/{id}", HttpMethod.Patch, "updateToken", "tokens", "Change a token's limits: a field left out stays, null lifts it",
+            [Path("id", "The token's id")], Object(("expiresAt", "string", false, "ISO 8601"), ("maxDownloads", "integer", false, "files served in total"),
+                ("maxBytesPerDay", "integer", false, "bytes per rolling day"), ("allowedIps", "array", false, "CIDR ranges or addresses"))),
+        new("/admin/tokens/{id}/rotate", HttpMethod.Post, "rotateToken", "tokens",
+            "A new secret for the token; the old one stays valid for the grace period", [Path("id", "The token's id")],
+            Object(("graceHours", "number", false, "how long the old secret stays valid; 24 by default, 0 ends it now"))),
         new("/admin/tokens/{id}", HttpMethod.Delete, "revokeToken", "tokens", "Revoke a token", [Path("id", "The token's id")]),
+        new("/admin/rescan", HttpMethod.Post, "startRescan", "rescan",
+            "Start a rescan of the cached verdicts whose checks, policy or OSV data changed (202 with Location; 409 with the running one)", Success: 202),
+        new("/admin/rescan", HttpMethod.Get, "getRescan", "rescan", "The running or last rescan's progress: examined, selected, decided, changed, by reason and decision"),
+        new("/admin/rescan/{id}", HttpMethod.Get, "getRescanById", "rescan", "A rescan's progress by its id", [Path("id", "gatehouse-rescan")]),
         new("/admin/prefetch/{source}", HttpMethod.Post, "startPrefetch", "prefetch",
             "Fetch and scan every file of a Hugging Face repository at a revision (202 with Location)", [Path("source", "hf")],
             Object(("repo", "string", true, "org/name"), ("revision", "string", false, "branch, tag or commit; main by default"),
@@ -123,12 +138,21 @@ public static class AdminApiDocument
                 Schema = new OpenApiSchema
                 {
                     Type = JsonSchemaType.Object,
-                    Properties = properties.ToDictionary(p => p.Name, p => (IOpenApiSchema)new OpenApiSchema { Type = JsonSchemaType.String, Description = p.Description },
-                        StringComparer.Ordinal),
+                    Properties = properties.ToDictionary(p => p.Name, p => Property(p.Type, p.Description), StringComparer.Ordinal),
                     Required = properties.Where(p => p.Required).Select(p => p.Name).ToHashSet(StringComparer.Ordinal),
                 },
             },
         },
+    };
+
+    /// <summary>A body property: <c>string</c>, <c>integer</c>, <c>number</c>, <c>boolean</c>, or <c>array</c> (of strings).</summary>
+    private static IOpenApiSchema Property(string type, string description) => type switch
+    {
+        "integer" => new OpenApiSchema { Type = JsonSchemaType.Integer, Description = description },
+        "number" => new OpenApiSchema { Type = JsonSchemaType.Number, Description = description },
+        "boolean" => new OpenApiSchema { Type = JsonSchemaType.Boolean, Description = description },
+        "array" => new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.String }, Description = description },
+        _ => new OpenApiSchema { Type = JsonSchemaType.String, Description = description },
     };
 
     private static OpenApiRequestBody Text(string mediaType, string description) => new()
