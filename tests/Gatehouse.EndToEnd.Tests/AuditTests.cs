@@ -22,26 +22,17 @@ public sealed class AuditTests(ITestOutputHelper output) : IAsyncLifetime
     private const string Project = "gh-x";
     private const string Version = "1.0";
 
-    private PrivateAzurite? _azurite;
-    private GatehouseStack? _stack;
+    private PrivateGatehouse? _gatehouse;
 
-    private GatehouseStack Stack => _stack ?? throw new InvalidOperationException("The audit Gatehouse did not start.");
+    private GatehouseStack Stack => _gatehouse?.Stack ?? throw new InvalidOperationException("The audit Gatehouse did not start.");
 
-    public async Task InitializeAsync()
-    {
-        _azurite = await PrivateAzurite.StartAsync();
-        _stack = await GatehouseStack.StartAsync("audit", storageConnectionString: _azurite.ConnectionString);
-    }
+    public async Task InitializeAsync() => _gatehouse = await PrivateGatehouse.StartAsync("audit");
 
     public async Task DisposeAsync()
     {
-        if (_stack is not null)
+        if (_gatehouse is not null)
         {
-            await _stack.DisposeAsync();
-        }
-        if (_azurite is not null)
-        {
-            await _azurite.DisposeAsync();
+            await _gatehouse.DisposeAsync();
         }
     }
 
@@ -49,7 +40,7 @@ public sealed class AuditTests(ITestOutputHelper output) : IAsyncLifetime
     public Task The_affected_report_names_the_two_tokens_that_downloaded_a_release_quarantined_afterwards_and_not_one_that_read_its_index() =>
         Stack.RunAsync(output, async () =>
         {
-            var connection = _azurite!.ConnectionString;
+            var connection = _gatehouse!.ConnectionString;
             var file = await Stack.Sim.SyntheticAsync(Project, Version, 4096, DateTimeOffset.UtcNow.AddDays(-30));
             var first = await GatehouseStack.CreateTokenAsync(connection, "audit first consumer");
             var second = await GatehouseStack.CreateTokenAsync(connection, "audit second consumer");

@@ -12,26 +12,17 @@ namespace Gatehouse.EndToEnd.Tests;
 /// </summary>
 public sealed class EventsGatehouse : IAsyncLifetime
 {
-    private PrivateAzurite? _azurite;
-    private GatehouseStack? _stack;
+    private PrivateGatehouse? _gatehouse;
 
-    public GatehouseStack Stack => _stack ?? throw new InvalidOperationException("The events Gatehouse did not start.");
+    public GatehouseStack Stack => _gatehouse?.Stack ?? throw new InvalidOperationException("The events Gatehouse did not start.");
 
-    public async Task InitializeAsync()
-    {
-        _azurite = await PrivateAzurite.StartAsync();
-        _stack = await GatehouseStack.StartAsync("events", s => s with { EventsToSimulator = true }, storageConnectionString: _azurite.ConnectionString);
-    }
+    public async Task InitializeAsync() => _gatehouse = await PrivateGatehouse.StartAsync("events", s => s with { EventsToSimulator = true });
 
     public async Task DisposeAsync()
     {
-        if (_stack is not null)
+        if (_gatehouse is not null)
         {
-            await _stack.DisposeAsync();
-        }
-        if (_azurite is not null)
-        {
-            await _azurite.DisposeAsync();
+            await _gatehouse.DisposeAsync();
         }
     }
 }

@@ -42,15 +42,14 @@ public sealed class PolicyGatehouse : IAsyncLifetime
             owner: security@example.com
         """ + "\n";
 
-    private PrivateAzurite? _azurite;
-    private GatehouseStack? _stack;
+    private PrivateGatehouse? _gatehouse;
 
-    public GatehouseStack Stack => _stack ?? throw new InvalidOperationException("The policy Gatehouse did not start.");
+    public GatehouseStack Stack => _gatehouse?.Stack ?? throw new InvalidOperationException("The policy Gatehouse did not start.");
 
     public string PolicyFile { get; } = Path.Combine(TestEnvironment.NewTempDirectory("policy"), "policy.yaml");
 
     /// <summary>The private Azurite's connection string (for tokens made straight in storage).</summary>
-    public string ConnectionString => _azurite?.ConnectionString ?? throw new InvalidOperationException("The policy Gatehouse did not start.");
+    public string ConnectionString => _gatehouse?.ConnectionString ?? throw new InvalidOperationException("The policy Gatehouse did not start.");
 
     /// <summary>Refreshes the OSV mirror from the simulator's fixture export now, and checks that it is loaded.</summary>
     public static async Task EnsureOsvLoadedAsync(HttpClient admin)
@@ -65,19 +64,14 @@ public sealed class PolicyGatehouse : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await File.WriteAllTextAsync(PolicyFile, Policy);
-        _azurite = await PrivateAzurite.StartAsync();
-        _stack = await GatehouseStack.StartAsync("policy", s => s with { OsvFixture = true, PolicyFile = PolicyFile }, storageConnectionString: _azurite.ConnectionString);
+        _gatehouse = await PrivateGatehouse.StartAsync("policy", s => s with { OsvFixture = true, PolicyFile = PolicyFile });
     }
 
     public async Task DisposeAsync()
     {
-        if (_stack is not null)
+        if (_gatehouse is not null)
         {
-            await _stack.DisposeAsync();
-        }
-        if (_azurite is not null)
-        {
-            await _azurite.DisposeAsync();
+            await _gatehouse.DisposeAsync();
         }
     }
 }

@@ -20,33 +20,24 @@ public sealed class QuarantineTests(ITestOutputHelper output) : IAsyncLifetime
     private const string EvilSha256 = "20ad5167cc1db7a87d3aa370bdee03d4a7999b717c1c31f38c55c16da48637b2";
     private const string Reviewer = "reviewer-alice";
 
-    private PrivateAzurite? _azurite;
-    private GatehouseStack? _stack;
+    private PrivateGatehouse? _gatehouse;
 
-    private GatehouseStack Stack => _stack ?? throw new InvalidOperationException("The quarantine Gatehouse did not start.");
+    private GatehouseStack Stack => _gatehouse?.Stack ?? throw new InvalidOperationException("The quarantine Gatehouse did not start.");
 
-    public async Task InitializeAsync()
-    {
-        _azurite = await PrivateAzurite.StartAsync();
-        _stack = await GatehouseStack.StartAsync("quarantine", storageConnectionString: _azurite.ConnectionString);
-    }
+    public async Task InitializeAsync() => _gatehouse = await PrivateGatehouse.StartAsync("quarantine");
 
     public async Task DisposeAsync()
     {
-        if (_stack is not null)
+        if (_gatehouse is not null)
         {
-            await _stack.DisposeAsync();
-        }
-        if (_azurite is not null)
-        {
-            await _azurite.DisposeAsync();
+            await _gatehouse.DisposeAsync();
         }
     }
 
     [Fact]
     public Task A_blocked_wheel_released_installs_with_pip_blocked_again_is_refused_with_the_reason_and_the_audit_holds_every_step() => Stack.RunAsync(output, async () =>
     {
-        var adminToken = await GatehouseStack.CreateTokenAsync(_azurite!.ConnectionString, Reviewer, TokenScope.Admin);
+        var adminToken = await GatehouseStack.CreateTokenAsync(_gatehouse!.ConnectionString, Reviewer, TokenScope.Admin);
         using var admin = Admin(adminToken);
 
         // Refused by the policy: blocked, listed, shown with its finding.
@@ -125,7 +116,7 @@ public sealed class QuarantineTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public Task A_release_past_its_expiry_no_longer_allows_a_lift_returns_the_decision_to_the_policy_and_a_rescan_renews_the_facts() => Stack.RunAsync(output, async () =>
     {
-        using var admin = Admin(await GatehouseStack.CreateTokenAsync(_azurite!.ConnectionString, Reviewer, TokenScope.Admin));
+        using var admin = Admin(await GatehouseStack.CreateTokenAsync(_gatehouse!.ConnectionString, Reviewer, TokenScope.Admin));
         using var client = Stack.CreateClient();
         var file = GatehouseStack.FileUrl("gh-evil", EvilSha256, EvilWheel);
         using (var before = await client.GetAsync(file))
@@ -196,7 +187,7 @@ public sealed class QuarantineTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public Task The_admin_OpenAPI_document_is_served_to_admin_tokens_only() => Stack.RunAsync(output, async () =>
     {
-        using var admin = Admin(await GatehouseStack.CreateTokenAsync(_azurite!.ConnectionString, Reviewer, TokenScope.Admin));
+        using var admin = Admin(await GatehouseStack.CreateTokenAsync(_gatehouse!.ConnectionString, Reviewer, TokenScope.Admin));
         var document = await admin.GetFromJsonAsync<JsonElement>("admin/openapi.json");
         Assert.StartsWith("3.0", document.GetProperty("openapi").GetString(), StringComparison.Ordinal);
         Assert.True(document.GetProperty("paths").TryGetProperty("/admin/quarantine/{sha256}/release", out _), "the document lacks the release operation");

@@ -32,7 +32,8 @@ public sealed class RescanTests(ITestOutputHelper output)
     public async Task A_policy_change_flips_exactly_the_matching_verdicts_with_one_audit_row_each_and_the_index_blob_and_download_follow_then_flip_back()
     {
         await using var azurite = await PrivateAzurite.StartAsync();
-        await using var stack = await GatehouseStack.StartAsync("rescan-policy", s => s with { OsvFixture = true }, storageConnectionString: azurite.ConnectionString);
+        await using var stack = await GatehouseStack.StartAsync("rescan-policy", s => s with { OsvFixture = true, EventsToSimulator = true },
+            storageConnectionString: azurite.ConnectionString);
         await stack.RunAsync(output, async () =>
         {
             using var admin = await stack.CreateAdminClientAsync();
@@ -68,6 +69,12 @@ public sealed class RescanTests(ITestOutputHelper output)
             Assert.Equal(HttpStatusCode.Forbidden, await StatusOfAsync(client, flip, flipped));
             var reason = await EventuallyYankedAsync(client, flip, flipped.Filename);
             Assert.Contains("rescan-e2e", reason, StringComparison.Ordinal);
+            // One event for the one change, none for what stayed.
+            var blocked = Assert.Single(await EventsOfAsync(stack, flipped.Sha256, 1));
+            Assert.Equal("Gatehouse.ArtifactBlocked", blocked.GetProperty("type").GetString());
+            Assert.Equal("rescan-e2e", blocked.GetProperty("data").GetProperty("policyRule").GetString());
+            Assert.Empty(await EventsOfAsync(stack, kept.Sha256, 0));
+            Assert.Empty(await EventsOfAsync(stack, newer.Sha256, 0));
 
             await ApplyPolicyAsync(admin, PolicyProvider.DefaultText);
             var second = await RescanAsync(admin);
@@ -79,6 +86,8 @@ public sealed class RescanTests(ITestOutputHelper output)
             Assert.True(await stack.Storage.BlobExistsAsync(StorageProbe.Artifacts, flipped.Sha256), "the released content did not move back to artifacts");
             Assert.Equal(HttpStatusCode.OK, await StatusOfAsync(client, flip, flipped));
             Assert.Empty(await stack.Storage.ContentProblemsAsync());
+            var flips = await EventsOfAsync(stack, flipped.Sha256, 2);
+            Assert.Equal(["Gatehouse.ArtifactBlocked", "Gatehouse.ArtifactReleased"], flips.Select(e => e.GetProperty("type").GetString()));
 
             // Nothing changed since: a third rescan selects nothing and writes nothing.
             var third = await RescanAsync(admin);
@@ -143,6 +152,7 @@ public sealed class RescanTests(ITestOutputHelper output)
             s => s with
             {
                 ControlQueueVisibilityTimeoutSeconds = 20,
+                EventsToSimulator = true,
                 Extra = new Dictionary<string, string> { ["Gatehouse__Rescan__BatchSize"] = "25", ["Gatehouse__AdminWork__Parallelism"] = "2" },
             },
             storageConnectionString: azurite.ConnectionString);
@@ -196,7 +206,41 @@ public sealed class RescanTests(ITestOutputHelper output)
             {
                 Assert.Equal("Blocked", (await stack.Storage.ReferenceAsync(s.Partition, s.FileName))!.GetString("Decision"));
             }
+
+            // One event per change, across the kill: every reference's ArtifactBlocked arrives, none twice.
+            var subjectPrefix = $"pypi/{prefix}-";
+            List<JsonElement> events = [];
+            var waiting = Stopwatch.StartNew();
+            while ((events = [.. (await stack.Sim.ReceivedEventsAsync()).Where(e => e.GetProperty("subject").GetString()!.StartsWith(subjectPrefix, StringComparison.Ordinal))])
+                .Count < Seeded)
+            {
+                Assert.True(waiting.Elapsed < RescanTimeout, $"{events.Count} of {Seeded} events arrived within {RescanTimeout.TotalSeconds} s");
+                await Task.Delay(500);
+            }
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            events = [.. (await stack.Sim.ReceivedEventsAsync()).Where(e => e.GetProperty("subject").GetString()!.StartsWith(subjectPrefix, StringComparison.Ordinal))];
+            Step($"{events.Count} events received");
+            Assert.Equal(Seeded, events.Count);
+            Assert.Equal(Seeded, events.Select(e => e.GetProperty("id").GetString()).Distinct(StringComparer.Ordinal).Count());
+            Assert.Equal(Seeded, events.Select(e => e.GetProperty("subject").GetString()).Distinct(StringComparer.Ordinal).Count());
+            Assert.All(events, e => Assert.Equal("Gatehouse.ArtifactBlocked", e.GetProperty("type").GetString()));
         });
+    }
+
+    /// <summary>The CloudEvents the simulator took about a content, once at least <paramref name="atLeast"/> arrived (the dispatcher polls each second).</summary>
+    private static async Task<List<JsonElement>> EventsOfAsync(GatehouseStack stack, string sha256, int atLeast)
+    {
+        var waiting = Stopwatch.StartNew();
+        while (true)
+        {
+            var events = (await stack.Sim.ReceivedEventsAsync()).Where(e => e.GetProperty("data").GetProperty("sha256").GetString() == sha256).ToList();
+            if (events.Count >= atLeast)
+            {
+                return events;
+            }
+            Assert.True(waiting.Elapsed < TimeSpan.FromSeconds(60), $"{events.Count} of {atLeast} events about {sha256} arrived within 60 s");
+            await Task.Delay(250);
+        }
     }
 
     private static async Task<HttpStatusCode> StatusOfAsync(HttpClient client, string project, SyntheticFile file)

@@ -99,6 +99,10 @@ public sealed class SimulatorControl(Uri baseAddress) : IDisposable
     /// <summary>What the simulator's CloudEvents receiver holds: <c>{down, refused, deliveries, events: [{receivedAt, contentType, event}]}</c>.</summary>
     public async Task<JsonElement> EventsAsync() => await _http.GetFromJsonAsync<JsonElement>("_sim/events");
 
+    /// <summary>Every CloudEvent the receiver took, in arrival order (a redelivery is listed again).</summary>
+    public async Task<List<JsonElement>> ReceivedEventsAsync() =>
+        [.. (await EventsAsync()).GetProperty("events").EnumerateArray().Select(d => d.GetProperty("event"))];
+
     /// <summary>The receiver answers 503 to every delivery until <see cref="EventsUpAsync"/>.</summary>
     public Task EventsDownAsync() => PostAsync("_sim/events/down");
 
