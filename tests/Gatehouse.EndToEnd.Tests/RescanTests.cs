@@ -196,7 +196,10 @@ public sealed class RescanTests(ITestOutputHelper output)
             using var restartedAdmin = await stack.CreateAdminClientAsync("e2e admin after restart");
             var progress = await WaitForRescanAsync(restartedAdmin);
             Step($"rescan completed: {progress}");
-            Assert.Equal(Seeded, progress.GetProperty("changed").GetInt64());
+            // "changed" counts what finished activities reported: a chunk whose decisions were written just before the kill
+            // but whose result was lost is run again, finds nothing left to change, and reports nothing (a documented
+            // under-count). What must hold exactly is below: every reference decided once, one event each.
+            Assert.InRange(progress.GetProperty("changed").GetInt64(), Seeded - (2 * 25), Seeded);
             Assert.Equal(0, progress.GetProperty("failed").GetInt64());
 
             var audits = await CachedVerdicts.DecisionAuditsAsync(azurite.ConnectionString);
