@@ -290,8 +290,8 @@ public sealed class HuggingFacePrefetchTests(ITestOutputHelper output)
             // Who may ask.
             await ExpectAsync(anonymous, HttpMethod.Post, "admin/prefetch/hf", JsonContent.Create(valid), HttpStatusCode.Unauthorized, "entitlement token");
             await ExpectAsync(anonymous, HttpMethod.Get, $"admin/prefetch/hf/{unknownId}", null, HttpStatusCode.Unauthorized, "entitlement token");
-            await ExpectAsync(reader, HttpMethod.Post, "admin/prefetch/hf", JsonContent.Create(valid), HttpStatusCode.Forbidden, "admin token");
-            await ExpectAsync(reader, HttpMethod.Get, $"admin/prefetch/hf/{unknownId}", null, HttpStatusCode.Forbidden, "admin token");
+            await ExpectAsync(reader, HttpMethod.Post, "admin/prefetch/hf", JsonContent.Create(valid), HttpStatusCode.Forbidden, "admin scope");
+            await ExpectAsync(reader, HttpMethod.Get, $"admin/prefetch/hf/{unknownId}", null, HttpStatusCode.Forbidden, "admin scope");
 
             // What may be asked for.
             foreach (var repo in new[] { "", "no-namespace", "a/b/c", "../etc", "gatehouse-demo/../x", "gatehouse-demo/tiny--model", "gatehouse-demo/tiny model", "/tiny-model", "gatehouse-demo/" + new string('m', 97) })
