@@ -22,7 +22,8 @@ internal static class HostTelemetry
         telemetry.WithMetrics(metrics =>
         {
             metrics.AddMeter(GatehouseTelemetry.Name).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddRuntimeInstrumentation()
-                .AddPrometheusExporter();
+                // Every scrape reads the instruments afresh (the exporter's default keeps an answer 300 ms).
+                .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0);
             if (otlp)
             {
                 metrics.AddOtlpExporter();
