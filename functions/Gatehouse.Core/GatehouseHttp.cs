@@ -16,6 +16,7 @@ using Gatehouse.Uploads;
 using Gatehouse.Vulnerabilities;
 using Microsoft.AspNetCore.Http;
 using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -111,6 +112,15 @@ public sealed class GatehouseHttp(
     /// <summary>Starts a rescan of cached verdicts (POST) or reports its progress (GET). Admin tokens only.</summary>
     public Task AdminRescan(HttpContext context, DurableTaskClient durable, string? id) =>
         RunAsync(context, TokenScope.Admin, () => rescan.HandleAsync(context, durable, id));
+
+    /// <summary>The console's overview: references by decision, decisions per day, the newest refusals, live counters. Admin tokens only.</summary>
+    public Task AdminStats(HttpContext context) =>
+        // Resolved per request rather than injected, so the console's endpoints leave this constructor alone.
+        RunAsync(context, TokenScope.Admin, () => context.RequestServices.GetRequiredService<AdminStatsEndpoint>().HandleAsync(context));
+
+    /// <summary>The console's artifact search by sha256, subject, file, version or token. Admin tokens only.</summary>
+    public Task AdminArtifacts(HttpContext context) =>
+        RunAsync(context, TokenScope.Admin, () => context.RequestServices.GetRequiredService<AdminArtifactsEndpoint>().HandleAsync(context));
 
     public Task Health(HttpContext context)
     {

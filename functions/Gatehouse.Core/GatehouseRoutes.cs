@@ -20,6 +20,8 @@ public static class GatehouseRoutes
     public const string AdminOpenApi = "admin/openapi.json";
     public const string Uploads = "uploads/{*path}";
     public const string AdminRescan = "admin/rescan/{id?}";
+    public const string AdminStats = "admin/stats";
+    public const string AdminArtifacts = "admin/artifacts";
 
     /// <summary>Every route with its function name and methods, as the Functions metadata must list it.</summary>
     public static readonly IReadOnlyList<GatehouseRoute> All =
@@ -41,6 +43,8 @@ public static class GatehouseRoutes
         new("AdminOpenApi", AdminOpenApi, ["GET"]),
         new("Uploads", Uploads, ["GET", "HEAD", "PUT"]),
         new("AdminRescan", AdminRescan, ["GET", "POST"]),
+        new("AdminStats", AdminStats, ["GET"]),
+        new("AdminArtifacts", AdminArtifacts, ["GET"]),
     ];
 }
 

@@ -136,6 +136,15 @@ public static class GatehouseServiceCollectionExtensions
         // Rescans of cached verdicts after the checks, the policy or the OSV data changed.
         services.AddSingleton<RescanRuns>();
         services.AddSingleton<AdminRescanEndpoint>();
+
+        // The console's overview and artifact search, and this instance's live counters (counting from host start).
+        services.AddSingleton<LiveCounters>();
+        services.AddHostedService<LiveCounters.Starter>();
+        services.AddSingleton<IReferenceCatalog, ReferenceCatalog>();
+        services.AddSingleton<ConsoleStats>();
+        services.AddSingleton<AdminStatsEndpoint>();
+        services.AddSingleton<ArtifactSearch>();
+        services.AddSingleton<AdminArtifactsEndpoint>();
         return services;
     }
 
@@ -184,6 +193,8 @@ public static class GatehouseServiceCollectionExtensions
 
         endpoints.MapMethods("/" + GatehouseRoutes.AdminRescan, Methods("AdminRescan"),
             (HttpContext c, GatehouseHttp h, DurableTaskClient d, string? id) => h.AdminRescan(c, d, id));
+        endpoints.MapMethods("/" + GatehouseRoutes.AdminStats, Methods("AdminStats"), (HttpContext c, GatehouseHttp h) => h.AdminStats(c));
+        endpoints.MapMethods("/" + GatehouseRoutes.AdminArtifacts, Methods("AdminArtifacts"), (HttpContext c, GatehouseHttp h) => h.AdminArtifacts(c));
         return endpoints;
     }
 
