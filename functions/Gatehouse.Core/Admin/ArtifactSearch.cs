@@ -15,8 +15,12 @@ public sealed record ArtifactMatches(IReadOnlyList<ReferenceRow> Items, bool Tru
 /// (exactly, PyPI and uploads), or a token's id or name (the files that token downloaded, from the audit's token index).
 /// No text lists the newest decisions.
 /// </summary>
-public sealed partial class ArtifactSearch(IReferenceCatalog catalog, IReferenceStore references, AuditReader audit, EntitlementTokenService tokens)
+public sealed partial class ArtifactSearch(IReferenceCatalog catalog, IReferenceStore references, AuditReader audit, EntitlementTokenService tokens,
+    TimeProvider time)
 {
+    /// <summary>The window the newest decisions are looked for first; the whole table is walked only when it holds too few.</summary>
+    public static readonly TimeSpan RecentWindow = TimeSpan.FromDays(1);
+
     public const int DefaultLimit = 50;
     public const int MaxLimit = 500;
 
@@ -42,8 +46,24 @@ public sealed partial class ArtifactSearch(IReferenceCatalog catalog, IReference
             }
             return found.Result();
         }
+        if (q.Length == 0)
+        {
+            // More decisions than the limit in the last day hold the newest ones: no walk over every reference.
+            var recent = new Found(limit);
+            await foreach (var row in catalog.ListAsync(ReferenceColumns.Listing, time.GetUtcNow() - RecentWindow, cancellationToken))
+            {
+                if (row.Decision is not null)
+                {
+                    recent.Add(row, remote);
+                }
+            }
+            if (recent.Result() is { Truncated: true } newest)
+            {
+                return newest;
+            }
+        }
         var prefix = q.Length >= MinSha256Prefix && Hex().IsMatch(q) ? q.ToLowerInvariant() : null;
-        await foreach (var row in catalog.ListAsync(ReferenceColumns.Listing, cancellationToken))
+        await foreach (var row in catalog.ListAsync(ReferenceColumns.Listing, null, cancellationToken))
         {
             var matches = q.Length == 0
                 ? row.Decision is not null

@@ -23,9 +23,11 @@ public sealed record StoredStats(DateTimeOffset GeneratedAt, ArtifactCounts Arti
 /// <summary>
 /// The console's overview: the references counted by decision, the last <see cref="Days"/> days' decisions, the
 /// <see cref="LatestCount"/> newest refusals, and this instance's live counters. The storage part walks every reference
-/// (the <see cref="ReferenceColumns.Tally"/> columns only), so it is kept for <see cref="CacheFor"/> after it is
-/// computed, and requests that arrive while it is computed wait for that one walk (single flight); the live counters
-/// are read afresh for each answer.
+/// (the <see cref="ReferenceColumns.Tally"/> columns only), which takes seconds at 100 000 references, so: the first
+/// request waits for the walk, and requests that arrive meanwhile wait for that same walk (single flight); an answer
+/// is fresh for <see cref="CacheFor"/> after its walk ended; after that the last answer is served at once while one
+/// walk refreshes it in the background (stale while revalidating; <see cref="StoredStats.GeneratedAt"/> says how old it
+/// is). The live counters are read afresh for each answer.
 /// </summary>
 public sealed class ConsoleStats(IReferenceCatalog catalog, LiveCounters live, TimeProvider time)
 {
@@ -40,14 +42,23 @@ public sealed class ConsoleStats(IReferenceCatalog catalog, LiveCounters live, T
 
     private readonly Lock _gate = new();
     private Task<(StoredStats Stats, DateTimeOffset Finished)>? _current;
+    private (StoredStats Stats, DateTimeOffset Finished)? _last;
 
-    /// <summary>The storage part (computed, or kept from a walk that finished less than <see cref="CacheFor"/> ago) and the live counters now.</summary>
+    /// <summary>
+    /// The storage part (the last walk's when one has succeeded, refreshed in the background once older than
+    /// <see cref="CacheFor"/>; else the running or a new walk's) and the live counters now.
+    /// </summary>
     public async Task<(StoredStats Stored, LiveCounts Live)> GetAsync(CancellationToken cancellationToken)
     {
         Task<(StoredStats Stats, DateTimeOffset Finished)> walk;
+        (StoredStats Stats, DateTimeOffset Finished)? last;
         lock (_gate)
         {
-            // A failed walk is not kept: the next request walks again.
+            if (_current is { IsCompletedSuccessfully: true })
+            {
+                _last = _current.Result;
+            }
+            // A walk still running, or one that succeeded less than CacheFor ago, is used; a failed one is not kept.
             if (_current is null || _current.IsFaulted || _current.IsCanceled
                 || (_current.IsCompletedSuccessfully && time.GetUtcNow() - _current.Result.Finished >= CacheFor))
             {
@@ -55,6 +66,12 @@ public sealed class ConsoleStats(IReferenceCatalog catalog, LiveCounters live, T
                 _current = WalkAsync(CancellationToken.None);
             }
             walk = _current;
+            last = _last;
+        }
+        if (!walk.IsCompleted && last is { } previous)
+        {
+            // A refresh is running: the last answer now rather than a wait of seconds.
+            return (previous.Stats, live.Read());
         }
         var (stats, _) = await walk.WaitAsync(cancellationToken);
         return (stats, live.Read());
@@ -69,7 +86,7 @@ public sealed class ConsoleStats(IReferenceCatalog catalog, LiveCounters live, T
         long count = 0, bytes = 0, allowed = 0, quarantined = 0, blocked = 0;
         // The newest refusals so far, oldest at the head so it is the one pushed out.
         var newest = new PriorityQueue<ReferenceRow, ReferenceRow>(LatestCount + 1, NewestLast.Instance);
-        await foreach (var row in catalog.ListAsync(ReferenceColumns.Tally, cancellationToken))
+        await foreach (var row in catalog.ListAsync(ReferenceColumns.Tally, null, cancellationToken))
         {
             count++;
             bytes += row.Size;

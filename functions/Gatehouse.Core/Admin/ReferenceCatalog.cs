@@ -25,7 +25,7 @@ public sealed record ReferenceRow(string Remote, string Partition, string Row, s
 /// <summary>What a walk over every reference reads: the few columns a count needs, or everything a listing shows.</summary>
 public enum ReferenceColumns
 {
-    /// <summary>Remote, content, size and decision: enough to count (subject, file and reason are left empty).</summary>
+    /// <summary>Remote, content, size and decision: enough to count (subject, rule and reason are left empty; the file is the row key).</summary>
     Tally,
 
     /// <summary>Every column the console shows.</summary>
@@ -35,8 +35,8 @@ public enum ReferenceColumns
 /// <summary>The references as the console reads them: every one (a projection of the columns asked) or one by its key.</summary>
 public interface IReferenceCatalog
 {
-    /// <summary>Every recorded reference of every remote, in key order.</summary>
-    IAsyncEnumerable<ReferenceRow> ListAsync(ReferenceColumns columns, CancellationToken cancellationToken);
+    /// <summary>Every recorded reference of every remote (or only those decided at or after <paramref name="decidedSince"/>), in key order.</summary>
+    IAsyncEnumerable<ReferenceRow> ListAsync(ReferenceColumns columns, DateTimeOffset? decidedSince, CancellationToken cancellationToken);
 
     /// <summary>One reference with every column; null when none is recorded under the key.</summary>
     Task<ReferenceRow?> GetAsync(string partition, string row, CancellationToken cancellationToken);
@@ -56,10 +56,13 @@ public sealed class ReferenceCatalog(GatehouseStorage storage) : IReferenceCatal
 
     private readonly TableClient _table = storage.Table(GatehouseStorage.ReferencesTable);
 
-    public async IAsyncEnumerable<ReferenceRow> ListAsync(ReferenceColumns columns, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<ReferenceRow> ListAsync(ReferenceColumns columns, DateTimeOffset? decidedSince,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var select = columns == ReferenceColumns.Tally ? TallyColumns : ListingColumns;
-        await foreach (var e in _table.QueryAsync<TableEntity>(filter: (string?)null, maxPerPage: 1000, select: select, cancellationToken: cancellationToken))
+        // The table service filters by time, so a recent window sends only its rows.
+        var filter = decidedSince is { } since ? TableClient.CreateQueryFilter($"DecidedAt ge {since}") : null;
+        await foreach (var e in _table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: select, cancellationToken: cancellationToken))
         {
             if (Read(e) is { } row)
             {

@@ -39,7 +39,7 @@ public sealed class ArtifactSearchTests
         _catalog = new ReferenceCatalog(_storage);
         _audit = new AuditLog(_storage, _time);
         _tokens = EntitlementTokenService.ForStorage(_storage, _time, new MemoryCache(new MemoryCacheOptions()));
-        _search = new ArtifactSearch(_catalog, _references, new AuditReader(_storage, _time), _tokens);
+        _search = new ArtifactSearch(_catalog, _references, new AuditReader(_storage, _time), _tokens, _time);
     }
 
     private static CancellationToken Ct => CancellationToken.None;
@@ -73,7 +73,7 @@ public sealed class ArtifactSearchTests
 
         var whole = await _catalog.GetAsync(reference.Key.Partition, reference.Key.Row, Ct);
         ReferenceRow? tallied = null;
-        await foreach (var row in _catalog.ListAsync(ReferenceColumns.Tally, Ct))
+        await foreach (var row in _catalog.ListAsync(ReferenceColumns.Tally, null, Ct))
         {
             if (row.Partition == reference.Key.Partition && row.Row == reference.Key.Row)
             {
@@ -103,7 +103,7 @@ public sealed class ArtifactSearchTests
         }, cancellationToken: Ct);
 
         var rows = new List<ReferenceRow>();
-        await foreach (var row in _catalog.ListAsync(ReferenceColumns.Listing, Ct))
+        await foreach (var row in _catalog.ListAsync(ReferenceColumns.Listing, null, Ct))
         {
             if (row.Partition == partition)
             {

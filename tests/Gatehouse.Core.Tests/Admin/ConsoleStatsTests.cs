@@ -108,7 +108,7 @@ public sealed class ConsoleStatsTests : IDisposable
     }
 
     [Fact]
-    public async Task An_answer_is_kept_for_10_seconds_after_its_walk_then_walked_again()
+    public async Task An_answer_is_kept_for_10_seconds_after_its_walk_then_served_while_one_walk_refreshes_it()
     {
         _catalog.Rows.Add(Row(1, Decision.Allowed, Now));
         var (first, _) = await _stats.GetAsync(Ct);
@@ -116,13 +116,63 @@ public sealed class ConsoleStatsTests : IDisposable
 
         _time.Advance(TimeSpan.FromSeconds(9.9));
         var (kept, _) = await _stats.GetAsync(Ct);
+        Assert.Single(_catalog.Walks);
         _time.Advance(TimeSpan.FromSeconds(0.1));
-        var (fresh, _) = await _stats.GetAsync(Ct);
+        _catalog.Gate = new TaskCompletionSource();
+        var (stale, _) = await _stats.GetAsync(Ct);
+        var (stillStale, _) = await _stats.GetAsync(Ct);
+        _catalog.Gate.SetResult();
+        var fresh = await FreshAsync(s => s.Artifacts.Count == 2);
 
         Assert.Same(first, kept);
-        Assert.Equal(1, kept.Artifacts.Count);
+        Assert.Same(first, stale);
+        Assert.Same(first, stillStale);
+        Assert.Equal(1, stale.Artifacts.Count);
         Assert.Equal(2, fresh.Artifacts.Count);
         Assert.Equal(2, _catalog.Walks.Count);
+    }
+
+    [Fact]
+    public async Task A_refresh_that_fails_leaves_the_last_answer_served_and_the_next_request_walks_again()
+    {
+        _catalog.Rows.Add(Row(1, Decision.Allowed, Now));
+        var (first, _) = await _stats.GetAsync(Ct);
+        _catalog.Fail = true;
+        _time.Advance(TimeSpan.FromSeconds(10));
+
+        var (served, _) = await _stats.GetAsync(Ct);
+        await WaitAsync(() => Volatile.Read(ref _catalog.Failures) == 1);
+        _catalog.Fail = false;
+        _catalog.Rows.Add(Row(2, Decision.Allowed, Now));
+        var fresh = await FreshAsync(s => s.Artifacts.Count == 2);
+
+        Assert.Same(first, served);
+        Assert.Equal(2, fresh.Artifacts.Count);
+        Assert.Equal(3, _catalog.Walks.Count);
+    }
+
+    /// <summary>Asks until the answer is the one <paramref name="fresh"/> recognises (a background walk has ended), at most 10 s.</summary>
+    private async Task<StoredStats> FreshAsync(Func<StoredStats, bool> fresh)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var (stored, _) = await _stats.GetAsync(Ct);
+            if (fresh(stored) || DateTime.UtcNow > deadline)
+            {
+                return stored;
+            }
+            await Task.Delay(10);
+        }
+    }
+
+    private static async Task WaitAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!condition() && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
     }
 
     [Fact]
@@ -176,12 +226,14 @@ public sealed class ConsoleStatsTests : IDisposable
         public List<ReferenceRow> Rows { get; } = [];
         public List<ReferenceColumns> Walks { get; } = [];
         public int Gets;
+        public int Failures;
         public TaskCompletionSource? Gate { get; set; }
         public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public bool Fail { get; set; }
         public Func<ReferenceRow, ReferenceRow?> OnGet { get; set; } = r => r;
 
-        public async IAsyncEnumerable<ReferenceRow> ListAsync(ReferenceColumns columns, [EnumeratorCancellation] CancellationToken cancellationToken)
+        public async IAsyncEnumerable<ReferenceRow> ListAsync(ReferenceColumns columns, DateTimeOffset? decidedSince,
+            [EnumeratorCancellation] CancellationToken cancellationToken)
         {
             lock (Walks)
             {
@@ -194,9 +246,10 @@ public sealed class ConsoleStatsTests : IDisposable
             }
             if (Fail)
             {
+                Interlocked.Increment(ref Failures);
                 throw new InvalidOperationException("storage said no");
             }
-            foreach (var row in Rows.ToList())
+            foreach (var row in Rows.ToList().Where(r => decidedSince is null || r.DecidedAt >= decidedSince))
             {
                 // The tally projection carries no subject or reason.
                 yield return columns == ReferenceColumns.Tally ? row with { Subject = "", Rule = "", PolicyRule = "", Reason = "" } : row;
