@@ -6,7 +6,7 @@ using Gatehouse.Tokens;
 namespace Gatehouse.Admin;
 
 /// <summary>What the artifact search found, newest decision first, and whether more matched than were listed.</summary>
-public sealed record ArtifactMatches(IReadOnlyList<ReferenceRow> Items, bool Truncated);
+public sealed record ArtifactMatches(IReadOnlyList<CatalogReference> Items, bool Truncated);
 
 /// <summary>
 /// The console's artifact search over every reference. One text matches any of: a sha256 (64 hex digits, exactly; the
@@ -87,7 +87,7 @@ public sealed partial class ArtifactSearch(IReferenceCatalog catalog, IReference
     }
 
     /// <summary>The references that the tokens named <paramref name="q"/> (by id, or by name in any case) downloaded, as recorded now.</summary>
-    private async Task<IReadOnlyList<ReferenceRow>> DownloadedByAsync(string q, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<CatalogReference>> DownloadedByAsync(string q, CancellationToken cancellationToken)
     {
         var named = (await tokens.ListAsync(cancellationToken)).Where(t => t.Id == q || string.Equals(t.Name, q, StringComparison.OrdinalIgnoreCase)).ToList();
         var keys = new HashSet<(string Partition, string Row)>();
@@ -116,7 +116,7 @@ public sealed partial class ArtifactSearch(IReferenceCatalog catalog, IReference
             }
             while (continuation is not null && read < MaxTokenDownloads);
         }
-        var rows = new List<ReferenceRow>();
+        var rows = new List<CatalogReference>();
         foreach (var (partition, row) in keys)
         {
             if (await catalog.GetAsync(partition, row, cancellationToken) is { } found)
@@ -134,10 +134,10 @@ public sealed partial class ArtifactSearch(IReferenceCatalog catalog, IReference
     /// <summary>The newest <c>limit</c> matches (each reference once) and how many there were in all.</summary>
     private sealed class Found(int limit)
     {
-        private readonly PriorityQueue<ReferenceRow, ReferenceRow> _newest = new(limit + 1, ConsoleStats.NewestLast.Instance);
+        private readonly PriorityQueue<CatalogReference, CatalogReference> _newest = new(limit + 1, ConsoleStats.NewestLast.Instance);
         private readonly HashSet<(string, string)> _seen = [];
 
-        public void Add(ReferenceRow row, string? remote)
+        public void Add(CatalogReference row, string? remote)
         {
             if ((remote is null || row.Remote == remote) && _seen.Add((row.Partition, row.Row)))
             {

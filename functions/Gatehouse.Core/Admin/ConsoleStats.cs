@@ -13,12 +13,12 @@ public sealed record ArtifactCounts(long Count, long Bytes, long Allowed, long Q
 public sealed record DayVerdicts(string Day, long Allowed, long Quarantined, long Blocked);
 
 /// <summary>A refused reference, as the overview lists the latest.</summary>
-public sealed record Refusal(string Remote, string Subject, string File, string Sha256, string Decision, string Rule, string PolicyRule, string Reason,
+public sealed record LatestRefusal(string Remote, string Subject, string File, string Sha256, string Decision, string Rule, string PolicyRule, string Reason,
     DateTimeOffset DecidedAt);
 
 /// <summary>What the overview shows of storage: counted in one walk over the references.</summary>
 /// <param name="GeneratedAt">When the walk began.</param>
-public sealed record StoredStats(DateTimeOffset GeneratedAt, ArtifactCounts Artifacts, IReadOnlyList<DayVerdicts> VerdictsByDay, IReadOnlyList<Refusal> LatestRefusals);
+public sealed record StoredStats(DateTimeOffset GeneratedAt, ArtifactCounts Artifacts, IReadOnlyList<DayVerdicts> VerdictsByDay, IReadOnlyList<LatestRefusal> LatestRefusals);
 
 /// <summary>
 /// The console's overview: the references counted by decision, the last <see cref="Days"/> days' decisions, the
@@ -68,9 +68,9 @@ public sealed class ConsoleStats(IReferenceCatalog catalog, LiveCounters live, T
             walk = _current;
             last = _last;
         }
-        if (!walk.IsCompleted && last is { } previous)
+        if (last is { } previous && !walk.IsCompletedSuccessfully)
         {
-            // A refresh is running: the last answer now rather than a wait of seconds.
+            // A refresh is running (or just failed): the last answer now rather than a wait of seconds, or an error.
             return (previous.Stats, live.Read());
         }
         var (stats, _) = await walk.WaitAsync(cancellationToken);
@@ -85,7 +85,7 @@ public sealed class ConsoleStats(IReferenceCatalog catalog, LiveCounters live, T
         var byDay = new long[Days, 3];
         long count = 0, bytes = 0, allowed = 0, quarantined = 0, blocked = 0;
         // The newest refusals so far, oldest at the head so it is the one pushed out.
-        var newest = new PriorityQueue<ReferenceRow, ReferenceRow>(LatestCount + 1, NewestLast.Instance);
+        var newest = new PriorityQueue<CatalogReference, CatalogReference>(LatestCount + 1, NewestLast.Instance);
         await foreach (var row in catalog.ListAsync(ReferenceColumns.Tally, null, cancellationToken))
         {
             count++;
@@ -116,7 +116,7 @@ public sealed class ConsoleStats(IReferenceCatalog catalog, LiveCounters live, T
             new ArtifactCounts(count, bytes, allowed, quarantined, blocked),
             [.. Enumerable.Range(0, Days).Select(d => new DayVerdicts(firstDay.AddDays(d).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), byDay[d, 0], byDay[d, 1], byDay[d, 2]))],
             // Read again whole: one decided again since the walk shows its decision now, one gone since is left out.
-            [.. latest.OfType<ReferenceRow>().Where(r => r.IsRefused).OrderBy(r => r, NewestFirst.Instance).Select(r => new Refusal(r.Remote, r.Subject, r.File, r.Sha256,
+            [.. latest.OfType<CatalogReference>().Where(r => r.IsRefused).OrderBy(r => r, NewestFirst.Instance).Select(r => new LatestRefusal(r.Remote, r.Subject, r.File, r.Sha256,
                 r.Decision!.Value.ToString(), r.Rule, r.PolicyRule, r.Reason, r.DecidedAt ?? DateTimeOffset.MinValue))]);
     }
 
@@ -129,11 +129,11 @@ public sealed class ConsoleStats(IReferenceCatalog catalog, LiveCounters live, T
     }
 
     /// <summary>Newest decision first; the key breaks ties so the order is the same on every walk.</summary>
-    internal sealed class NewestFirst : IComparer<ReferenceRow>
+    internal sealed class NewestFirst : IComparer<CatalogReference>
     {
         public static readonly NewestFirst Instance = new();
 
-        public int Compare(ReferenceRow? x, ReferenceRow? y)
+        public int Compare(CatalogReference? x, CatalogReference? y)
         {
             var byTime = Nullable.Compare(y?.DecidedAt, x?.DecidedAt);
             if (byTime != 0)
@@ -146,10 +146,10 @@ public sealed class ConsoleStats(IReferenceCatalog catalog, LiveCounters live, T
     }
 
     /// <summary>The reverse of <see cref="NewestFirst"/>: a bounded heap under it keeps the newest, dropping the oldest.</summary>
-    internal sealed class NewestLast : IComparer<ReferenceRow>
+    internal sealed class NewestLast : IComparer<CatalogReference>
     {
         public static readonly NewestLast Instance = new();
 
-        public int Compare(ReferenceRow? x, ReferenceRow? y) => NewestFirst.Instance.Compare(y, x);
+        public int Compare(CatalogReference? x, CatalogReference? y) => NewestFirst.Instance.Compare(y, x);
     }
 }

@@ -9,7 +9,7 @@ namespace Gatehouse.Admin;
 /// One reference as the console lists it: the file of a remote, the content it names and the decision recorded for it.
 /// </summary>
 /// <param name="Decision">Null when none is recorded, or it was recorded before decisions carried a policy version (as <see cref="ReferenceStore"/> reads it).</param>
-public sealed record ReferenceRow(string Remote, string Partition, string Row, string Subject, string File, string Sha256, long Size, Decision? Decision, string Rule,
+public sealed record CatalogReference(string Remote, string Partition, string Row, string Subject, string File, string Sha256, long Size, Decision? Decision, string Rule,
     string PolicyRule, string Reason, DateTimeOffset? DecidedAt)
 {
     /// <summary>
@@ -36,10 +36,10 @@ public enum ReferenceColumns
 public interface IReferenceCatalog
 {
     /// <summary>Every recorded reference of every remote (or only those decided at or after <paramref name="decidedSince"/>), in key order.</summary>
-    IAsyncEnumerable<ReferenceRow> ListAsync(ReferenceColumns columns, DateTimeOffset? decidedSince, CancellationToken cancellationToken);
+    IAsyncEnumerable<CatalogReference> ListAsync(ReferenceColumns columns, DateTimeOffset? decidedSince, CancellationToken cancellationToken);
 
     /// <summary>One reference with every column; null when none is recorded under the key.</summary>
-    Task<ReferenceRow?> GetAsync(string partition, string row, CancellationToken cancellationToken);
+    Task<CatalogReference?> GetAsync(string partition, string row, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -56,7 +56,7 @@ public sealed class ReferenceCatalog(GatehouseStorage storage) : IReferenceCatal
 
     private readonly TableClient _table = storage.Table(GatehouseStorage.ReferencesTable);
 
-    public async IAsyncEnumerable<ReferenceRow> ListAsync(ReferenceColumns columns, DateTimeOffset? decidedSince,
+    public async IAsyncEnumerable<CatalogReference> ListAsync(ReferenceColumns columns, DateTimeOffset? decidedSince,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var select = columns == ReferenceColumns.Tally ? TallyColumns : ListingColumns;
@@ -71,14 +71,14 @@ public sealed class ReferenceCatalog(GatehouseStorage storage) : IReferenceCatal
         }
     }
 
-    public async Task<ReferenceRow?> GetAsync(string partition, string row, CancellationToken cancellationToken)
+    public async Task<CatalogReference?> GetAsync(string partition, string row, CancellationToken cancellationToken)
     {
         var found = await _table.GetEntityIfExistsAsync<TableEntity>(partition, row, ListingColumns, cancellationToken);
         return found is { HasValue: true, Value: { } e } ? Read(e) : null;
     }
 
     /// <summary>A row of the table as a reference; null for a row that is not one (an event, a row without a content).</summary>
-    internal static ReferenceRow? Read(TableEntity e)
+    internal static CatalogReference? Read(TableEntity e)
     {
         if (e.GetString("Remote") is not { Length: > 0 } remote || e.GetString("Sha256") is not { Length: 64 } sha256)
         {
@@ -86,15 +86,15 @@ public sealed class ReferenceCatalog(GatehouseStorage storage) : IReferenceCatal
         }
         // A decision without a policy version predates the schema: it is judged again, so it counts as none (as ReferenceStore reads it).
         var decision = Enum.TryParse<Decision>(e.GetString("Decision"), out var d) && Enum.IsDefined(d) && e.GetString("PolicyVersion") is not null ? d : (Decision?)null;
-        return new ReferenceRow(remote, e.PartitionKey, e.RowKey, e.GetString("Subject") ?? "", e.GetString("FileName") ?? e.RowKey, sha256, e.GetInt64("Size") ?? 0,
+        return new CatalogReference(remote, e.PartitionKey, e.RowKey, e.GetString("Subject") ?? "", e.GetString("FileName") ?? e.RowKey, sha256, e.GetInt64("Size") ?? 0,
             decision, e.GetString("Rule") ?? "", e.GetString("PolicyRule") ?? "", e.GetString("Reason") ?? "", decision is null ? null : e.GetDateTimeOffset("DecidedAt"));
     }
 
     /// <summary>A reference as the reference store reads it, in the console's shape.</summary>
-    public static ReferenceRow Of(StoredReference stored)
+    public static CatalogReference Of(StoredReference stored)
     {
         var (reference, decision) = (stored.Reference, stored.Decision);
-        return new ReferenceRow(reference.Remote.Name, reference.Key.Partition, reference.Key.Row, reference.Subject, reference.FileName, reference.Sha256, reference.Size,
+        return new CatalogReference(reference.Remote.Name, reference.Key.Partition, reference.Key.Row, reference.Subject, reference.FileName, reference.Sha256, reference.Size,
             decision?.Decision, decision?.Rule ?? "", decision?.PolicyRule ?? "", decision?.Reason ?? "", decision?.DecidedAt);
     }
 }

@@ -72,7 +72,7 @@ public sealed class ArtifactSearchTests
         var reference = await RecordAsync("pypi", $"{_unique}-a 1.0", $"{_unique}_a-1.0.tar.gz", decision: Decision.Quarantined, minutesAgo: 5, size: 1234);
 
         var whole = await _catalog.GetAsync(reference.Key.Partition, reference.Key.Row, Ct);
-        ReferenceRow? tallied = null;
+        CatalogReference? tallied = null;
         await foreach (var row in _catalog.ListAsync(ReferenceColumns.Tally, null, Ct))
         {
             if (row.Partition == reference.Key.Partition && row.Row == reference.Key.Row)
@@ -81,7 +81,7 @@ public sealed class ArtifactSearchTests
             }
         }
 
-        Assert.Equal(new ReferenceRow("pypi", reference.Key.Partition, reference.Key.Row, $"{_unique}-a 1.0", $"{_unique}_a-1.0.tar.gz", reference.Sha256, 1234,
+        Assert.Equal(new CatalogReference("pypi", reference.Key.Partition, reference.Key.Row, $"{_unique}-a 1.0", $"{_unique}_a-1.0.tar.gz", reference.Sha256, 1234,
             Decision.Quarantined, "install.pth-exec", "content-dangerous", "a .pth file runs code", _time.GetUtcNow().AddMinutes(-5)), whole);
         Assert.Equal("1.0", whole!.Version);
         Assert.NotNull(tallied);
@@ -102,7 +102,7 @@ public sealed class ArtifactSearchTests
             ["Remote"] = "pypi", ["Subject"] = $"{_unique} 0.1", ["FileName"] = "old.whl", ["Sha256"] = sha, ["Size"] = 10L, ["Decision"] = "Blocked",
         }, cancellationToken: Ct);
 
-        var rows = new List<ReferenceRow>();
+        var rows = new List<CatalogReference>();
         await foreach (var row in _catalog.ListAsync(ReferenceColumns.Listing, null, Ct))
         {
             if (row.Partition == partition)

@@ -32,7 +32,7 @@ public sealed class ArtifactSearchWindowTests
             EntitlementTokenService.ForStorage(storage, time, new MemoryCache(new MemoryCacheOptions())), time);
     }
 
-    private static ReferenceRow Row(int i, DateTimeOffset? decidedAt) =>
+    private static CatalogReference Row(int i, DateTimeOffset? decidedAt) =>
         new("pypi", "pypi:p", $"f{i}.whl", "p 1.0", $"f{i}.whl", i.ToString("x64"), 1, decidedAt is null ? null : Decision.Allowed, "", "", "", decidedAt);
 
     [Fact]
@@ -61,10 +61,10 @@ public sealed class ArtifactSearchWindowTests
 
     private sealed class RecordingCatalog : IReferenceCatalog
     {
-        public List<ReferenceRow> Rows { get; } = [];
+        public List<CatalogReference> Rows { get; } = [];
         public List<DateTimeOffset?> Walks { get; } = [];
 
-        public async IAsyncEnumerable<ReferenceRow> ListAsync(ReferenceColumns columns, DateTimeOffset? decidedSince,
+        public async IAsyncEnumerable<CatalogReference> ListAsync(ReferenceColumns columns, DateTimeOffset? decidedSince,
             [EnumeratorCancellation] CancellationToken cancellationToken)
         {
             Walks.Add(decidedSince);
@@ -75,7 +75,7 @@ public sealed class ArtifactSearchWindowTests
             }
         }
 
-        public Task<ReferenceRow?> GetAsync(string partition, string row, CancellationToken cancellationToken) =>
+        public Task<CatalogReference?> GetAsync(string partition, string row, CancellationToken cancellationToken) =>
             Task.FromResult(Rows.SingleOrDefault(r => r.Partition == partition && r.Row == row));
     }
 }

@@ -33,7 +33,7 @@ public sealed class ConsoleStatsTests : IDisposable
 
     private static CancellationToken Ct => CancellationToken.None;
 
-    private static ReferenceRow Row(int i, Decision? decision, DateTimeOffset? decidedAt, long size = 100, string remote = "pypi") =>
+    private static CatalogReference Row(int i, Decision? decision, DateTimeOffset? decidedAt, long size = 100, string remote = "pypi") =>
         new(remote, $"{remote}:p{i % 7}", $"file-{i}.whl", $"p{i % 7} 1.{i}", $"file-{i}.whl", i.ToString("x64"), size, decision,
             decision is null ? "" : "rule-" + i, decision is null ? "" : "policy-rule", decision is null ? "" : "reason " + i, decidedAt);
 
@@ -89,7 +89,7 @@ public sealed class ConsoleStatsTests : IDisposable
         var expected = Enumerable.Range(0, 30).Where(i => i % 3 != 0).Take(10).ToList();
         Assert.Equal(expected.Select(i => $"file-{i}.whl"), latest.Select(r => r.File));
         var first = latest[0];
-        Assert.Equal(new Refusal("pypi", "p1 1.1", "file-1.whl", 1.ToString("x64"), "Quarantined", "rule-1", "policy-rule", "reason 1", Now.AddMinutes(-1)), first);
+        Assert.Equal(new LatestRefusal("pypi", "p1 1.1", "file-1.whl", 1.ToString("x64"), "Quarantined", "rule-1", "policy-rule", "reason 1", Now.AddMinutes(-1)), first);
         Assert.Equal("Blocked", latest[1].Decision);
         // The walk reads only the tally columns; the ten are read whole, once each.
         Assert.Equal(10, _catalog.Gets);
@@ -223,16 +223,16 @@ public sealed class ConsoleStatsTests : IDisposable
     /// <summary>A catalog in memory that records its walks and reads, and can hold a walk or fail it.</summary>
     private sealed class FakeCatalog : IReferenceCatalog
     {
-        public List<ReferenceRow> Rows { get; } = [];
+        public List<CatalogReference> Rows { get; } = [];
         public List<ReferenceColumns> Walks { get; } = [];
         public int Gets;
         public int Failures;
         public TaskCompletionSource? Gate { get; set; }
         public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public bool Fail { get; set; }
-        public Func<ReferenceRow, ReferenceRow?> OnGet { get; set; } = r => r;
+        public Func<CatalogReference, CatalogReference?> OnGet { get; set; } = r => r;
 
-        public async IAsyncEnumerable<ReferenceRow> ListAsync(ReferenceColumns columns, DateTimeOffset? decidedSince,
+        public async IAsyncEnumerable<CatalogReference> ListAsync(ReferenceColumns columns, DateTimeOffset? decidedSince,
             [EnumeratorCancellation] CancellationToken cancellationToken)
         {
             lock (Walks)
@@ -256,7 +256,7 @@ public sealed class ConsoleStatsTests : IDisposable
             }
         }
 
-        public Task<ReferenceRow?> GetAsync(string partition, string row, CancellationToken cancellationToken)
+        public Task<CatalogReference?> GetAsync(string partition, string row, CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref Gets);
             return Task.FromResult(Rows.SingleOrDefault(r => r.Partition == partition && r.Row == row) is { } found ? OnGet(found) : null);
