@@ -3,7 +3,7 @@
 # and the standalone host on free ports, runs each measurement, prints one table, and stops everything it started.
 #   scripts/bench.sh                        # everything: about 10 minutes on 2 cores and up to ~25 GB of temporary disk
 #   scripts/bench.sh --only index,coldmiss  # some of: hash, index, coldmiss, throughput, memory, scanner, hflfs, prefetch,
-#                                           # policy, policyindex, osvimport, upload, rescan
+#                                           # policy, policyindex, osvimport, upload, rescan, console
 #   scripts/bench.sh --no-build             # use the Release binaries already built
 # Results (JSON per measurement, wrk output, host logs, report.md) go to .gatehouse/bench/<time>/; temporary data
 # (Azurite, synthetic wheels, the scanner's pickle and checkpoint) is deleted at the end unless BENCH_KEEP=1.
@@ -27,19 +27,22 @@
 # the write returning to the facts row and to the upload's decision; the host's watcher lists every BENCH_UPLOAD_WATCH_SECONDS (5).
 # rescan: BENCH_RESCAN_COUNT (10000) cached verdicts seeded straight into Azurite under an older policy version, then one
 # POST /admin/rescan on a fresh host timed until GET /admin/rescan reports it completed (verdicts decided again per second).
+# console: BENCH_CONSOLE_COUNT (100000) references with decisions (90 % allowed, over 30 days) seeded straight into Azurite,
+# then, on a fresh host, GET /admin/stats cold, warm (cached) and after its cache lapsed, GET /admin/quarantine?limit=50,
+# and GET /admin/artifacts (newest, by subject): median and p95 at the client on the loopback.
 # CI does not run this script.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$GATEHOUSE_ROOT/scripts/lib/azurite.sh"
 cd "$GATEHOUSE_ROOT"
 
-only="hash,index,coldmiss,throughput,memory,scanner,hflfs,prefetch,policy,policyindex,osvimport,upload,rescan"
+only="hash,index,coldmiss,throughput,memory,scanner,hflfs,prefetch,policy,policyindex,osvimport,upload,rescan,console"
 build=true
 while (($# > 0)); do
   case "$1" in
     --only) only="$2"; shift ;;
     --no-build) build=false ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -70,6 +73,7 @@ index_requests="${BENCH_INDEX_REQUESTS:-400}"
 index_uncached="${BENCH_INDEX_UNCACHED:-15}"
 osv_records="${BENCH_OSV_RECORDS:-20000}"
 rescan_count="${BENCH_RESCAN_COUNT:-10000}"
+console_count="${BENCH_CONSOLE_COUNT:-100000}"
 pip_accept="application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
 
 results="$GATEHOUSE_ROOT/.gatehouse/bench/$(date -u +%Y%m%dT%H%M%SZ)"
@@ -181,7 +185,7 @@ if wants policy; then
 fi
 
 if wants index || wants coldmiss || wants throughput || wants memory || wants hflfs || wants prefetch || wants policyindex || wants osvimport || wants upload \
-  || wants rescan; then
+  || wants rescan || wants console; then
   echo "== starting Azurite, the upstream simulator and Gatehouse"
   azurite_install
   azurite_start "$work/azurite" "$blob_port" "$queue_port" "$table_port"
@@ -192,7 +196,7 @@ if wants index || wants coldmiss || wants throughput || wants memory || wants hf
   sim_pid=$!
   wait_http "$simulator/simple/" 60 || { echo "simulator did not start; see $work/simulator.log" >&2; exit 1; }
   token="$("${cli[@]}" token create --storage "$AzureWebJobsStorage" --name bench --scope read --format token)"
-  if wants prefetch || wants rescan; then
+  if wants prefetch || wants rescan || wants console; then
     admin_token="$("${cli[@]}" token create --storage "$AzureWebJobsStorage" --name bench-admin --scope admin --format token)"
   fi
 fi
@@ -395,6 +399,20 @@ if wants rescan; then
   "${bench[@]}" rescan --gatehouse "$gatehouse" --admin-token "$admin_token" --connection-string "$AzureWebJobsStorage" --count "$rescan_count" \
     --out "$results/rescan.json" | grep -v '^ \|^[{}]' || true
   [[ -s "$results/rescan.json" ]] || { echo "rescan failed; see $host_log" >&2; exit 1; }
+  stop_host
+fi
+
+if wants console; then
+  note_load console
+  stop_host
+  echo "== 13. console admin API over $console_count references (seeded into Azurite): /admin/stats, /admin/quarantine, /admin/artifacts"
+  start_host console "Logging__LogLevel__Gatehouse=Warning"
+  console_args=(console --gatehouse "$gatehouse" --admin-token "$admin_token" --connection-string "$AzureWebJobsStorage" --count "$console_count"
+    --out "$results/console.json")
+  printf '%q ' "${bench[@]}" "${console_args[@]}" | sed 's/ $/\n/; s/--connection-string [^ ]*/--connection-string <azurite>/; s/--admin-token [^ ]*/--admin-token <admin>/' \
+    >"$results/console-command.txt"
+  "${bench[@]}" "${console_args[@]}" | grep -v '^ \|^[{}]' || true
+  [[ -s "$results/console.json" ]] || { echo "console failed; see $host_log" >&2; exit 1; }
   stop_host
 fi
 

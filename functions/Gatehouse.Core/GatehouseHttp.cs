@@ -48,7 +48,9 @@ public sealed class GatehouseHttp(
     UploadsEndpoint uploads,
     AdminRescanEndpoint rescan,
     ConsoleEndpoint console,
-    ConsoleSessions sessions)
+    ConsoleSessions sessions,
+    AdminStatsEndpoint stats,
+    AdminArtifactsEndpoint artifacts)
 {
     private readonly string _realm = options.Value.Auth.Realm;
     private readonly int _retryAfter = options.Value.Scan.RetryAfterSeconds;
@@ -133,6 +135,13 @@ public sealed class GatehouseHttp(
             await ConsoleEndpoint.ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, "Gatehouse's storage is unavailable; retry later");
         }
     }
+    /// <summary>The console's overview: references by decision, decisions per day, the newest refusals, live counters. Admin tokens only.</summary>
+    public Task AdminStats(HttpContext context) =>
+        RunAsync(context, TokenScope.Admin, () => stats.HandleAsync(context));
+
+    /// <summary>The console's artifact search by sha256, subject, file, version or token. Admin tokens only.</summary>
+    public Task AdminArtifacts(HttpContext context) =>
+        RunAsync(context, TokenScope.Admin, () => artifacts.HandleAsync(context));
 
     public Task Health(HttpContext context)
     {

@@ -21,6 +21,8 @@ public static class GatehouseRoutes
     public const string Uploads = "uploads/{*path}";
     public const string AdminRescan = "admin/rescan/{id?}";
     public const string Console = "console/{*path}";
+    public const string AdminStats = "admin/stats";
+    public const string AdminArtifacts = "admin/artifacts";
 
     /// <summary>Every route with its function name and methods, as the Functions metadata must list it.</summary>
     public static readonly IReadOnlyList<GatehouseRoute> All =
@@ -43,6 +45,8 @@ public static class GatehouseRoutes
         new("Uploads", Uploads, ["GET", "HEAD", "PUT"]),
         new("AdminRescan", AdminRescan, ["GET", "POST"]),
         new("Console", Console, ["GET", "HEAD", "POST", "DELETE"]),
+        new("AdminStats", AdminStats, ["GET"]),
+        new("AdminArtifacts", AdminArtifacts, ["GET"]),
     ];
 }
 

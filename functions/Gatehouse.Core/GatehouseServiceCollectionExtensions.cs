@@ -139,6 +139,15 @@ public static class GatehouseServiceCollectionExtensions
         services.AddSingleton<WebConsole.ConsoleAssets>();
         services.AddSingleton<WebConsole.ConsoleSessions>();
         services.AddSingleton<WebConsole.ConsoleEndpoint>();
+
+        // The console's overview and artifact search, and this instance's live counters (counting from host start).
+        services.AddSingleton<LiveCounters>();
+        services.AddHostedService<LiveCounters.Starter>();
+        services.AddSingleton<IReferenceCatalog, ReferenceCatalog>();
+        services.AddSingleton<ConsoleStats>();
+        services.AddSingleton<AdminStatsEndpoint>();
+        services.AddSingleton<ArtifactSearch>();
+        services.AddSingleton<AdminArtifactsEndpoint>();
         return services;
     }
 
@@ -188,6 +197,8 @@ public static class GatehouseServiceCollectionExtensions
         endpoints.MapMethods("/" + GatehouseRoutes.AdminRescan, Methods("AdminRescan"),
             (HttpContext c, GatehouseHttp h, DurableTaskClient d, string? id) => h.AdminRescan(c, d, id));
         endpoints.MapMethods("/" + GatehouseRoutes.Console, Methods("Console"), (HttpContext c, GatehouseHttp h, string? path) => h.Console(c, path));
+        endpoints.MapMethods("/" + GatehouseRoutes.AdminStats, Methods("AdminStats"), (HttpContext c, GatehouseHttp h) => h.AdminStats(c));
+        endpoints.MapMethods("/" + GatehouseRoutes.AdminArtifacts, Methods("AdminArtifacts"), (HttpContext c, GatehouseHttp h) => h.AdminArtifacts(c));
         return endpoints;
     }
 

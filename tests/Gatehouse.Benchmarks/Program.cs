@@ -24,6 +24,7 @@ try
         "prefetch" => await PrefetchCommand.RunAsync(Arguments.Parse(rest)),
         "upload" => await UploadCommand.RunAsync(Arguments.Parse(rest)),
         "rescan" => await RescanCommand.RunAsync(Arguments.Parse(rest)),
+        "console" => await ConsoleCommand.RunAsync(Arguments.Parse(rest)),
         "report" => ReportCommand.Run(Arguments.Parse(rest)),
         _ => Usage(),
     };
@@ -61,6 +62,8 @@ static int Usage()
                      [--timeout-seconds 1800] [--samples CSV] [--out F]
           upload     --connection-string CS --size BYTES [--runs 3] [--timeout-seconds 600] [--label L] [--out F]
                                             write a file into uploads with the SDK; time to its facts row and its upload's verdict
+          console    --gatehouse URL --admin-token T --connection-string CS [--count 100000] [--warm 50] [--uncached 5] [--quarantine 10]
+                     [--search 5] [--out F]     seed references with decisions; time /admin/stats, /admin/quarantine, /admin/artifacts
           report     --dir RESULTS_DIR
         """);
     return 2;

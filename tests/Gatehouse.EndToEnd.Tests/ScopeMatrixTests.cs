@@ -55,6 +55,8 @@ public sealed class ScopeMatrixTests(ScopeMatrixTests.Fixture fixture, ITestOutp
         ["AdminRescan"] = [Unauthorized, Forbidden, Forbidden, Ok, Unauthorized, Unauthorized, Forbidden, Forbidden],
         // The console's page holds no data: anyone may load it; what it shows comes from the admin API.
         ["Console"] = [Ok, Ok, Ok, Ok, Ok, Ok, Ok, Ok],
+        ["AdminStats"] = [Unauthorized, Forbidden, Forbidden, Ok, Unauthorized, Unauthorized, Forbidden, Forbidden],
+        ["AdminArtifacts"] = [Unauthorized, Forbidden, Forbidden, Ok, Unauthorized, Unauthorized, Forbidden, Forbidden],
     };
 
     [Fact]
@@ -212,6 +214,8 @@ public sealed class ScopeMatrixTests(ScopeMatrixTests.Fixture fixture, ITestOutp
             Requests["AdminRescan"] = new(HttpMethod.Get, "admin/rescan/gatehouse-rescan", HttpStatusCode.NotFound);
             Requests["Uploads"] = new(HttpMethod.Get, "uploads/models/scopes-org/none/model.bin", HttpStatusCode.NotFound);
             Requests["Console"] = new(HttpMethod.Get, "console/", HttpStatusCode.OK);
+            Requests["AdminStats"] = new(HttpMethod.Get, "admin/stats", HttpStatusCode.OK);
+            Requests["AdminArtifacts"] = new(HttpMethod.Get, $"admin/artifacts?q={Project}", HttpStatusCode.OK);
 
             var tokens = NewService();
             async Task AddAsync(string caller, IReadOnlyList<string> scopes, TokenLimits limits)

@@ -58,7 +58,9 @@ public static class AdminApiDocument
         new("/admin/audit", HttpMethod.Get, "queryAudit", "audit", "Audit records, newest first, by artifact, token, time range and action (append-only: no other method)",
             [Query("artifact", "sha256, project==version, project, repo@commit, org/repo"), Query("token", "A token id"),
                 Query("from", "ISO 8601 or an age (90m, 12h, 7d)"), Query("to", "ISO 8601 or an age"), Query("action", "download, decision, policy.apply, token.create, …"),
-                Query("limit", "1 to 1000, default 100"), Query("continuation", "From the previous page's answer")]),
+                Query("limit", "1 to 1000, default 100; with format=csv, the most rows (none: every record in the range)"),
+                Query("continuation", "From the previous page's answer"),
+                Query("format", "json (default) or csv: every record selected, as text/csv (RFC 4180; also chosen by Accept: text/csv)")], AlsoProduces: ["text/csv"]),
         new("/admin/audit/affected", HttpMethod.Get, "affectedConsumers", "audit",
             "Who downloaded an artifact and when, per token, with the artifact's decision now", [Query("artifact", "sha256, project==version or repo@commit")]),
         new("/admin/quarantine", HttpMethod.Get, "listQuarantine", "quarantine", "Every reference whose recorded decision refuses it, with its content's facts summarised",
@@ -76,6 +78,11 @@ public static class AdminApiDocument
         new("/admin/quarantine/{sha256}/rescan", HttpMethod.Post, "rescanQuarantine", "quarantine", "Forget the content's facts and scan it again (202)", [Sha256()],
             Success: 202),
         new("/admin/openapi.json", HttpMethod.Get, "getOpenApi", "meta", "This document"),
+        new("/admin/stats", HttpMethod.Get, "getStats", "console",
+            "Overview: references by decision (count, bytes), decisions per UTC day for 30 days, the 10 newest refusals, and this instance's cache and scan counters"),
+        new("/admin/artifacts", HttpMethod.Get, "searchArtifacts", "console",
+            "References matching a sha256 (or a hex prefix of 8 or more), a subject, a file name, a version or a token id or name, newest decision first",
+            [Query("q", "The text to match; empty lists the newest decisions"), Query("remote", "pypi, hf or uploads"), Query("limit", "1 to 500, default 50")]),
     ];
 
     /// <summary>The document, with every operation under the admin token (Bearer, or Basic with the token as password).</summary>
@@ -163,7 +170,7 @@ public static class AdminApiDocument
     };
 
     private sealed record Operation(string Path, HttpMethod Method, string Id, string Tag, string Summary, OpenApiParameter[]? Parameters = null,
-        OpenApiRequestBody? Body = null, int Success = 200)
+        OpenApiRequestBody? Body = null, int Success = 200, string[]? AlsoProduces = null)
     {
         public OpenApiOperation ToOpenApi(OpenApiDocument document)
         {
@@ -172,7 +179,7 @@ public static class AdminApiDocument
                 [Success.ToString(System.Globalization.CultureInfo.InvariantCulture)] = new OpenApiResponse
                 {
                     Description = Summary,
-                    Content = Method == HttpMethod.Head ? null : new Dictionary<string, IOpenApiMediaType>(StringComparer.Ordinal) { [Json] = new OpenApiMediaType() },
+                    Content = Method == HttpMethod.Head ? null : new[] { Json }.Concat(AlsoProduces ?? []).ToDictionary(m => m, IOpenApiMediaType (_) => new OpenApiMediaType(), StringComparer.Ordinal),
                 },
                 ["401"] = Error("No token, or an unknown or revoked one"),
                 ["403"] = Error("The token is not an admin token"),

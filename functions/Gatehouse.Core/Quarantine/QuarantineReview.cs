@@ -45,6 +45,9 @@ public sealed class QuarantineReview(IReferenceStore references, IFactsStore fac
     /// <summary>The longest a release may run before a reviewer must renew it.</summary>
     public static readonly TimeSpan MaxRelease = TimeSpan.FromDays(365);
 
+    /// <summary>How many facts rows the list reads at once when its filter or order needs every refused content's.</summary>
+    private const int FactsReadParallelism = 16;
+
     /// <summary>What a re-scan asked by a reviewer is started as.</summary>
     public static readonly ScanSource Review = new("review");
 
@@ -52,7 +55,7 @@ public sealed class QuarantineReview(IReferenceStore references, IFactsStore fac
     public async Task<IReadOnlyList<QuarantinedReference>> ListAsync(QuarantineQuery query, CancellationToken cancellationToken)
     {
         var refused = new List<StoredReference>();
-        await foreach (var stored in references.ListAsync(cancellationToken))
+        await foreach (var stored in references.ListRefusedAsync(cancellationToken))
         {
             if (stored.Decision is { IsAllowed: false } decision && (query.Remote is null || stored.Reference.Remote.Name == query.Remote)
                 && (query.Rule is null || decision.Rule == query.Rule || decision.PolicyRule == query.Rule)
@@ -61,21 +64,27 @@ public sealed class QuarantineReview(IReferenceStore references, IFactsStore fac
                 refused.Add(stored);
             }
         }
-        var known = new Dictionary<string, ContentFacts?>(StringComparer.Ordinal);
-        foreach (var sha256 in refused.Select(r => r.Reference.Sha256).Distinct(StringComparer.Ordinal))
+        IEnumerable<(StoredReference Stored, ContentFacts? Facts, Severity? Severity)> Ordered(IEnumerable<(StoredReference Stored, ContentFacts? Facts, Severity? Severity)> items) =>
+            query.Sort switch
+            {
+                "severity" => items.OrderByDescending(r => r.Severity ?? (Severity)(-1)).ThenByDescending(r => r.Stored.Decision!.DecidedAt),
+                "subject" => items.OrderBy(r => r.Stored.Reference.Subject, StringComparer.Ordinal).ThenBy(r => r.Stored.Reference.FileName, StringComparer.Ordinal),
+                _ => items.OrderByDescending(r => r.Stored.Decision!.DecidedAt),
+            };
+        IReadOnlyList<StoredReference> candidates = refused;
+        if (query.Severity is null && query.Sort != "severity")
         {
-            known[sha256] = await facts.GetAsync(sha256, cancellationToken);
+            // Neither the filter nor the order needs facts: the page is cut first, and only its contents' facts are read.
+            candidates = [.. Ordered(refused.Select(r => (r, (ContentFacts?)null, (Severity?)null))).Take(query.Limit).Select(r => r.Stored)];
         }
-        var selected = refused
+        var known = new System.Collections.Concurrent.ConcurrentDictionary<string, ContentFacts?>(StringComparer.Ordinal);
+        await Parallel.ForEachAsync(candidates.Select(r => r.Reference.Sha256).Distinct(StringComparer.Ordinal),
+            new ParallelOptions { MaxDegreeOfParallelism = FactsReadParallelism, CancellationToken = cancellationToken },
+            async (sha256, ct) => known[sha256] = await facts.GetAsync(sha256, ct));
+        var selected = candidates
             .Select(r => (Stored: r, Facts: known[r.Reference.Sha256], Severity: Worst(known[r.Reference.Sha256])))
             .Where(r => query.Severity is null || r.Severity >= query.Severity);
-        selected = query.Sort switch
-        {
-            "severity" => selected.OrderByDescending(r => r.Severity ?? (Severity)(-1)).ThenByDescending(r => r.Stored.Decision!.DecidedAt),
-            "subject" => selected.OrderBy(r => r.Stored.Reference.Subject, StringComparer.Ordinal).ThenBy(r => r.Stored.Reference.FileName, StringComparer.Ordinal),
-            _ => selected.OrderByDescending(r => r.Stored.Decision!.DecidedAt),
-        };
-        var page = selected.Take(query.Limit).ToList();
+        var page = Ordered(selected).Take(query.Limit).ToList();
         var firstSeen = page.Count == 0 ? time.GetUtcNow() : page.Min(r => r.Facts?.ScannedAt ?? r.Stored.Decision!.DecidedAt);
         var trails = await trail.ForContentsAsync([.. page.Select(r => r.Stored.Reference.Sha256)], firstSeen.AddDays(-1), cancellationToken);
         return [.. page.Select(r => Summary(r.Stored, r.Facts, r.Severity, trails[r.Stored.Reference.Sha256]))];

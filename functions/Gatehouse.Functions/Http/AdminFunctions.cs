@@ -90,4 +90,20 @@ public sealed class AdminFunctions(GatehouseHttp http)
         await http.AdminOpenApi(req.HttpContext);
         return new EmptyResult();
     }
+
+    [Function(nameof(GatehouseHttp.AdminStats))]
+    public async Task<IActionResult> Stats(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "GET", Route = GatehouseRoutes.AdminStats)] HttpRequest req)
+    {
+        await http.AdminStats(req.HttpContext);
+        return new EmptyResult();
+    }
+
+    [Function(nameof(GatehouseHttp.AdminArtifacts))]
+    public async Task<IActionResult> Artifacts(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "GET", Route = GatehouseRoutes.AdminArtifacts)] HttpRequest req)
+    {
+        await http.AdminArtifacts(req.HttpContext);
+        return new EmptyResult();
+    }
 }
