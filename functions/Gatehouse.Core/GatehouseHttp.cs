@@ -14,6 +14,7 @@ using Gatehouse.Rescans;
 using Gatehouse.Tokens;
 using Gatehouse.Uploads;
 using Gatehouse.Vulnerabilities;
+using Gatehouse.WebConsole;
 using Microsoft.AspNetCore.Http;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
@@ -45,7 +46,9 @@ public sealed class GatehouseHttp(
     AdminOpenApiEndpoint openApi,
     AuthFailureLimiter failures,
     UploadsEndpoint uploads,
-    AdminRescanEndpoint rescan)
+    AdminRescanEndpoint rescan,
+    ConsoleEndpoint console,
+    ConsoleSessions sessions)
 {
     private readonly string _realm = options.Value.Auth.Realm;
     private readonly int _retryAfter = options.Value.Scan.RetryAfterSeconds;
@@ -112,6 +115,25 @@ public sealed class GatehouseHttp(
     public Task AdminRescan(HttpContext context, DurableTaskClient durable, string? id) =>
         RunAsync(context, TokenScope.Admin, () => rescan.HandleAsync(context, durable, id));
 
+    /// <summary>
+    /// The web console: its files and pages to anyone (they hold no data), and its sign-in, which checks the admin token
+    /// itself. What the console shows comes from the admin API, through the session cookie it signs in to.
+    /// </summary>
+    public async Task Console(HttpContext context, string? path)
+    {
+        try
+        {
+            await console.HandleAsync(context, path);
+        }
+        catch (Exception e) when (StorageUnavailable(e) && !context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
+        {
+            log.LogError(e, "Storage unavailable while answering {Method} {Path}; answered 503", context.Request.Method, context.Request.Path);
+            context.Response.Clear();
+            context.Response.Headers.RetryAfter = _retryAfter.ToString(CultureInfo.InvariantCulture);
+            await ConsoleEndpoint.ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, "Gatehouse's storage is unavailable; retry later");
+        }
+    }
+
     public Task Health(HttpContext context)
     {
         context.Response.ContentType = "text/plain";
@@ -172,6 +194,10 @@ public sealed class GatehouseHttp(
     private async Task<bool> AuthorizeAsync(HttpContext context, TokenAccess needed, bool huggingFace = false)
     {
         var candidates = RequestCredentials.Candidates(context.Request);
+        if (candidates.Count == 0 && needed == TokenAccess.Admin && ConsoleSessions.CookieOf(context.Request) is { } cookie)
+        {
+            return await AuthorizeSessionAsync(context, cookie, needed);
+        }
         if (candidates.Count == 0)
         {
             await RefuseAsync(context, StatusCodes.Status401Unauthorized, "Gatehouse needs an entitlement token (Basic auth or Bearer)", huggingFace);
@@ -211,6 +237,43 @@ public sealed class GatehouseHttp(
         }
         await RefuseAsync(context, refused.Status, refused.Refusal!, huggingFace);
         return false;
+    }
+
+    /// <summary>
+    /// Lets an admin request through on a console session cookie (<see cref="ConsoleSessions"/>): the session must be
+    /// live, its token still live and admin, and a request that may change something (any method but GET and HEAD)
+    /// must carry the session's CSRF token. Refusals are JSON with no challenge, so the browser does not prompt.
+    /// </summary>
+    private async Task<bool> AuthorizeSessionAsync(HttpContext context, string cookie, TokenAccess needed)
+    {
+        var ct = context.RequestAborted;
+        if (await sessions.FindAsync(cookie, ct) is not { } session)
+        {
+            await ConsoleEndpoint.ErrorAsync(context, StatusCodes.Status401Unauthorized, "The console session is unknown or has ended; sign in again");
+            return false;
+        }
+        var method = context.Request.Method;
+        if (!HttpMethods.IsGet(method) && !HttpMethods.IsHead(method) && !session.CsrfMatches(context.Request.Headers[ConsoleSessions.CsrfHeader]))
+        {
+            log.LogWarning("Console request {Method} {Path} of token {TokenId} refused: CSRF token missing or wrong", method, context.Request.Path, session.TokenId);
+            await ConsoleEndpoint.ErrorAsync(context, StatusCodes.Status403Forbidden, ConsoleEndpoint.CsrfRefusal);
+            return false;
+        }
+        var address = context.Connection.RemoteIpAddress;
+        var check = await tokens.CheckByIdAsync(session.TokenId, address, ct);
+        if (check.Token is not { } token)
+        {
+            await ConsoleEndpoint.ErrorAsync(context, check.Status, $"The console session's token can no longer be used: {check.Refusal}");
+            return false;
+        }
+        if (!needed.AllowedBy(token.Grants))
+        {
+            await ConsoleEndpoint.ErrorAsync(context, StatusCodes.Status403Forbidden, needed.Refusal());
+            return false;
+        }
+        var client = address is null ? null : (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).ToString();
+        Caller.Set(context, new Caller(token.Id, token.Name, client));
+        return true;
     }
 
     /// <summary>What a PyPI route needs: <c>pypi:read</c> for the project its path starts with (none for the root index).</summary>

@@ -20,6 +20,7 @@ public static class GatehouseRoutes
     public const string AdminOpenApi = "admin/openapi.json";
     public const string Uploads = "uploads/{*path}";
     public const string AdminRescan = "admin/rescan/{id?}";
+    public const string Console = "console/{*path}";
 
     /// <summary>Every route with its function name and methods, as the Functions metadata must list it.</summary>
     public static readonly IReadOnlyList<GatehouseRoute> All =
@@ -41,6 +42,7 @@ public static class GatehouseRoutes
         new("AdminOpenApi", AdminOpenApi, ["GET"]),
         new("Uploads", Uploads, ["GET", "HEAD", "PUT"]),
         new("AdminRescan", AdminRescan, ["GET", "POST"]),
+        new("Console", Console, ["GET", "HEAD", "POST", "DELETE"]),
     ];
 }
 

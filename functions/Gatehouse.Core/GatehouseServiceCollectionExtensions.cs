@@ -136,6 +136,9 @@ public static class GatehouseServiceCollectionExtensions
         // Rescans of cached verdicts after the checks, the policy or the OSV data changed.
         services.AddSingleton<RescanRuns>();
         services.AddSingleton<AdminRescanEndpoint>();
+        services.AddSingleton<WebConsole.ConsoleAssets>();
+        services.AddSingleton<WebConsole.ConsoleSessions>();
+        services.AddSingleton<WebConsole.ConsoleEndpoint>();
         return services;
     }
 
@@ -184,6 +187,7 @@ public static class GatehouseServiceCollectionExtensions
 
         endpoints.MapMethods("/" + GatehouseRoutes.AdminRescan, Methods("AdminRescan"),
             (HttpContext c, GatehouseHttp h, DurableTaskClient d, string? id) => h.AdminRescan(c, d, id));
+        endpoints.MapMethods("/" + GatehouseRoutes.Console, Methods("Console"), (HttpContext c, GatehouseHttp h, string? path) => h.Console(c, path));
         return endpoints;
     }
 

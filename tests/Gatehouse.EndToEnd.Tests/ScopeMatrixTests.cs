@@ -53,6 +53,8 @@ public sealed class ScopeMatrixTests(ScopeMatrixTests.Fixture fixture, ITestOutp
         ["AdminOpenApi"] = [Unauthorized, Forbidden, Forbidden, Ok, Unauthorized, Unauthorized, Forbidden, Forbidden],
         ["Uploads"] = [Unauthorized, Ok, Ok, Ok, Unauthorized, Unauthorized, Forbidden, Forbidden],
         ["AdminRescan"] = [Unauthorized, Forbidden, Forbidden, Ok, Unauthorized, Unauthorized, Forbidden, Forbidden],
+        // The console's page holds no data: anyone may load it; what it shows comes from the admin API.
+        ["Console"] = [Ok, Ok, Ok, Ok, Ok, Ok, Ok, Ok],
     };
 
     [Fact]
@@ -209,6 +211,7 @@ public sealed class ScopeMatrixTests(ScopeMatrixTests.Fixture fixture, ITestOutp
             // No rescan ran on this host yet: the handler's own 404, which only a caller let through gets.
             Requests["AdminRescan"] = new(HttpMethod.Get, "admin/rescan/gatehouse-rescan", HttpStatusCode.NotFound);
             Requests["Uploads"] = new(HttpMethod.Get, "uploads/models/scopes-org/none/model.bin", HttpStatusCode.NotFound);
+            Requests["Console"] = new(HttpMethod.Get, "console/", HttpStatusCode.OK);
 
             var tokens = NewService();
             async Task AddAsync(string caller, IReadOnlyList<string> scopes, TokenLimits limits)

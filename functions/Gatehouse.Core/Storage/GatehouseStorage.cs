@@ -39,9 +39,12 @@ public sealed class GatehouseStorage
     /// <summary>The event outbox: notes of events waiting for delivery, events refused for good, the dispatcher's lease.</summary>
     public const string EventsTable = "events";
 
+    /// <summary>Console sign-ins: the hash of each session cookie, the admin token it stands for, its CSRF token and expiry.</summary>
+    public const string ConsoleSessionsTable = "consolesessions";
+
     private static readonly string[] Containers =
         [StagingContainer, ArtifactsContainer, QuarantineContainer, UploadsContainer, ReportsContainer, ConfigContainer, UpstreamCacheContainer];
-    private static readonly string[] Tables = [VerdictsTable, ReferencesTable, TokensTable, AuditTable, VulnerabilitiesTable, NamesTable, EventsTable, OverridesTable];
+    private static readonly string[] Tables = [VerdictsTable, ReferencesTable, TokensTable, AuditTable, VulnerabilitiesTable, NamesTable, EventsTable, OverridesTable, ConsoleSessionsTable];
 
     public GatehouseStorage(BlobServiceClient blobs, TableServiceClient tables)
     {

@@ -212,6 +212,23 @@ public sealed class EntitlementTokenService
         {
             return TokenCheck.Refused(StatusCodes.Status401Unauthorized, "The entitlement token is unknown");
         }
+        return await CheckLiveAsync(id, stored, client, cancellationToken);
+    }
+
+    /// <summary>
+    /// Checks the token <paramref name="id"/> as <see cref="CheckAsync"/> does after its secret matched: for a console
+    /// session, which was made from the secret once and holds only the id, so revoking the token ends the session.
+    /// </summary>
+    public async Task<TokenCheck> CheckByIdAsync(string id, IPAddress? client, CancellationToken cancellationToken)
+    {
+        var stored = IsId(id) ? await CachedAsync(id, cancellationToken) : null;
+        return stored is null
+            ? TokenCheck.Refused(StatusCodes.Status401Unauthorized, "The entitlement token is unknown")
+            : await CheckLiveAsync(id, stored, client, cancellationToken);
+    }
+
+    private async Task<TokenCheck> CheckLiveAsync(string id, TableEntity stored, IPAddress? client, CancellationToken cancellationToken)
+    {
         var token = ToToken(stored);
         var now = _time.GetUtcNow();
         if (token.RevokedAt is { } revoked)
