@@ -80,7 +80,7 @@ export function setSession(value) {
 
 /**
  * Builds an element: `h('a', {href: '/x', class: 'c'}, 'text', child)`. `on*` function props become listeners;
- * `value`, `checked` and `disabled` are set as properties; false/null/undefined props are left out.
+ * `value`, `checked` and `disabled` are set as properties (and as defaults); false/null/undefined props are left out.
  * @param {string} tag
  * @param {Record<string, any> | null} [props]
  * @param {...any} children
@@ -116,7 +116,14 @@ function applyProps(element, props) {
     if (key.startsWith('on') && typeof value === 'function') {
       element.addEventListener(key.slice(2), value);
     } else if (key === 'value' || key === 'checked' || key === 'disabled') {
-      /** @type {any} */ (element)[key] = value;
+      // The default too, so that a form's reset() returns to it.
+      const control = /** @type {any} */ (element);
+      if (key === 'value' && 'defaultValue' in control) {
+        control.defaultValue = value;
+      } else if (key === 'checked') {
+        control.defaultChecked = value;
+      }
+      control[key] = value;
     } else {
       element.setAttribute(key, value === true ? '' : String(value));
     }
@@ -143,7 +150,7 @@ function append(parent, children) {
 export function table(caption, headers, rows, empty = 'Nothing to show.') {
   const numeric = headers.map((name) => name.startsWith('#'));
   const names = headers.map((name) => name.replace(/^#/, ''));
-  return h('div', { class: 'table-wrap' },
+  return h('div', { class: 'table-wrap', role: 'region', 'aria-label': caption, tabindex: '0' },
     h('table', null,
       h('caption', null, caption),
       h('thead', null, h('tr', null, names.map((name, i) => h('th', { scope: 'col', class: numeric[i] ? 'num' : null }, name)))),
@@ -314,6 +321,8 @@ async function render() {
     ready: () => {
       if (mine === generation) {
         document.body.dataset.ready = route.name;
+        // Time to interactive of the page, for measurements: performance.getEntriesByName('gatehouse-ready').
+        performance.mark('gatehouse-ready', { detail: route.name });
       }
     },
   };

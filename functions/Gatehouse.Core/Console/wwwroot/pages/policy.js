@@ -36,7 +36,7 @@ export default async function policy(page) {
   try {
     const p = await api('GET', 'admin/policy');
     candidate.value = p.text ?? '';
-    active.append(
+    active.append(...[
       h('dl', { class: 'facts' },
         h('dt', null, 'Name'), h('dd', null, p.name ?? '—'),
         h('dt', null, 'Version'), h('dd', { id: 'policy-version' }, h('code', null, p.version ?? '—')),
@@ -47,7 +47,8 @@ export default async function policy(page) {
       table('Rules, in the order they are asked', ['Rule', 'Action', '#Line'], (p.rules ?? []).map((/** @type {any} */ r) => [h('code', null, r.id), r.action, String(r.line)])),
       table('Exceptions', ['Exception', 'Owner', 'Expires', 'Reason'],
         (p.exceptions ?? []).map((/** @type {any} */ e) => [h('code', null, e.id), e.owner ?? '—', `${time(e.expires)}${e.expired ? ' (expired)' : ''}`, e.reason ?? '—']), 'None.'),
-      h('details', null, h('summary', null, 'The active policy\'s text'), h('pre', { class: 'policy', tabindex: '0' }, p.text ?? '')));
+      h('details', null, h('summary', null, 'The active policy\'s text'), h('pre', { class: 'policy', tabindex: '0' }, p.text ?? '')),
+    ].filter(Boolean));
   } catch (error) {
     errors.show(error);
   }

@@ -14,8 +14,10 @@ export default async function quarantineDetail(page) {
   const errors = alertRegion();
   const status = statusRegion();
   const heading = h('h1', null, 'Quarantined file');
+  const summary = h('div');
   const details = h('div');
-  page.main.append(heading, status.element, errors.element, details, actions(sha256, run));
+  const forms = actions(sha256, run);
+  page.main.append(heading, status.element, errors.element, summary, forms, details);
 
   /** Runs an action, then reloads the detail (so the action's audit row and the new decisions show). @param {string} what @param {() => Promise<any>} action */
   async function run(what, action) {
@@ -24,6 +26,9 @@ export default async function quarantineDetail(page) {
     page.busy();
     try {
       const outcome = await action();
+      for (const reason of forms.querySelectorAll('input[name="reason"]')) {
+        /** @type {HTMLInputElement} */ (reason).value = '';
+      }
       await load();
       status.show(describe(what, outcome));
     } catch (error) {
@@ -45,7 +50,9 @@ export default async function quarantineDetail(page) {
     const d = shown.value;
     const first = (d.references ?? [])[0];
     heading.textContent = first ? `${first.file}` : `Content ${sha256.slice(0, 12)}…`;
-    details.replaceChildren(...view(d, affected.status === 'fulfilled' ? affected.value : null, affected.status === 'rejected' ? affected.reason : null));
+    const [top, rest] = view(d, affected.status === 'fulfilled' ? affected.value : null, affected.status === 'rejected' ? affected.reason : null);
+    summary.replaceChildren(...top);
+    details.replaceChildren(...rest);
   }
 
   await load();
@@ -62,7 +69,7 @@ function view(d, affected, affectedError) {
   const facts = d.facts;
   const references = d.references ?? [];
   const decision = references.map((/** @type {any} */ r) => r.decision).find(Boolean);
-  return [
+  return [[
     h('h2', null, 'Artifact'),
     h('dl', { class: 'facts' },
       h('dt', null, 'sha256'), h('dd', { class: 'mono' }, d.sha256),
@@ -77,6 +84,7 @@ function view(d, affected, affectedError) {
       h('dt', null, 'First requested'), h('dd', { id: 'first-requester' }, firstRequester(d.firstRequester))),
     h('h2', null, 'Findings'),
     findings(d),
+  ], [
     h('h2', null, 'References'),
     table('Where this content is referenced, and the decision of each', ['Remote', 'Subject', 'File', 'Decision', 'Rule', 'Policy rule', 'Reason', 'Decided'],
       references.map((/** @type {any} */ r) => [r.remote, r.subject, r.file, badge(r.decision?.decision), h('code', null, r.decision?.rule ?? '—'),
@@ -89,7 +97,7 @@ function view(d, affected, affectedError) {
     h('h2', null, 'Audit'),
     h('div', { id: 'audit' }, table('What happened to this content, oldest first', ['At', 'Action', 'By', 'Detail'],
       (d.audit ?? []).map((/** @type {any} */ e) => [time(e.at), h('code', null, e.action), who(e.extra), e.detail]), 'No audit row.')),
-  ];
+  ]];
 }
 
 /** @param {any} first */

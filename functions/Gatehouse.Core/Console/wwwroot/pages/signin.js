@@ -28,10 +28,11 @@ export default async function signIn(page) {
     }
   });
   const signedIn = currentSession();
-  page.main.append(
+  page.main.append(...[
     h('h1', null, 'Sign in to the Gatehouse console'),
     signedIn ? h('p', null, `You are signed in as ${signedIn.name}. Signing in again replaces that session.`) : null,
     h('p', { class: 'hint' }, 'The session lasts 8 hours, or until the token is revoked.'),
     errors.element,
-    form);
+    form,
+  ].filter((x) => x !== null));
 }
