@@ -71,7 +71,7 @@ function refusals(items) {
 
 /** Stacked bars of allowed, quarantined and blocked per day, drawn with the DOM (no inline styles). @param {any[]} days */
 function chart(days) {
-  const width = 720;
+  const width = 1000;
   const height = 200;
   const left = 36;
   const bottom = 22;
