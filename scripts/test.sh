@@ -48,8 +48,8 @@ scripts/infra-check.sh
 
 echo "== npm ci (tests/hf-js)"
 (cd tests/hf-js && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null)
-echo "== npm ci (tests/console-axe)"
-(cd tests/console-axe && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null)
+echo "== npm ci (tests/console-axe) and the console's type check"
+(cd tests/console-axe && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null && npx --no-install tsc -p tsconfig.json)
 # Every console page's PNG, for a reviewer to look at.
 export GATEHOUSE_CONSOLE_SCREENSHOTS="$results/console-screenshots"
 

@@ -48,7 +48,7 @@ export default async function policy(page) {
       table('Exceptions', ['Exception', 'Owner', 'Expires', 'Reason'],
         (p.exceptions ?? []).map((/** @type {any} */ e) => [h('code', null, e.id), e.owner ?? '—', `${time(e.expires)}${e.expired ? ' (expired)' : ''}`, e.reason ?? '—']), 'None.'),
       h('details', null, h('summary', null, 'The active policy\'s text'), h('pre', { class: 'policy', tabindex: '0' }, p.text ?? '')),
-    ].filter(Boolean));
+    ].filter((x) => x !== null));
   } catch (error) {
     errors.show(error);
   }

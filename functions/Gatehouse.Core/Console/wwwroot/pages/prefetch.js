@@ -46,7 +46,7 @@ export default async function prefetch(page) {
   async function poll(id) {
     try {
       const report = await api('GET', `admin/prefetch/hf/${encodeURIComponent(id)}`);
-      progress.replaceChildren(...view(report).filter(Boolean));
+      progress.replaceChildren(...view(report).filter((x) => x !== null));
       if (!finished.includes(report.status) && !stopped) {
         timer = setTimeout(() => void poll(id), 1000);
       }
