@@ -165,10 +165,26 @@ public sealed class ConsoleTests(ConsoleFixture fixture, ITestOutputHelper outpu
         Browser.Open(Page("prefetch"), "prefetch");
         var form = Browser.Find("#prefetch-form");
         Browser.Fill(Browser.Labelled("Repository", form), DemoModel);
-        form.FindElement(By.CssSelector("button[type=submit]")).Click();
-        Browser.Find("progress#prefetch-bar");
-        Browser.WaitUntil(() => Browser.Find("#prefetch-status").Text is "Completed" or "Failed" or "Terminated", () => "the prefetch never finished",
-            TimeSpan.FromSeconds(120));
+        // Every upstream body waits a little, so the run lasts long enough for the page to show it under way.
+        await Stack.Sim.DelayAsync(400);
+        var seen = new List<string>();
+        try
+        {
+            form.FindElement(By.CssSelector("button[type=submit]")).Click();
+            Browser.Find("progress#prefetch-bar");
+            Browser.WaitUntil(() =>
+            {
+                var status = Browser.Find("#prefetch-status").Text;
+                seen.Add($"{status} {Browser.Find("#prefetch-percent").Text}");
+                return status is "Completed" or "Failed" or "Terminated";
+            }, () => "the prefetch never finished", TimeSpan.FromSeconds(120));
+        }
+        finally
+        {
+            await Stack.Sim.DelayAsync(0);
+        }
+        output.WriteLine(string.Join("\n", seen.Distinct()));
+        Assert.Contains(seen, s => s.StartsWith("Running", StringComparison.Ordinal) || s.StartsWith("Pending", StringComparison.Ordinal)); // shown under way, not only at the end
         Assert.Equal("Completed", Browser.Find("#prefetch-status").Text);
         Assert.StartsWith("100 %", Browser.Find("#prefetch-percent").Text, StringComparison.Ordinal);
         Assert.Equal("100", Browser.Find("progress#prefetch-bar").GetAttribute("value"));
@@ -178,7 +194,6 @@ public sealed class ConsoleTests(ConsoleFixture fixture, ITestOutputHelper outpu
         Assert.Contains("Blocked 1", Browser.Find("#prefetch-summary").Text, StringComparison.Ordinal);
         Assert.Equal("", Browser.Alerts());
         Browser.Screenshot("prefetch-done");
-        await Task.CompletedTask;
         AssertNoScriptErrors();
     });
 
