@@ -339,6 +339,56 @@ public sealed class ConsoleTests(ConsoleFixture fixture, ITestOutputHelper outpu
     });
 
     [Fact]
+    public Task The_artifact_search_finds_the_refused_wheel_with_its_verdict_history_and_the_audit_exports_as_csv_with_the_session() => RunAsync(async () =>
+    {
+        await RefuseEvilAsync();
+        SignIn();
+        Browser.Open(Page("artifacts"), "artifacts");
+        using var admin = Stack.CreateClient(authenticated: false);
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", fixture.AdminToken);
+        using (var api = await admin.GetAsync("admin/artifacts?q=gh-evil"))
+        {
+            if (api.StatusCode == HttpStatusCode.NotFound)
+            {
+                // Without the artifact search API the page says so.
+                Assert.Contains("404", Browser.Alerts(), StringComparison.Ordinal);
+                return;
+            }
+        }
+        var search = Browser.Labelled("Search");
+        Browser.Fill(search, EvilSha256[..10]);
+        search.Submit();
+        Browser.WaitUntil(() => Browser.Url.Query.Contains("q=" + EvilSha256[..10], StringComparison.Ordinal), () => "the search did not run");
+        Browser.WaitReady("artifacts");
+        Assert.Equal("", Browser.Alerts());
+        var row = Browser.FindAll("tbody tr").Single(r => r.Text.Contains(EvilWheel, StringComparison.Ordinal));
+        row.FindElement(By.LinkText(EvilWheel)).Click();
+        Browser.WaitReady("artifact-detail");
+        Assert.EndsWith($"/console/artifacts/{EvilSha256}", Browser.Url.AbsolutePath, StringComparison.Ordinal);
+        var history = Browser.Find("#history").Text;
+        Assert.Contains("decision", history, StringComparison.Ordinal);
+        Assert.Contains("install.pth-exec", history, StringComparison.Ordinal);
+
+        // The audit of the wheel, and its CSV export: a same-origin GET that the session cookie authenticates.
+        Browser.Open(Page($"audit?artifact={EvilSha256}"), "audit");
+        Assert.Equal("", Browser.Alerts());
+        Assert.Contains("decision", Browser.Find("main table").Text, StringComparison.Ordinal);
+        var csv = ((IJavaScriptExecutor)Browser.Driver).ExecuteAsyncScript("""
+            const done = arguments[arguments.length - 1];
+            fetch(document.getElementById('audit-csv').href, { credentials: 'same-origin' })
+              .then(async r => done({ status: r.status, type: r.headers.get('Content-Type') || '', text: await r.text() }))
+              .catch(e => done({ status: 0, type: '', text: String(e) }));
+            """) as IReadOnlyDictionary<string, object> ?? throw new Xunit.Sdk.XunitException("the CSV fetch answered nothing");
+        var text = csv["text"] as string ?? "";
+        Assert.True(Convert.ToInt32(csv["status"], CultureInfo.InvariantCulture) == 200, $"the CSV export answered {csv["status"]}: {text}");
+        Assert.StartsWith("text/csv", csv["type"] as string ?? "", StringComparison.Ordinal);
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length >= 2, $"the CSV has no record: {text}");
+        Assert.Contains(lines.Skip(1), l => l.Contains(EvilSha256, StringComparison.Ordinal));
+        AssertNoScriptErrors();
+    });
+
+    [Fact]
     public Task Every_page_passes_axe_without_serious_or_critical_violations_and_is_captured() => RunAsync(async () =>
     {
         await RefuseEvilAsync();
