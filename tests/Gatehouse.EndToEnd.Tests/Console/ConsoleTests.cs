@@ -113,6 +113,7 @@ public sealed class ConsoleTests(ConsoleFixture fixture, ITestOutputHelper outpu
         var refused = await PipInstallAsync(Stack.PipIndexUrl, "gh-evil==1.0.0");
         Assert.True(refused.ExitCode != 0, $"pip installed gh-evil after the block:\n{refused}");
         Assert.Contains(blockReason, refused.Output, StringComparison.Ordinal);
+        AssertAccessible("the quarantine detail after a block");
         Browser.Screenshot("quarantine-detail-after-block");
         AssertNoScriptErrors();
     });
@@ -139,6 +140,7 @@ public sealed class ConsoleTests(ConsoleFixture fixture, ITestOutputHelper outpu
         Assert.Contains(name, Browser.Find("tbody").Text, StringComparison.Ordinal);
         Assert.Contains("50 downloads", Browser.Find("tbody").Text, StringComparison.Ordinal);
         Assert.Empty(Browser.FindAll("#new-token-hf")); // a pypi:read token gets no Hugging Face settings
+        AssertAccessible("the tokens page showing a new secret");
 
         var installed = await PipInstallAsync(pip["PIP_INDEX_URL=".Length..], "gh-demo==1.0.0");
         Assert.True(installed.ExitCode == 0, $"pip could not install with the token made in the page:\n{installed}");
@@ -193,6 +195,7 @@ public sealed class ConsoleTests(ConsoleFixture fixture, ITestOutputHelper outpu
         Assert.Contains("pickle.dangerous-global", files, StringComparison.Ordinal);
         Assert.Contains("Blocked 1", Browser.Find("#prefetch-summary").Text, StringComparison.Ordinal);
         Assert.Equal("", Browser.Alerts());
+        AssertAccessible("a finished prefetch");
         Browser.Screenshot("prefetch-done");
         AssertNoScriptErrors();
     });
@@ -243,6 +246,7 @@ public sealed class ConsoleTests(ConsoleFixture fixture, ITestOutputHelper outpu
             Assert.Contains("− Allowed", r, StringComparison.Ordinal);
             Assert.Contains("+ Blocked no-demo", r, StringComparison.Ordinal);
         });
+        AssertAccessible("a dry run's changes");
         Browser.Screenshot("policy-dry-run");
         // A dry run applies nothing: the files are still served.
         using var still = await client.GetAsync($"pypi/simple/gh-demo/");
@@ -289,8 +293,12 @@ public sealed class ConsoleTests(ConsoleFixture fixture, ITestOutputHelper outpu
 
         // In the browser: signed out, every page sends to the sign-in; a read token is refused there with the 403.
         Browser.Driver.Manage().Cookies.DeleteAllCookies();
-        Browser.Open(Page("tokens"), "signin");
-        Assert.Equal("/console/signin", Browser.Url.AbsolutePath);
+        foreach (var path in new[] { "", "quarantine", $"quarantine/{EvilSha256}", "artifacts", $"artifacts/{EvilSha256}", "audit", "policy", "prefetch", "tokens" })
+        {
+            Browser.Open(Page(path), "signin");
+            Assert.Equal("/console/signin", Browser.Url.AbsolutePath);
+            Assert.Equal("/console/" + path, System.Web.HttpUtility.ParseQueryString(Browser.Url.Query)["next"]);
+        }
         Browser.Fill(Browser.Labelled("Admin token"), Stack.Token);
         Browser.Find("form button[type=submit]").Click();
         Browser.WaitUntil(() => Browser.Alerts().Length > 0, () => "a read token's sign-in showed no error");
@@ -517,6 +525,13 @@ public sealed class ConsoleTests(ConsoleFixture fixture, ITestOutputHelper outpu
             request.Content = new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json");
         }
         return await http.SendAsync(request);
+    }
+
+    /// <summary>No serious or critical axe-core violation on the page as it is now.</summary>
+    private void AssertAccessible(string where)
+    {
+        var violations = Browser.SeriousAccessibilityViolations();
+        Assert.True(violations.Count == 0, $"axe-core found serious or critical violations on {where}:\n{string.Join("\n", violations)}");
     }
 
     private void AssertNoScriptErrors()
