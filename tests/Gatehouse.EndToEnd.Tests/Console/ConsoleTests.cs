@@ -307,6 +307,18 @@ public sealed class ConsoleTests(ConsoleFixture fixture, ITestOutputHelper outpu
         Assert.Equal("/console/signin", Browser.Url.AbsolutePath);
         Assert.Equal("password", Browser.Labelled("Admin token").GetAttribute("type"));
         Assert.DoesNotContain(Browser.Driver.Manage().Cookies.AllCookies, c => c.Name == "gatehouse_session");
+
+        // Signing out in the page ends the session on the server, not only in the browser.
+        SignIn();
+        var session = Browser.Driver.Manage().Cookies.GetCookieNamed("gatehouse_session") ?? throw new Xunit.Sdk.XunitException("no session cookie after sign-in");
+        Assert.True(session.IsHttpOnly, "the session cookie is readable by scripts");
+        Browser.Find("#signout").Click();
+        Browser.WaitReady("signin");
+        Assert.Null(Browser.Driver.Manage().Cookies.GetCookieNamed("gatehouse_session"));
+        using (var after = await SendAsync(http, HttpMethod.Get, "admin/tokens", $"gatehouse_session={session.Value}", null, null))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, after.StatusCode);
+        }
         SignIn();
         AssertNoScriptErrors();
     });

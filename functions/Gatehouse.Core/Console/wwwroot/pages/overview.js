@@ -25,9 +25,21 @@ export default async function overview(page) {
     }
   }
 
-  await load();
-  const timer = setInterval(() => void load(), 10_000);
-  page.onLeave(() => clearInterval(timer));
+  // The next refresh is asked 10 s after the last one answered, so slow answers never pile up.
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
+  let left = false;
+  const refresh = async () => {
+    await load();
+    if (!left) {
+      timer = setTimeout(() => void refresh(), 10_000);
+    }
+  };
+  page.onLeave(() => {
+    left = true;
+    clearTimeout(timer);
+  });
+  await refresh();
 }
 
 /** @param {any} stats */

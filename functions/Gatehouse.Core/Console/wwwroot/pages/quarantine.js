@@ -32,20 +32,24 @@ export default async function quarantine(page) {
   const results = h('div');
   page.main.append(h('h1', null, 'Quarantine'), h('p', { class: 'hint' }, 'Files Gatehouse refused: quarantined (held for review) or blocked.'), form, errors.element, results);
 
+  const limit = Math.min(1000, Math.max(1, Number(q.get('limit')) || 50));
   const age = /** @type {keyof typeof ageHours | null} */ (q.get('age'));
   const since = age && ageHours[age] ? new Date(Date.now() - ageHours[age] * 3_600_000).toISOString() : undefined;
   try {
     const list = await api('GET', 'admin/quarantine', {
-      query: { remote: q.get('remote'), rule: q.get('rule'), severity: q.get('severity'), since, sort: q.get('sort') ?? 'decided', limit: '200' },
+      query: { remote: q.get('remote'), rule: q.get('rule'), severity: q.get('severity'), since, sort: q.get('sort') ?? 'decided', limit: String(limit) },
     });
     const items = list.items ?? [];
-    results.append(
-      h('p', { id: 'quarantine-count' }, `${items.length} refused file${items.length === 1 ? '' : 's'}${items.length >= 200 ? ' (the first 200)' : ''}.`),
+    const more = new URLSearchParams(q);
+    more.set('limit', String(Math.min(1000, limit + 50)));
+    results.append(h('div', null,
+      h('p', { id: 'quarantine-count' }, `${items.length} refused file${items.length === 1 ? '' : 's'}${items.length >= limit ? ` (the first ${limit})` : ''}.`),
       table('Refused files', ['Decided', 'Remote', 'Subject', 'File', 'Decision', 'Rule', 'Policy rule', 'Severity', '#Findings'],
         items.map((/** @type {any} */ r) => [
           time(r.decidedAt), r.remote, r.subject, link(`quarantine/${r.sha256}`, r.file), badge(r.decision), h('code', null, r.rule), r.policyRule,
           r.severity ?? '—', String(r.findings),
-        ]), 'Nothing matches: no refused file.'));
+        ]), 'Nothing matches: no refused file.'),
+      items.length >= limit && limit < 1000 ? h('p', null, h('a', { href: `${base}quarantine?${more}` }, 'Show 50 more')) : null));
   } catch (error) {
     errors.show(error);
   }
