@@ -8,7 +8,8 @@ using Gatehouse.Policy;
 using Gatehouse.Tokens;
 using OpenQA.Selenium;
 
-namespace Gatehouse.EndToEnd.Tests.Console;
+// Not ".Console": a namespace of that name would hide System.Console from every test in Gatehouse.EndToEnd.Tests.
+namespace Gatehouse.EndToEnd.Tests.WebConsole;
 
 /// <summary>
 /// One Gatehouse (its own Azurite, the upstream simulator) and one headless chromium for the class: the web console

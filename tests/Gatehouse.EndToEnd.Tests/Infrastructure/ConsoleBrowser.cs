@@ -1,11 +1,10 @@
 using System.Collections.ObjectModel;
 using System.Text.Json;
-using Gatehouse.EndToEnd.Tests.Infrastructure;
 using OpenQA.Selenium;
 using OpenQA.Selenium.Chrome;
 using OpenQA.Selenium.Support.UI;
 
-namespace Gatehouse.EndToEnd.Tests.Console;
+namespace Gatehouse.EndToEnd.Tests.Infrastructure;
 
 /// <summary>
 /// One headless Debian <c>chromium</c> driven through Debian's <c>chromedriver</c> (both from apt; nothing is downloaded:
