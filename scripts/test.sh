@@ -25,6 +25,8 @@ trap cleanup EXIT
 echo "== real Python clients (Debian's python3 and packages; pip and huggingface_hub from $GATEHOUSE_CLIENTS)"
 ensure_debian_packages python3-venv python3-httpx python3-requests python3-tqdm python3-yaml python3-fsspec \
   python3-packaging python3-typing-extensions
+# The console's browser tests: Debian's chromium and its chromedriver (nothing downloads a browser).
+ensure_debian_packages chromium chromium-driver
 for client in pip/pip huggingface_hub-1.x/huggingface_hub huggingface_hub-0.26.5/huggingface_hub filelock/filelock; do
   if [[ ! -d "$GATEHOUSE_CLIENTS/$client" ]]; then
     echo "!! $GATEHOUSE_CLIENTS/$client is missing: set GATEHOUSE_CLIENTS to the folder of the real clients (see README, Tests)" >&2
@@ -46,6 +48,10 @@ scripts/infra-check.sh
 
 echo "== npm ci (tests/hf-js)"
 (cd tests/hf-js && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null)
+echo "== npm ci (tests/console-axe) and the console's type check"
+(cd tests/console-axe && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null && npx --no-install tsc -p tsconfig.json)
+# Every console page's PNG, for a reviewer to look at.
+export GATEHOUSE_CONSOLE_SCREENSHOTS="$results/console-screenshots"
 
 echo "== azurite"
 azurite_install
