@@ -52,7 +52,8 @@ public sealed class ConsoleSessionTests(SharedGatehouse shared, ITestOutputHelpe
             Assert.Equal(HttpStatusCode.OK, list.StatusCode);
         }
         // A change without the CSRF token, or with a wrong one, is refused and changes nothing.
-        var create = new { name = "made from the console", scopes = new[] { "pypi:read" } };
+        var made = "made from the console " + Guid.NewGuid().ToString("N")[..8];
+        var create = new { name = made, scopes = new[] { "pypi:read" } };
         using (var noCsrf = await SendAsync(http, HttpMethod.Post, "admin/tokens", cookie, body: create))
         {
             Assert.Equal(HttpStatusCode.Forbidden, noCsrf.StatusCode);
@@ -70,17 +71,17 @@ public sealed class ConsoleSessionTests(SharedGatehouse shared, ITestOutputHelpe
         }
         using (var tokens = await SendAsync(http, HttpMethod.Get, "admin/tokens", cookie))
         {
-            Assert.DoesNotContain("made from the console", await tokens.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.DoesNotContain(made, await tokens.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
-        using (var made = await SendAsync(http, HttpMethod.Post, "admin/tokens", cookie, csrf: csrf, body: create))
+        using (var created = await SendAsync(http, HttpMethod.Post, "admin/tokens", cookie, csrf: csrf, body: create))
         {
-            Assert.Equal(HttpStatusCode.Created, made.StatusCode);
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         }
         // The audit names the reviewer's token as the one who acted.
         using (var audit = await SendAsync(http, HttpMethod.Get, "admin/audit?action=token.create", cookie))
         {
             var text = await audit.Content.ReadAsStringAsync();
-            Assert.Contains("made from the console", text, StringComparison.Ordinal);
+            Assert.Contains(made, text, StringComparison.Ordinal);
             Assert.Contains("console reviewer", text, StringComparison.Ordinal);
         }
 

@@ -325,25 +325,33 @@ public sealed class ConsoleTests(ConsoleFixture fixture, ITestOutputHelper outpu
     });
 
     [Fact]
-    public Task The_overview_shows_the_counts_the_stats_api_answers_or_says_why_it_cannot() => RunAsync(async () =>
+    public Task The_overview_shows_the_counts_the_stats_api_answers() => RunAsync(async () =>
     {
         await RefuseEvilAsync();
         SignIn();
+        using var admin = Stack.CreateClient(authenticated: false);
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", fixture.AdminToken);
+        // The overview is served from a snapshot up to 10 s old (refreshed in the background): wait until it counts
+        // the refusal, then load the page and compare it with the answer.
+        HttpResponseMessage stats;
+        string text;
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            stats = await admin.GetAsync("admin/stats");
+            text = await stats.Content.ReadAsStringAsync();
+            if (!stats.IsSuccessStatusCode || DateTime.UtcNow > deadline || CountsARefusal(text))
+            {
+                break;
+            }
+            stats.Dispose();
+            await Task.Delay(1000);
+        }
+        using var answered = stats;
         Browser.Open(Page(""), "overview");
         var readyMs = Convert.ToDouble(((IJavaScriptExecutor)Browser.Driver).ExecuteScript(
             "const m = performance.getEntriesByName('gatehouse-ready'); return m.length ? m[0].startTime : -1;"), CultureInfo.InvariantCulture);
         output.WriteLine($"overview ready {readyMs:F0} ms after navigation started");
-        using var admin = Stack.CreateClient(authenticated: false);
-        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", fixture.AdminToken);
-        using var stats = await admin.GetAsync("admin/stats");
-        var text = await stats.Content.ReadAsStringAsync();
-        if (stats.StatusCode == HttpStatusCode.NotFound)
-        {
-            // Without the statistics API the page says so, and still lists the refusals from the quarantine.
-            Assert.Contains("404", Browser.Alerts(), StringComparison.Ordinal);
-            Assert.Contains(EvilWheel, Browser.Find("main table").Text, StringComparison.Ordinal);
-            return;
-        }
         Assert.True(stats.IsSuccessStatusCode, $"GET /admin/stats answered {(int)stats.StatusCode}: {text}");
         Assert.Equal("", Browser.Alerts());
         using var json = JsonDocument.Parse(text);
@@ -352,7 +360,7 @@ public sealed class ConsoleTests(ConsoleFixture fixture, ITestOutputHelper outpu
         {
             Assert.Equal(artifacts.GetProperty(name).GetInt64().ToString("N0", CultureInfo.InvariantCulture), Browser.Find($"[data-count={name}]").Text);
         }
-        Assert.True(artifacts.GetProperty("blocked").GetInt64() + artifacts.GetProperty("quarantined").GetInt64() >= 1, $"the stats count no refusal: {text}");
+        Assert.True(CountsARefusal(text), $"the stats count no refusal: {text}");
         Assert.Single(Browser.FindAll(".chart svg[role=img]"));
         Assert.Equal(json.RootElement.GetProperty("verdictsByDay").GetArrayLength(), Browser.FindAll("details table tbody tr").Count);
         Assert.Contains(Browser.FindAll("table").Select(t => t.GetAttribute("textContent") ?? ""), t => t.Contains(EvilWheel, StringComparison.Ordinal));
@@ -369,12 +377,7 @@ public sealed class ConsoleTests(ConsoleFixture fixture, ITestOutputHelper outpu
         admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", fixture.AdminToken);
         using (var api = await admin.GetAsync("admin/artifacts?q=gh-evil"))
         {
-            if (api.StatusCode == HttpStatusCode.NotFound)
-            {
-                // Without the artifact search API the page says so.
-                Assert.Contains("404", Browser.Alerts(), StringComparison.Ordinal);
-                return;
-            }
+            Assert.Equal(HttpStatusCode.OK, api.StatusCode);
         }
         var search = Browser.Labelled("Search");
         Browser.Fill(search, EvilSha256[..10]);
@@ -552,4 +555,12 @@ public sealed class ConsoleTests(ConsoleFixture fixture, ITestOutputHelper outpu
         var errors = Browser.ScriptErrors();
         Assert.True(errors.Count == 0, "the browser logged script errors or CSP violations:\n" + string.Join("\n", errors));
     }
+
+    private static bool CountsARefusal(string stats)
+    {
+        using var json = JsonDocument.Parse(stats);
+        var artifacts = json.RootElement.GetProperty("artifacts");
+        return artifacts.GetProperty("blocked").GetInt64() + artifacts.GetProperty("quarantined").GetInt64() >= 1;
+    }
+
 }
