@@ -488,7 +488,7 @@ internal static class TorchZipReader
             {
                 if (pickleByName)
                 {
-                    context.AddRange(context.Pickles.Scan(content, memberPath, depth + 1));
+                    context.AddRange(context.Pickles.Scan(content, memberPath, depth + 1, "torch.load"));
                     format = "pickle";
                 }
                 else

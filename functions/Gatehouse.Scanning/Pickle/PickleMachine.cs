@@ -74,6 +74,7 @@ internal sealed class PickleMachine
             {
                 _session.Report(failure.Rule, failure.Level, failure.Message, failure.Offset ?? _opStart);
             }
+            _session.LastFailure = failure;
             var status = failure.Rule.StartsWith("pickle.limit-", StringComparison.Ordinal)
                 ? PickleLoadStatus.Stopped
                 : PickleLoadStatus.Failed;
@@ -259,15 +260,17 @@ internal sealed class PickleMachine
                         var line = ReadLine("PERSID");
                         if (!Ascii.IsValid(line))
                         {
-                            throw Malformed("persistent IDs in protocol 0 must be ASCII strings");
+                            throw ArgumentError("persistent IDs in protocol 0 must be ASCII strings");
                         }
                         var pid = PickleValue.Str(Encoding.ASCII.GetString(line));
+                        _session.Reached++; // the loader's persistent_load runs
                         Push(PickleValue.Persistent(new PickleObject(default, pid, "PERSID", initCalled: false, _opStart)));
                         break;
                     }
                 case BINPERSID:
                     {
                         ref var top = ref Top();
+                        _session.Reached++; // the loader's persistent_load runs
                         top = PickleValue.Persistent(new PickleObject(default, top, "BINPERSID", initCalled: false, _opStart));
                         break;
                     }
@@ -291,7 +294,7 @@ internal sealed class PickleMachine
                     break;
                 case GET:
                     {
-                        var key = PickleTextParsing.ParseInt(ReadLine("GET"), autoBase: false) ?? throw Malformed("GET argument is not an integer");
+                        var key = PickleTextParsing.ParseInt(ReadLine("GET"), autoBase: false) ?? throw ArgumentError("GET argument is not an integer");
                         if (key < 0 || key > long.MaxValue)
                         {
                             throw Malformed($"Memo value not found at index {key}");
@@ -301,7 +304,7 @@ internal sealed class PickleMachine
                     }
                 case PUT:
                     {
-                        var key = PickleTextParsing.ParseInt(ReadLine("PUT"), autoBase: false) ?? throw Malformed("PUT argument is not an integer");
+                        var key = PickleTextParsing.ParseInt(ReadLine("PUT"), autoBase: false) ?? throw ArgumentError("PUT argument is not an integer");
                         if (key < 0)
                         {
                             throw Malformed("negative PUT argument");
@@ -407,7 +410,7 @@ internal sealed class PickleMachine
                         }
                         else
                         {
-                            Push(PickleValue.Int(PickleTextParsing.ParseInt(line, autoBase: true) ?? throw Malformed("INT argument is not an integer")));
+                            Push(PickleValue.Int(PickleTextParsing.ParseInt(line, autoBase: true) ?? throw ArgumentError("INT argument is not an integer")));
                         }
                         break;
                     }
@@ -418,7 +421,7 @@ internal sealed class PickleMachine
                         {
                             line = line[..^1];
                         }
-                        Push(PickleValue.Int(PickleTextParsing.ParseInt(line, autoBase: true) ?? throw Malformed("LONG argument is not an integer")));
+                        Push(PickleValue.Int(PickleTextParsing.ParseInt(line, autoBase: true) ?? throw ArgumentError("LONG argument is not an integer")));
                         break;
                     }
                 case LONG1:
@@ -436,16 +439,16 @@ internal sealed class PickleMachine
                         break;
                     }
                 case FLOAT:
-                    Push(PickleValue.Float(PickleTextParsing.ParseFloat(ReadLine("FLOAT")) ?? throw Malformed("FLOAT argument is not a number")));
+                    Push(PickleValue.Float(PickleTextParsing.ParseFloat(ReadLine("FLOAT")) ?? throw ArgumentError("FLOAT argument is not a number")));
                     break;
                 case STRING:
                     {
                         var line = ReadLine("STRING");
                         if (line.Length < 2 || line[0] != line[^1] || line[0] is not ((byte)'\'' or (byte)'"'))
                         {
-                            throw Malformed("the STRING opcode argument must be quoted");
+                            throw ArgumentError("the STRING opcode argument must be quoted");
                         }
-                        var decoded = PickleTextParsing.EscapeDecode(line[1..^1]) ?? throw Malformed("invalid escape in STRING argument");
+                        var decoded = PickleTextParsing.EscapeDecode(line[1..^1]) ?? throw ArgumentError("invalid escape in STRING argument");
                         Push(ByteString(decoded, decoded.Length));
                         break;
                     }
@@ -468,7 +471,7 @@ internal sealed class PickleMachine
                     }
                 case UNICODE:
                     {
-                        var text = PickleTextParsing.RawUnicodeEscapeDecode(ReadLine("UNICODE")) ?? throw Malformed("invalid escape in UNICODE argument");
+                        var text = PickleTextParsing.RawUnicodeEscapeDecode(ReadLine("UNICODE")) ?? throw ArgumentError("invalid escape in UNICODE argument");
                         Push(StrValue(text, text.Length, _opStart));
                         break;
                     }
@@ -842,7 +845,7 @@ internal sealed class PickleMachine
         var line = ReadLine(op);
         if (!System.Text.Unicode.Utf8.IsValid(line))
         {
-            throw Malformed($"{op} argument is not valid UTF-8");
+            throw ArgumentError($"{op} argument is not valid UTF-8");
         }
         return Encoding.UTF8.GetString(line);
     }
@@ -871,6 +874,7 @@ internal sealed class PickleMachine
         {
             throw Malformed("EXT specifies code <= 0");
         }
+        _session.Reached++;
         var judgement = new GlobalJudgement(ScanLevel.Suspicious, PickleRules.ExtensionGlobal,
             "an extension code resolves only through the loading process's copyreg registry", null);
         var global = new PickleGlobal("copyreg", $"_inverted_registry[{code}]", judgement, _opStart, code);
@@ -1226,6 +1230,13 @@ internal sealed class PickleMachine
     private PickleFailure Malformed(string message) => new(PickleRules.Malformed, ScanLevel.Invalid,
         $"Not a pickle the loader can read: {message} (opcode at offset {_opStart}).", _opStart);
 
+    /// <summary>
+    /// A text argument the scanner could not parse. CPython's own parsers (int(), float(), the escape codecs) may accept
+    /// spellings this one does not, so such a failure never proves the loader stops here.
+    /// </summary>
+    private PickleFailure ArgumentError(string message) => new(PickleRules.Malformed, ScanLevel.Invalid,
+        $"Not a pickle the loader can read: {message} (opcode at offset {_opStart}).", _opStart) { Ambiguous = true };
+
     private PickleFailure Underflow() => new(PickleRules.Malformed, ScanLevel.Invalid,
         _markCount > 0 ? $"unexpected MARK found (stack underflow at offset {_opStart})." : $"unpickling stack underflow at offset {_opStart}.", _opStart);
 
@@ -1250,4 +1261,7 @@ internal sealed class PickleFailure(string rule, ScanLevel level, string message
 
     /// <summary>A shared budget that an earlier run already reported as exhausted.</summary>
     public bool AlreadyReported { get; init; }
+
+    /// <summary>The scanner may be stricter than CPython here (a text argument it could not parse): not proof that the loader stops.</summary>
+    public bool Ambiguous { get; init; }
 }
