@@ -85,6 +85,15 @@ public static class LegacyTorchReader
         }
         if (version.Value.AsInt64 != ProtocolVersion)
         {
+            if (version.Value.Kind != PickleValueKind.Object && session.Reached == 0)
+            {
+                // torch/serialization.py _legacy_load: "Invalid protocol version" is raised right after this load.
+                session.Report(InertContent.Rule, ScanLevel.Safe,
+                    $"inert: torch.load would fail: the protocol-version pickle is {version.Value}, not {ProtocolVersion}, so _legacy_load raises before importing or calling anything. What follows is scanned as trailing bytes.",
+                    version.Start);
+                session.ScanToEnd();
+                return;
+            }
             session.Report(BadVersionRule, version.Value.Kind == PickleValueKind.Object ? ScanLevel.Suspicious : ScanLevel.Invalid,
                 $"The protocol-version pickle is {version.Value}, not {ProtocolVersion}.", version.Start);
         }

@@ -47,8 +47,6 @@ public static class PickleRules
     public const string UnresolvableGlobal = "pickle.unresolvable-global";
     /// <summary>Out-of-band buffers (protocol 5) that neither torch.load nor joblib supply.</summary>
     public const string OutOfBandBuffer = "pickle.out-of-band-buffer";
-    /// <summary>The loader raises here (truncated, or a byte the unpickler rejects) after reaching globals judged on their own: a note.</summary>
-    public const string LoaderStops = "pickle.loader-stops";
     /// <summary>Bytes after the last pickle that are not a pickle (storage bytes, signatures): inert, reported for the record.</summary>
     public const string TrailingData = "pickle.trailing-data";
     /// <summary>Bytes after the last pickle that parse as opcodes: another loader may run them.</summary>

@@ -158,29 +158,23 @@ public sealed class PickleSession : IDisposable
 
     /// <summary>
     /// The loader raises where a pickle breaks off and runs nothing after it. When the break is certain (the stream ends,
-    /// or a byte CPython's unpickler rejects: not a text argument this scanner may parse more strictly), the parse error
-    /// is replaced by a note: the content is inert if nothing was reached before, and is judged by what was reached
-    /// otherwise. An uncertain break stays Invalid, failing closed.
+    /// or a byte CPython's unpickler rejects: not a text argument this scanner may parse more strictly) and nothing was
+    /// imported, looked up or loaded before it, the content is inert to the loader: the parse error becomes an inert note.
+    /// A break after a global was reached stays Invalid: the globals are judged, and a loader that reads further (joblib
+    /// reads raw array bytes where a plain unpickler breaks) might run more.
     /// </summary>
     private void NoteWhereTheLoaderStops(int mark)
     {
-        if (_dropParseErrors || LastFailure is not { Ambiguous: false } failure || failure.Rule is not (PickleRules.Truncated or PickleRules.Malformed))
+        if (_dropParseErrors || Reached > 0 || LastFailure is not { Ambiguous: false } failure
+            || failure.Rule is not (PickleRules.Truncated or PickleRules.Malformed))
         {
             return;
         }
         _sink.RemoveRuleSince(mark, failure.Rule);
         var at = failure.Offset ?? Position;
-        if (Reached == 0)
-        {
-            IsInert = true;
-            Report(InertContent.Rule, ScanLevel.Safe,
-                $"inert: {Loader} would fail at offset {at} before importing or calling anything ({failure.Message}).", at);
-        }
-        else
-        {
-            Report(PickleRules.LoaderStops, ScanLevel.Safe,
-                $"{Loader} fails at offset {at} ({failure.Message}); nothing after it runs, and what it reached before is judged on its own.", at);
-        }
+        IsInert = true;
+        Report(InertContent.Rule, ScanLevel.Safe,
+            $"inert: {Loader} would fail at offset {at} before importing or calling anything ({failure.Message}).", at);
     }
 
     /// <summary>
@@ -199,7 +193,7 @@ public sealed class PickleSession : IDisposable
                 {
                     // pickle.load raises EOFError on empty input before anything runs.
                     IsInert = Reached == 0;
-                    Report(InertContent.Rule, ScanLevel.Safe, $"inert: {Loader} would fail: there is no pickle data.", Position);
+                    Report(InertContent.Rule, ScanLevel.Safe, $"inert: {Loader} would fail before importing or calling anything: there is no pickle data (EOFError).", Position);
                 }
                 return;
             }
