@@ -142,13 +142,13 @@ internal static class KerasReader
             var text = ReadStringAttribute(attribute, context.Limits.MaxInspectedArgumentBytes, attributeName);
             ScanConfig(context, System.Text.Encoding.UTF8.GetBytes(text), path);
         }
-        if (!found && name is not null && Path.GetExtension(name) is var extension
+        if (!found && path is null && name is not null && Path.GetExtension(name) is var extension
             && (extension.Equals(".h5", StringComparison.OrdinalIgnoreCase) || extension.Equals(".hdf5", StringComparison.OrdinalIgnoreCase)))
         {
             // keras/src/legacy/saving/legacy_h5_format.py load_model_from_hdf5 raises "No model found in config file"
             // without model_config; weights loading (H5IOStore, load_weights) reads datasets only.
             context.Add(InertContent.Rule, ScanLevel.Safe,
-                "inert: the HDF5 file has no model_config attribute, so Keras' H5 load_model fails before building anything, and weight loading only reads arrays.", path);
+                "inert: the HDF5 file has no model_config attribute, so Keras' H5 load_model fails before building anything, and load_weights only reads arrays.", path);
         }
         return found ? "keras-h5" : "hdf5";
     }
