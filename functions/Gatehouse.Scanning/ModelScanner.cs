@@ -42,7 +42,9 @@ public sealed class ModelScanner
     /// claims such a loader. Content every claimed loader rejects is format <see cref="InertContent.Format"/> instead.
     /// </summary>
     public static ModelFinding? UnrecognisedUnderName(string fileName) =>
-        LoaderFallback.For(fileName) is { Family: not LoaderFallback.Family.Signature } loader ? Unrecognised(fileName, loader.Call, path: null) : null;
+        LoaderFallback.For(fileName) is { } loader && (loader.Family != LoaderFallback.Family.Signature || loader.ReadsTar)
+            ? Unrecognised(fileName, loader.Call, path: null)
+            : null;
 
     private readonly ScanLimits _limits;
 
@@ -350,11 +352,13 @@ public sealed class ModelScanner
         var pickle = LoaderFallback.ProbePickle(context, whole(), path, depth, loader?.Family == LoaderFallback.Family.Pickle ? loader.Call : "pickle.load");
         var protobuf = LoaderFallback.MayBeProtobuf(head, total);
         var inertToAll = pickle.Inert && !protobuf && !polyglot && !tar;
+        // torch.load tries tarfile before unpickling, and NeMo/TorchServe read tars: a header tarfile accepts is not inert to them.
+        var tarReader = tar && loader is { Family: LoaderFallback.Family.Pickle } or { ReadsTar: true };
         switch (loader?.Family)
         {
-            case LoaderFallback.Family.Pickle when tar:
+            case not null when tarReader:
                 context.Add(ContainerRules.Unrecognised, ScanLevel.Suspicious,
-                    $"Named '{name}' ({loader.Call}): the first block passes Python's tar checksum, so the loader may read it as a legacy tar checkpoint this scanner could not open.", path);
+                    $"Named '{name}' ({loader!.Call}): the first block passes Python's tar checksum, so the loader may read it as a tar archive this scanner could not open.", path);
                 break;
             case LoaderFallback.Family.Pickle when pickle.Inert:
                 context.Add(InertContent.Rule, ScanLevel.Safe,

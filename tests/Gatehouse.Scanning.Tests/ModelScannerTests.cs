@@ -162,6 +162,25 @@ public sealed class ModelScannerTests
         Assert.Contains("torch.load would fail", Assert.Single(bin.Findings).Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("model.nemo")]
+    [InlineData("model.pt")]
+    public async Task A_block_Pythons_tarfile_accepts_is_not_inert_to_a_loader_that_reads_tars(string name)
+    {
+        // An empty member name fails the scanner's tar sniffing, but tarfile only checks the checksum.
+        var block = new byte[1024];
+        "00000644\0"u8.CopyTo(block.AsSpan(100));
+        var sum = block.Take(512).Select((b, i) => i is >= 148 and < 156 ? (int)' ' : b).Sum();
+        Encoding.ASCII.GetBytes(Convert.ToString(sum, 8).PadLeft(6, '0') + "\0 ").CopyTo(block, 148);
+
+        var report = await ScanAsync(block, name);
+        var notes = await ScanAsync(block, "notes.txt");
+
+        Assert.Equal(ScanLevel.Suspicious, report.Verdict);
+        Assert.Contains("tar checksum", Assert.Single(report.Findings).Message, StringComparison.Ordinal);
+        Assert.Equal(("data", ScanLevel.Safe), (notes.Format, notes.Verdict));
+    }
+
     [Fact]
     public async Task An_hdf5_signature_past_the_first_64_KiB_is_still_found_as_h5py_finds_it()
     {

@@ -24,7 +24,8 @@ internal static class LoaderFallback
     /// <param name="Call">The loading call, as a user writes it.</param>
     /// <param name="Family">Its fallback.</param>
     /// <param name="Path">Why the content reaches that fallback (or fails), for the report.</param>
-    internal sealed record Loader(string Call, Family Family, string Path);
+    /// <param name="ReadsTar">Python's tarfile reads it, which accepts headers the scanner's tar sniffing may not.</param>
+    internal sealed record Loader(string Call, Family Family, string Path, bool ReadsTar = false);
 
     /// <summary>The loaders file names claim; the only use of a name in the scanner.</summary>
     private static readonly IReadOnlyDictionary<string, Loader> ByExtension = Build();
@@ -62,9 +63,9 @@ internal static class LoaderFallback
             [".hdf5"] = new("h5py.File (Keras H5)", Family.Signature, "there is no HDF5 signature at 0, 512, 1024 …"),
             [".pb"] = new("TensorFlow (saved_model.pb / GraphDef)", Family.Protobuf, "a graph is a protobuf message"),
             // TorchServe model-archiver writes a zip (default) or a tar.gz; the server unpacks one of those.
-            [".mar"] = new("TorchServe", Family.Signature, "it is no zip or tar.gz archive"),
+            [".mar"] = new("TorchServe", Family.Signature, "it is no zip or tar.gz archive", ReadsTar: true),
             // nemo/core/connectors/save_restore_connector.py: tarfile.open(path, "r:") or "r:gz".
-            [".nemo"] = new("NeMo restore_from", Family.Signature, "it is no tar or tar.gz archive"),
+            [".nemo"] = new("NeMo restore_from", Family.Signature, "it is no tar or tar.gz archive", ReadsTar: true),
         };
     }
 
