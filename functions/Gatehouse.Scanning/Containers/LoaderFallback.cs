@@ -82,6 +82,10 @@ internal static class LoaderFallback
         using var session = context.Pickles.Open(content, path, depth, loader);
         if (session.IsAtEnd)
         {
+            if (session.StreamError is { } error)
+            {
+                throw new InvalidDataException($"The content could not be read: {error.Message}", error);
+            }
             return new PickleProbe(true, "the content is empty (EOFError)", []);
         }
         var result = session.LoadOne();

@@ -13,7 +13,8 @@ namespace Gatehouse.Scanning.Containers;
 /// member is sniffed by content (a protocol 0 pickle named <c>archive/data.txt</c> is still a pickle); members a
 /// torch or TorchScript loader unpickles by name (<c>*.pkl</c>) are always pickle-scanned; tensor records
 /// (<c>&lt;archive&gt;/data/&lt;key&gt;</c>) are length-walked and never read. The same reader serves .npz, .keras and
-/// any other zip, whose loaders (Python's <c>zipfile</c>) are stricter than miniz: whatever either can read is scanned.
+/// any other zip, whose loaders (Python's <c>zipfile</c>) are stricter than miniz: whatever either can read is scanned,
+/// including the methods only zipfile reads (bzip2, LZMA, and zstd since Python 3.14).
 /// Sizes in headers are never allocated; members are streamed.
 /// </summary>
 internal static class TorchZipReader
@@ -448,7 +449,7 @@ internal static class TorchZipReader
             context.Add(Rules.Encrypted, ScanLevel.Invalid, "The member is encrypted, so its content cannot be scanned.", memberPath);
             return null;
         }
-        if (entry.Method is not (0 or 8 or 12 or 14))
+        if (entry.Method is not (0 or 8 or 12 or 14 or 93))
         {
             context.Add(Rules.UnsupportedMethod, ScanLevel.Invalid, $"Compression method {entry.Method} is read by neither PyTorch nor this scanner; the content was not checked.", memberPath);
             return null;
@@ -479,6 +480,8 @@ internal static class TorchZipReader
                 {
                     8 => new DeflateStream(counting, CompressionMode.Decompress),
                     12 => BZip2Stream.Create(counting, SharpCompress.Compressors.CompressionMode.Decompress, decompressConcatenated: false),
+                    // Zstandard (APPNOTE 6.3.7 method 93): Python 3.14's zipfile (ZIP_ZSTANDARD) reads it, so np.load and Keras do.
+                    93 => new ZstdSharp.DecompressionStream(counting),
                     _ => OpenZipLzma(counting),
                 };
                 guarded = new GuardedStream(decoded, context, memberPath, () => counting.BytesRead, entry.UncompressedSize);
@@ -546,10 +549,11 @@ internal static class TorchZipReader
             throw new ScanLimitException(ContainerRules.SizeLimit, $"config.json is larger than {MaxConfigBytes:N0} bytes and was not parsed.", memberPath);
         }
         Stream data = new WindowStream(seekable, entry.DataOffset, entry.CompressedSize);
-        if (entry.Method == 8)
+        if (entry.Method is 8 or 93)
         {
             var counting = new CountingStream(data);
-            data = new GuardedStream(new DeflateStream(counting, CompressionMode.Decompress), context, memberPath, () => counting.BytesRead, entry.UncompressedSize);
+            Stream decoded = entry.Method == 8 ? new DeflateStream(counting, CompressionMode.Decompress) : new ZstdSharp.DecompressionStream(counting);
+            data = new GuardedStream(decoded, context, memberPath, () => counting.BytesRead, entry.UncompressedSize);
         }
         else if (entry.Method != 0)
         {

@@ -110,6 +110,9 @@ public sealed class PickleSession : IDisposable
     /// <summary>True when the stream broke off (truncated, or a byte CPython's unpickler rejects) before the loader reached anything: inert to it.</summary>
     public bool IsInert { get; private set; }
 
+    /// <summary>Why the underlying stream stopped giving bytes, when it failed rather than ended (a decoder error).</summary>
+    internal Exception? StreamError => _input.StreamError;
+
     /// <summary>The failure that ended the last pickle run, if it failed.</summary>
     internal PickleFailure? LastFailure { get; set; }
 
@@ -189,7 +192,12 @@ public sealed class PickleSession : IDisposable
         {
             if (IsAtEnd)
             {
-                if (first && !_dropParseErrors)
+                if (first && _input.StreamError is { } error)
+                {
+                    // Not empty: the bytes could not be read (a decoder failed). Fail closed.
+                    Report(PickleRules.ReadError, ScanLevel.Invalid, $"The stream could not be read: {error.Message}", Position);
+                }
+                else if (first && !_dropParseErrors)
                 {
                     // pickle.load raises EOFError on empty input before anything runs.
                     IsInert = Reached == 0;
