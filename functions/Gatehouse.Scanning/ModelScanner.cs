@@ -180,7 +180,7 @@ public sealed class ModelScanner
                 context.Guarded(path, () => GgufReader.Scan(context, Whole(), path));
                 return format;
             case "tar":
-                context.Guarded(path, () => TarArchiveReader.Scan(context, Whole(), path, depth));
+                context.Guarded(path, () => format = TarArchiveReader.Scan(context, Whole(), path, depth));
                 return format;
             case "compressed":
                 return ScanCompressed(context, CompressedStream.Detect(span)!, Whole(), path, name, depth);
@@ -298,7 +298,7 @@ public sealed class ModelScanner
             using var decompressed = CompressedStream.Open(compressor, compressed, context, path);
             inner = context.Route(decompressed, path, InnerName(name, compressor.Name), depth + 1);
         });
-        return inner is "pickle" or "joblib" ? "joblib" : compressor.Name;
+        return inner is "pickle" or "joblib" ? "joblib" : inner is "nemo" ? "nemo" : compressor.Name;
     }
 
     /// <summary>"model.pkl.gz" holds "model.pkl"; a joblib file keeps its name.</summary>

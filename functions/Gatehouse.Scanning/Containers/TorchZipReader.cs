@@ -40,6 +40,8 @@ internal static class TorchZipReader
         public const string OffsetShift = "zip.offset-shift";
         /// <summary>Members that share bytes: the shape of overlapping-entry zip bombs; Python's zipfile refuses them since 3.12.</summary>
         public const string Overlapping = "zip.overlapping-members";
+        /// <summary>Python code in a TorchServe archive (a custom handler, a model definition, requirements): the server imports or installs it.</summary>
+        public const string TorchServeCode = "torchserve.code";
     }
 
     /// <summary>More members than any model archive has: a directory bomb.</summary>
@@ -132,6 +134,13 @@ internal static class TorchZipReader
             {
                 context.Guarded(memberPath, () => ScanKerasConfig(context, seekable, entry, memberPath));
                 continue;
+            }
+            if (layout.IsTorchServeCode(entry))
+            {
+                // TorchServe (ts/model_loader.py) imports the handler and model-definition modules from the archive, and
+                // pip-installs requirements.txt when install_py_dep_per_model is set: code that runs, not data.
+                context.Add(Rules.TorchServeCode, ScanLevel.Suspicious,
+                    $"'{entry.Name}' is {(entry.Name.EndsWith(".py", StringComparison.OrdinalIgnoreCase) ? "Python code TorchServe imports when it serves the model (a custom handler or model definition)" : "a requirements file TorchServe can pip-install")}; it cannot be proven safe.", memberPath);
             }
             var before = context.Findings.Count;
             var format = ScanMember(context, seekable, entry, memberPath, layout.IsPickleByName(entry), depth);
@@ -593,13 +602,15 @@ internal static class TorchZipReader
         private readonly bool _torch;
         private readonly bool _torchScript;
         private readonly bool _keras;
+        private readonly bool _torchServe;
 
-        private Layout(string prefix, bool torch, bool torchScript, bool keras)
+        private Layout(string prefix, bool torch, bool torchScript, bool keras, bool torchServe)
         {
             _prefix = prefix;
             _torch = torch;
             _torchScript = torchScript;
             _keras = keras;
+            _torchServe = torchServe;
         }
 
         public static Layout Of(IReadOnlyList<Entry> entries)
@@ -612,7 +623,9 @@ internal static class TorchZipReader
             var torch = Has("data.pkl") || Has("constants.pkl");
             var torchScript = Has("constants.pkl") && entries.Any(e => e.Name.StartsWith(prefix + "code/", StringComparison.OrdinalIgnoreCase));
             var keras = entries.Any(e => e.Name == "config.json");
-            return new Layout(prefix, torch, torchScript, keras);
+            // torch-model-archiver writes MAR-INF/MANIFEST.json into every .mar.
+            var torchServe = entries.Any(e => e.Name.Equals("MAR-INF/MANIFEST.json", StringComparison.OrdinalIgnoreCase));
+            return new Layout(prefix, torch, torchScript, keras, torchServe);
         }
 
         /// <summary>torch.load and torch.jit.load unpickle records by name: every *.pkl in a torch archive.</summary>
@@ -624,8 +637,13 @@ internal static class TorchZipReader
 
         public bool IsKerasConfig(Entry entry) => _keras && !_torch && entry.Name == "config.json" && entry.LocalName == "config.json";
 
+        /// <summary>A TorchServe archive's Python modules and requirements file.</summary>
+        public bool IsTorchServeCode(Entry entry) =>
+            _torchServe && (entry.Name.EndsWith(".py", StringComparison.OrdinalIgnoreCase) || entry.Name.EndsWith("requirements.txt", StringComparison.OrdinalIgnoreCase));
+
         public string Format(IReadOnlyList<string> routed) =>
-            _torchScript ? "torchscript"
+            _torchServe ? "torchserve-mar"
+            : _torchScript ? "torchscript"
             : _torch || routed.Any(f => f is "pickle" or "joblib" or "pytorch-legacy") ? "pytorch-zip"
             : _keras ? "keras"
             : routed.Contains("npy") ? "npz"
