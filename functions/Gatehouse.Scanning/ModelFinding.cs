@@ -22,8 +22,9 @@ public sealed record FileReport(string Path, string Format, ScanLevel Verdict, I
         new(path, format, findings.Count == 0 ? ScanLevel.Safe : findings.Max(f => f.Level), findings, size);
 
     /// <summary>
-    /// Safe because the loader rejects the content (or the part it would read) before importing or calling anything:
-    /// the format is <see cref="InertContent.Format"/> or a finding of rule <see cref="InertContent.Rule"/> says so.
+    /// Safe because the loader rejects the file before importing or calling anything: the format is
+    /// <see cref="InertContent.Format"/>, or a finding of rule <see cref="InertContent.Rule"/> is about the file itself
+    /// (not one of its members).
     /// </summary>
-    public bool IsInert => Verdict == ScanLevel.Safe && (Format == InertContent.Format || Findings.Any(f => f.Rule == InertContent.Rule));
+    public bool IsInert => Verdict == ScanLevel.Safe && (Format == InertContent.Format || Findings.Any(f => f.Rule == InertContent.Rule && f.Path is null));
 }

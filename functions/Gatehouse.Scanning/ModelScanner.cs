@@ -184,6 +184,8 @@ public sealed class ModelScanner
                 return format;
             case "compressed":
                 return ScanCompressed(context, CompressedStream.Detect(span)!, Whole(), path, name, depth);
+            case "safetensors" when SafetensorsReader.RefusedLength(span, total):
+                break; // the reference refuses the header length before reading anything: not safetensors, see below
             case "safetensors":
                 context.Guarded(path, () => SafetensorsReader.Scan(context, Whole(), path));
                 return format;
@@ -295,8 +297,24 @@ public sealed class ModelScanner
         var inner = compressor.Name;
         context.Guarded(path, () =>
         {
-            using var decompressed = CompressedStream.Open(compressor, compressed, context, path);
-            inner = context.Route(decompressed, path, InnerName(name, compressor.Name), depth + 1);
+            GuardedStream? decompressed = null;
+            try
+            {
+                decompressed = CompressedStream.Open(compressor, compressed, context, path);
+                inner = context.Route(decompressed, path, InnerName(name, compressor.Name), depth + 1);
+            }
+            catch (Exception e) when (decompressed is not { BytesWritten: > 0 } && (ScanContext.IsBrokenContent(e) || e is ContainerFormatException))
+            {
+                // The decoder fails before its first byte: joblib, tarfile and gzip readers raise before anything is
+                // unpickled or extracted, and torch.load never decompresses (it unpickles the compressed bytes).
+                inner = compressor.Name;
+                context.Add(InertContent.Rule, ScanLevel.Safe,
+                    $"inert: it starts like {compressor.Name} but does not decode ({e.Message}), so every loader fails before reading anything.", path);
+            }
+            finally
+            {
+                decompressed?.Dispose();
+            }
         });
         return inner is "pickle" or "joblib" ? "joblib" : inner is "nemo" ? "nemo" : compressor.Name;
     }

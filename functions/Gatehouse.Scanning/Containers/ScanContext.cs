@@ -103,7 +103,7 @@ internal sealed class ScanContext
     }
 
     /// <summary>Exceptions that decoders and parsers throw for bad input, as opposed to faults of the scanner.</summary>
-    private static bool IsBrokenContent(Exception e) =>
+    public static bool IsBrokenContent(Exception e) =>
         e is InvalidDataException or EndOfStreamException or FormatException or OverflowException or System.Text.Json.JsonException
             or System.Text.DecoderFallbackException or SharpCompress.Common.SharpCompressException or ZstdSharp.ZstdException
         || (e is IOException && e is not FileNotFoundException and not DirectoryNotFoundException);

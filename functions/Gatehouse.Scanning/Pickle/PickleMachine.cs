@@ -260,7 +260,7 @@ internal sealed class PickleMachine
                         var line = ReadLine("PERSID");
                         if (!Ascii.IsValid(line))
                         {
-                            throw ArgumentError("persistent IDs in protocol 0 must be ASCII strings");
+                            throw Malformed("persistent IDs in protocol 0 must be ASCII strings");
                         }
                         var pid = PickleValue.Str(Encoding.ASCII.GetString(line));
                         _session.Reached++; // the loader's persistent_load runs
@@ -294,7 +294,8 @@ internal sealed class PickleMachine
                     break;
                 case GET:
                     {
-                        var key = PickleTextParsing.ParseInt(ReadLine("GET"), autoBase: false) ?? throw ArgumentError("GET argument is not an integer");
+                        var getLine = ReadLine("GET");
+                        var key = PickleTextParsing.ParseInt(getLine, autoBase: false) ?? throw NumberError("GET argument is not an integer", getLine);
                         if (key < 0 || key > long.MaxValue)
                         {
                             throw Malformed($"Memo value not found at index {key}");
@@ -304,7 +305,8 @@ internal sealed class PickleMachine
                     }
                 case PUT:
                     {
-                        var key = PickleTextParsing.ParseInt(ReadLine("PUT"), autoBase: false) ?? throw ArgumentError("PUT argument is not an integer");
+                        var putLine = ReadLine("PUT");
+                        var key = PickleTextParsing.ParseInt(putLine, autoBase: false) ?? throw NumberError("PUT argument is not an integer", putLine);
                         if (key < 0)
                         {
                             throw Malformed("negative PUT argument");
@@ -410,7 +412,7 @@ internal sealed class PickleMachine
                         }
                         else
                         {
-                            Push(PickleValue.Int(PickleTextParsing.ParseInt(line, autoBase: true) ?? throw ArgumentError("INT argument is not an integer")));
+                            Push(PickleValue.Int(PickleTextParsing.ParseInt(line, autoBase: true) ?? throw NumberError("INT argument is not an integer", line)));
                         }
                         break;
                     }
@@ -421,7 +423,7 @@ internal sealed class PickleMachine
                         {
                             line = line[..^1];
                         }
-                        Push(PickleValue.Int(PickleTextParsing.ParseInt(line, autoBase: true) ?? throw ArgumentError("LONG argument is not an integer")));
+                        Push(PickleValue.Int(PickleTextParsing.ParseInt(line, autoBase: true) ?? throw NumberError("LONG argument is not an integer", line)));
                         break;
                     }
                 case LONG1:
@@ -439,14 +441,17 @@ internal sealed class PickleMachine
                         break;
                     }
                 case FLOAT:
-                    Push(PickleValue.Float(PickleTextParsing.ParseFloat(ReadLine("FLOAT")) ?? throw ArgumentError("FLOAT argument is not a number")));
+                    {
+                        var floatLine = ReadLine("FLOAT");
+                        Push(PickleValue.Float(PickleTextParsing.ParseFloat(floatLine) ?? throw NumberError("FLOAT argument is not a number", floatLine)));
+                    }
                     break;
                 case STRING:
                     {
                         var line = ReadLine("STRING");
                         if (line.Length < 2 || line[0] != line[^1] || line[0] is not ((byte)'\'' or (byte)'"'))
                         {
-                            throw ArgumentError("the STRING opcode argument must be quoted");
+                            throw Malformed("the STRING opcode argument must be quoted");
                         }
                         var decoded = PickleTextParsing.EscapeDecode(line[1..^1]) ?? throw ArgumentError("invalid escape in STRING argument");
                         Push(ByteString(decoded, decoded.Length));
@@ -845,7 +850,7 @@ internal sealed class PickleMachine
         var line = ReadLine(op);
         if (!System.Text.Unicode.Utf8.IsValid(line))
         {
-            throw ArgumentError($"{op} argument is not valid UTF-8");
+            throw Malformed($"{op} argument is not valid UTF-8");
         }
         return Encoding.UTF8.GetString(line);
     }
@@ -874,7 +879,8 @@ internal sealed class PickleMachine
         {
             throw Malformed("EXT specifies code <= 0");
         }
-        _session.Reached++;
+        // Not counted as reached: a stock interpreter's copyreg extension registry is empty (no stdlib, torch, numpy or
+        // joblib code calls add_extension), so the loader raises "unregistered extension code" right here.
         var judgement = new GlobalJudgement(ScanLevel.Suspicious, PickleRules.ExtensionGlobal,
             "an extension code resolves only through the loading process's copyreg registry", null);
         var global = new PickleGlobal("copyreg", $"_inverted_registry[{code}]", judgement, _opStart, code);
@@ -1236,6 +1242,23 @@ internal sealed class PickleMachine
     /// </summary>
     private PickleFailure ArgumentError(string message) => new(PickleRules.Malformed, ScanLevel.Invalid,
         $"Not a pickle the loader can read: {message} (opcode at offset {_opStart}).", _opStart) { Ambiguous = true };
+
+    /// <summary>
+    /// A number the scanner could not parse: certain when the line holds a byte that no spelling CPython's int() or
+    /// float() accepts can contain (they take ASCII whitespace, digits, signs, '_', '.', and the letters of base prefixes,
+    /// hex digits, exponents, "inf", "infinity" and "nan"), or is blank; ambiguous otherwise.
+    /// </summary>
+    private PickleFailure NumberError(string message, ReadOnlySpan<byte> line)
+    {
+        // int(b"") and float(b"") raise too, whatever the spelling rules.
+        var impossible = line.Trim(" \t\n\v\f\r"u8).IsEmpty;
+        foreach (var b in line)
+        {
+            impossible |= !(b is (byte)' ' or (>= 0x09 and <= 0x0D) or (>= (byte)'0' and <= (byte)'9') or (byte)'+' or (byte)'-' or (byte)'_' or (byte)'.'
+                or (>= (byte)'a' and <= (byte)'z') or (>= (byte)'A' and <= (byte)'Z'));
+        }
+        return new(PickleRules.Malformed, ScanLevel.Invalid, $"Not a pickle the loader can read: {message} (opcode at offset {_opStart}).", _opStart) { Ambiguous = !impossible };
+    }
 
     private PickleFailure Underflow() => new(PickleRules.Malformed, ScanLevel.Invalid,
         _markCount > 0 ? $"unexpected MARK found (stack underflow at offset {_opStart})." : $"unpickling stack underflow at offset {_opStart}.", _opStart);

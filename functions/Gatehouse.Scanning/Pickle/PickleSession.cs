@@ -102,8 +102,9 @@ public sealed class PickleSession : IDisposable
     public string Loader { get; init; } = "the unpickler";
 
     /// <summary>
-    /// How many times the loader reached outside the pickle so far: imports (GLOBAL, STACK_GLOBAL, INST), extension
-    /// lookups and persistent loads. Calls need an imported callable, so zero means nothing ran.
+    /// How many times the loader reached outside the pickle so far: imports (GLOBAL, STACK_GLOBAL, INST) and persistent
+    /// loads. Calls need an imported callable, so zero means nothing ran. EXT lookups are not counted: the extension
+    /// registry of a stock interpreter is empty, so they fail without importing anything.
     /// </summary>
     public int Reached { get; internal set; }
 
@@ -174,6 +175,9 @@ public sealed class PickleSession : IDisposable
             return;
         }
         _sink.RemoveRuleSince(mark, failure.Rule);
+        // EXT lookups fail in a stock interpreter before the break is even reached: nothing was imported either way.
+        _sink.RemoveRuleSince(mark, PickleRules.ExtensionGlobal);
+        _sink.RemoveRuleSince(mark, PickleRules.ExtensionCall);
         var at = failure.Offset ?? Position;
         IsInert = true;
         Report(InertContent.Rule, ScanLevel.Safe,
