@@ -134,6 +134,19 @@ public sealed class ModelScannerTests
         Assert.Contains(report.Findings, f => f.Global == "os.system");
     }
 
+    [Theory]
+    [InlineData("import os\nimport sys\n\ndef main():\n    pass\n")]
+    [InlineData("commit 9e8325c62adb9f7c6211cb7c4f6970a27fcb67f1\nAuthor: A <a@example.org>\n")]
+    [InlineData("cups (2.4.2-3) bookworm; urgency=high\n\n  * fix\n")]
+    public async Task Text_whose_first_line_names_no_importable_module_is_inert_to_torch_load(string text)
+    {
+        // 'i' (INST) and 'c' (GLOBAL) read a module name first; "mport os" or "ommit 9e83…" is none, so find_class raises.
+        var report = await ScanAsync(Encoding.ASCII.GetBytes(text), "pytorch_model.bin");
+
+        Assert.True(report.Verdict == ScanLevel.Safe, string.Join("; ", report.Findings));
+        Assert.Equal(InertContent.Format, report.Format);
+    }
+
     [Fact]
     public async Task Text_a_pickle_loader_would_import_from_is_only_data_under_a_name_no_loader_claims()
     {

@@ -295,7 +295,7 @@ internal sealed class PickleMachine
                 case GET:
                     {
                         var getLine = ReadLine("GET");
-                        var key = PickleTextParsing.ParseInt(getLine, autoBase: false) ?? throw NumberError("GET argument is not an integer", getLine);
+                        var key = PickleTextParsing.ParseInt(getLine, autoBase: false) ?? throw NumberError("GET argument is not an integer", getLine, NumberSyntax.Decimal);
                         if (key < 0 || key > long.MaxValue)
                         {
                             throw Malformed($"Memo value not found at index {key}");
@@ -306,7 +306,7 @@ internal sealed class PickleMachine
                 case PUT:
                     {
                         var putLine = ReadLine("PUT");
-                        var key = PickleTextParsing.ParseInt(putLine, autoBase: false) ?? throw NumberError("PUT argument is not an integer", putLine);
+                        var key = PickleTextParsing.ParseInt(putLine, autoBase: false) ?? throw NumberError("PUT argument is not an integer", putLine, NumberSyntax.Decimal);
                         if (key < 0)
                         {
                             throw Malformed("negative PUT argument");
@@ -412,7 +412,7 @@ internal sealed class PickleMachine
                         }
                         else
                         {
-                            Push(PickleValue.Int(PickleTextParsing.ParseInt(line, autoBase: true) ?? throw NumberError("INT argument is not an integer", line)));
+                            Push(PickleValue.Int(PickleTextParsing.ParseInt(line, autoBase: true) ?? throw NumberError("INT argument is not an integer", line, NumberSyntax.AnyBase)));
                         }
                         break;
                     }
@@ -423,7 +423,7 @@ internal sealed class PickleMachine
                         {
                             line = line[..^1];
                         }
-                        Push(PickleValue.Int(PickleTextParsing.ParseInt(line, autoBase: true) ?? throw NumberError("LONG argument is not an integer", line)));
+                        Push(PickleValue.Int(PickleTextParsing.ParseInt(line, autoBase: true) ?? throw NumberError("LONG argument is not an integer", line, NumberSyntax.AnyBase)));
                         break;
                     }
                 case LONG1:
@@ -443,7 +443,7 @@ internal sealed class PickleMachine
                 case FLOAT:
                     {
                         var floatLine = ReadLine("FLOAT");
-                        Push(PickleValue.Float(PickleTextParsing.ParseFloat(floatLine) ?? throw NumberError("FLOAT argument is not a number", floatLine)));
+                        Push(PickleValue.Float(PickleTextParsing.ParseFloat(floatLine) ?? throw NumberError("FLOAT argument is not a number", floatLine, NumberSyntax.Float)));
                     }
                     break;
                 case STRING:
@@ -842,8 +842,27 @@ internal sealed class PickleMachine
     {
         var module = ReadUtf8Line("GLOBAL");
         var name = ReadUtf8Line("GLOBAL");
+        RequireModuleName(module, "GLOBAL");
         Push(PickleValue.Global(_session.FindClass(module, name, _proto, "GLOBAL", _opStart)));
     }
+
+    /// <summary>
+    /// find_class imports the module first. A name with a character no module of an installed package has (whitespace,
+    /// punctuation other than '.', '_' and '-': "mport os" from a Python file, "ommit 9e83…" from a changelog) raises
+    /// ModuleNotFoundError there, so the loader stops before importing anything: a certain break, not an import.
+    /// </summary>
+    private void RequireModuleName(string module, string op)
+    {
+        foreach (var part in module.Split('.'))
+        {
+            if (part.Length == 0 || !part.All(c => char.IsLetterOrDigit(c) || c is '_' or '-'))
+            {
+                throw Malformed($"{op} names module '{Shorten(module)}', which no installed package provides (ModuleNotFoundError before any import)");
+            }
+        }
+    }
+
+    private static string Shorten(string text) => text.Length <= 60 ? text : text[..60] + "…";
 
     private string ReadUtf8Line(string op)
     {
@@ -870,6 +889,7 @@ internal sealed class PickleMachine
             Push(PickleValue.Opaque("a global with an over-long name"));
             return;
         }
+        RequireModuleName(moduleText, "STACK_GLOBAL");
         Push(PickleValue.Global(_session.FindClass(moduleText, nameText, _proto, "STACK_GLOBAL", _opStart)));
     }
 
@@ -896,6 +916,7 @@ internal sealed class PickleMachine
     {
         var module = ReadAsciiLine("INST");
         var name = ReadAsciiLine("INST");
+        RequireModuleName(module, "INST");
         var cls = PickleValue.Global(_session.FindClass(module, name, _proto, "INST", _opStart));
         var start = PopMark();
         var args = _stack.AsSpan(start, _sp - start).ToArray();
@@ -1243,19 +1264,33 @@ internal sealed class PickleMachine
     private PickleFailure ArgumentError(string message) => new(PickleRules.Malformed, ScanLevel.Invalid,
         $"Not a pickle the loader can read: {message} (opcode at offset {_opStart}).", _opStart) { Ambiguous = true };
 
-    /// <summary>
-    /// A number the scanner could not parse: certain when the line holds a byte that no spelling CPython's int() or
-    /// float() accepts can contain (they take ASCII whitespace, digits, signs, '_', '.', and the letters of base prefixes,
-    /// hex digits, exponents, "inf", "infinity" and "nan"), or is blank; ambiguous otherwise.
-    /// </summary>
-    private PickleFailure NumberError(string message, ReadOnlySpan<byte> line)
+    /// <summary>How CPython parses a number argument: int(text) for GET/PUT, int(text, 0) for INT/LONG, float(text) for FLOAT.</summary>
+    private enum NumberSyntax
     {
-        // int(b"") and float(b"") raise too, whatever the spelling rules.
-        var impossible = line.Trim(" \t\n\v\f\r"u8).IsEmpty;
-        foreach (var b in line)
+        Decimal,
+        AnyBase,
+        Float,
+    }
+
+    /// <summary>
+    /// A number the scanner could not parse: certain when the line, with ASCII whitespace trimmed from its ends, is empty
+    /// or holds a character no spelling that syntax accepts can contain (digits, signs and '_' always; hex digits and
+    /// x/o/b prefixes for int(text, 0); '.', exponents and the letters of inf/infinity/nan for float()); ambiguous otherwise.
+    /// </summary>
+    private PickleFailure NumberError(string message, ReadOnlySpan<byte> line, NumberSyntax syntax)
+    {
+        var text = line.Trim(" \t\n\v\f\r"u8);
+        var impossible = text.IsEmpty;
+        foreach (var b in text)
         {
-            impossible |= !(b is (byte)' ' or (>= 0x09 and <= 0x0D) or (>= (byte)'0' and <= (byte)'9') or (byte)'+' or (byte)'-' or (byte)'_' or (byte)'.'
-                or (>= (byte)'a' and <= (byte)'z') or (>= (byte)'A' and <= (byte)'Z'));
+            var c = (char)b;
+            var possible = char.IsAsciiDigit(c) || c is '+' or '-' or '_' || syntax switch
+            {
+                NumberSyntax.AnyBase => char.IsAsciiHexDigit(c) || c is 'x' or 'X' or 'o' or 'O' or 'b' or 'B',
+                NumberSyntax.Float => c is '.' or 'e' or 'E' || "infatyINFATY".Contains(c),
+                _ => false,
+            };
+            impossible |= !possible;
         }
         return new(PickleRules.Malformed, ScanLevel.Invalid, $"Not a pickle the loader can read: {message} (opcode at offset {_opStart}).", _opStart) { Ambiguous = !impossible };
     }

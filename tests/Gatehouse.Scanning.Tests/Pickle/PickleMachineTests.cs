@@ -114,8 +114,12 @@ public sealed class PickleMachineTests
     [Fact]
     public void A_text_argument_the_scanner_cannot_parse_is_never_taken_for_proof_that_the_loader_stops()
     {
-        // CPython's float() is not mirrored byte for byte, so a FLOAT line it rejects is not proof: Invalid, not inert.
-        Assert.True(AssertVerdict(ScanLevel.Invalid, Latin1("Fnot-a-number\n.")).Has(PickleRules.Malformed));
+        // CPython's float() is not mirrored byte for byte: a FLOAT line made only of characters some float spelling
+        // uses is not proof that the loader stops (Invalid), one with a character none uses is (inert).
+        Assert.True(AssertVerdict(ScanLevel.Invalid, Latin1("F1e5e5\n.")).Has(PickleRules.Malformed));
+        AssertInert(Latin1("I0x1g\n."), "INT");
+        AssertInert(Latin1("Fnot a number\n."), "FLOAT");
+        AssertInert(Latin1("p\n."), "PUT");
     }
 
     [Fact]
