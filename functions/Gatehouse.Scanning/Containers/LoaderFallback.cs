@@ -231,9 +231,7 @@ internal static class LoaderFallback
 
     /// <summary>The first bytes as hex, for a report ("3f 12 a0 07").</summary>
     public static string FirstBytes(ReadOnlySpan<byte> head) =>
-        head.Length == 0 ? "none" : Convert.ToHexString(head[..Math.Min(8, head.Length)]).ToLowerInvariant() is var hex
-            ? string.Join(' ', Enumerable.Range(0, hex.Length / 2).Select(i => hex.Substring(i * 2, 2)))
-            : "";
+        head.IsEmpty ? "none" : Convert.ToHexString(head[..Math.Min(8, head.Length)]).ToLowerInvariant().Chunk(2).Select(pair => new string(pair)).Aggregate((a, b) => $"{a} {b}");
 
     /// <summary>The HDF5 superblock signature at 64 KiB, 128 KiB … (h5py searches every power of two, past what the head holds).</summary>
     public static bool HasFarHdf5Signature(Stream seekable, long start)
