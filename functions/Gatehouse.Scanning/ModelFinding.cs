@@ -20,4 +20,11 @@ public sealed record FileReport(string Path, string Format, ScanLevel Verdict, I
 {
     public static FileReport From(string path, string format, IReadOnlyList<ModelFinding> findings, long size) =>
         new(path, format, findings.Count == 0 ? ScanLevel.Safe : findings.Max(f => f.Level), findings, size);
+
+    /// <summary>
+    /// Safe because the loader rejects the file before importing or calling anything: the format is
+    /// <see cref="InertContent.Format"/>, or a finding of rule <see cref="InertContent.Rule"/> is about the file itself
+    /// (not one of its members).
+    /// </summary>
+    public bool IsInert => Verdict == ScanLevel.Safe && (Format == InertContent.Format || Findings.Any(f => f.Rule == InertContent.Rule && f.Path is null));
 }

@@ -30,42 +30,21 @@ public sealed class ModelScanner
     ];
 
     /// <summary>
-    /// Names that claim a model format: unknown content under one of them is Suspicious, because a loader will try to
-    /// read it. This is the only use of a name; everything else is told by content.
+    /// The loader a file name claims ("pytorch_model.bin": "torch.load"), or null. What that loader does with content of
+    /// no format it reads is followed by <see cref="LoaderFallback"/>; this is the only use of a name.
     /// </summary>
-    private static readonly IReadOnlyDictionary<string, string> ClaimedModelExtensions = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
-    {
-        [".bin"] = "torch.load / transformers checkpoint",
-        [".pt"] = "torch.load checkpoint",
-        [".pth"] = "torch.load checkpoint",
-        [".ckpt"] = "torch.load / Lightning checkpoint",
-        [".pkl"] = "pickle",
-        [".pickle"] = "pickle",
-        [".joblib"] = "joblib.load",
-        [".dill"] = "dill, a pickle",
-        [".npy"] = "np.load",
-        [".npz"] = "np.load",
-        [".safetensors"] = "safetensors",
-        [".gguf"] = "llama.cpp",
-        [".onnx"] = "ONNX Runtime",
-        [".keras"] = "keras.saving.load_model",
-        [".h5"] = "Keras legacy H5",
-        [".hdf5"] = "Keras legacy H5",
-        [".pb"] = "TensorFlow SavedModel graphs, whose ops (ReadFile, WriteFile, PyFunc) this scanner does not parse",
-        [".mar"] = "TorchServe archive",
-        [".nemo"] = "NeMo archive",
-    };
+    public static string? ClaimedLoader(string fileName) => LoaderFallback.For(fileName)?.Call;
 
     /// <summary>
-    /// The loader a file name claims (".bin": "torch.load / transformers checkpoint"), or null. Content of no format
-    /// under such a name is Suspicious, because that loader will try to read it.
+    /// The finding for content the scanner reported as format "data" when it goes by <paramref name="fileName"/>, or
+    /// null. "data" is content of no model format that a pickle or protobuf loader might still read (an unpickler
+    /// would import a global before failing, or the bytes parse as protobuf): not provably inert under a name that
+    /// claims such a loader. Content every claimed loader rejects is format <see cref="InertContent.Format"/> instead.
     /// </summary>
-    public static string? ClaimedLoader(string fileName) =>
-        ClaimedModelExtensions.TryGetValue(Path.GetExtension(fileName), out var loader) ? loader : null;
-
-    /// <summary>The finding <see cref="ScanAsync"/> gives a top-level file of no known format named <paramref name="fileName"/>, or null.</summary>
     public static ModelFinding? UnrecognisedUnderName(string fileName) =>
-        ClaimedLoader(fileName) is { } loader ? Unrecognised(fileName, loader, path: null) : null;
+        LoaderFallback.For(fileName) is { } loader && (loader.Family != LoaderFallback.Family.Signature || loader.ReadsTar)
+            ? Unrecognised(fileName, loader.Call, path: null)
+            : null;
 
     private readonly ScanLimits _limits;
 
@@ -150,6 +129,12 @@ public sealed class ModelScanner
         // The content from its first byte, however it can be had.
         Stream Whole()
         {
+            if (copies.Count > 0)
+            {
+                // The content was already copied for a reader that seeks; the copy is the whole of it.
+                copies[0].Position = 0;
+                return copies[0];
+            }
             if (content.CanSeek)
             {
                 content.Position = start;
@@ -189,16 +174,18 @@ public sealed class ModelScanner
                 context.Guarded(path, () => NpyReader.Scan(context, Whole(), path, depth));
                 return format;
             case "hdf5":
-                context.Guarded(path, () => format = KerasReader.ScanH5(context, Seekable(), path));
+                context.Guarded(path, () => format = KerasReader.ScanH5(context, Seekable(), path, name));
                 return format;
             case "gguf":
                 context.Guarded(path, () => GgufReader.Scan(context, Whole(), path));
                 return format;
             case "tar":
-                context.Guarded(path, () => TarArchiveReader.Scan(context, Whole(), path, depth));
+                context.Guarded(path, () => format = TarArchiveReader.Scan(context, Whole(), path, depth));
                 return format;
             case "compressed":
                 return ScanCompressed(context, CompressedStream.Detect(span)!, Whole(), path, name, depth);
+            case "safetensors" when SafetensorsReader.RefusedLength(span, total):
+                break; // the reference refuses the header length before reading anything: not safetensors, see below
             case "safetensors":
                 context.Guarded(path, () => SafetensorsReader.Scan(context, Whole(), path));
                 return format;
@@ -209,17 +196,31 @@ public sealed class ModelScanner
                     context.Guarded(path, () => OnnxReader.Scan(context, model, path));
                     return format;
                 }
-                return Unrecognised(context, path, name);
+                break; // starts like ONNX but is none: the other loaders' fallbacks decide below
         }
         if (PickleSniffer.LooksLikePickle(span, total))
         {
             var scanned = "pickle";
-            context.Guarded(path, () => scanned = ScanPickle(context, head.AsSpan(0, headLength), Whole(), path, depth));
+            context.Guarded(path, () => scanned = ScanPickle(context, head.AsSpan(0, headLength), Whole(), path, name, depth));
             CheckPolyglot(context, content, start, path, depth);
             return scanned;
         }
-        CheckPolyglot(context, content, start, path, depth);
-        return Unrecognised(context, path, name, IsSitePathText(span, headLength >= total));
+        var polyglot = CheckPolyglot(context, content, start, path, depth);
+        if (content.CanSeek && LoaderFallback.HasFarHdf5Signature(content, start))
+        {
+            // A user block of 64 KiB or more: h5py still finds the file, so Keras' H5 loader reads it.
+            format = "hdf5";
+            context.Guarded(path, () => format = KerasReader.ScanH5(context, Seekable(), path, name));
+            return format;
+        }
+        if (IsSitePathText(span, headLength >= total) && path is not null && name is not null
+            && Path.GetExtension(name).Equals(".pth", StringComparison.OrdinalIgnoreCase))
+        {
+            return "text";
+        }
+        var unrecognised = "data";
+        context.Guarded(path, () => unrecognised = Unrecognised(context, head.AsSpan(0, headLength), total, Whole, polyglot, path, name, depth));
+        return unrecognised;
     }
 
     /// <summary>
@@ -274,7 +275,7 @@ public sealed class ModelScanner
     /// A pickle stream: legacy torch (the magic-number pickle first), joblib (NumpyArrayWrapper and raw array regions),
     /// or plain pickles. Returns the format.
     /// </summary>
-    private static string ScanPickle(ScanContext context, ReadOnlySpan<byte> head, Stream whole, string? path, int depth)
+    private static string ScanPickle(ScanContext context, ReadOnlySpan<byte> head, Stream whole, string? path, string? name, int depth)
     {
         if (LegacyTorchReader.LooksLike(head))
         {
@@ -286,7 +287,7 @@ public sealed class ModelScanner
             context.AddRange(JoblibReader.Scan(whole, path, context.Pickles));
             return "joblib";
         }
-        context.AddRange(context.Pickles.Scan(whole, path, depth));
+        context.AddRange(context.Pickles.Scan(whole, path, depth, LoaderFallback.For(name)?.Call ?? "pickle.load"));
         return "pickle";
     }
 
@@ -296,10 +297,26 @@ public sealed class ModelScanner
         var inner = compressor.Name;
         context.Guarded(path, () =>
         {
-            using var decompressed = CompressedStream.Open(compressor, compressed, context, path);
-            inner = context.Route(decompressed, path, InnerName(name, compressor.Name), depth + 1);
+            GuardedStream? decompressed = null;
+            try
+            {
+                decompressed = CompressedStream.Open(compressor, compressed, context, path);
+                inner = context.Route(decompressed, path, InnerName(name, compressor.Name), depth + 1);
+            }
+            catch (Exception e) when (decompressed is not { BytesWritten: > 0 } && (ScanContext.IsBrokenContent(e) || e is ContainerFormatException))
+            {
+                // The decoder fails before its first byte: joblib, tarfile and gzip readers raise before anything is
+                // unpickled or extracted, and torch.load never decompresses (it unpickles the compressed bytes).
+                inner = compressor.Name;
+                context.Add(InertContent.Rule, ScanLevel.Safe,
+                    $"inert: it starts like {compressor.Name} but does not decode ({e.Message}), so every loader fails before reading anything.", path);
+            }
+            finally
+            {
+                decompressed?.Dispose();
+            }
         });
-        return inner is "pickle" or "joblib" ? "joblib" : compressor.Name;
+        return inner is "pickle" or "joblib" ? "joblib" : inner is "nemo" ? "nemo" : compressor.Name;
     }
 
     /// <summary>"model.pkl.gz" holds "model.pkl"; a joblib file keeps its name.</summary>
@@ -324,11 +341,11 @@ public sealed class ModelScanner
     }
 
     /// <summary>A zip directory at the end of content that does not start as a zip: another loader sees an archive.</summary>
-    private static void CheckPolyglot(ScanContext context, Stream content, long start, string? path, int depth)
+    private static bool CheckPolyglot(ScanContext context, Stream content, long start, string? path, int depth)
     {
         if (!content.CanSeek || start != 0 || !TorchZipReader.HasDirectory(content))
         {
-            return;
+            return false;
         }
         // Recorded, not graded: what makes a polyglot dangerous is what its zip holds, and that is scanned.
         context.Add(ContainerRules.Polyglot, ScanLevel.Safe,
@@ -337,25 +354,53 @@ public sealed class ModelScanner
         {
             context.Guarded(path, () => TorchZipReader.Scan(context, content, path, depth, embedded: true));
         }
+        return true;
     }
 
-    /// <summary>Content of no known format: inert data, unless its name claims a model format a loader will try.</summary>
-    private static string Unrecognised(ScanContext context, string? path, string? name, bool sitePathText = false)
+    /// <summary>
+    /// Content of no known format, followed down the fallback of every loader a name can claim: format
+    /// <see cref="InertContent.Format"/> when each of them fails before importing or calling anything, "data" otherwise.
+    /// Under a name that claims a loader, the report says where that loader fails (inert) or judges what it reaches.
+    /// </summary>
+    private static string Unrecognised(ScanContext context, ReadOnlySpan<byte> head, long? total, Func<Stream> whole, bool polyglot, string? path, string? name, int depth)
     {
-        var extension = name is null ? "" : Path.GetExtension(name);
-        if (sitePathText && path is not null && extension.Equals(".pth", StringComparison.OrdinalIgnoreCase))
+        var loader = LoaderFallback.For(name);
+        var first = LoaderFallback.FirstBytes(head);
+        var tar = LoaderFallback.MayBeTar(head);
+        var pickle = LoaderFallback.ProbePickle(context, whole(), path, depth, loader?.Family == LoaderFallback.Family.Pickle ? loader.Call : "pickle.load");
+        var protobuf = LoaderFallback.MayBeProtobuf(head, total);
+        var inertToAll = pickle.Inert && !protobuf && !polyglot && !tar;
+        // torch.load tries tarfile before unpickling, and NeMo/TorchServe read tars: a header tarfile accepts is not inert to them.
+        var tarReader = tar && loader is { Family: LoaderFallback.Family.Pickle } or { ReadsTar: true };
+        switch (loader?.Family)
         {
-            return "text";
+            case not null when tarReader:
+                context.Add(ContainerRules.Unrecognised, ScanLevel.Suspicious,
+                    $"Named '{name}' ({loader!.Call}): the first block passes Python's tar checksum, so the loader may read it as a tar archive this scanner could not open.", path);
+                break;
+            case LoaderFallback.Family.Pickle when pickle.Inert:
+                context.Add(InertContent.Rule, ScanLevel.Safe,
+                    $"inert: {loader.Call} would fail: {loader.Path}, and the unpickler fails before importing or calling anything: {pickle.Failure} (first bytes {first}).", path);
+                break;
+            case LoaderFallback.Family.Pickle:
+                // The unpickler reaches globals before it fails: judged by them, as any pickle is.
+                context.AddRange(pickle.Findings);
+                break;
+            case LoaderFallback.Family.Protobuf when protobuf:
+                context.Add(Unrecognised(name!, loader.Call, path));
+                break;
+            case LoaderFallback.Family.Protobuf:
+                context.Add(InertContent.Rule, ScanLevel.Safe,
+                    $"inert: {loader.Call} would fail: {loader.Path}, and these bytes are none (first bytes {first}).", path);
+                break;
+            case LoaderFallback.Family.Signature when !polyglot:
+                context.Add(InertContent.Rule, ScanLevel.Safe, $"inert: {loader.Call} would fail: {loader.Path} (first bytes {first}).", path);
+                break;
         }
-        if (ClaimedModelExtensions.TryGetValue(extension, out var loader))
-        {
-            var finding = Unrecognised(name!, loader, path);
-            context.Add(finding.Rule, finding.Level, finding.Message, path);
-        }
-        return "data";
+        return inertToAll ? InertContent.Format : "data";
     }
 
     private static ModelFinding Unrecognised(string name, string loader, string? path) =>
         new(ContainerRules.Unrecognised, ScanLevel.Suspicious,
-            $"Named '{name}' ({loader}) but the content is none of the formats that loader reads; it is not provably inert.", path);
+            $"Named '{name}' ({loader}) but the content is none of the formats that loader reads, and that loader may still parse it; it is not provably inert.", path);
 }

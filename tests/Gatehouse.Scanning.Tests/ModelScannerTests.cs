@@ -5,23 +5,25 @@ using static Gatehouse.Scanning.Tests.Containers.TestContent;
 namespace Gatehouse.Scanning.Tests;
 
 /// <summary>
-/// Routing by content, never by name; the checkpoint-name rule (unknown content named like a checkpoint is
-/// Suspicious); limits; findings as values.
+/// Routing by content, never by name; what a name's loader does with content of no format it reads (inert when it
+/// fails before importing or calling anything, judged by what it reaches otherwise); limits; findings as values.
 /// </summary>
 public sealed class ModelScannerTests
 {
     private const string SafetensorsHeader = """{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}""";
 
     [Fact]
-    public async Task A_text_pth_inside_an_archive_is_a_site_path_file_but_binary_junk_named_pth_there_is_suspicious()
+    public async Task A_text_pth_inside_an_archive_is_a_site_path_file_and_binary_junk_named_pth_there_is_inert_to_torch_load()
     {
         var wheel = TestZip.Build([new("pkg/__init__.py", "x = 1\n"u8.ToArray()), new("distutils-precedence.pth", "./vendor\nlib\n"u8.ToArray())]);
         var pathFile = await ScanAsync(wheel, "pkg-1.0-py3-none-any.whl");
         Assert.True(pathFile.Verdict == ScanLevel.Safe, string.Join("; ", pathFile.Findings)); // "x = 1" must not pass for zlib either
 
         var junk = await ScanAsync(TestZip.Build([new("model.pth", [0x00, 0x01, 0xFE, 0xFF, 0x10, 0x20, 0x30])]), "bundle.zip");
-        Assert.Equal(ScanLevel.Suspicious, junk.Verdict);
-        Assert.Contains(junk.Findings, f => f.Rule == "container.unrecognised");
+        Assert.Equal(ScanLevel.Safe, junk.Verdict);
+        var inert = Assert.Single(junk.Findings, f => f.Rule == InertContent.Rule);
+        Assert.Equal("model.pth", inert.Path);
+        Assert.Contains("torch.load would fail", inert.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -91,19 +93,118 @@ public sealed class ModelScannerTests
     }
 
     [Theory]
-    [InlineData("pytorch_model.bin")]
-    [InlineData("model.pt")]
-    [InlineData("model.pth")]
-    [InlineData("last.ckpt")]
-    [InlineData("model.safetensors")]
-    [InlineData("model.pkl")]
-    public async Task Unknown_content_under_a_checkpoint_name_is_suspicious(string name)
+    [InlineData("pytorch_model.bin", "torch.load")]
+    [InlineData("model.pt", "torch.load")]
+    [InlineData("model.pth", "torch.load")]
+    [InlineData("last.ckpt", "torch.load")]
+    [InlineData("model.safetensors", "safetensors")]
+    [InlineData("model.pkl", "pickle.load")]
+    [InlineData("model.joblib", "joblib.load")]
+    [InlineData("weights.npy", "np.load")]
+    [InlineData("saved_model.pb", "TensorFlow")]
+    [InlineData("model.onnx", "onnxruntime")]
+    [InlineData("model.keras", "keras")]
+    [InlineData("model.h5", "h5py")]
+    [InlineData("model.gguf", "llama.cpp")]
+    [InlineData("model.mar", "TorchServe")]
+    [InlineData("model.nemo", "NeMo")]
+    public async Task Text_under_a_model_name_is_inert_and_the_report_names_the_loader_that_rejects_it(string name, string loader)
     {
         var report = await ScanAsync(Encoding.ASCII.GetBytes("this is not any model format\n"), name);
 
+        Assert.Equal(InertContent.Format, report.Format);
+        Assert.Equal(ScanLevel.Safe, report.Verdict);
+        Assert.True(report.IsInert);
+        var finding = Assert.Single(report.Findings);
+        Assert.Equal(InertContent.Rule, finding.Rule);
+        Assert.StartsWith($"inert: {loader}", finding.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("model.pkl")]
+    [InlineData("pytorch_model.bin")]
+    [InlineData("model.joblib")]
+    public async Task Bytes_a_pickle_loader_imports_from_before_failing_are_judged_by_that_global(string name)
+    {
+        // No pickle the sniffer recognises (nothing is called), but find_class("os", "system") runs before the loader fails.
+        var report = await ScanAsync(Encoding.ASCII.GetBytes("cos\nsystem\n"), name);
+
         Assert.Equal("data", report.Format);
+        Assert.Equal(ScanLevel.Dangerous, report.Verdict);
+        Assert.Contains(report.Findings, f => f.Global == "os.system");
+    }
+
+    [Theory]
+    [InlineData("import os\nimport sys\n\ndef main():\n    pass\n")]
+    [InlineData("commit 9e8325c62adb9f7c6211cb7c4f6970a27fcb67f1\nAuthor: A <a@example.org>\n")]
+    [InlineData("cups (2.4.2-3) bookworm; urgency=high\n\n  * fix\n")]
+    public async Task Text_whose_first_line_names_no_importable_module_is_inert_to_torch_load(string text)
+    {
+        // 'i' (INST) and 'c' (GLOBAL) read a module name first; "mport os" or "ommit 9e83…" is none, so find_class raises.
+        var report = await ScanAsync(Encoding.ASCII.GetBytes(text), "pytorch_model.bin");
+
+        Assert.True(report.Verdict == ScanLevel.Safe, string.Join("; ", report.Findings));
+        Assert.Equal(InertContent.Format, report.Format);
+    }
+
+    [Fact]
+    public async Task Text_a_pickle_loader_would_import_from_is_only_data_under_a_name_no_loader_claims()
+    {
+        var bytes = Encoding.ASCII.GetBytes("cat\ndog\nfish\n");
+        var notes = await ScanAsync(bytes, "words.txt");
+        var nameless = await ScanAsync(bytes, "");
+
+        Assert.Equal(("data", ScanLevel.Safe), (notes.Format, notes.Verdict));
+        Assert.Equal(("data", ScanLevel.Safe), (nameless.Format, nameless.Verdict));
+        // The proxy scans without a name: "data" under a pickle loader's name stays not provably inert.
+        Assert.Equal("container.unrecognised", ModelScanner.UnrecognisedUnderName("pytorch_model.bin")?.Rule);
+        Assert.Null(ModelScanner.UnrecognisedUnderName("model.safetensors"));
+    }
+
+    [Fact]
+    public async Task Bytes_that_parse_as_protobuf_are_not_inert_under_a_graph_name_but_are_to_torch_load()
+    {
+        var graph = new Proto().Bytes(1, new Proto().Bytes(1, "n"u8.ToArray()).Bytes(2, "PyFunc"u8.ToArray()).ToArray()).ToArray();
+
+        var pb = await ScanAsync(graph, "saved_model.pb");
+        var bin = await ScanAsync(graph, "pytorch_model.bin");
+
+        Assert.Equal(("data", ScanLevel.Suspicious), (pb.Format, pb.Verdict));
+        Assert.Equal("container.unrecognised", Assert.Single(pb.Findings).Rule);
+        Assert.Equal(ScanLevel.Safe, bin.Verdict);
+        Assert.Contains("torch.load would fail", Assert.Single(bin.Findings).Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("model.nemo")]
+    [InlineData("model.pt")]
+    public async Task A_block_Pythons_tarfile_accepts_is_not_inert_to_a_loader_that_reads_tars(string name)
+    {
+        // An empty member name fails the scanner's tar sniffing, but tarfile only checks the checksum.
+        var block = new byte[1024];
+        "00000644\0"u8.CopyTo(block.AsSpan(100));
+        var sum = block.Take(512).Select((b, i) => i is >= 148 and < 156 ? (int)' ' : b).Sum();
+        Encoding.ASCII.GetBytes(Convert.ToString(sum, 8).PadLeft(6, '0') + "\0 ").CopyTo(block, 148);
+
+        var report = await ScanAsync(block, name);
+        var notes = await ScanAsync(block, "notes.txt");
+
         Assert.Equal(ScanLevel.Suspicious, report.Verdict);
-        Assert.Equal("container.unrecognised", Assert.Single(report.Findings).Rule);
+        Assert.Contains("tar checksum", Assert.Single(report.Findings).Message, StringComparison.Ordinal);
+        Assert.Equal(("data", ScanLevel.Safe), (notes.Format, notes.Verdict));
+    }
+
+    [Fact]
+    public async Task An_hdf5_signature_past_the_first_64_KiB_is_still_found_as_h5py_finds_it()
+    {
+        // h5py looks at 0, 512, 1024 … 65536 …: a 64 KiB user block before a (broken) superblock is still HDF5.
+        var content = new byte[65536 + 16];
+        new byte[] { 0x89, (byte)'H', (byte)'D', (byte)'F', 0x0D, 0x0A, 0x1A, 0x0A, 0x22 }.CopyTo(content, 65536);
+
+        var report = await ScanAsync(content, "model.h5");
+
+        Assert.Equal("hdf5", report.Format);
+        Assert.Contains("superblock version 34", Assert.Single(report.Findings).Message, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -115,8 +216,9 @@ public sealed class ModelScannerTests
     {
         var report = await ScanAsync(Encoding.ASCII.GetBytes("{\"vocab_size\": 32000, \"little\": true}\n"), name);
 
-        Assert.Equal("data", report.Format);
+        Assert.Equal(InertContent.Format, report.Format);
         Assert.Equal(ScanLevel.Safe, report.Verdict);
+        Assert.Empty(report.Findings);
     }
 
     [Fact]
@@ -172,12 +274,14 @@ public sealed class ModelScannerTests
     }
 
     [Fact]
-    public async Task An_empty_file_is_data()
+    public async Task An_empty_file_is_inert_under_any_name()
     {
         var named = await ScanAsync([], "notes.txt");
         var checkpoint = await ScanAsync([], "model.pt");
 
-        Assert.Equal((ScanLevel.Safe, ScanLevel.Suspicious), (named.Verdict, checkpoint.Verdict));
+        Assert.Equal((ScanLevel.Safe, ScanLevel.Safe), (named.Verdict, checkpoint.Verdict));
+        Assert.Equal((InertContent.Format, InertContent.Format), (named.Format, checkpoint.Format));
+        Assert.Contains("empty", Assert.Single(checkpoint.Findings).Message, StringComparison.Ordinal);
     }
 
     /// <summary><c>torch.storage._load_from_bytes(b"PK…")</c>: what pickle.dumps of a CUDA tensor produces.</summary>

@@ -26,7 +26,7 @@ public static class JoblibReader
     /// <summary>Scans an uncompressed joblib/pickle stream, skipping each wrapper's raw array region as joblib does.</summary>
     public static IReadOnlyList<ModelFinding> Scan(Stream stream, string? path, PickleScanner scanner)
     {
-        using var session = scanner.Open(stream, path);
+        using var session = scanner.Open(stream, path, loader: "joblib.load");
         session.ScanToEnd(ReadArrayAfterBuild);
         return session.Findings;
     }

@@ -111,30 +111,71 @@ internal static class KerasReader
         }
     }
 
-    /// <summary>Reads the root attributes <c>model_config</c> and <c>training_config</c> of a legacy H5 model; returns the format.</summary>
-    public static string ScanH5(ScanContext context, Stream seekable, string? path)
+    /// <summary>
+    /// Reads the root attributes <c>model_config</c> and <c>training_config</c> of a legacy H5 model; returns the format.
+    /// A superblock h5py cannot open, or a file without <c>model_config</c>, is inert to Keras and reported as such.
+    /// </summary>
+    public static string ScanH5(ScanContext context, Stream seekable, string? path, string? name = null)
     {
+        if (UnopenableSuperblock(seekable) is { } why)
+        {
+            context.Add(InertContent.Rule, ScanLevel.Safe, $"inert: h5py.File would fail: {why}, so Keras reads nothing from it.", path);
+            return "hdf5";
+        }
         seekable.Position = 0;
         using var file = H5File.Open(seekable, leaveOpen: true);
         var found = false;
-        foreach (var name in new[] { "model_config", "training_config" })
+        foreach (var attributeName in new[] { "model_config", "training_config" })
         {
-            if (!file.AttributeExists(name))
+            if (!file.AttributeExists(attributeName))
             {
                 continue;
             }
             found = true;
-            var attribute = file.Attribute(name);
+            var attribute = file.Attribute(attributeName);
             // h5py writes str attributes as variable-length strings, older Keras as fixed-length bytes.
             if (attribute.Type.Class is not (H5DataTypeClass.String or H5DataTypeClass.VariableLength))
             {
-                context.Add(Rules.BadConfig, ScanLevel.Invalid, $"The H5 attribute '{name}' is not a string, so Keras cannot read it.", path);
+                context.Add(Rules.BadConfig, ScanLevel.Invalid, $"The H5 attribute '{attributeName}' is not a string, so Keras cannot read it.", path);
                 continue;
             }
-            var text = ReadStringAttribute(attribute, context.Limits.MaxInspectedArgumentBytes, name);
+            var text = ReadStringAttribute(attribute, context.Limits.MaxInspectedArgumentBytes, attributeName);
             ScanConfig(context, System.Text.Encoding.UTF8.GetBytes(text), path);
         }
+        if (!found && path is null && name is not null && Path.GetExtension(name) is var extension
+            && (extension.Equals(".h5", StringComparison.OrdinalIgnoreCase) || extension.Equals(".hdf5", StringComparison.OrdinalIgnoreCase)))
+        {
+            // keras/src/legacy/saving/legacy_h5_format.py load_model_from_hdf5 raises "No model found in config file"
+            // without model_config; weights loading (H5IOStore, load_weights) reads datasets only.
+            context.Add(InertContent.Rule, ScanLevel.Safe,
+                "inert: the HDF5 file has no model_config attribute, so Keras' H5 load_model fails before building anything, and load_weights only reads arrays.", path);
+        }
         return found ? "keras-h5" : "hdf5";
+    }
+
+    /// <summary>
+    /// Why h5py cannot open the file (H5Fsuper.c reads superblock versions 0 to 3 only, after the signature at 0, 512,
+    /// 1024 …), or null when the superblock looks openable and PureHDF must read it.
+    /// </summary>
+    private static string? UnopenableSuperblock(Stream seekable)
+    {
+        ReadOnlySpan<byte> signature = [0x89, (byte)'H', (byte)'D', (byte)'F', 0x0D, 0x0A, 0x1A, 0x0A];
+        Span<byte> probe = stackalloc byte[9];
+        for (long offset = 0; offset + 8 <= seekable.Length; offset = offset == 0 ? 512 : offset * 2)
+        {
+            seekable.Position = offset;
+            var read = ScanContext.ReadAtMost(seekable, probe);
+            if (read < 8 || !probe[..8].SequenceEqual(signature))
+            {
+                continue;
+            }
+            if (read < 9)
+            {
+                return $"the file ends right after the HDF5 signature at offset {offset}";
+            }
+            return probe[8] > 3 ? $"superblock version {probe[8]} at offset {offset} is none of the versions 0-3 HDF5 defines" : null;
+        }
+        return null;
     }
 
     private static string ReadStringAttribute(IH5Attribute attribute, int maxBytes, string name)

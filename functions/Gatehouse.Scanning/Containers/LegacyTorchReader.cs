@@ -45,7 +45,7 @@ public static class LegacyTorchReader
     /// <summary>Scans exactly the pickles <c>torch.load</c> executes; bytes after the storage keys are inert.</summary>
     public static IReadOnlyList<ModelFinding> Scan(Stream stream, string? path, PickleScanner scanner)
     {
-        using var session = scanner.Open(stream, path);
+        using var session = scanner.Open(stream, path, loader: "torch.load");
         Scan(session);
         return session.Findings;
     }
@@ -61,6 +61,15 @@ public static class LegacyTorchReader
         }
         if (magic.Value.AsBigInteger is not { } magicValue || magicValue != MagicNumber)
         {
+            if (magic.Value.Kind != PickleValueKind.Object && session.Reached == 0)
+            {
+                // torch/serialization.py _legacy_load: "Invalid magic number; corrupt file?" is raised right after this load.
+                session.Report(InertContent.Rule, ScanLevel.Safe,
+                    $"inert: torch.load would fail: the first pickle is {magic.Value}, not torch's magic number, so _legacy_load raises 'Invalid magic number' before importing or calling anything. What follows is scanned as trailing bytes.",
+                    magic.Start);
+                session.ScanToEnd();
+                return;
+            }
             session.Report(BadMagicRule, magic.Value.Kind == PickleValueKind.Object ? ScanLevel.Suspicious : ScanLevel.Invalid,
                 magic.Value.Kind == PickleValueKind.Object
                     ? $"The magic-number pickle computes its value with a call ({magic.Value}) instead of holding the integer torch writes."
@@ -76,6 +85,15 @@ public static class LegacyTorchReader
         }
         if (version.Value.AsInt64 != ProtocolVersion)
         {
+            if (version.Value.Kind != PickleValueKind.Object && session.Reached == 0)
+            {
+                // torch/serialization.py _legacy_load: "Invalid protocol version" is raised right after this load.
+                session.Report(InertContent.Rule, ScanLevel.Safe,
+                    $"inert: torch.load would fail: the protocol-version pickle is {version.Value}, not {ProtocolVersion}, so _legacy_load raises before importing or calling anything. What follows is scanned as trailing bytes.",
+                    version.Start);
+                session.ScanToEnd();
+                return;
+            }
             session.Report(BadVersionRule, version.Value.Kind == PickleValueKind.Object ? ScanLevel.Suspicious : ScanLevel.Invalid,
                 $"The protocol-version pickle is {version.Value}, not {ProtocolVersion}.", version.Start);
         }

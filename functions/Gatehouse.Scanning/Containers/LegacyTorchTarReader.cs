@@ -43,7 +43,7 @@ internal static class LegacyTorchTarReader
     /// </summary>
     public static void ScanStorages(ScanContext context, Stream member, string path)
     {
-        using var session = context.Pickles.Open(member, path);
+        using var session = context.Pickles.Open(member, path, loader: "torch.load (legacy tar)");
         try
         {
             if (ReadCount(session, "storage count") is not { } count)
@@ -92,7 +92,7 @@ internal static class LegacyTorchTarReader
     /// </summary>
     public static void ScanTensors(ScanContext context, Stream member, string path)
     {
-        using var session = context.Pickles.Open(member, path);
+        using var session = context.Pickles.Open(member, path, loader: "torch.load (legacy tar)");
         try
         {
             if (ReadCount(session, "tensor count") is not { } count)

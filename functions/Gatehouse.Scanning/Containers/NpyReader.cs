@@ -65,7 +65,7 @@ internal static class NpyReader
         if (HasObject(header.Descr))
         {
             // np.load(allow_pickle=True) runs pickle.load on the rest of the file.
-            context.AddRange(context.Pickles.Scan(stream, path, depth));
+            context.AddRange(context.Pickles.Scan(stream, path, depth, "np.load(allow_pickle=True)"));
         }
     }
 

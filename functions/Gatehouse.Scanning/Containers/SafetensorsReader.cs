@@ -100,6 +100,16 @@ internal static class SafetensorsReader
         return i < rest.Length && rest[i] is (byte)'{' or (byte)'[';
     }
 
+    /// <summary>
+    /// True when the header length is one the reference refuses before reading anything (over
+    /// <see cref="MaxHeaderSize"/>, or past the end of the file): whatever else the bytes are, they are no safetensors file.
+    /// </summary>
+    public static bool RefusedLength(ReadOnlySpan<byte> head, long? total)
+    {
+        var n = BinaryPrimitives.ReadUInt64LittleEndian(head);
+        return n > MaxHeaderSize || (total is { } t && (long)n > t - 8);
+    }
+
     internal sealed record TensorEntry(string Name, string Dtype, ulong[] Shape, ulong Start, ulong End);
 
     public static void Scan(ScanContext context, Stream stream, string? path)

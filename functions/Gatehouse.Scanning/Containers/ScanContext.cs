@@ -103,9 +103,9 @@ internal sealed class ScanContext
     }
 
     /// <summary>Exceptions that decoders and parsers throw for bad input, as opposed to faults of the scanner.</summary>
-    private static bool IsBrokenContent(Exception e) =>
+    public static bool IsBrokenContent(Exception e) =>
         e is InvalidDataException or EndOfStreamException or FormatException or OverflowException or System.Text.Json.JsonException
-            or System.Text.DecoderFallbackException or SharpCompress.Common.SharpCompressException
+            or System.Text.DecoderFallbackException or SharpCompress.Common.SharpCompressException or ZstdSharp.ZstdException
         || (e is IOException && e is not FileNotFoundException and not DirectoryNotFoundException);
 
     /// <summary>Counts decompressed bytes against <see cref="ScanLimits.MaxUncompressedBytes"/> for the whole file.</summary>
@@ -178,7 +178,11 @@ internal sealed class ContainerFormatException(string rule, string message) : Ex
 /// <summary>Rules that belong to no single format: routing, limits and containers in general.</summary>
 internal static class ContainerRules
 {
-    /// <summary>Content named like a checkpoint that is none of the formats its loaders read: not provably inert.</summary>
+    /// <summary>
+    /// Content named like a model that is none of the formats its loader reads, yet that loader may still parse it (bytes
+    /// that pass as protobuf for a graph loader, a block Python's tarfile accepts): not provably inert. Content the loader
+    /// rejects before importing anything is <see cref="InertContent.Rule"/> instead.
+    /// </summary>
     public const string Unrecognised = "container.unrecognised";
     /// <summary>A container the loaders of model files never produce (7z and friends) that cannot even be opened.</summary>
     public const string NonStandard = "container.non-standard";

@@ -49,8 +49,10 @@ internal static class TarArchiveReader
         return sum == stored;
     }
 
-    public static void Scan(ScanContext context, Stream stream, string? path, int depth)
+    /// <summary>Scans every member; returns "nemo" for a NeMo archive (its model_config.yaml is judged), "tar" otherwise.</summary>
+    public static string Scan(ScanContext context, Stream stream, string? path, int depth)
     {
+        var format = "tar";
         var names = new ArchiveMemberNames(context, path, extractedAsGiven: true);
         using var reader = new TarReader(stream, leaveOpen: true);
         while (reader.GetNextEntry(copyData: false) is { } entry)
@@ -76,8 +78,14 @@ internal static class TarArchiveReader
                         {
                             LegacyTorchTarReader.StoragesMember => () => LegacyTorchTarReader.ScanStorages(context, data, memberPath),
                             LegacyTorchTarReader.TensorsMember => () => LegacyTorchTarReader.ScanTensors(context, data, memberPath),
+                            // NeMo's model_config.yaml: its targets are imported and called on restore.
+                            _ when NemoReader.IsConfig(name) => () => NemoReader.ScanConfig(context, data, memberPath),
                             _ => () => context.Route(data, memberPath, name, depth + 1),
                         };
+                        if (NemoReader.IsConfig(name))
+                        {
+                            format = "nemo";
+                        }
                         context.Guarded(memberPath, scan);
                     }
                     continue;
@@ -86,5 +94,6 @@ internal static class TarArchiveReader
                     continue;
             }
         }
+        return format;
     }
 }

@@ -13,7 +13,8 @@ namespace Gatehouse.Scanning.Containers;
 /// member is sniffed by content (a protocol 0 pickle named <c>archive/data.txt</c> is still a pickle); members a
 /// torch or TorchScript loader unpickles by name (<c>*.pkl</c>) are always pickle-scanned; tensor records
 /// (<c>&lt;archive&gt;/data/&lt;key&gt;</c>) are length-walked and never read. The same reader serves .npz, .keras and
-/// any other zip, whose loaders (Python's <c>zipfile</c>) are stricter than miniz: whatever either can read is scanned.
+/// any other zip, whose loaders (Python's <c>zipfile</c>) are stricter than miniz: whatever either can read is scanned,
+/// including the methods only zipfile reads (bzip2, LZMA, and zstd since Python 3.14).
 /// Sizes in headers are never allocated; members are streamed.
 /// </summary>
 internal static class TorchZipReader
@@ -39,6 +40,8 @@ internal static class TorchZipReader
         public const string OffsetShift = "zip.offset-shift";
         /// <summary>Members that share bytes: the shape of overlapping-entry zip bombs; Python's zipfile refuses them since 3.12.</summary>
         public const string Overlapping = "zip.overlapping-members";
+        /// <summary>Python code in a TorchServe archive (a custom handler, a model definition, requirements): the server imports or installs it.</summary>
+        public const string TorchServeCode = "torchserve.code";
     }
 
     /// <summary>More members than any model archive has: a directory bomb.</summary>
@@ -131,6 +134,13 @@ internal static class TorchZipReader
             {
                 context.Guarded(memberPath, () => ScanKerasConfig(context, seekable, entry, memberPath));
                 continue;
+            }
+            if (layout.IsTorchServeCode(entry))
+            {
+                // TorchServe (ts/model_loader.py) imports the handler and model-definition modules from the archive, and
+                // pip-installs requirements.txt when install_py_dep_per_model is set: code that runs, not data.
+                context.Add(Rules.TorchServeCode, ScanLevel.Suspicious,
+                    $"'{entry.Name}' is {(entry.Name.EndsWith(".py", StringComparison.OrdinalIgnoreCase) ? "Python code TorchServe imports when it serves the model (a custom handler or model definition)" : "a requirements file TorchServe can pip-install")}; it cannot be proven safe.", memberPath);
             }
             var before = context.Findings.Count;
             var format = ScanMember(context, seekable, entry, memberPath, layout.IsPickleByName(entry), depth);
@@ -448,7 +458,7 @@ internal static class TorchZipReader
             context.Add(Rules.Encrypted, ScanLevel.Invalid, "The member is encrypted, so its content cannot be scanned.", memberPath);
             return null;
         }
-        if (entry.Method is not (0 or 8 or 12 or 14))
+        if (entry.Method is not (0 or 8 or 12 or 14 or 93))
         {
             context.Add(Rules.UnsupportedMethod, ScanLevel.Invalid, $"Compression method {entry.Method} is read by neither PyTorch nor this scanner; the content was not checked.", memberPath);
             return null;
@@ -479,6 +489,8 @@ internal static class TorchZipReader
                 {
                     8 => new DeflateStream(counting, CompressionMode.Decompress),
                     12 => BZip2Stream.Create(counting, SharpCompress.Compressors.CompressionMode.Decompress, decompressConcatenated: false),
+                    // Zstandard (APPNOTE 6.3.7 method 93): Python 3.14's zipfile (ZIP_ZSTANDARD) reads it, so np.load and Keras do.
+                    93 => new ZstdSharp.DecompressionStream(counting),
                     _ => OpenZipLzma(counting),
                 };
                 guarded = new GuardedStream(decoded, context, memberPath, () => counting.BytesRead, entry.UncompressedSize);
@@ -488,7 +500,7 @@ internal static class TorchZipReader
             {
                 if (pickleByName)
                 {
-                    context.AddRange(context.Pickles.Scan(content, memberPath, depth + 1));
+                    context.AddRange(context.Pickles.Scan(content, memberPath, depth + 1, "torch.load"));
                     format = "pickle";
                 }
                 else
@@ -546,10 +558,11 @@ internal static class TorchZipReader
             throw new ScanLimitException(ContainerRules.SizeLimit, $"config.json is larger than {MaxConfigBytes:N0} bytes and was not parsed.", memberPath);
         }
         Stream data = new WindowStream(seekable, entry.DataOffset, entry.CompressedSize);
-        if (entry.Method == 8)
+        if (entry.Method is 8 or 93)
         {
             var counting = new CountingStream(data);
-            data = new GuardedStream(new DeflateStream(counting, CompressionMode.Decompress), context, memberPath, () => counting.BytesRead, entry.UncompressedSize);
+            Stream decoded = entry.Method == 8 ? new DeflateStream(counting, CompressionMode.Decompress) : new ZstdSharp.DecompressionStream(counting);
+            data = new GuardedStream(decoded, context, memberPath, () => counting.BytesRead, entry.UncompressedSize);
         }
         else if (entry.Method != 0)
         {
@@ -589,13 +602,15 @@ internal static class TorchZipReader
         private readonly bool _torch;
         private readonly bool _torchScript;
         private readonly bool _keras;
+        private readonly bool _torchServe;
 
-        private Layout(string prefix, bool torch, bool torchScript, bool keras)
+        private Layout(string prefix, bool torch, bool torchScript, bool keras, bool torchServe)
         {
             _prefix = prefix;
             _torch = torch;
             _torchScript = torchScript;
             _keras = keras;
+            _torchServe = torchServe;
         }
 
         public static Layout Of(IReadOnlyList<Entry> entries)
@@ -608,7 +623,9 @@ internal static class TorchZipReader
             var torch = Has("data.pkl") || Has("constants.pkl");
             var torchScript = Has("constants.pkl") && entries.Any(e => e.Name.StartsWith(prefix + "code/", StringComparison.OrdinalIgnoreCase));
             var keras = entries.Any(e => e.Name == "config.json");
-            return new Layout(prefix, torch, torchScript, keras);
+            // torch-model-archiver writes MAR-INF/MANIFEST.json into every .mar.
+            var torchServe = entries.Any(e => e.Name.Equals("MAR-INF/MANIFEST.json", StringComparison.OrdinalIgnoreCase));
+            return new Layout(prefix, torch, torchScript, keras, torchServe);
         }
 
         /// <summary>torch.load and torch.jit.load unpickle records by name: every *.pkl in a torch archive.</summary>
@@ -620,8 +637,13 @@ internal static class TorchZipReader
 
         public bool IsKerasConfig(Entry entry) => _keras && !_torch && entry.Name == "config.json" && entry.LocalName == "config.json";
 
+        /// <summary>A TorchServe archive's Python modules and requirements file.</summary>
+        public bool IsTorchServeCode(Entry entry) =>
+            _torchServe && (entry.Name.EndsWith(".py", StringComparison.OrdinalIgnoreCase) || entry.Name.EndsWith("requirements.txt", StringComparison.OrdinalIgnoreCase));
+
         public string Format(IReadOnlyList<string> routed) =>
-            _torchScript ? "torchscript"
+            _torchServe ? "torchserve-mar"
+            : _torchScript ? "torchscript"
             : _torch || routed.Any(f => f is "pickle" or "joblib" or "pytorch-legacy") ? "pytorch-zip"
             : _keras ? "keras"
             : routed.Contains("npy") ? "npz"

@@ -139,6 +139,27 @@ internal static class AllowList
         AddNames("datetime", AllowedUse.Call, "value types rebuilt from bytes", "datetime", "date", "time", "timedelta", "timezone");
         AddNames("pathlib", AllowedUse.Call, "path value types (no file access on construction)",
             "PosixPath", "WindowsPath", "PurePosixPath", "PureWindowsPath", "Path");
+        AddNames("pathlib._local", AllowedUse.Call, "the same path classes where Python 3.13 defines them (no file access on construction)",
+            "PosixPath", "WindowsPath", "PurePosixPath", "PureWindowsPath", "Path");
+
+        // ---- Standard-library value types that checkpoints and training state carry. Each entry is judged by the
+        // callable named, never by its module: the pickle calls only this type, with the arguments its __reduce__ writes,
+        // and the constructor or __setstate__ only parses and stores them. (Lib/<module>.py of CPython 3.11–3.13.) ----
+        Add("decimal:Decimal", AllowedUse.Call,
+            "Decimal.__reduce__ is (Decimal, (str(self),)): the constructor parses a numeric string and stores it");
+        Add("fractions:Fraction", AllowedUse.Call,
+            "Fraction.__reduce__ is (Fraction, (numerator, denominator)): the constructor normalises two numbers and stores them");
+        AddNames("ipaddress", AllowedUse.Call,
+            "address/network __reduce__ is (cls, (int or str,)): the constructor parses an address and stores it; no lookups, no I/O",
+            "IPv4Address", "IPv6Address", "IPv4Network", "IPv6Network", "IPv4Interface", "IPv6Interface");
+        Add("uuid:UUID", AllowedUse.Call,
+            "UUID pickles as UUID + BUILD {'int': …}: __setstate__ stores the integer; the module's command-running node lookups are denied by name");
+        Add("uuid:SafeUUID", AllowedUse.Call, "an Enum looked up by value (SafeUUID(0)), stored in UUID state");
+        Add("types:SimpleNamespace", AllowedUse.Call,
+            "SimpleNamespace.__reduce__ is (type, (), __dict__): an attribute bag whose BUILD only sets attributes; CodeType/FunctionType stay denied");
+        Add("array:array", AllowedUse.Call, "array.__reduce_ex__ below protocol 3 is (array, (typecode, list)): stores numbers");
+        Add("array:_array_reconstructor", AllowedUse.Call,
+            "array.__reduce_ex__ at protocol 3+: builds an array from a typecode and bytes; its first argument must be an array type (TypeError otherwise)");
         AddNames("transformers.training_args", AllowedUse.New, "training_args.bin; __post_init__ has side effects the pickle never runs", "TrainingArguments");
         AddNames("transformers.training_args_seq2seq", AllowedUse.New, "training_args.bin for seq2seq trainers", "Seq2SeqTrainingArguments");
         AddNames("transformers.training_args", AllowedUse.Call, "an enum of optimizer names", "OptimizerNames");

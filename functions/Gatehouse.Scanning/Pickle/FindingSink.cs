@@ -74,6 +74,18 @@ internal sealed class FindingSink(int maxFindings = 1000)
         }
     }
 
+    /// <summary>Forgets the findings of rule <paramref name="rule"/> added since <paramref name="mark"/>, keeping the rest.</summary>
+    public void RemoveRuleSince(int mark, string rule)
+    {
+        var kept = _entries.Skip(mark).Where(e => e.Finding.Rule != rule).ToList();
+        Rollback(mark);
+        foreach (var entry in kept)
+        {
+            _index[(entry.Finding.Rule, entry.Finding.Global, entry.Finding.CallSite, entry.Finding.Path)] = _entries.Count;
+            _entries.Add(entry);
+        }
+    }
+
     /// <summary>Forgets what was added since <paramref name="mark"/> (a speculative parse that turned out to be data).</summary>
     public void Rollback(int mark)
     {

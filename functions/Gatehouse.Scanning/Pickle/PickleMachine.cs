@@ -74,6 +74,7 @@ internal sealed class PickleMachine
             {
                 _session.Report(failure.Rule, failure.Level, failure.Message, failure.Offset ?? _opStart);
             }
+            _session.LastFailure = failure;
             var status = failure.Rule.StartsWith("pickle.limit-", StringComparison.Ordinal)
                 ? PickleLoadStatus.Stopped
                 : PickleLoadStatus.Failed;
@@ -262,12 +263,14 @@ internal sealed class PickleMachine
                             throw Malformed("persistent IDs in protocol 0 must be ASCII strings");
                         }
                         var pid = PickleValue.Str(Encoding.ASCII.GetString(line));
+                        _session.Reached++; // the loader's persistent_load runs
                         Push(PickleValue.Persistent(new PickleObject(default, pid, "PERSID", initCalled: false, _opStart)));
                         break;
                     }
                 case BINPERSID:
                     {
                         ref var top = ref Top();
+                        _session.Reached++; // the loader's persistent_load runs
                         top = PickleValue.Persistent(new PickleObject(default, top, "BINPERSID", initCalled: false, _opStart));
                         break;
                     }
@@ -291,7 +294,8 @@ internal sealed class PickleMachine
                     break;
                 case GET:
                     {
-                        var key = PickleTextParsing.ParseInt(ReadLine("GET"), autoBase: false) ?? throw Malformed("GET argument is not an integer");
+                        var getLine = ReadLine("GET");
+                        var key = PickleTextParsing.ParseInt(getLine, autoBase: false) ?? throw NumberError("GET argument is not an integer", getLine, NumberSyntax.Decimal);
                         if (key < 0 || key > long.MaxValue)
                         {
                             throw Malformed($"Memo value not found at index {key}");
@@ -301,7 +305,8 @@ internal sealed class PickleMachine
                     }
                 case PUT:
                     {
-                        var key = PickleTextParsing.ParseInt(ReadLine("PUT"), autoBase: false) ?? throw Malformed("PUT argument is not an integer");
+                        var putLine = ReadLine("PUT");
+                        var key = PickleTextParsing.ParseInt(putLine, autoBase: false) ?? throw NumberError("PUT argument is not an integer", putLine, NumberSyntax.Decimal);
                         if (key < 0)
                         {
                             throw Malformed("negative PUT argument");
@@ -407,7 +412,7 @@ internal sealed class PickleMachine
                         }
                         else
                         {
-                            Push(PickleValue.Int(PickleTextParsing.ParseInt(line, autoBase: true) ?? throw Malformed("INT argument is not an integer")));
+                            Push(PickleValue.Int(PickleTextParsing.ParseInt(line, autoBase: true) ?? throw NumberError("INT argument is not an integer", line, NumberSyntax.AnyBase)));
                         }
                         break;
                     }
@@ -418,7 +423,7 @@ internal sealed class PickleMachine
                         {
                             line = line[..^1];
                         }
-                        Push(PickleValue.Int(PickleTextParsing.ParseInt(line, autoBase: true) ?? throw Malformed("LONG argument is not an integer")));
+                        Push(PickleValue.Int(PickleTextParsing.ParseInt(line, autoBase: true) ?? throw NumberError("LONG argument is not an integer", line, NumberSyntax.AnyBase)));
                         break;
                     }
                 case LONG1:
@@ -436,7 +441,10 @@ internal sealed class PickleMachine
                         break;
                     }
                 case FLOAT:
-                    Push(PickleValue.Float(PickleTextParsing.ParseFloat(ReadLine("FLOAT")) ?? throw Malformed("FLOAT argument is not a number")));
+                    {
+                        var floatLine = ReadLine("FLOAT");
+                        Push(PickleValue.Float(PickleTextParsing.ParseFloat(floatLine) ?? throw NumberError("FLOAT argument is not a number", floatLine, NumberSyntax.Float)));
+                    }
                     break;
                 case STRING:
                     {
@@ -445,7 +453,7 @@ internal sealed class PickleMachine
                         {
                             throw Malformed("the STRING opcode argument must be quoted");
                         }
-                        var decoded = PickleTextParsing.EscapeDecode(line[1..^1]) ?? throw Malformed("invalid escape in STRING argument");
+                        var decoded = PickleTextParsing.EscapeDecode(line[1..^1]) ?? throw ArgumentError("invalid escape in STRING argument");
                         Push(ByteString(decoded, decoded.Length));
                         break;
                     }
@@ -468,7 +476,7 @@ internal sealed class PickleMachine
                     }
                 case UNICODE:
                     {
-                        var text = PickleTextParsing.RawUnicodeEscapeDecode(ReadLine("UNICODE")) ?? throw Malformed("invalid escape in UNICODE argument");
+                        var text = PickleTextParsing.RawUnicodeEscapeDecode(ReadLine("UNICODE")) ?? throw ArgumentError("invalid escape in UNICODE argument");
                         Push(StrValue(text, text.Length, _opStart));
                         break;
                     }
@@ -834,8 +842,27 @@ internal sealed class PickleMachine
     {
         var module = ReadUtf8Line("GLOBAL");
         var name = ReadUtf8Line("GLOBAL");
+        RequireModuleName(module, "GLOBAL");
         Push(PickleValue.Global(_session.FindClass(module, name, _proto, "GLOBAL", _opStart)));
     }
+
+    /// <summary>
+    /// find_class imports the module first. A name with a character no module of an installed package has (whitespace,
+    /// punctuation other than '.', '_' and '-': "mport os" from a Python file, "ommit 9e83…" from a changelog) raises
+    /// ModuleNotFoundError there, so the loader stops before importing anything: a certain break, not an import.
+    /// </summary>
+    private void RequireModuleName(string module, string op)
+    {
+        foreach (var part in module.Split('.'))
+        {
+            if (part.Length == 0 || !part.All(c => char.IsLetterOrDigit(c) || c is '_' or '-'))
+            {
+                throw Malformed($"{op} names module '{Shorten(module)}', which no installed package provides (ModuleNotFoundError before any import)");
+            }
+        }
+    }
+
+    private static string Shorten(string text) => text.Length <= 60 ? text : text[..60] + "…";
 
     private string ReadUtf8Line(string op)
     {
@@ -862,6 +889,7 @@ internal sealed class PickleMachine
             Push(PickleValue.Opaque("a global with an over-long name"));
             return;
         }
+        RequireModuleName(moduleText, "STACK_GLOBAL");
         Push(PickleValue.Global(_session.FindClass(moduleText, nameText, _proto, "STACK_GLOBAL", _opStart)));
     }
 
@@ -871,6 +899,8 @@ internal sealed class PickleMachine
         {
             throw Malformed("EXT specifies code <= 0");
         }
+        // Not counted as reached: a stock interpreter's copyreg extension registry is empty (no stdlib, torch, numpy or
+        // joblib code calls add_extension), so the loader raises "unregistered extension code" right here.
         var judgement = new GlobalJudgement(ScanLevel.Suspicious, PickleRules.ExtensionGlobal,
             "an extension code resolves only through the loading process's copyreg registry", null);
         var global = new PickleGlobal("copyreg", $"_inverted_registry[{code}]", judgement, _opStart, code);
@@ -886,6 +916,7 @@ internal sealed class PickleMachine
     {
         var module = ReadAsciiLine("INST");
         var name = ReadAsciiLine("INST");
+        RequireModuleName(module, "INST");
         var cls = PickleValue.Global(_session.FindClass(module, name, _proto, "INST", _opStart));
         var start = PopMark();
         var args = _stack.AsSpan(start, _sp - start).ToArray();
@@ -1226,6 +1257,44 @@ internal sealed class PickleMachine
     private PickleFailure Malformed(string message) => new(PickleRules.Malformed, ScanLevel.Invalid,
         $"Not a pickle the loader can read: {message} (opcode at offset {_opStart}).", _opStart);
 
+    /// <summary>
+    /// A text argument the scanner could not parse. CPython's own parsers (int(), float(), the escape codecs) may accept
+    /// spellings this one does not, so such a failure never proves the loader stops here.
+    /// </summary>
+    private PickleFailure ArgumentError(string message) => new(PickleRules.Malformed, ScanLevel.Invalid,
+        $"Not a pickle the loader can read: {message} (opcode at offset {_opStart}).", _opStart) { Ambiguous = true };
+
+    /// <summary>How CPython parses a number argument: int(text) for GET/PUT, int(text, 0) for INT/LONG, float(text) for FLOAT.</summary>
+    private enum NumberSyntax
+    {
+        Decimal,
+        AnyBase,
+        Float,
+    }
+
+    /// <summary>
+    /// A number the scanner could not parse: certain when the line, with ASCII whitespace trimmed from its ends, is empty
+    /// or holds a character no spelling that syntax accepts can contain (digits, signs and '_' always; hex digits and
+    /// x/o/b prefixes for int(text, 0); '.', exponents and the letters of inf/infinity/nan for float()); ambiguous otherwise.
+    /// </summary>
+    private PickleFailure NumberError(string message, ReadOnlySpan<byte> line, NumberSyntax syntax)
+    {
+        var text = line.Trim(" \t\n\v\f\r"u8);
+        var impossible = text.IsEmpty;
+        foreach (var b in text)
+        {
+            var c = (char)b;
+            var possible = char.IsAsciiDigit(c) || c is '+' or '-' or '_' || syntax switch
+            {
+                NumberSyntax.AnyBase => char.IsAsciiHexDigit(c) || c is 'x' or 'X' or 'o' or 'O' or 'b' or 'B',
+                NumberSyntax.Float => c is '.' or 'e' or 'E' || "infatyINFATY".Contains(c),
+                _ => false,
+            };
+            impossible |= !possible;
+        }
+        return new(PickleRules.Malformed, ScanLevel.Invalid, $"Not a pickle the loader can read: {message} (opcode at offset {_opStart}).", _opStart) { Ambiguous = !impossible };
+    }
+
     private PickleFailure Underflow() => new(PickleRules.Malformed, ScanLevel.Invalid,
         _markCount > 0 ? $"unexpected MARK found (stack underflow at offset {_opStart})." : $"unpickling stack underflow at offset {_opStart}.", _opStart);
 
@@ -1250,4 +1319,7 @@ internal sealed class PickleFailure(string rule, ScanLevel level, string message
 
     /// <summary>A shared budget that an earlier run already reported as exhausted.</summary>
     public bool AlreadyReported { get; init; }
+
+    /// <summary>The scanner may be stricter than CPython here (a text argument it could not parse): not proof that the loader stops.</summary>
+    public bool Ambiguous { get; init; }
 }

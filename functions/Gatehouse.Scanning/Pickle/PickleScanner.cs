@@ -27,9 +27,9 @@ public sealed class PickleScanner
     public IReadOnlyList<ModelFinding> Scan(Stream stream, string? path) => Scan(stream, path, depth: 0);
 
     /// <summary>As <see cref="Scan(Stream, string?)"/>, for a stream nested <paramref name="depth"/> containers deep.</summary>
-    public IReadOnlyList<ModelFinding> Scan(Stream stream, string? path, int depth)
+    public IReadOnlyList<ModelFinding> Scan(Stream stream, string? path, int depth, string? loader = null)
     {
-        using var session = Open(stream, path, depth);
+        using var session = Open(stream, path, depth, loader);
         session.ScanToEnd();
         return session.Findings;
     }
@@ -58,8 +58,8 @@ public sealed class PickleScanner
     /// Opens a session for container readers that load pickles one at a time (legacy torch, joblib) and read raw bytes in
     /// between. Findings of the session are its own; dispose it to give unread bytes back to a seekable stream.
     /// </summary>
-    public PickleSession Open(Stream stream, string? path, int depth = 0) =>
-        new(this, stream, path, new FindingSink(), new ScanBudget(Limits), depth, dropParseErrors: false);
+    public PickleSession Open(Stream stream, string? path, int depth = 0, string? loader = null) =>
+        new(this, stream, path, new FindingSink(), new ScanBudget(Limits), depth, dropParseErrors: false) { Loader = loader ?? "the unpickler" };
 
     /// <summary>A read-only stream over memory without copying it.</summary>
     private sealed class ReadOnlyMemoryStream(ReadOnlyMemory<byte> memory) : Stream

@@ -56,6 +56,7 @@ public sealed class PickleSession : IDisposable
     private readonly Dictionary<(string Module, string Name, int Mode), ResolvedGlobal> _resolved = [];
     private int _loads;
     private int _running;
+    private bool _trailing;
 
     internal PickleSession(PickleScanner scanner, Stream stream, string? path, FindingSink sink, ScanBudget budget, int depth, bool dropParseErrors,
         ScanLevel reportFrom = ScanLevel.Safe)
@@ -97,6 +98,25 @@ public sealed class PickleSession : IDisposable
     /// <summary>True once a scan limit stopped the scan.</summary>
     public bool IsStopped => _budget.ExhaustedRule is not null;
 
+    /// <summary>Who reads this stream, named in findings about where it stops ("torch.load", "joblib.load"); "the unpickler" when unknown.</summary>
+    public string Loader { get; init; } = "the unpickler";
+
+    /// <summary>
+    /// How many times the loader reached outside the pickle so far: imports (GLOBAL, STACK_GLOBAL, INST) and persistent
+    /// loads. Calls need an imported callable, so zero means nothing ran. EXT lookups are not counted: the extension
+    /// registry of a stock interpreter is empty, so they fail without importing anything.
+    /// </summary>
+    public int Reached { get; internal set; }
+
+    /// <summary>True when the stream broke off (truncated, or a byte CPython's unpickler rejects) before the loader reached anything: inert to it.</summary>
+    public bool IsInert { get; private set; }
+
+    /// <summary>Why the underlying stream stopped giving bytes, when it failed rather than ended (a decoder error).</summary>
+    internal Exception? StreamError => _input.StreamError;
+
+    /// <summary>The failure that ended the last pickle run, if it failed.</summary>
+    internal PickleFailure? LastFailure { get; set; }
+
     /// <summary>Loads exactly one pickle and stops right after its STOP.</summary>
     public PickleLoadResult LoadOne(PickleBuildHook? onBuild = null)
     {
@@ -109,9 +129,15 @@ public sealed class PickleSession : IDisposable
         // build hook) gives the outer frame back when it ends.
         var outerFrame = _input.SuspendFrame();
         _running++;
+        LastFailure = null;
+        var mark = _sink.Mark;
         try
         {
             var result = new PickleMachine(this, _input, _budget, onBuild).Run();
+            if (result.Status == PickleLoadStatus.Failed && !_trailing && _running == 1)
+            {
+                NoteWhereTheLoaderStops(mark);
+            }
             if (result.Status == PickleLoadStatus.Loaded && _input.InFrame && _input.Position < _input.FrameEnd)
             {
                 Report(PickleRules.FrameOverrun, ScanLevel.Suspicious,
@@ -135,6 +161,30 @@ public sealed class PickleSession : IDisposable
     }
 
     /// <summary>
+    /// The loader raises where a pickle breaks off and runs nothing after it. When the break is certain (the stream ends,
+    /// or a byte CPython's unpickler rejects: not a text argument this scanner may parse more strictly) and nothing was
+    /// imported, looked up or loaded before it, the content is inert to the loader: the parse error becomes an inert note.
+    /// A break after a global was reached stays Invalid: the globals are judged, and a loader that reads further (joblib
+    /// reads raw array bytes where a plain unpickler breaks) might run more.
+    /// </summary>
+    private void NoteWhereTheLoaderStops(int mark)
+    {
+        if (_dropParseErrors || Reached > 0 || LastFailure is not { Ambiguous: false } failure
+            || failure.Rule is not (PickleRules.Truncated or PickleRules.Malformed))
+        {
+            return;
+        }
+        _sink.RemoveRuleSince(mark, failure.Rule);
+        // EXT lookups fail in a stock interpreter before the break is even reached: nothing was imported either way.
+        _sink.RemoveRuleSince(mark, PickleRules.ExtensionGlobal);
+        _sink.RemoveRuleSince(mark, PickleRules.ExtensionCall);
+        var at = failure.Offset ?? Position;
+        IsInert = true;
+        Report(InertContent.Rule, ScanLevel.Safe,
+            $"inert: {Loader} would fail at offset {at} before importing or calling anything ({failure.Message}).", at);
+    }
+
+    /// <summary>
     /// Scans every pickle from here to the end, as <see cref="PickleScanner.Scan(Stream, string?)"/> does: concatenated
     /// pickles are all scanned; bytes after the last pickle are reported as inert trailing data, or as Suspicious when
     /// they parse as opcodes that import or call.
@@ -146,9 +196,16 @@ public sealed class PickleSession : IDisposable
         {
             if (IsAtEnd)
             {
-                if (first)
+                if (first && _input.StreamError is { } error)
                 {
-                    Report(PickleRules.Truncated, ScanLevel.Invalid, "Truncated: no pickle data.", Position);
+                    // Not empty: the bytes could not be read (a decoder failed). Fail closed.
+                    Report(PickleRules.ReadError, ScanLevel.Invalid, $"The stream could not be read: {error.Message}", Position);
+                }
+                else if (first && !_dropParseErrors)
+                {
+                    // pickle.load raises EOFError on empty input before anything runs.
+                    IsInert = Reached == 0;
+                    Report(InertContent.Rule, ScanLevel.Safe, $"inert: {Loader} would fail before importing or calling anything: there is no pickle data (EOFError).", Position);
                 }
                 return;
             }
@@ -164,7 +221,16 @@ public sealed class PickleSession : IDisposable
             }
             var mark = _sink.Mark;
             var startsLikePickle = _input.Peek() == PickleOpcodes.PROTO;
-            var result = LoadOne(onBuild);
+            _trailing = true;
+            PickleLoadResult result;
+            try
+            {
+                result = LoadOne(onBuild);
+            }
+            finally
+            {
+                _trailing = false;
+            }
             if (result.Status == PickleLoadStatus.Loaded)
             {
                 continue;
@@ -260,6 +326,7 @@ public sealed class PickleSession : IDisposable
     /// </summary>
     internal PickleGlobal FindClass(string rawModule, string rawName, int proto, string site, long offset)
     {
+        Reached++;
         var mode = proto < 3 ? 0 : proto == 3 ? 1 : 2;
         if (!_resolved.TryGetValue((rawModule, rawName, mode), out var resolved))
         {

@@ -17,6 +17,7 @@ public static class JsonReport
                 ["verdict"] = file.VerdictName,
                 ["format"] = file.Report?.Format,
                 ["size"] = file.Report?.Size,
+                ["inert"] = file.Report?.IsInert ?? false,
             };
             if (file.Error is not null)
             {

@@ -20,11 +20,12 @@ public static class TextReport
             }
             foreach (var f in file.Report?.Findings ?? [])
             {
-                if (f.Level == ScanLevel.Safe)
+                var inert = f.Level == ScanLevel.Safe && f.Rule == InertContent.Rule;
+                if (f.Level == ScanLevel.Safe && !inert)
                 {
                     continue;
                 }
-                sb.Append("            ").Append(f.Level.ToString().ToUpperInvariant()).Append(' ').Append(f.Rule);
+                sb.Append("            ").Append(inert ? "INERT" : f.Level.ToString().ToUpperInvariant()).Append(' ').Append(f.Rule);
                 if (f.Global is not null)
                 {
                     sb.Append(' ').Append(f.Global);
@@ -45,8 +46,14 @@ public static class TextReport
             }
         }
         var counts = string.Join(", ", new[] { "SAFE", "SUSPICIOUS", "INVALID", "DANGEROUS", "ERROR" }
-            .Select(n => (n, c: run.Files.Count(f => f.VerdictName == n))).Where(x => x.c > 0).Select(x => $"{x.c} {x.n.ToLowerInvariant()}"));
+            .Select(n => (n, c: run.Files.Count(f => f.VerdictName == n))).Where(x => x.c > 0).Select(x => $"{x.c} {x.n.ToLowerInvariant()}{InertCount(run, x.n)}"));
         sb.Append('\n').Append(run.Files.Count).Append(run.Files.Count == 1 ? " file" : " files").Append(counts.Length > 0 ? ": " + counts : "").Append('\n');
         return sb.ToString();
+    }
+
+    private static string InertCount(ScanRun run, string verdict)
+    {
+        var inert = verdict == "SAFE" ? run.Files.Count(f => f.Report?.IsInert == true) : 0;
+        return inert > 0 ? $" ({inert} inert)" : "";
     }
 }

@@ -216,10 +216,26 @@ public sealed class JoblibReaderTests
     }
 
     [Fact]
-    public void A_corrupt_compressed_stream_is_invalid()
+    public void A_compressed_stream_that_fails_before_its_first_byte_is_inert()
     {
+        // joblib's gzip reader raises before anything reaches the unpickler.
         byte[] corrupt = [0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
-        AssertVerdict(ScanLevel.Invalid, Scan(corrupt));
+        var findings = AssertVerdict(ScanLevel.Safe, Scan(corrupt));
+        Assert.Contains(findings, f => f.Rule == InertContent.Rule && f.Message.Contains("gzip", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_compressed_stream_that_breaks_after_an_import_is_invalid()
+    {
+        // The decoder gives bytes, the unpickler imports collections.OrderedDict, then the stream ends: judged as any
+        // pickle that reached a global (a break before any import would be inert).
+        var pickle = new PickleAssembler().Proto(2).Global("collections", "OrderedDict").EmptyTuple().Reduce().EmptyList().Mark();
+        for (var i = 0; i < 5000; i++)
+        {
+            pickle.BinUnicode($"item {i}");
+        }
+        var whole = Compress("gzip", pickle.Appends().Stop().ToArray());
+        AssertVerdict(ScanLevel.Invalid, Scan(whole[..(whole.Length / 2)]));
     }
 
     private static byte[] Compress(string compressor, byte[] data)

@@ -152,7 +152,7 @@ public sealed class KerasReaderTests
     }
 
     [Fact]
-    public async Task An_hdf5_file_without_a_model_config_is_plain_data()
+    public async Task An_hdf5_file_without_the_model_config_keras_expects_is_inert_to_load_model()
     {
         var file = new H5File { Attributes = { ["note"] = "weights only" } };
         using var output = new MemoryStream();
@@ -162,5 +162,40 @@ public sealed class KerasReaderTests
 
         Assert.Equal("hdf5", report.Format);
         Assert.Equal(ScanLevel.Safe, report.Verdict);
+        Assert.True(report.IsInert);
+        Assert.Contains("model_config", Assert.Single(report.Findings, f => f.Rule == InertContent.Rule).Message, StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string, byte[], string> UnopenableWeights => new()
+    {
+        { "empty", [], "h5py" },
+        { "not HDF5", Encoding.ASCII.GetBytes("version https://git-lfs.github.com/spec/v1\n"), "h5py" },
+        { "an HDF5 signature with superblock version 34", [0x89, (byte)'H', (byte)'D', (byte)'F', 0x0D, 0x0A, 0x1A, 0x0A, 0x22, 0, 0, 0], "superblock version 34" },
+    };
+
+    [Theory]
+    [MemberData(nameof(UnopenableWeights))]
+    public async Task A_keras_archive_whose_weights_h5py_cannot_open_is_inert_and_its_config_is_still_judged(string what, byte[] weights, string reason)
+    {
+        byte[] Archive(string config) => TestZip.Standard(
+            ("metadata.json", """{"keras_version": "3.8.0"}"""u8.ToArray()), ("config.json", Encoding.UTF8.GetBytes(config)), ("model.weights.h5", weights));
+
+        var clean = await ScanAsync(Archive(Sequential(DenseLayer)), "model.keras");
+        var lambda = await ScanAsync(Archive(Sequential(DenseLayer, """{"module": "keras.layers", "class_name": "Lambda", "config": {"name": "l", "function": {"class_name": "__lambda__", "config": {"value": ["4wEAAAAA", null, null]}}}, "registered_name": null}""")), "model.keras");
+
+        Assert.True(clean.Verdict == ScanLevel.Safe, $"{what}: {string.Join("; ", clean.Findings)}");
+        var inert = Assert.Single(clean.Findings, f => f.Rule == InertContent.Rule);
+        Assert.Equal("model.weights.h5", inert.Path);
+        Assert.Contains(reason, inert.Message, StringComparison.Ordinal);
+        Assert.Equal(ScanLevel.Dangerous, lambda.Verdict);
+    }
+
+    [Fact]
+    public async Task Keras_weights_in_the_layout_keras_writes_are_not_labelled_inert()
+    {
+        var report = await ScanAsync(KerasArchive(Sequential(DenseLayer)), "model.keras");
+
+        Assert.Equal(ScanLevel.Safe, report.Verdict);
+        Assert.False(report.IsInert);
     }
 }

@@ -92,17 +92,34 @@ public sealed class LegacyTorchReaderTests
     }
 
     [Fact]
-    public void A_wrong_magic_number_is_invalid()
+    public void A_wrong_magic_number_is_inert_because_torch_load_raises_before_importing_anything()
     {
         var magic = new PickleAssembler().Proto(2).Int(12345).Stop().ToArray();
-        Assert.True(AssertVerdict(ScanLevel.Invalid, Scan(LegacyFile(magic: magic))).Has(LegacyTorchReader.BadMagicRule));
+        var findings = AssertVerdict(ScanLevel.Safe, Scan(LegacyFile(magic: magic)));
+        var inert = Assert.Single(findings, f => f.Rule == InertContent.Rule);
+        Assert.Contains("torch.load would fail", inert.Message, StringComparison.Ordinal);
+        Assert.Contains("magic number", inert.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void A_wrong_protocol_version_is_invalid()
+    public void A_wrong_magic_number_does_not_hide_a_payload_after_it()
+    {
+        var magic = new PickleAssembler().Proto(2).Int(12345).Stop().ToArray();
+        AssertVerdict(ScanLevel.Dangerous, Scan([.. magic, .. CallPickle("os", "system", "id")]));
+    }
+
+    [Fact]
+    public void A_magic_number_computed_by_a_call_is_still_judged_by_that_call()
+    {
+        AssertVerdict(ScanLevel.Dangerous, Scan(LegacyFile(magic: CallPickle("os", "system", "id"))));
+    }
+
+    [Fact]
+    public void A_wrong_protocol_version_is_inert()
     {
         var version = new PickleAssembler().Proto(2).Int(1000).Stop().ToArray();
-        Assert.True(AssertVerdict(ScanLevel.Invalid, Scan(LegacyFile(version: version))).Has(LegacyTorchReader.BadVersionRule));
+        var findings = AssertVerdict(ScanLevel.Safe, Scan(LegacyFile(version: version)));
+        Assert.Contains(findings, f => f.Rule == InertContent.Rule && f.Message.Contains("protocol-version", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -114,9 +131,18 @@ public sealed class LegacyTorchReaderTests
     }
 
     [Fact]
-    public void A_file_that_ends_inside_the_five_pickles_is_truncated()
+    public void A_file_that_ends_inside_the_five_pickles_before_any_import_is_inert()
     {
         byte[] file = [.. MagicPickle, .. VersionPickle, .. SysInfoPickle];
+        var findings = AssertVerdict(ScanLevel.Safe, Scan(file));
+        Assert.Contains(findings, f => f.Rule == InertContent.Rule && f.Message.Contains("torch.load would fail", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_file_that_ends_inside_the_object_pickle_after_an_import_stays_invalid()
+    {
+        var broken = new PickleAssembler().Proto(2).Global("collections", "OrderedDict").EmptyTuple().Reduce().ToArray();
+        byte[] file = [.. MagicPickle, .. VersionPickle, .. SysInfoPickle, .. broken];
         Assert.True(AssertVerdict(ScanLevel.Invalid, Scan(file)).Has(PickleRules.Truncated));
     }
 }

@@ -118,13 +118,22 @@ public sealed class OnnxReaderTests
     }
 
     [Fact]
-    public async Task A_length_that_runs_past_its_message_is_invalid()
+    public async Task A_model_whose_last_length_runs_past_the_end_is_inert_because_protobuf_parsing_fails()
     {
         var model = Proto.Model(Graph(Proto.Node("Relu")));
-        // Truncate inside the graph: the top level no longer adds up, so it is not taken for ONNX at all.
+        // Truncate inside the graph: ParseFromString fails on the length that runs past the end, so nothing loads.
         var report = await ScanAsync(model[..^3], "model.onnx");
 
-        Assert.NotEqual(ScanLevel.Safe, report.Verdict);
+        Assert.Equal(ScanLevel.Safe, report.Verdict);
+        Assert.Contains("onnxruntime", Assert.Single(report.Findings, f => f.Rule == InertContent.Rule).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_protobuf_that_parses_but_is_not_a_model_stays_unrecognised_under_an_onnx_name()
+    {
+        var report = await ScanAsync(new Proto().Varint(1, 1).Bytes(2, new byte[100]).ToArray(), "model.onnx");
+
+        Assert.Equal(ScanLevel.Suspicious, report.Verdict);
     }
 
     [Fact]

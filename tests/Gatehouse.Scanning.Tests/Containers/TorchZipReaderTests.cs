@@ -135,7 +135,8 @@ public sealed class TorchZipReaderTests
     [Fact]
     public async Task A_compression_method_nobody_decodes_is_invalid_not_skipped()
     {
-        var report = await ScanAsync(TestZip.Build([new ZipMember("archive/data.pkl", OsSystemProtocol2) { Method = 93 }]), "model.pt");
+        // PPMd (98): neither miniz nor Python's zipfile reads it.
+        var report = await ScanAsync(TestZip.Build([new ZipMember("archive/data.pkl", OsSystemProtocol2) { Method = 98 }]), "model.pt");
 
         Assert.Equal(ScanLevel.Invalid, report.Verdict);
         Assert.Contains(report.Findings, f => f.Rule == "zip.unsupported-method");
@@ -371,5 +372,71 @@ public sealed class Crc32Tests
         crc.Append(data.AsSpan(333));
 
         Assert.Equal(TestZip.Crc32(data), crc.Value);
+    }
+}
+
+/// <summary>
+/// Zip method 93 (Zstandard), which Python 3.14's zipfile reads and writes: decoded with ZstdSharp, so a zstd member is
+/// scanned like any other, and one that does not decode fails closed.
+/// </summary>
+public sealed class ZstdZipTests
+{
+    private static byte[] Zstd(byte[] data)
+    {
+        using var compressor = new ZstdSharp.Compressor(3);
+        return compressor.Wrap(data).ToArray();
+    }
+
+    private static List<ZipMember> ZstdTorchArchive(byte[] dataPkl)
+    {
+        var members = TestZip.TorchArchive(dataPkl);
+        members[0] = members[0] with { Method = 93, RawData = Zstd(dataPkl) };
+        return members;
+    }
+
+    [Fact]
+    public async Task A_torch_archive_whose_data_pkl_is_zstd_compressed_is_decoded_and_a_clean_one_is_safe()
+    {
+        var report = await ScanAsync(TestZip.Build(ZstdTorchArchive(BenignDictProtocol2)), "pytorch_model.bin");
+
+        Assert.Equal("pytorch-zip", report.Format);
+        Assert.True(report.Verdict == ScanLevel.Safe, string.Join("; ", report.Findings));
+    }
+
+    [Fact]
+    public async Task A_zstd_compressed_malicious_data_pkl_is_dangerous()
+    {
+        var report = await ScanAsync(TestZip.Build(ZstdTorchArchive(OsSystemProtocol2)), "model.pt");
+
+        Assert.Equal(ScanLevel.Dangerous, report.Verdict);
+        Assert.Contains(report.Findings, f => f.Path == "archive/data.pkl" && f.Global == "os.system");
+    }
+
+    [Fact]
+    public async Task A_zstd_member_that_does_not_decode_fails_closed()
+    {
+        var members = TestZip.TorchArchive(OsSystemProtocol2);
+        members[0] = members[0] with { Method = 93, RawData = [0x28, 0xB5, 0x2F, 0xFD, 0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x01] };
+
+        var report = await ScanAsync(TestZip.Build(members), "model.pt");
+
+        Assert.True(report.Verdict >= ScanLevel.Invalid, string.Join("; ", report.Findings));
+    }
+
+    [Fact]
+    public async Task A_keras_config_json_compressed_with_zstd_is_still_judged()
+    {
+        var config = """{"module": "keras", "class_name": "Sequential", "config": {"layers": [{"module": "keras.layers", "class_name": "Lambda", "config": {"function": {"class_name": "__lambda__", "config": {"value": ["4wEAAAAA", null, null]}}}, "registered_name": null}]}, "registered_name": null}"""u8.ToArray();
+        var members = new List<ZipMember>
+        {
+            new("metadata.json", """{"keras_version": "3.8.0"}"""u8.ToArray()),
+            new("config.json", config) { Method = 93, RawData = Zstd(config) },
+            new("model.weights.h5", []),
+        };
+
+        var report = await ScanAsync(TestZip.Build(members), "model.keras");
+
+        Assert.Equal(ScanLevel.Dangerous, report.Verdict);
+        Assert.Contains(report.Findings, f => f.Rule == "keras.lambda");
     }
 }

@@ -19,9 +19,12 @@ public sealed class CorpusTests
     ];
 
     /// <summary>
-    /// Cases outside that numbering that the corpus also covers: "10" = other formats with no case of their own (ONNX).
+    /// Cases outside that numbering that the corpus also covers: "10" = other formats with no case of their own (ONNX);
+    /// "11" = inert content (random, empty, text, truncated, wrong magic, unopenable Keras weights) that its loader
+    /// rejects before importing anything; "12" = standard-library value types allowed by callable; "13" = NeMo and
+    /// TorchServe containers.
     /// </summary>
-    private static readonly string[] ExtraCases = ["10"];
+    private static readonly string[] ExtraCases = ["10", "11", "12", "13"];
 
     public static TheoryData<CorpusCase> Cases()
     {

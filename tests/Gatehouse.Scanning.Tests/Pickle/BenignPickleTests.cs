@@ -249,4 +249,58 @@ public sealed class BenignPickleTests
     {
         AssertVerdict(ScanLevel.Suspicious, CallPickle("sklearn.linear_model._base", "make_dataset", "x"));
     }
+
+    /// <summary>
+    /// Each standard-library value type as CPython's pickler writes it (its <c>__reduce__</c>/<c>__getstate__</c>), with the
+    /// reason constructing it runs nothing: the constructor or <c>__setstate__</c> only parses and stores its arguments.
+    /// </summary>
+    public static TheoryData<string, byte[]> StandardLibraryValues => new()
+    {
+        // Decimal.__reduce__ = (Decimal, (str(self),)): Decimal("1.25") parses digits.
+        { "decimal.Decimal", new PickleAssembler().Proto(2).Global("decimal", "Decimal").BinUnicode("1.25").Tuple1().Reduce().Stop().ToArray() },
+        // Fraction.__reduce__ = (Fraction, (numerator, denominator)): two ints, normalised by gcd.
+        { "fractions.Fraction", new PickleAssembler().Proto(2).Global("fractions", "Fraction").Int(3).Int(4).Tuple2().Reduce().Stop().ToArray() },
+        // _BaseAddress.__reduce__ = (cls, (self._ip,)): an int stored as the address.
+        { "ipaddress.IPv4Address", new PickleAssembler().Proto(2).Global("ipaddress", "IPv4Address").Int(167772161).Tuple1().Reduce().Stop().ToArray() },
+        { "ipaddress.IPv6Address", new PickleAssembler().Proto(2).Global("ipaddress", "IPv6Address").Int(1).Tuple1().Reduce().Stop().ToArray() },
+        // _BaseNetwork/_BaseInterface __reduce__ = (cls, (str(self),)): the string is parsed, nothing resolved.
+        { "ipaddress.IPv4Network", new PickleAssembler().Proto(2).Global("ipaddress", "IPv4Network").BinUnicode("10.0.0.0/8").Tuple1().Reduce().Stop().ToArray() },
+        { "ipaddress.IPv6Network", new PickleAssembler().Proto(2).Global("ipaddress", "IPv6Network").BinUnicode("fe80::/64").Tuple1().Reduce().Stop().ToArray() },
+        { "ipaddress.IPv4Interface", new PickleAssembler().Proto(2).Global("ipaddress", "IPv4Interface").BinUnicode("10.0.0.1/8").Tuple1().Reduce().Stop().ToArray() },
+        { "ipaddress.IPv6Interface", new PickleAssembler().Proto(2).Global("ipaddress", "IPv6Interface").BinUnicode("::1/128").Tuple1().Reduce().Stop().ToArray() },
+        // UUID.__getstate__ = {'int': …}; protocol 2 writes NEWOBJ + BUILD, and __setstate__ stores the int.
+        { "uuid.UUID", new PickleAssembler().Proto(2).Global("uuid", "UUID").EmptyTuple().NewObj().EmptyDict().BinUnicode("int").Int(4660).SetItem().Build().Stop().ToArray() },
+        // SafeUUID is an Enum: SafeUUID(0) looks a member up by value.
+        { "uuid.SafeUUID", new PickleAssembler().Proto(2).Global("uuid", "SafeUUID").Int(0).Tuple1().Reduce().Stop().ToArray() },
+        // SimpleNamespace.__reduce__ = (type(self), (), self.__dict__): an empty namespace, then BUILD sets attributes.
+        { "types.SimpleNamespace", new PickleAssembler().Proto(2).Global("types", "SimpleNamespace").EmptyTuple().Reduce().EmptyDict().BinUnicode("lr").Float(0.001).SetItem().Build().Stop().ToArray() },
+        // array.__reduce_ex__ below protocol 3 = (array, (typecode, list)).
+        { "array.array", new PickleAssembler().Proto(2).Global("array", "array").BinUnicode("f").EmptyList().Float(1).Append().Tuple2().Reduce().Stop().ToArray() },
+        // ... and at protocol 3+ = (_array_reconstructor, (array, typecode, mformat_code, bytes)).
+        { "array._array_reconstructor", new PickleAssembler().Proto(4).Global("array", "_array_reconstructor").Mark().Global("array", "array").BinUnicode("f").Int(15).Bytes(new byte[8]).Tuple().Reduce().Stop().ToArray() },
+        // PurePath.__reduce__ = (type(self), self.parts) where Python 3.13 defines the classes.
+        { "pathlib._local.PurePosixPath", new PickleAssembler().Proto(2).Global("pathlib._local", "PurePosixPath").BinUnicode("a").BinUnicode("b").Tuple2().Reduce().Stop().ToArray() },
+    };
+
+    [Theory]
+    [MemberData(nameof(StandardLibraryValues))]
+    public void A_standard_library_value_type_is_safe_because_constructing_it_only_stores_its_arguments(string type, byte[] pickle)
+    {
+        var findings = AssertVerdict(ScanLevel.Safe, pickle);
+        Assert.True(findings.Count == 0, $"{type}: {string.Join("; ", findings)}");
+    }
+
+    [Theory]
+    [InlineData("uuid", "getnode", ScanLevel.Dangerous)]
+    [InlineData("uuid", "uuid1", ScanLevel.Dangerous)]
+    [InlineData("uuid", "_get_command_stdout", ScanLevel.Dangerous)]
+    [InlineData("types", "FunctionType", ScanLevel.Dangerous)]
+    [InlineData("types", "CodeType", ScanLevel.Dangerous)]
+    [InlineData("decimal", "getcontext", ScanLevel.Suspicious)]
+    [InlineData("ipaddress", "ip_address", ScanLevel.Suspicious)]
+    [InlineData("uuid", "uuid4", ScanLevel.Suspicious)]
+    public void The_value_types_module_is_judged_by_the_callable_named_not_by_the_module(string module, string name, ScanLevel expected)
+    {
+        AssertVerdict(expected, CallPickle(module, name, "x"));
+    }
 }
