@@ -28,13 +28,14 @@ public sealed class EventsGatehouse : IAsyncLifetime
 }
 
 /// <summary>
-/// Verdict events through the real host: a checkpoint that is no checkpoint (random bytes as <c>pytorch_model.bin</c>,
+/// Verdict events through the real host: a graph that is no graph (a bare protobuf message as <c>saved_model.pb</c>,
 /// quarantined by <c>container.unrecognised</c>) reaches the webhook as exactly one valid CloudEvent of type
 /// <c>Gatehouse.ArtifactQuarantined</c>; with the webhook answering 503 the events are retried and all arrive, each once,
 /// when it is back.
 /// </summary>
 public sealed class EventsTests(EventsGatehouse fixture, ITestOutputHelper output) : IClassFixture<EventsGatehouse>
 {
+    private const string Model = "saved_model.pb";
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
     private GatehouseStack Stack => fixture.Stack;
@@ -43,13 +44,13 @@ public sealed class EventsTests(EventsGatehouse fixture, ITestOutputHelper outpu
     public Task A_quarantined_file_yields_exactly_one_ArtifactQuarantined_cloudevent_at_the_webhook() => Stack.RunAsync(output, async () =>
     {
         var repo = $"acme/events-{TestEnvironment.UniqueSuffix()}";
-        var registered = await Stack.Sim.HfSyntheticAsync(repo, new HfSyntheticSpec("pytorch_model.bin", 64 * 1024, "random", (ulong)Random.Shared.NextInt64(1, long.MaxValue)));
-        var subject = $"hf/{repo}/{registered.Commit}/pytorch_model.bin";
+        var registered = await Stack.Sim.HfSyntheticAsync(repo, HfSyntheticSpec.Bytes(Model, UnrecognisedContent.Protobuf()));
+        var subject = $"hf/{repo}/{registered.Commit}/{Model}";
 
-        await AssertRefusedAsync(repo, "pytorch_model.bin");
+        await AssertRefusedAsync(repo, Model);
         var arrived = await EventsForAsync(subject, 1);
         // Asked again, the recorded decision is unchanged: nothing new to announce, however long we wait.
-        await AssertRefusedAsync(repo, "pytorch_model.bin");
+        await AssertRefusedAsync(repo, Model);
         await Task.Delay(TimeSpan.FromSeconds(4));
 
         var events = await EventsForAsync(subject, 1);
@@ -59,8 +60,8 @@ public sealed class EventsTests(EventsGatehouse fixture, ITestOutputHelper outpu
         Assert.Equal("Gatehouse.ArtifactQuarantined", e.GetProperty("type").GetString());
         var data = e.GetProperty("data");
         Assert.Equal("hf", data.GetProperty("remote").GetString());
-        Assert.Equal(registered.Sha256("pytorch_model.bin"), data.GetProperty("sha256").GetString());
-        Assert.Equal("pytorch_model.bin", data.GetProperty("file").GetString());
+        Assert.Equal(registered.Sha256(Model), data.GetProperty("sha256").GetString());
+        Assert.Equal(Model, data.GetProperty("file").GetString());
         Assert.Equal("Quarantined", data.GetProperty("decision").GetString());
         Assert.Equal("container.unrecognised", data.GetProperty("rule").GetString());
         Assert.Equal(JsonValueKind.Null, data.GetProperty("previousDecision").ValueKind);
@@ -74,9 +75,9 @@ public sealed class EventsTests(EventsGatehouse fixture, ITestOutputHelper outpu
     public Task With_the_webhook_down_events_are_retried_and_arrive_once_each_when_it_is_back() => Stack.RunAsync(output, async () =>
     {
         var repo = $"acme/outage-{TestEnvironment.UniqueSuffix()}";
-        string[] paths = ["a/pytorch_model.bin", "b/pytorch_model.bin", "c/pytorch_model.bin"];
+        string[] paths = [$"a/{Model}", $"b/{Model}", $"c/{Model}"];
         var registered = await Stack.Sim.HfSyntheticAsync(repo,
-            [.. paths.Select(p => new HfSyntheticSpec(p, 32 * 1024, "random", (ulong)Random.Shared.NextInt64(1, long.MaxValue)))]);
+            [.. paths.Select(p => HfSyntheticSpec.Bytes(p, UnrecognisedContent.Protobuf()))]);
         var subjects = paths.Select(p => $"hf/{repo}/{registered.Commit}/{p}").ToArray();
         await Stack.Sim.EventsDownAsync();
         try

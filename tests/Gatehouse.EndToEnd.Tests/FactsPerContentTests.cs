@@ -11,8 +11,8 @@ namespace Gatehouse.EndToEnd.Tests;
 /// <summary>
 /// Facts belong to a content, decisions to the reference that asks for it. The same bytes reached through PyPI and
 /// through Hugging Face are fetched once and scanned once, and each remote answers with its own decision: gh-evil's
-/// wheel is refused in both, whichever asks first; random bytes are fine as <c>notes.txt</c> and held as
-/// <c>pytorch_model.bin</c>, whichever is asked first. A verdict recorded before facts existed is not trusted: the
+/// wheel is refused in both, whichever asks first; a bare protobuf message is fine as <c>notes.txt</c> and held as
+/// <c>saved_model.pb</c> (a graph that is no graph), whichever is asked first. A verdict recorded before facts existed is not trusted: the
 /// content is scanned again and decided under today's policy.
 /// </summary>
 [Collection(SharedGatehouseCollection.Name)]
@@ -64,15 +64,14 @@ public sealed class FactsPerContentTests(SharedGatehouse shared, ITestOutputHelp
     });
 
     [Theory]
-    [InlineData("notes.txt", "pytorch_model.bin")]
-    [InlineData("pytorch_model.bin", "notes.txt")]
+    [InlineData("notes.txt", "saved_model.pb")]
+    [InlineData("saved_model.pb", "notes.txt")]
     public Task The_same_bytes_are_allowed_as_notes_and_held_as_a_checkpoint_whichever_comes_first(string first, string second) => Stack.RunAsync(output, async () =>
     {
-        // One seed for both files: the same random bytes under two names, new on every run.
-        var seed = (ulong)Random.Shared.NextInt64(1, long.MaxValue);
+        // The same bytes under two names, new on every run.
+        var content = UnrecognisedContent.Protobuf();
         var repo = $"mirror/names-{TestEnvironment.UniqueSuffix()}";
-        var registered = await Stack.Sim.HfSyntheticAsync(repo,
-            new HfSyntheticSpec(first, 64 * 1024, "random", seed), new HfSyntheticSpec(second, 64 * 1024, "random", seed));
+        var registered = await Stack.Sim.HfSyntheticAsync(repo, HfSyntheticSpec.Bytes(first, content), HfSyntheticSpec.Bytes(second, content));
         var sha256 = registered.Sha256(first);
         Assert.Equal(sha256, registered.Sha256(second));
 
@@ -91,12 +90,12 @@ public sealed class FactsPerContentTests(SharedGatehouse shared, ITestOutputHelp
         var fetches = (await Stack.Sim.HfStatsAsync()).GetProperty("cdnFetches");
         Assert.Equal(1, fetches.GetProperty(sha256).GetInt32());
         Assert.Equal(1, await Stack.Storage.AuditCountAsync("facts", sha256));
-        // Allowed somewhere, so it lives in artifacts; the checkpoint name is still refused.
+        // Allowed somewhere, so it lives in artifacts; the graph name is still refused.
         Assert.True(await Stack.Storage.BlobExistsAsync(StorageProbe.Artifacts, sha256), "the allowed content is not in artifacts");
         Assert.False(await Stack.Storage.BlobExistsAsync(StorageProbe.Quarantine, sha256), "the content is in quarantine as well as in artifacts");
-        await AssertHfRefusedAsync(repo, "pytorch_model.bin", "container.unrecognised");
+        await AssertHfRefusedAsync(repo, "saved_model.pb", "container.unrecognised");
         Assert.Equal("Allowed", (await Stack.Storage.HfReferenceAsync(repo, registered.Commit, "notes.txt"))?.GetString("Decision"));
-        Assert.Equal("Quarantined", (await Stack.Storage.HfReferenceAsync(repo, registered.Commit, "pytorch_model.bin"))?.GetString("Decision"));
+        Assert.Equal("Quarantined", (await Stack.Storage.HfReferenceAsync(repo, registered.Commit, "saved_model.pb"))?.GetString("Decision"));
     });
 
     [Fact]

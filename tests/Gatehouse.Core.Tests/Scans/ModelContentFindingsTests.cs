@@ -22,7 +22,7 @@ public sealed class ModelContentFindingsTests
     [Fact]
     public async Task The_scanners_levels_become_severities_that_keep_what_the_loader_would_reach()
     {
-        var report = await new ModelScanner().ScanAsync(Wheel(("demo/__init__.py", "x = 1\n"u8.ToArray()), ("demo/blob.bin", [0x00, 0x01, 0xFE, 0xFF, 0x10])), "",
+        var report = await new ModelScanner().ScanAsync(Wheel(("demo/__init__.py", "x = 1\n"u8.ToArray()), ("demo/graph.pb", [0x0A, 0x02, 0x08, 0x01])), "",
             CancellationToken.None);
         Assert.Equal(ScanLevel.Suspicious, report.Verdict);
         Assert.Contains(ModelContentFindings.From(report), f => f.Severity == Severity.Suspicious && f.Rule == "container.unrecognised");
