@@ -23,9 +23,10 @@ public sealed record ContentFacts(
 {
     /// <summary>
     /// Raised whenever the checks or what they record change. Version 1: the checks are chosen by content, not by
-    /// the first requester's ecosystem or file name.
+    /// the first requester's ecosystem or file name. Version 2: content that every loader of its name would reject
+    /// before importing anything is inert, not suspicious, so facts recorded before are scanned again.
     /// </summary>
-    public const int CurrentVersion = 1;
+    public const int CurrentVersion = 2;
 
     public bool IsCurrent => Version == CurrentVersion;
 }

@@ -1,5 +1,6 @@
 using System.Collections.ObjectModel;
 using System.Text.Json;
+using Gatehouse.TestHelpers;
 using OpenQA.Selenium;
 using OpenQA.Selenium.Chrome;
 using OpenQA.Selenium.Support.UI;
@@ -13,11 +14,8 @@ namespace Gatehouse.EndToEnd.Tests.Infrastructure;
 /// </summary>
 public sealed class ConsoleBrowser : IDisposable
 {
-    /// <summary>Debian's chromedriver (package chromium-driver).</summary>
-    public const string DriverPath = "/usr/bin/chromedriver";
-
-    /// <summary>Debian's chromium (package chromium).</summary>
-    public const string BrowserPath = "/usr/bin/chromium";
+    private const string DriverPath = HeadlessChromium.DriverPath;
+    private const string BrowserPath = HeadlessChromium.BrowserPath;
 
     private static readonly TimeSpan DefaultWait = TimeSpan.FromSeconds(20);
 
@@ -49,18 +47,7 @@ public sealed class ConsoleBrowser : IDisposable
             : Path.Combine(AppContext.BaseDirectory, "console-screenshots");
         Directory.CreateDirectory(screenshots);
 
-        var service = ChromeDriverService.CreateDefaultService(Path.GetDirectoryName(DriverPath)!, Path.GetFileName(DriverPath));
-        service.HideCommandPromptWindow = true;
-        service.SuppressInitialDiagnosticInformation = true;
-        var options = new ChromeOptions { BinaryLocation = BrowserPath };
-        options.AddArguments("--headless=new", "--window-size=1280,1000", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-            "--disable-extensions", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--lang=en-US");
-        if (Environment.UserName == "root")
-        {
-            options.AddArgument("--no-sandbox"); // chromium refuses to run as root with its sandbox
-        }
-        options.SetLoggingPreference(LogType.Browser, LogLevel.All);
-        var driver = new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
+        var driver = HeadlessChromium.Start(TimeSpan.FromSeconds(60), browserLog: true);
         return new ConsoleBrowser(driver, File.ReadAllText(axe), screenshots);
     }
 
