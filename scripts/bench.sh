@@ -29,7 +29,8 @@
 # POST /admin/rescan on a fresh host timed until GET /admin/rescan reports it completed (verdicts decided again per second).
 # console: BENCH_CONSOLE_COUNT (100000) references with decisions (90 % allowed, over 30 days) seeded straight into Azurite,
 # then, on a fresh host, GET /admin/stats cold, warm (cached) and after its cache lapsed, GET /admin/quarantine?limit=50,
-# and GET /admin/artifacts (newest, by subject): median and p95 at the client on the loopback.
+# and GET /admin/artifacts (newest, by subject): median and p95 at the client on the loopback; then, when Debian's chromium
+# and chromium-driver are installed, the overview's time to interactive in the browser (cached, and after the cache lapsed).
 # CI does not run this script.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
