@@ -213,7 +213,7 @@ public sealed class GatehouseHttp(
             return false;
         }
         var address = context.Connection.RemoteIpAddress;
-        var client = address is null ? null : (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).ToString();
+        var client = ClientAddress.Text(address);
         if (failures.RetryAfter(client) is { } wait)
         {
             context.Response.Headers.RetryAfter = Math.Ceiling(wait.TotalSeconds).ToString(CultureInfo.InvariantCulture);
@@ -280,7 +280,7 @@ public sealed class GatehouseHttp(
             await ConsoleEndpoint.ErrorAsync(context, StatusCodes.Status403Forbidden, needed.Refusal());
             return false;
         }
-        var client = address is null ? null : (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).ToString();
+        var client = ClientAddress.Text(address);
         Caller.Set(context, new Caller(token.Id, token.Name, client));
         return true;
     }

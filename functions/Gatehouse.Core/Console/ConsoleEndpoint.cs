@@ -1,8 +1,8 @@
 using System.Globalization;
-using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gatehouse.Audit;
+using Gatehouse.Http;
 using Gatehouse.Tokens;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -85,7 +85,7 @@ public sealed class ConsoleEndpoint(ConsoleAssets assets, ConsoleSessions sessio
             return;
         }
         var address = context.Connection.RemoteIpAddress;
-        var client = ClientOf(address);
+        var client = ClientAddress.Text(address);
         if (failures.RetryAfter(client) is { } wait)
         {
             context.Response.Headers.RetryAfter = Math.Ceiling(wait.TotalSeconds).ToString(CultureInfo.InvariantCulture);
@@ -159,7 +159,7 @@ public sealed class ConsoleEndpoint(ConsoleAssets assets, ConsoleSessions sessio
         await sessions.EndAsync(cookie, ct);
         await audit.WriteAsync(new AuditEntry("console.signout", session.TokenId, "Console session ended")
         {
-            Caller = new Caller(session.TokenId, session.TokenName, ClientOf(context.Connection.RemoteIpAddress)),
+            Caller = new Caller(session.TokenId, session.TokenName, ClientAddress.Text(context.Connection.RemoteIpAddress)),
         }, ct);
         ConsoleSessions.ClearCookie(context);
         context.Response.StatusCode = StatusCodes.Status204NoContent;
@@ -211,6 +211,4 @@ public sealed class ConsoleEndpoint(ConsoleAssets assets, ConsoleSessions sessio
         context.Response.ContentType = "application/json; charset=utf-8";
         return context.Response.WriteAsync(JsonSerializer.Serialize(new { error = reason }, Json), context.RequestAborted);
     }
-
-    private static string? ClientOf(IPAddress? address) => address is null ? null : (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).ToString();
 }
