@@ -86,6 +86,12 @@ for project in "${projects[@]}"; do
 done
 
 echo
+# The failures again, last, so that the tail of a CI log names each failed test and its message.
+for project in "${projects[@]}"; do
+  log="$results/$(basename "$project").log"
+  [[ -f "$log" ]] || continue
+  awk '/^ +Failed [^ ]+ \[/ { show = 1; lines = 0 } /^ +Stack Trace:/ { show = 0 } show && lines++ < 20 { print }' "$log"
+done
 echo "tests: $passed passed, $failed failed"
 if ((failed > 0 || passed == 0)); then status=1; fi
 exit "$status"
