@@ -52,7 +52,7 @@ public sealed class UploadTests(ITestOutputHelper output) : IAsyncLifetime
         var reference = await Stack.Storage.ReferenceAsync($"uploads:models%2F{_org}%2Ftuned", "evil.pkl");
         Assert.Equal(("uploads", "team-vision"), (reference?.GetString("Remote"), reference?.GetString("Uploader")));
         Assert.Equal(1, await Stack.Storage.AuditCountAsync("upload", sha256));
-        Assert.True(await EventuallyAsync(async () => await Stack.Storage.AuditCountAsync("event", "uploads/" + name) == 1),
+        Assert.True(await EventuallyAsync(async () => await Stack.Storage.AuditCountAsync("event", "uploads/" + name, detailPrefix: "Gatehouse.UploadScanned ") == 1),
             "no Gatehouse.UploadScanned event was recorded for the upload");
     });
 

@@ -114,8 +114,12 @@ public sealed class StorageProbe
         await _blobs.GetBlobContainerClient("reports").GetBlobClient(sha256 + ".json").DeleteIfExistsAsync();
     }
 
-    /// <summary>Audit rows of an action ("facts", "decision", …) whose subject names the sha256, today and yesterday (UTC).</summary>
-    public async Task<int> AuditCountAsync(string action, string sha256)
+    /// <summary>
+    /// The count of audit rows of <paramref name="action"/> ("facts", "decision", "event", …) from yesterday and today (UTC) whose subject contains
+    /// <paramref name="sha256"/> (any text that names the subject) and, when given, whose detail starts with
+    /// <paramref name="detailPrefix"/> (an event row's detail starts with its type).
+    /// </summary>
+    public async Task<int> AuditCountAsync(string action, string sha256, string? detailPrefix = null)
     {
         var table = _tables.GetTableClient("audit");
         var today = DateTimeOffset.UtcNow;
@@ -125,7 +129,8 @@ public sealed class StorageProbe
             var partition = day.ToString("yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture);
             await foreach (var row in table.QueryAsync<TableEntity>(e => e.PartitionKey == partition))
             {
-                if (row.GetString("Action") == action && (row.GetString("Subject") ?? "").Contains(sha256, StringComparison.Ordinal))
+                if (row.GetString("Action") == action && (row.GetString("Subject") ?? "").Contains(sha256, StringComparison.Ordinal)
+                    && (detailPrefix is null || (row.GetString("Detail") ?? "").StartsWith(detailPrefix, StringComparison.Ordinal)))
                 {
                     count++;
                 }
