@@ -60,6 +60,11 @@ internal sealed class ProtoWire(byte[] message)
             var tag = input.ReadTag();
             var field = WireFormat.GetTagFieldNumber(tag);
             var wire = WireFormat.GetTagWireType(tag);
+            if ((int)wire > (int)WireFormat.WireType.Fixed32)
+            {
+                // CodedInputStream.SkipLastField passes over wire types 6 and 7 silently; protobuf's parsers reject them.
+                throw new InvalidDataException($"Field {field} at offset {next} has wire type {(int)wire}, which protobuf does not define.");
+            }
             _input = input;
             if (wire == WireFormat.WireType.LengthDelimited)
             {
