@@ -338,15 +338,41 @@ internal static class SavedModelReader
         private readonly List<KerasObject> _kerasObjects = [];
         private string? _saveTensor;
         private string? _restoreOp;
+        /// <summary>Tensors and ops the loader or a caller runs: signature outputs, and node-list collections (main_op, legacy_init_op).</summary>
+        private readonly List<string> _runs = [];
 
-        /// <summary>MetaGraphDef: graph_def = 2, saver_def = 3, object_graph_def = 7.</summary>
+        /// <summary>MetaGraphDef: graph_def = 2, saver_def = 3, collection_def = 4, signature_def = 5, object_graph_def = 7 (maps: key = 1, value = 2).</summary>
         public ProtoWire.FieldReader Read(ProtoWire wire) => (field, type) => type == WireFormat.WireType.LengthDelimited && field switch
         {
             2 => Enter(wire, ReadGraph(wire)),
             3 => Enter(wire, ReadSaver(wire)),
+            4 => Enter(wire, MapValue(wire, ReadCollection(wire))),
+            5 => Enter(wire, MapValue(wire, ReadSignature(wire))),
             7 => Enter(wire, ReadObjectGraph(wire)),
             _ => false,
         };
+
+        private static ProtoWire.FieldReader MapValue(ProtoWire wire, ProtoWire.FieldReader value) =>
+            (field, type) => (field, type) == (2, WireFormat.WireType.LengthDelimited) && Enter(wire, value);
+
+        /// <summary>CollectionDef: node_list = 1 (NodeList: value = 1), the ops the loader runs as main_op or legacy_init_op.</summary>
+        private ProtoWire.FieldReader ReadCollection(ProtoWire wire) => (field, type) =>
+            (field, type) == (1, WireFormat.WireType.LengthDelimited) && Enter(wire, ReadRunName(wire, 1));
+
+        /// <summary>SignatureDef: outputs = 2 (map of TensorInfo: name = 1, coo_sparse = 4 with names 1-3, composite_tensor = 5 with components = 2).</summary>
+        private ProtoWire.FieldReader ReadSignature(ProtoWire wire) => (field, type) =>
+            (field, type) == (2, WireFormat.WireType.LengthDelimited) && Enter(wire, MapValue(wire, ReadTensorInfo(wire)));
+
+        private ProtoWire.FieldReader ReadTensorInfo(ProtoWire wire) => (field, type) => type == WireFormat.WireType.LengthDelimited && field switch
+        {
+            1 => ReadRunName(wire, 1)(1, type),
+            4 => Enter(wire, (f, t) => f is >= 1 and <= 3 && ReadRunName(wire, f)(f, t)),
+            5 => Enter(wire, (f, t) => (f, t) == (2, WireFormat.WireType.LengthDelimited) && Enter(wire, ReadTensorInfo(wire))),
+            _ => false,
+        };
+
+        private ProtoWire.FieldReader ReadRunName(ProtoWire wire, int nameField) => (field, type) =>
+            (field, type) == (nameField, WireFormat.WireType.LengthDelimited) && wire.ReadText(MaxNameBytes) is { } name && Add(_runs, name);
 
         private static bool Enter(ProtoWire wire, ProtoWire.FieldReader read)
         {
@@ -469,10 +495,17 @@ internal static class SavedModelReader
             };
         }
 
+        /// <summary>
+        /// Judges every node. A checkpoint op in the graph is normal unless a signature or init op runs it, or it writes on
+        /// the restore path the loader runs (loader_impl.py restores with restore_op_name, then runs main_op or
+        /// legacy_init_op); graph nodes nothing runs never run, such as an older Saver's. A library function runs whole
+        /// when called, so a checkpoint op in one is normal only when the SaverDef's save or restore call alone reaches it.
+        /// </summary>
         public void Judge(ScanContext scan, string? path, string where)
         {
-            var save = Closure(_saveTensor);
-            var restore = Closure(_restoreOp);
+            var save = Closure(_saveTensor is null ? [] : [_saveTensor]);
+            var restore = Closure(_restoreOp is null ? [] : [_restoreOp]);
+            var runs = Closure(_runs);
             var saveFunctions = Called(save);
             var restoreFunctions = Called(restore);
             // Functions graph nodes outside the saver call, and functions no graph node calls (TF2 keeps the model's
@@ -483,7 +516,7 @@ internal static class SavedModelReader
             foreach (var node in _nodes)
             {
                 JudgeNode(scan, node, path, $"{where}'s node '{node.Name}'",
-                    role => role == CheckpointRole.Restore ? restore.Contains(node) : role == CheckpointRole.Save ? save.Contains(node) && !restore.Contains(node) : save.Contains(node) || restore.Contains(node));
+                    role => !runs.Contains(node) && !(role == CheckpointRole.Save && restore.Contains(node)));
             }
             foreach (var (name, nodes) in _functions)
             {
@@ -498,20 +531,16 @@ internal static class SavedModelReader
             JudgeKeras(scan, _kerasObjects, path);
         }
 
-        /// <summary>The graph nodes a tensor or op depends on (data and control inputs, transitively), starting at it.</summary>
-        private HashSet<Node> Closure(string? root)
+        /// <summary>The graph nodes tensors or ops depend on (data and control inputs, transitively), starting at them.</summary>
+        private HashSet<Node> Closure(IEnumerable<string> roots)
         {
             var found = new HashSet<Node>();
-            if (string.IsNullOrEmpty(root))
-            {
-                return found;
-            }
             var byName = new Dictionary<string, Node>(StringComparer.Ordinal);
             foreach (var node in _nodes)
             {
                 byName.TryAdd(node.Name, node);
             }
-            var pending = new Stack<string>([root]);
+            var pending = new Stack<string>(roots);
             while (pending.Count > 0)
             {
                 if (byName.TryGetValue(NodeName(pending.Pop()), out var node) && found.Add(node))
@@ -555,8 +584,8 @@ internal static class SavedModelReader
         private static IEnumerable<string> Callees(Node node) => node.Calls.Append(node.Op);
     }
 
-    /// <summary>Judges one node by its op; <paramref name="inSaver"/> says whether a checkpoint op of a role sits in the saver's subgraph.</summary>
-    private static void JudgeNode(ScanContext context, Node node, string? path, string where, Func<CheckpointRole, bool> inSaver)
+    /// <summary>Judges one node by its op; <paramref name="isNormal"/> says whether a checkpoint op of a role is where the saver puts it.</summary>
+    private static void JudgeNode(ScanContext context, Node node, string? path, string where, Func<CheckpointRole, bool> isNormal)
     {
         if (PythonOps.Contains(node.Op))
         {
@@ -572,7 +601,7 @@ internal static class SavedModelReader
             context.Add(new ModelFinding(Rules.FileAccess, ScanLevel.Dangerous,
                 $"{Capitalise(where)} is PrintV2 with output_stream '{stream}': each run appends text to that file.", path, node.Offset));
         }
-        else if (CheckpointOps.TryGetValue(node.Op, out var role) && !inSaver(role))
+        else if (CheckpointOps.TryGetValue(node.Op, out var role) && !isNormal(role))
         {
             context.Add(new ModelFinding(Rules.CheckpointOp, ScanLevel.Suspicious,
                 $"{Capitalise(where)} is {node.Op} outside the SaverDef's {(role == CheckpointRole.Restore ? "restore" : "save")} subgraph: it {(role == CheckpointRole.Restore ? "reads tensor files" : "writes files")} at a path the graph chooses.", path, node.Offset));

@@ -67,12 +67,32 @@ public sealed class SavedModelReaderTests
 
     private static Proto Saver(string filename, string save, string restore) => new Proto().String(1, filename).String(2, save).String(3, restore).Varint(7, 2);
 
-    private static Proto MetaGraph(Proto graph, Proto? saver = null, Proto? objectGraph = null)
+    private static Proto MetaGraph(Proto graph, Proto? saver = null, Proto? objectGraph = null, string[]? outputs = null, string[]? mainOps = null)
     {
         var meta = new Proto().Message(1, new Proto().String(4, "serve")).Message(2, graph);
         if (saver is not null)
         {
             meta.Message(3, saver);
+        }
+        if (mainOps is not null)
+        {
+            // collection_def { key: "saved_model_main_op" value { node_list { value: … } } }
+            var nodeList = new Proto();
+            foreach (var op in mainOps)
+            {
+                nodeList.String(1, op);
+            }
+            meta.Message(4, new Proto().String(1, "saved_model_main_op").Message(2, new Proto().Message(1, nodeList)));
+        }
+        if (outputs is not null)
+        {
+            // signature_def { key: "serving_default" value { outputs { key value { name } } } }
+            var signature = new Proto();
+            foreach (var output in outputs)
+            {
+                signature.Message(2, new Proto().String(1, output).Message(2, new Proto().String(1, output).Varint(2, 1)));
+            }
+            meta.Message(5, new Proto().String(1, "serving_default").Message(2, signature));
         }
         if (objectGraph is not null)
         {
@@ -106,7 +126,7 @@ public sealed class SavedModelReaderTests
 
     private static readonly Proto Tf1Saver = Saver("save/Const:0", "save/control_dependency:0", "save/restore_all");
 
-    private static byte[] Tf1(params Proto[] extra) => SavedModel(MetaGraph(Graph(Tf1Nodes(extra)), Tf1Saver));
+    private static byte[] Tf1(params Proto[] extra) => SavedModel(MetaGraph(Graph(Tf1Nodes(extra)), Tf1Saver, outputs: ["y:0"]));
 
     private static Proto TracedSave(params Proto[] extra) => Function("__inference__traced_save_9",
         [Node("ShardedFilename", "ShardedFilename", "file_prefix"), Node("SaveV2", "SaveV2", "ShardedFilename:filename:0"),
@@ -326,7 +346,10 @@ public sealed class SavedModelReaderTests
     [InlineData("ShardedFilename", "save")]
     public async Task A_checkpoint_op_outside_the_saver_is_suspicious(string op, string part)
     {
-        var report = await ScanAsync(Tf1(Node("exfil/prefix", "Const"), Node("exfil/op", op, "exfil/prefix", "w")), "saved_model.pb");
+        // The serving signature's output waits on the op (a control input), so every prediction runs it.
+        var nodes = Tf1Nodes(Node("exfil/prefix", "Const"), Node("exfil/op", op, "exfil/prefix", "w"), Node("out", "Identity", "y", "^exfil/op"));
+
+        var report = await ScanAsync(SavedModel(MetaGraph(Graph(nodes), Tf1Saver, outputs: ["out:0"])), "saved_model.pb");
 
         var finding = Assert.Single(report.Findings);
         Assert.Equal(("tf.checkpoint-op", ScanLevel.Suspicious), (finding.Rule, finding.Level));
@@ -339,18 +362,39 @@ public sealed class SavedModelReaderTests
         var nodes = Tf1Nodes(Node("exfil/SaveV2", "SaveV2", "save/Const", "w"));
         nodes[nodes.FindIndex(n => n.ToArray().AsSpan().IndexOf("save/restore_all"u8) >= 0)] = Node("save/restore_all", "NoOp", "^save/Assign", "^exfil/SaveV2");
 
-        var report = await ScanAsync(SavedModel(MetaGraph(Graph(nodes), Tf1Saver)), "saved_model.pb");
+        var report = await ScanAsync(SavedModel(MetaGraph(Graph(nodes), Tf1Saver, outputs: ["y:0"])), "saved_model.pb");
 
         Assert.Equal("tf.checkpoint-op", Assert.Single(report.Findings).Rule);
         Assert.Contains("'exfil/SaveV2'", report.Findings[0].Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task Checkpoint_ops_in_a_graph_without_a_SaverDef_are_suspicious()
+    public async Task Checkpoint_ops_nothing_runs_are_not_judged_like_an_older_savers_subgraph()
     {
-        var report = await ScanAsync(SavedModel(MetaGraph(Graph(Tf1Nodes()))), "saved_model.pb");
+        // Building a second tf.train.Saver (SavedModelBuilder does) leaves the first one's save/ nodes in the graph, unrun.
+        var older = new[] { Node("save_0/Const", "Const"), Node("save_0/SaveV2", "SaveV2", "save_0/Const", "w"), Node("save_0/RestoreV2", "RestoreV2", "save_0/Const") };
 
-        Assert.Equal(2, report.Findings.Count(f => f.Rule == "tf.checkpoint-op"));
+        var report = await ScanAsync(SavedModel(MetaGraph(Graph(Tf1Nodes(older)), Tf1Saver, outputs: ["y:0"])), "saved_model.pb");
+
+        Assert.Equal(ScanLevel.Safe, report.Verdict);
+    }
+
+    [Fact]
+    public async Task A_checkpoint_op_the_main_op_runs_is_suspicious()
+    {
+        var nodes = Tf1Nodes(Node("init/prefix", "Const"), Node("init/SaveV2", "SaveV2", "init/prefix", "w"), Node("init/main_op", "NoOp", "^init/SaveV2"));
+
+        var report = await ScanAsync(SavedModel(MetaGraph(Graph(nodes), Tf1Saver, outputs: ["y:0"], mainOps: ["init/main_op"])), "saved_model.pb");
+
+        Assert.Contains("'init/SaveV2' is SaveV2", Assert.Single(report.Findings).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_SaverDefs_own_checkpoint_ops_are_suspicious_when_a_signature_also_runs_them()
+    {
+        var report = await ScanAsync(SavedModel(MetaGraph(Graph(Tf1Nodes()), Tf1Saver, outputs: ["y:0", "save/control_dependency:0"])), "saved_model.pb");
+
+        Assert.Contains(report.Findings, f => f.Rule == "tf.checkpoint-op" && f.Message.Contains("'save/SaveV2'", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -420,8 +464,8 @@ public sealed class SavedModelReaderTests
     [Fact]
     public async Task Every_meta_graph_is_judged_and_named()
     {
-        var clean = MetaGraph(Graph(Tf1Nodes()), Tf1Saver);
-        var evil = MetaGraph(Graph(Tf1Nodes(PyFunc())), Tf1Saver);
+        var clean = MetaGraph(Graph(Tf1Nodes()), Tf1Saver, outputs: ["y:0"]);
+        var evil = MetaGraph(Graph(Tf1Nodes(PyFunc())), Tf1Saver, outputs: ["y:0"]);
 
         var report = await ScanAsync(SavedModel(clean, evil), "saved_model.pb");
 
