@@ -229,7 +229,7 @@ internal static class SavedModelReader
                 {
                     return false;
                 }
-                var metaGraph = new MetaGraph(context);
+                var metaGraph = new MetaGraph(context, path);
                 metaGraphs.Add(metaGraph);
                 wire.ReadMessage(metaGraph.Read(wire));
                 return true;
@@ -239,7 +239,7 @@ internal static class SavedModelReader
         }
         foreach (var (metaGraph, index) in metaGraphs.Select((m, i) => (m, i)))
         {
-            metaGraph.Judge(context, path, metaGraphs.Count > 1 ? $"meta graph {index}" : "the graph");
+            metaGraph.Judge(metaGraphs.Count > 1 ? $"meta graph {index}" : "the graph");
         }
     }
 
@@ -331,7 +331,7 @@ internal static class SavedModelReader
     }
 
     /// <summary>One MetaGraphDef (meta_graph.proto): its graph, its function library, its saver and its Keras objects.</summary>
-    private sealed class MetaGraph(ScanContext context)
+    private sealed class MetaGraph(ScanContext context, string? path)
     {
         private readonly List<Node> _nodes = [];
         private readonly Dictionary<string, List<Node>> _functions = new(StringComparer.Ordinal);
@@ -479,18 +479,23 @@ internal static class SavedModelReader
         /// SavedObjectGraph (saved_object_graph.proto): nodes = 1; SavedObject: user_object = 4; SavedUserObject:
         /// identifier = 1, metadata = 3, where TensorFlow 2.0-2.4 kept the Keras metadata now in keras_metadata.pb.
         /// </summary>
-        private ProtoWire.FieldReader ReadObjectGraph(ProtoWire wire) => (field, type) =>
-            (field, type) == (1, WireFormat.WireType.LengthDelimited)
-            && Enter(wire, (f, t) => (f, t) == (4, WireFormat.WireType.LengthDelimited) && Enter(wire, ReadUserObject(wire)));
-
-        private ProtoWire.FieldReader ReadUserObject(ProtoWire wire)
+        private ProtoWire.FieldReader ReadObjectGraph(ProtoWire wire)
         {
-            var item = new KerasObject();
+            var index = 0;
+            return (field, type) => (field, type) == (1, WireFormat.WireType.LengthDelimited) && ReadSavedObject(wire, index++);
+        }
+
+        private bool ReadSavedObject(ProtoWire wire, int index) =>
+            Enter(wire, (field, type) => (field, type) == (4, WireFormat.WireType.LengthDelimited) && Enter(wire, ReadUserObject(wire, index)));
+
+        private ProtoWire.FieldReader ReadUserObject(ProtoWire wire, int index)
+        {
+            var item = new KerasObject { Path = $"object graph node {index}" };
             _kerasObjects.Add(item);
             return (field, type) => type == WireFormat.WireType.LengthDelimited && field switch
             {
                 1 => SavedModelReader.Set(ref item.Identifier, wire.ReadText(MaxNameBytes)),
-                3 => item.ReadMetadata(context, wire, null),
+                3 => item.ReadMetadata(context, wire, path),
                 _ => false,
             };
         }
@@ -501,7 +506,7 @@ internal static class SavedModelReader
         /// legacy_init_op); graph nodes nothing runs never run, such as an older Saver's. A library function runs whole
         /// when called, so a checkpoint op in one is normal only when the SaverDef's save or restore call alone reaches it.
         /// </summary>
-        public void Judge(ScanContext scan, string? path, string where)
+        public void Judge(string where)
         {
             var save = Closure(_saveTensor is null ? [] : [_saveTensor]);
             var restore = Closure(_restoreOp is null ? [] : [_restoreOp]);
@@ -515,20 +520,20 @@ internal static class SavedModelReader
             var outside = Called(outsideRoots, _functions.Keys.Where(f => !reached.Contains(f)));
             foreach (var node in _nodes)
             {
-                JudgeNode(scan, node, path, $"{where}'s node '{node.Name}'",
+                JudgeNode(context, node, path, $"{where}'s node '{node.Name}'",
                     role => !runs.Contains(node) && !(role == CheckpointRole.Save && restore.Contains(node)));
             }
             foreach (var (name, nodes) in _functions)
             {
                 foreach (var node in nodes)
                 {
-                    JudgeNode(scan, node, path, $"node '{node.Name}' of function '{name}' in {where}'s library",
+                    JudgeNode(context, node, path, $"node '{node.Name}' of function '{name}' in {where}'s library",
                         role => !outside.Contains(name) && (role == CheckpointRole.Restore ? restoreFunctions.Contains(name)
                             : role == CheckpointRole.Save ? saveFunctions.Contains(name) && !restoreFunctions.Contains(name)
                             : saveFunctions.Contains(name) || restoreFunctions.Contains(name)));
                 }
             }
-            JudgeKeras(scan, _kerasObjects, path);
+            JudgeKeras(context, _kerasObjects, path);
         }
 
         /// <summary>The graph nodes tensors or ops depend on (data and control inputs, transitively), starting at them.</summary>
@@ -617,22 +622,27 @@ internal static class SavedModelReader
     /// </summary>
     private static void JudgeKeras(ScanContext context, IReadOnlyList<KerasObject> objects, string? path)
     {
-        var judged = context.Nested();
-        foreach (var item in objects)
+        // One finding per distinct judgement: a model's metadata repeats its layers' configs, and the layers come after
+        // their model (node ids go root first), so walking from the end names the layer itself.
+        var seen = new HashSet<(string, ScanLevel, string)>();
+        foreach (var item in objects.Reverse())
         {
             if (item.Metadata is null || item.Identifier is null || !item.Identifier.StartsWith("_tf_keras", StringComparison.Ordinal))
             {
                 continue;
             }
+            var judged = context.Nested();
             KerasReader.ScanConfig(judged, System.Text.Encoding.UTF8.GetBytes(item.Metadata), path);
             if (ClassName(item.Metadata) is { } className && IsCustom(className, item.Identifier))
             {
                 judged.Add(KerasReader.Rules.CustomObject, ScanLevel.Suspicious,
-                    $"Keras object '{item.Path ?? item.Identifier}' is of class '{className}', which Keras does not ship: its code comes from whoever loads it.", path);
+                    $"It is of class '{className}', which Keras does not ship: its code comes from whoever loads it.", path);
+            }
+            foreach (var finding in judged.Findings.Where(f => seen.Add((f.Rule, f.Level, f.Message))))
+            {
+                context.Add(finding with { Message = $"Keras object '{item.Path ?? item.Identifier}': {finding.Message}" });
             }
         }
-        // One finding per distinct judgement: a Sequential's metadata repeats its layers' configs.
-        context.AddRange(judged.Findings.DistinctBy(f => (f.Rule, f.Level, f.Message)));
     }
 
     /// <summary>A registered name ("package>Name") outside Keras' packages, or a layer or model class Keras does not ship.</summary>

@@ -489,7 +489,9 @@ public sealed class SavedModelReaderTests
         var report = await ScanAsync(Sequential(Layer("Dense"), LambdaLayer), "keras_metadata.pb");
 
         Assert.Equal(ScanLevel.Dangerous, report.Verdict);
-        Assert.Equal("keras.lambda", Assert.Single(report.Findings).Rule);
+        var finding = Assert.Single(report.Findings);
+        Assert.Equal("keras.lambda", finding.Rule);
+        Assert.StartsWith("Keras object 'root.layer-2': ", finding.Message, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -549,6 +551,7 @@ public sealed class SavedModelReaderTests
         var report = await ScanAsync(Tf2([Node("MatMul", "MatMul", "x", "w")], objectGraph: objectGraph), "saved_model.pb");
 
         Assert.Equal(("keras.lambda", ScanLevel.Dangerous), (Assert.Single(report.Findings).Rule, report.Verdict));
+        Assert.StartsWith("Keras object 'object graph node 0': ", report.Findings[0].Message, StringComparison.Ordinal);
     }
 
     [Fact]
