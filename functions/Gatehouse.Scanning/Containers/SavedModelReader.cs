@@ -126,15 +126,15 @@ internal static class SavedModelReader
     public static bool LooksLikeSavedModel(ReadOnlySpan<byte> head)
     {
         var pos = 0;
-        if (!Varint(head, ref pos, out var tag))
+        if (!LoaderFallback.ReadVarint(head, ref pos, out var tag))
         {
             return false;
         }
-        if (tag == (1 << 3) && (!Varint(head, ref pos, out _) || !Varint(head, ref pos, out tag)))
+        if (tag == (1 << 3) && (!LoaderFallback.ReadVarint(head, ref pos, out _) || !LoaderFallback.ReadVarint(head, ref pos, out tag)))
         {
             return false;
         }
-        return tag == ((2 << 3) | 2) && Varint(head, ref pos, out var length) && length > 0 && pos < head.Length && IsMessageTag(head[pos], 7);
+        return tag == ((2 << 3) | 2) && LoaderFallback.ReadVarint(head, ref pos, out var length) && length > 0 && pos < head.Length && IsMessageTag(head[pos], 7);
     }
 
     /// <summary>
@@ -143,7 +143,7 @@ internal static class SavedModelReader
     public static bool LooksLikeKerasMetadata(ReadOnlySpan<byte> head)
     {
         var pos = 0;
-        return Varint(head, ref pos, out var tag) && tag == ((1 << 3) | 2) && Varint(head, ref pos, out var length) && length > 0
+        return LoaderFallback.ReadVarint(head, ref pos, out var tag) && tag == ((1 << 3) | 2) && LoaderFallback.ReadVarint(head, ref pos, out var length) && length > 0
             && pos < head.Length && head[pos] is 0x10 or 0x1a or 0x22 or 0x2a or 0x32;
     }
 
@@ -668,20 +668,5 @@ internal static class SavedModelReader
         {
             return null; // ScanConfig already reported the broken JSON
         }
-    }
-
-    private static bool Varint(ReadOnlySpan<byte> data, ref int pos, out ulong value)
-    {
-        value = 0;
-        for (var shift = 0; shift < 64 && pos < data.Length; shift += 7)
-        {
-            var b = data[pos++];
-            value |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80)
-            {
-                return true;
-            }
-        }
-        return false;
     }
 }
