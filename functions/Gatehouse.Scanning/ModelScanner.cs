@@ -31,6 +31,8 @@ public sealed class ModelScanner
             SavedModelReader.LooksLikeSavedModel),
         (SavedModelReader.KerasMetadataFormat, "TF-Keras parses keras_metadata.pb as a SavedMetadata: nodes (field 1) of SavedObjects",
             SavedModelReader.LooksLikeKerasMetadata),
+        (SavedModelReader.FingerprintFormat, "a SavedModel's fingerprint.pb is a FingerprintDef of hashes (field 1 a varint); nothing loads code from it",
+            SavedModelReader.LooksLikeFingerprint),
     ];
 
     /// <summary>
@@ -193,7 +195,7 @@ public sealed class ModelScanner
             case "safetensors":
                 context.Guarded(path, () => SafetensorsReader.Scan(context, Whole(), path));
                 return format;
-            case "onnx" or SavedModelReader.SavedModelFormat or SavedModelReader.KerasMetadataFormat:
+            case "onnx" or SavedModelReader.SavedModelFormat or SavedModelReader.KerasMetadataFormat or SavedModelReader.FingerprintFormat:
                 // Protobuf has no magic: a SavedModel starts like ONNX (field 1 a varint), so each is confirmed by its top level.
                 var model = Seekable();
                 if (format == "onnx" && OnnxReader.IsModel(model))

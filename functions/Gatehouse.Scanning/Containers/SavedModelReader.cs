@@ -155,6 +155,13 @@ internal static class SavedModelReader
     /// <summary>The formats this reader takes.</summary>
     public const string SavedModelFormat = "tensorflow-savedmodel";
     public const string KerasMetadataFormat = "keras-metadata";
+    public const string FingerprintFormat = "tensorflow-fingerprint";
+
+    /// <summary>
+    /// The head of a small fingerprint.pb, which tf.saved_model.save writes beside saved_model.pb since TF 2.11
+    /// (tensorflow/core/protobuf/fingerprint.proto FingerprintDef: hashes in fields 1-5, a VersionDef in 6, a UUID in 7).
+    /// </summary>
+    public static bool LooksLikeFingerprint(ReadOnlySpan<byte> head) => head.Length is >= 2 and < 4096 && head[0] == 0x08;
 
     /// <summary>
     /// <see cref="SavedModelFormat"/> when the head looks like a SavedModel and the top level is one (only fields 1,
@@ -164,6 +171,10 @@ internal static class SavedModelReader
     public static string? Recognise(Stream seekable, ReadOnlySpan<byte> head)
     {
         var format = LooksLikeSavedModel(head) ? SavedModelFormat : LooksLikeKerasMetadata(head) ? KerasMetadataFormat : null;
+        if (format is null && LooksLikeFingerprint(head))
+        {
+            return IsFingerprint(head) ? FingerprintFormat : null;
+        }
         if (format is null || seekable.Length > MaxMessageBytes)
         {
             return format;
@@ -189,6 +200,49 @@ internal static class SavedModelReader
         return counted > 0 && !foreign ? format : null;
     }
 
+    /// <summary>
+    /// True when the whole content is a FingerprintDef: only hashes (fields 1-5, varints), a VersionDef of integers
+    /// (field 6) and a UUID (field 7). Integers and an id hold nothing a loader runs, so it needs no judging; a graph or
+    /// a model cannot take this shape.
+    /// </summary>
+    private static bool IsFingerprint(ReadOnlySpan<byte> whole)
+    {
+        var hashes = 0;
+        var foreign = false;
+        var wire = new ProtoWire(whole.ToArray());
+        try
+        {
+            wire.ReadFields((field, type) =>
+            {
+                switch (field, type)
+                {
+                    case (>= 1 and <= 5, WireFormat.WireType.Varint):
+                        hashes++;
+                        return false;
+                    case (6, WireFormat.WireType.LengthDelimited):
+                        // VersionDef: producer = 1, min_consumer = 2, bad_consumers = 3 (packed or not).
+                        wire.ReadMessage((f, t) =>
+                        {
+                            foreign |= t != WireFormat.WireType.Varint && (f, t) != (3, WireFormat.WireType.LengthDelimited);
+                            return false;
+                        });
+                        return true;
+                    case (7, WireFormat.WireType.LengthDelimited):
+                        foreign |= !Guid.TryParse(wire.ReadText(64), out _);
+                        return true;
+                    default:
+                        foreign = true;
+                        return false;
+                }
+            });
+        }
+        catch (Exception e) when (ScanContext.IsBrokenContent(e))
+        {
+            return false;
+        }
+        return hashes > 0 && !foreign;
+    }
+
     /// <summary>The whole content from its start.</summary>
     private static byte[] ReadAll(Stream seekable)
     {
@@ -209,6 +263,10 @@ internal static class SavedModelReader
         {
             throw new ScanLimitException(ContainerRules.SizeLimit,
                 $"The {format} protobuf is {seekable.Length:N0} bytes, more than the {MaxMessageBytes:N0} this scanner reads; it was not judged.", path);
+        }
+        if (format == FingerprintFormat)
+        {
+            return;
         }
         if (format == SavedModelFormat)
         {

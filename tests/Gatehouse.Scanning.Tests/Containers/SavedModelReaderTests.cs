@@ -714,6 +714,40 @@ public sealed class SavedModelReaderTests
     public void A_SavedModel_head_opens_with_meta_graphs(byte[] head, bool expected) =>
         Assert.Equal(expected, SavedModelReader.LooksLikeSavedModel(head));
 
+    // ---- fingerprint.pb (fingerprint.proto FingerprintDef: hashes 1-5, VersionDef 6, UUID 7)
+
+    private static Proto Fingerprint() => new Proto().Varint(1, 0x9E3779B97F4A7C15).Varint(2, 12345).Varint(3, 1).Varint(4, 2).Varint(5, 0xFEDCBA9876543210)
+        .Message(6, new Proto().Varint(1, 1)).String(7, "6f1c2a4e-5b6d-4e7f-8a9b-0c1d2e3f4a5b");
+
+    [Fact]
+    public async Task A_SavedModels_fingerprint_is_hashes_and_is_safe_under_its_pb_name()
+    {
+        var report = await ScanAsync(Fingerprint().ToArray(), "fingerprint.pb");
+
+        Assert.Equal(("tensorflow-fingerprint", ScanLevel.Safe), (report.Format, report.Verdict));
+        Assert.Empty(report.Findings);
+    }
+
+    [Theory]
+    [InlineData(8)]
+    [InlineData(7)]
+    [InlineData(6)]
+    public async Task Content_that_only_starts_like_a_fingerprint_keeps_the_graph_name_rule(int field)
+    {
+        // An unknown field, a UUID that is none, or a version holding a string: not the FingerprintDef TensorFlow writes.
+        var content = new Proto().Varint(1, 5).Varint(2, 6);
+        _ = field switch
+        {
+            8 => content.String(8, "graph"),
+            7 => content.String(7, "not-a-uuid"),
+            _ => content.Message(6, new Proto().String(4, "op")),
+        };
+
+        var report = await ScanAsync(content.ToArray(), "fingerprint.pb");
+
+        Assert.Equal(("data", "container.unrecognised"), (report.Format, Assert.Single(report.Findings).Rule));
+    }
+
     // ---- inside archives
 
     [Fact]
