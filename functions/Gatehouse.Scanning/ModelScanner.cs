@@ -27,6 +27,12 @@ public sealed class ModelScanner
         ("safetensors", "a binary u64 length followed by a JSON object", SafetensorsReader.LooksLike),
         ("onnx", "ir_version (ModelProto field 1) first; confirmed by walking the top-level fields",
             head => head.Length >= 2 && head[0] == 0x08 && head[1] is > 0 and < 0x80),
+        (SavedModelReader.SavedModelFormat, "tf.saved_model.load parses saved_model.pb as a SavedModel: schema version (field 1), then meta graphs (field 2)",
+            SavedModelReader.LooksLikeSavedModel),
+        (SavedModelReader.KerasMetadataFormat, "TF-Keras parses keras_metadata.pb as a SavedMetadata: nodes (field 1) of SavedObjects",
+            SavedModelReader.LooksLikeKerasMetadata),
+        (SavedModelReader.FingerprintFormat, "a SavedModel's fingerprint.pb is a FingerprintDef of hashes (field 1 a varint); nothing loads code from it",
+            SavedModelReader.LooksLikeFingerprint),
     ];
 
     /// <summary>
@@ -189,14 +195,20 @@ public sealed class ModelScanner
             case "safetensors":
                 context.Guarded(path, () => SafetensorsReader.Scan(context, Whole(), path));
                 return format;
-            case "onnx":
+            case "onnx" or SavedModelReader.SavedModelFormat or SavedModelReader.KerasMetadataFormat or SavedModelReader.FingerprintFormat:
+                // Protobuf has no magic: a SavedModel starts like ONNX (field 1 a varint), so each is confirmed by its top level.
                 var model = Seekable();
-                if (OnnxReader.IsModel(model))
+                if (format == "onnx" && OnnxReader.IsModel(model))
                 {
                     context.Guarded(path, () => OnnxReader.Scan(context, model, path));
                     return format;
                 }
-                break; // starts like ONNX but is none: the other loaders' fallbacks decide below
+                if (SavedModelReader.Recognise(model, span) is { } graph)
+                {
+                    context.Guarded(path, () => SavedModelReader.Scan(context, model, path, graph));
+                    return graph;
+                }
+                break; // starts like a protobuf model but is none: the other loaders' fallbacks decide below
         }
         if (PickleSniffer.LooksLikePickle(span, total))
         {

@@ -16,7 +16,7 @@ public static class ScanCommand
         var format = new Option<string>("--format") { Description = "text (a table), json, or sarif (2.1.0)", DefaultValueFactory = _ => "text" };
         format.AcceptOnlyFromAmong("text", "json", "sarif");
         var output = new Option<string?>("--output", "-o") { Description = "Write the report to this file instead of standard output" };
-        var command = new Command("scan", "Scan model files (pickle, PyTorch, numpy, joblib, Keras, ONNX, GGUF, safetensors, archives) offline") { paths, format, output };
+        var command = new Command("scan", "Scan model files (pickle, PyTorch, numpy, joblib, Keras, TensorFlow SavedModel, ONNX, GGUF, safetensors, archives) offline") { paths, format, output };
         command.SetAction(async (parse, ct) =>
         {
             var run = await FolderScan.RunAsync(parse.GetValue(paths)!, new ModelScanner(), ct);

@@ -258,6 +258,9 @@ internal static class KerasReader
         }
     }
 
+    /// <summary>True for the package of a registered name ("keras>Dense") that is Keras' own or a Keras-team library's.</summary>
+    internal static bool IsKerasPackage(string package) => KerasNamespaces.Contains(package);
+
     private static bool IsKeras(string module) =>
         KerasNamespaces.Any(ns => module == ns || module.StartsWith(ns + ".", StringComparison.Ordinal));
 

@@ -164,7 +164,8 @@ internal static class LoaderFallback
         return pos > head.Length ? !whole && pos <= end : !whole || groups.Count == 0;
     }
 
-    private static bool ReadVarint(ReadOnlySpan<byte> data, ref int pos, out ulong value)
+    /// <summary>A protobuf varint at <paramref name="pos"/>; false when the data ends first or it runs past ten bytes.</summary>
+    internal static bool ReadVarint(ReadOnlySpan<byte> data, ref int pos, out ulong value)
     {
         value = 0;
         for (var shift = 0; shift < 70; shift += 7)

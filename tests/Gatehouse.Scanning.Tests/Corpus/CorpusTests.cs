@@ -22,9 +22,9 @@ public sealed class CorpusTests
     /// Cases outside that numbering that the corpus also covers: "10" = other formats with no case of their own (ONNX);
     /// "11" = inert content (random, empty, text, truncated, wrong magic, unopenable Keras weights) that its loader
     /// rejects before importing anything; "12" = standard-library value types allowed by callable; "13" = NeMo and
-    /// TorchServe containers.
+    /// TorchServe containers; "14" = TensorFlow SavedModel graphs and Keras metadata.
     /// </summary>
-    private static readonly string[] ExtraCases = ["10", "11", "12", "13"];
+    private static readonly string[] ExtraCases = ["10", "11", "12", "13", "14"];
 
     public static TheoryData<CorpusCase> Cases()
     {
