@@ -521,7 +521,10 @@ internal sealed class PickleMachine
         {
             throw Limit(PickleRules.LimitStack, $"The stack grew past {_maxStack:N0} values.");
         }
-        Array.Resize(ref _stack, (int)Math.Min((long)_stack.Length * 2, _maxStack));
+        // A quarter more each time: capacity stays within 1.25 slots per value (<= 30 bytes), and every slot is charged.
+        var size = (int)Math.Min(_stack.Length + Math.Max(32L, _stack.Length / 4), _maxStack);
+        _memory.Charge((long)(size - _stack.Length) * Unsafe.SizeOf<PickleValue>());
+        Array.Resize(ref _stack, size);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
