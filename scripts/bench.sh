@@ -2,8 +2,8 @@
 # Measures Gatehouse against its performance targets on this machine. Starts a private Azurite, the upstream simulator
 # and the standalone host on free ports, runs each measurement, prints one table, and stops everything it started.
 #   scripts/bench.sh                        # everything: about 10 minutes on 2 cores and up to ~25 GB of temporary disk
-#   scripts/bench.sh --only index,coldmiss  # some of: hash, index, coldmiss, throughput, memory, scanner, hflfs, prefetch,
-#                                           # policy, policyindex, osvimport, upload, rescan, console
+#   scripts/bench.sh --only index,coldmiss  # some of: hash, index, coldmiss, throughput, memory, scanner, densepickle,
+#                                           # hflfs, prefetch, policy, policyindex, osvimport, upload, rescan, console
 #   scripts/bench.sh --no-build             # use the Release binaries already built
 # Results (JSON per measurement, wrk output, host logs, report.md) go to .gatehouse/bench/<time>/; temporary data
 # (Azurite, synthetic wheels, the scanner's pickle and checkpoint) is deleted at the end unless BENCH_KEEP=1.
@@ -16,6 +16,10 @@
 # POST /admin/prefetch/hf with an admin token (the half that needs that API records why it did not run, if it is absent).
 # scanner: the checkpoint is made with torch.save when some python3 on PATH (or /usr/bin/python3, Debian's
 # python3-torch) imports torch, otherwise built by hand with zipfile; BENCH_SCANNER_NO_TORCH=1 forces the latter.
+# densepickle: `gatehouse scan` as a whole process (JIT build, and a ReadyToRun publish) against picklescan on
+# pickle.dumps({f'k{i}': (i, float(i), 'v') for i in range(BENCH_DENSE_ENTRIES (1000000))}, protocol=4), alternating,
+# BENCH_DENSE_RUNS (3) rounds: wall, CPU and peak RSS per process. picklescan runs from a source checkout at
+# BENCH_PICKLESCAN_SRC (PYTHONPATH=<it>/src, this python3); without it only gatehouse is measured.
 # policy: one decision under a generated 200-rule, 50-exception policy where every rule is asked (BenchmarkDotNet, plus
 # BENCH_POLICY_CALLS (200000) single decisions each timed for per-decision percentiles).
 # policyindex: a BENCH_INDEX_VERSIONS-release (500) project's page (JSON) on a fresh host, under the default policy with
@@ -37,13 +41,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$GATEHOUSE_ROOT/scripts/lib/azurite.sh"
 cd "$GATEHOUSE_ROOT"
 
-only="hash,index,coldmiss,throughput,memory,scanner,hflfs,prefetch,policy,policyindex,osvimport,upload,rescan,console"
+only="hash,index,coldmiss,throughput,memory,scanner,densepickle,hflfs,prefetch,policy,policyindex,osvimport,upload,rescan,console"
 build=true
 while (($# > 0)); do
   case "$1" in
     --only) only="$2"; shift ;;
     --no-build) build=false ;;
-    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -174,6 +178,21 @@ if wants scanner; then
   printf '%q ' "${bench[@]}" "${scanner_args[@]}" | sed 's/ $/\n/' >"$results/scanner-command.txt"
   "${bench[@]}" "${scanner_args[@]}" >"$results/scanner.log" 2>&1 || { tail -40 "$results/scanner.log"; exit 1; }
   grep -A5 '^| Method' "$results/scanner.log" || true
+fi
+
+if wants densepickle; then
+  note_load densepickle
+  echo "== 5b. gatehouse scan vs picklescan on a dense pickle (whole process; JIT and ReadyToRun)"
+  if $build || [[ ! -f "$work/cli-r2r/gatehouse.dll" ]]; then
+    dotnet publish functions/Gatehouse.Cli -c Release -r linux-x64 --self-contained false -o "$work/cli-r2r" -nologo -v:q -clp:ErrorsOnly
+  fi
+  dense_args=(--pickle "$work/dense.pkl" --entries "${BENCH_DENSE_ENTRIES:-1000000}" --runs "${BENCH_DENSE_RUNS:-3}"
+    --gatehouse jit "${cli[*]}" --gatehouse r2r "dotnet $work/cli-r2r/gatehouse.dll")
+  if [[ -n "${BENCH_PICKLESCAN_SRC:-}" ]]; then dense_args+=(--picklescan-src "$BENCH_PICKLESCAN_SRC"); fi
+  printf '%q ' python3 tests/Gatehouse.Benchmarks/dense_pickle_bench.py "${dense_args[@]}" | sed 's/ $/\n/' >"$results/densepickle-command.txt"
+  python3 tests/Gatehouse.Benchmarks/dense_pickle_bench.py "${dense_args[@]}" >"$results/densepickle.json" || { cat "$results/densepickle.json"; exit 1; }
+  jq -r '.medians | to_entries[] | "\(.key): \(.value.wall_s) s wall, \(.value.cpu_s) s CPU, \(.value.peak_rss_mib) MiB peak RSS (median)"' "$results/densepickle.json"
+  jq -r '(.picklescan_over_gatehouse_wall // {}) | to_entries[] | "picklescan / gatehouse \(.key): \(.value)x wall"' "$results/densepickle.json"
 fi
 
 if wants policy; then

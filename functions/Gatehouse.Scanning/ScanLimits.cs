@@ -18,4 +18,9 @@ public sealed record ScanLimits
     public long MaxUncompressedBytes { get; init; } = 64L * 1024 * 1024 * 1024;
     public double MaxCompressionRatio { get; init; } = 1000;
     public TimeSpan MaxDuration { get; init; } = TimeSpan.FromMinutes(10);
+    /// <summary>
+    /// Memory the pickle machines of one file's scan may hold, over every pickle in it (a torch zip's data.pkl and the
+    /// rest, pickles nested in arguments). Past it the scan fails closed with a Suspicious scan.budget-exceeded finding.
+    /// </summary>
+    public long MaxMemoryBytes { get; init; } = 256L * 1024 * 1024;
 }

@@ -19,6 +19,8 @@ internal sealed class ScanContext
     public ScanContext(ScanLimits limits, PickleScanner pickles, Func<ScanContext, Stream, string?, string?, int, string> route, CancellationToken cancellation)
         : this(limits, pickles, route, cancellation, new DecompressionBudget())
     {
+        // One memory budget for the whole file: every pickle the readers hand to this scanner draws on it.
+        pickles.FileMemory = new MemoryBudget(limits.MaxMemoryBytes);
     }
 
     private ScanContext(ScanLimits limits, PickleScanner pickles, Func<ScanContext, Stream, string?, string?, int, string> route, CancellationToken cancellation, DecompressionBudget budget)

@@ -114,8 +114,8 @@ internal sealed class FindingSink(int maxFindings = 1000)
     }
 }
 
-/// <summary>The opcode and time budget shared by a scan and every pickle nested in it.</summary>
-internal sealed class ScanBudget(ScanLimits limits)
+/// <summary>The opcode, time and memory budget shared by a scan and every pickle nested in it.</summary>
+internal sealed class ScanBudget(ScanLimits limits, MemoryBudget memory)
 {
     private readonly long _deadline = limits.MaxDuration >= TimeSpan.FromDays(365)
         ? long.MaxValue
@@ -124,6 +124,9 @@ internal sealed class ScanBudget(ScanLimits limits)
     public long Opcodes;
 
     public ScanLimits Limits { get; } = limits;
+
+    /// <summary>Shared by every pickle of the file when the scanner was given a file's budget, else by this session's pickles.</summary>
+    public MemoryBudget Memory { get; } = memory;
 
     /// <summary>Set once a limit was hit and reported: every machine sharing the budget stops.</summary>
     public string? ExhaustedRule { get; set; }

@@ -15,15 +15,19 @@ internal sealed class PickleMachine
 {
     private const int InlineStringBytes = 64 * 1024; // strings and bytes up to this size are read from the buffer
     private const int MaxLineLength = 64 * 1024;
-    private const int DenseMemoLimit = 1 << 20;
     // Far above any real checkpoint (a 70B model has ~1e3 tensors; a 1e6-entry vocab ~3e6 elements).
     private const long MaxExpandedElements = 1_000_000_000;
 
-    private static readonly PickleValue[] EmptyTuple = [];
+    // What the scan's memory budget is charged for objects outside the arena: the object with its header and fields.
+    private const int ObjectBytes = 64;
+    private const int ContainerItemBytes = 48;
 
     private readonly PickleSession _session;
     private readonly PickleInput _in;
     private readonly ScanBudget _budget;
+    private readonly MemoryBudget _memory;
+    private readonly PickleArena _arena;
+    private readonly PickleMemo _memo;
     private readonly PickleBuildHook? _onBuild;
     private readonly int _maxStack;
     private readonly int _maxMarks;
@@ -35,9 +39,6 @@ internal sealed class PickleMachine
     private int[] _marks = new int[8];
     private int _markCount;
     private int _fence;
-    private PickleValue[] _memo = new PickleValue[32];
-    private Dictionary<long, PickleValue>? _memoSparse;
-    private long _memoCount;
     private int _proto;
     private bool _sawProto;
     private long _opsThisPickle;
@@ -48,6 +49,9 @@ internal sealed class PickleMachine
         _session = session;
         _in = input;
         _budget = budget;
+        _memory = budget.Memory;
+        _arena = new PickleArena(_memory);
+        _memo = new PickleMemo(_arena, _memory);
         _onBuild = onBuild;
         var limits = budget.Limits;
         _maxStack = Math.Max(1, limits.MaxStackDepth);
@@ -75,7 +79,7 @@ internal sealed class PickleMachine
                 _session.Report(failure.Rule, failure.Level, failure.Message, failure.Offset ?? _opStart);
             }
             _session.LastFailure = failure;
-            var status = failure.Rule.StartsWith("pickle.limit-", StringComparison.Ordinal)
+            var status = failure.Rule.StartsWith("pickle.limit-", StringComparison.Ordinal) || failure.Rule == PickleRules.BudgetExceeded
                 ? PickleLoadStatus.Stopped
                 : PickleLoadStatus.Failed;
             if (status == PickleLoadStatus.Stopped)
@@ -124,7 +128,7 @@ internal sealed class PickleMachine
                     MemoPut(ReadUInt32());
                     break;
                 case MEMOIZE:
-                    MemoPut(_memoCount);
+                    MemoPut(_memo.Count);
                     break;
                 case SHORT_BINUNICODE:
                     Push(ReadUnicode(ReadByteArg()));
@@ -145,27 +149,17 @@ internal sealed class PickleMachine
                     Push(PickleValue.Float(BinaryPrimitives.ReadDoubleBigEndian(Read(8))));
                     break;
                 case TUPLE1:
-                    {
-                        ref var top = ref Top();
-                        top = PickleValue.Tuple([top]);
-                        break;
-                    }
+                    Need(1);
+                    MakeTuple(_sp - 1);
+                    break;
                 case TUPLE2:
-                    {
-                        Need(2);
-                        var items = new[] { _stack[_sp - 2], _stack[_sp - 1] };
-                        _sp -= 2;
-                        Push(PickleValue.Tuple(items));
-                        break;
-                    }
+                    Need(2);
+                    MakeTuple(_sp - 2);
+                    break;
                 case TUPLE3:
-                    {
-                        Need(3);
-                        var items = new[] { _stack[_sp - 3], _stack[_sp - 2], _stack[_sp - 1] };
-                        _sp -= 3;
-                        Push(PickleValue.Tuple(items));
-                        break;
-                    }
+                    Need(3);
+                    MakeTuple(_sp - 3);
+                    break;
                 case MARK:
                     PushMark();
                     break;
@@ -176,13 +170,14 @@ internal sealed class PickleMachine
                     Appends();
                     break;
                 case EMPTY_DICT:
+                    _memory.Charge(ObjectBytes);
                     Push(PickleValue.Dict(new PickleDict()));
                     break;
                 case EMPTY_LIST:
-                    Push(PickleValue.Sequence(PickleValueKind.List, new PickleSequence()));
+                    Push(NewSequence(PickleValueKind.List));
                     break;
                 case EMPTY_TUPLE:
-                    Push(PickleValue.Tuple(EmptyTuple));
+                    Push(_arena.Tuple([]));
                     break;
                 case NONE:
                     Push(PickleValue.None);
@@ -264,6 +259,7 @@ internal sealed class PickleMachine
                         }
                         var pid = PickleValue.Str(Encoding.ASCII.GetString(line));
                         _session.Reached++; // the loader's persistent_load runs
+                        _memory.Charge(ObjectBytes);
                         Push(PickleValue.Persistent(new PickleObject(default, pid, "PERSID", initCalled: false, _opStart)));
                         break;
                     }
@@ -271,6 +267,7 @@ internal sealed class PickleMachine
                     {
                         ref var top = ref Top();
                         _session.Reached++; // the loader's persistent_load runs
+                        _memory.Charge(ObjectBytes);
                         top = PickleValue.Persistent(new PickleObject(default, top, "BINPERSID", initCalled: false, _opStart));
                         break;
                     }
@@ -317,20 +314,15 @@ internal sealed class PickleMachine
 
                 // ---- Containers ----
                 case TUPLE:
-                    {
-                        var start = PopMark();
-                        var items = _stack.AsSpan(start, _sp - start).ToArray();
-                        ClearAbove(start);
-                        Push(PickleValue.Tuple(items));
-                        break;
-                    }
+                    MakeTuple(PopMark());
+                    break;
                 case LIST:
                     {
                         var start = PopMark();
-                        var list = new PickleSequence();
-                        list.AddRange(_stack.AsSpan(start, _sp - start));
+                        var list = NewSequence(PickleValueKind.List);
+                        AddRange(list.AsSequence!, _stack.AsSpan(start, _sp - start));
                         ClearAbove(start);
-                        Push(PickleValue.Sequence(PickleValueKind.List, list));
+                        Push(list);
                         break;
                     }
                 case DICT:
@@ -340,25 +332,23 @@ internal sealed class PickleMachine
                         {
                             throw Malformed("odd number of items for DICT");
                         }
+                        _memory.Charge(ObjectBytes);
                         var dict = new PickleDict();
-                        for (var i = start; i < _sp; i += 2)
-                        {
-                            dict.Set(_stack[i], _stack[i + 1]);
-                        }
+                        SetRange(dict, start);
                         ClearAbove(start);
                         Push(PickleValue.Dict(dict));
                         break;
                     }
                 case EMPTY_SET:
-                    Push(PickleValue.Sequence(PickleValueKind.Set, new PickleSequence()));
+                    Push(NewSequence(PickleValueKind.Set));
                     break;
                 case FROZENSET:
                     {
                         var start = PopMark();
-                        var set = new PickleSequence();
-                        set.AddRange(_stack.AsSpan(start, _sp - start));
+                        var set = NewSequence(PickleValueKind.FrozenSet);
+                        AddRange(set.AsSequence!, _stack.AsSpan(start, _sp - start));
                         ClearAbove(start);
-                        Push(PickleValue.Sequence(PickleValueKind.FrozenSet, set));
+                        Push(set);
                         break;
                     }
                 case APPEND:
@@ -367,7 +357,7 @@ internal sealed class PickleMachine
                         var target = Top();
                         if (MutationTarget(target, "APPEND") is { } list)
                         {
-                            list.Add(value);
+                            AddItem(list, value);
                         }
                         break;
                     }
@@ -378,7 +368,7 @@ internal sealed class PickleMachine
                         var target = Top();
                         if (target.Kind == PickleValueKind.Dict)
                         {
-                            target.AsDict!.Set(key, value);
+                            SetItem(target.AsDict!, key, value);
                         }
                         else
                         {
@@ -392,7 +382,7 @@ internal sealed class PickleMachine
                         var target = BelowMark(start);
                         if (MutationTarget(target, "ADDITEMS") is { } set)
                         {
-                            set.AddRange(_stack.AsSpan(start, _sp - start));
+                            AddRange(set, _stack.AsSpan(start, _sp - start));
                         }
                         ClearAbove(start);
                         break;
@@ -531,7 +521,10 @@ internal sealed class PickleMachine
         {
             throw Limit(PickleRules.LimitStack, $"The stack grew past {_maxStack:N0} values.");
         }
-        Array.Resize(ref _stack, (int)Math.Min((long)_stack.Length * 2, _maxStack));
+        // A quarter more each time: capacity stays within 1.25 slots per value (<= 30 bytes), and every slot is charged.
+        var size = (int)Math.Min(_stack.Length + Math.Max(32L, _stack.Length / 4), _maxStack);
+        _memory.Charge((long)(size - _stack.Length) * Unsafe.SizeOf<PickleValue>());
+        Array.Resize(ref _stack, size);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -611,16 +604,7 @@ internal sealed class PickleMachine
 
     private PickleValue MemoGet(long key)
     {
-        PickleValue value = default;
-        if (key < _memo.Length)
-        {
-            value = _memo[key];
-        }
-        else
-        {
-            _memoSparse?.TryGetValue(key, out value);
-        }
-        if (value.IsMissing)
+        if (!_memo.TryGet(key, out var value))
         {
             throw Malformed($"Memo value not found at index {key}");
         }
@@ -629,42 +613,88 @@ internal sealed class PickleMachine
 
     private void MemoPut(long key)
     {
-        var value = Top();
-        if (key < _memo.Length)
-        {
-            if (_memo[key].IsMissing)
-            {
-                CountMemo();
-            }
-            _memo[key] = value;
-            return;
-        }
-        if (key < DenseMemoLimit && key <= (_memoCount * 2) + 1024)
-        {
-            var size = _memo.Length;
-            while (size <= key)
-            {
-                size *= 2;
-            }
-            Array.Resize(ref _memo, (int)Math.Min(size, DenseMemoLimit));
-            CountMemo();
-            _memo[key] = value;
-            return;
-        }
-        _memoSparse ??= [];
-        if (!_memoSparse.ContainsKey(key))
-        {
-            CountMemo();
-        }
-        _memoSparse[key] = value;
-    }
-
-    private void CountMemo()
-    {
-        if (++_memoCount > _maxMemo)
+        if (_memo.Put(key, Top()) && _memo.Count > _maxMemo)
         {
             throw Limit(PickleRules.LimitMemo, $"The memo grew past {_maxMemo:N0} entries.");
         }
+    }
+
+    // ------------------------------------------------------------------ values outside the arena, charged to the budget
+
+    /// <summary>Replaces the stack from <paramref name="start"/> up with one tuple of those values.</summary>
+    private void MakeTuple(int start)
+    {
+        var items = _stack.AsSpan(start, _sp - start);
+        PickleValue tuple;
+        if (items.Length <= PickleArena.MaxTuple)
+        {
+            tuple = _arena.Tuple(items);
+        }
+        else
+        {
+            _memory.Charge(ObjectBytes + ((long)items.Length * Unsafe.SizeOf<PickleValue>()));
+            tuple = PickleValue.Tuple(items.ToArray());
+        }
+        ClearAbove(start);
+        Push(tuple);
+    }
+
+    private PickleValue NewObject(PickleObject value)
+    {
+        _memory.Charge(ObjectBytes);
+        return PickleValue.Object(value);
+    }
+
+    private PickleValue NewGlobal(PickleGlobal value)
+    {
+        _memory.Charge(ObjectBytes + (2L * value.Name.Length));
+        return PickleValue.Global(value);
+    }
+
+    private PickleValue NewSequence(PickleValueKind kind)
+    {
+        _memory.Charge(ObjectBytes);
+        return PickleValue.Sequence(kind, new PickleSequence());
+    }
+
+    private void AddItem(PickleSequence sequence, PickleValue value)
+    {
+        if (sequence.Count < PickleSequence.KeepItems)
+        {
+            _memory.Charge(ContainerItemBytes);
+        }
+        sequence.Add(value);
+    }
+
+    private void AddRange(PickleSequence sequence, ReadOnlySpan<PickleValue> values)
+    {
+        _memory.Charge(Math.Clamp(PickleSequence.KeepItems - sequence.Count, 0, values.Length) * ContainerItemBytes);
+        sequence.AddRange(values);
+    }
+
+    private void SetItem(PickleDict dict, PickleValue key, PickleValue value)
+    {
+        if (dict.Count < PickleDict.KeepItems)
+        {
+            _memory.Charge(ContainerItemBytes);
+        }
+        dict.Set(key, value);
+    }
+
+    /// <summary>Sets the key/value pairs on the stack from <paramref name="start"/> up.</summary>
+    private void SetRange(PickleDict dict, int start)
+    {
+        for (var i = start; i < _sp; i += 2)
+        {
+            SetItem(dict, _stack[i], _stack[i + 1]);
+        }
+    }
+
+    /// <summary>A .NET string kept in a value (texts too long for the arena, byte strings).</summary>
+    private PickleValue ChargedStr(string text)
+    {
+        _memory.Charge(ObjectBytes + (2L * text.Length));
+        return PickleValue.Str(text);
     }
 
     // ------------------------------------------------------------------ arguments
@@ -725,12 +755,16 @@ internal sealed class PickleMachine
         if (length <= InlineStringBytes)
         {
             var span = Read((int)length);
-            var text = PickleText.Utf8.GetString(span);
             if (span.Length >= NestedContentDetector.MinimumLength)
             {
+                var text = PickleText.Utf8.GetString(span);
                 _session.InspectText(text, offset, ForcedByFrame());
+                if (span.Length > PickleArena.MaxText)
+                {
+                    return ChargedStr(text);
+                }
             }
-            return PickleValue.Str(text);
+            return _arena.Text(span);
         }
         var content = ReadBytesArgument(length, out var complete);
         if (complete)
@@ -738,6 +772,7 @@ internal sealed class PickleMachine
             _session.InspectNested(content, offset, ForcedByFrame());
         }
         var prefix = PickleText.Utf8.GetString(content.AsSpan(0, Math.Min(content.Length, 256)));
+        _memory.Charge(ObjectBytes + (2L * prefix.Length));
         return PickleValue.TruncatedStr(prefix, length);
     }
 
@@ -747,7 +782,12 @@ internal sealed class PickleMachine
         {
             _session.InspectText(text, offset, ForcedByFrame());
         }
-        return text.Length <= InlineStringBytes ? PickleValue.Str(text) : PickleValue.TruncatedStr(text[..256], length);
+        if (text.Length <= InlineStringBytes)
+        {
+            return ChargedStr(text);
+        }
+        _memory.Charge(ObjectBytes + 512);
+        return PickleValue.TruncatedStr(text[..256], length);
     }
 
     /// <summary>STRING/BINSTRING/SHORT_BINSTRING: str under the default encodings, bytes under encoding='bytes'.</summary>
@@ -758,7 +798,12 @@ internal sealed class PickleMachine
             _session.InspectNested(content, _opStart, ForcedByFrame());
         }
         var text = PickleText.Latin1(content.AsSpan(0, (int)Math.Min(content.Length, InlineStringBytes)));
-        return content.Length == length && length <= InlineStringBytes ? PickleValue.Str(text) : PickleValue.TruncatedStr(text, length);
+        if (content.Length == length && length <= InlineStringBytes)
+        {
+            return ChargedStr(text);
+        }
+        _memory.Charge(ObjectBytes + (2L * text.Length));
+        return PickleValue.TruncatedStr(text, length);
     }
 
     private PickleValue ReadBytes(long length, bool mutable)
@@ -776,6 +821,7 @@ internal sealed class PickleMachine
             content = ReadBytesArgument(length, out complete);
         }
         var bytes = new PickleBytes(complete && content.Length > InlineStringBytes ? content[..64] : content, length);
+        _memory.Charge(ObjectBytes + bytes.Content.Length);
         if (complete && length >= NestedContentDetector.MinimumLength)
         {
             bytes.Inspected = true;
@@ -843,7 +889,7 @@ internal sealed class PickleMachine
         var module = ReadUtf8Line("GLOBAL");
         var name = ReadUtf8Line("GLOBAL");
         RequireModuleName(module, "GLOBAL");
-        Push(PickleValue.Global(_session.FindClass(module, name, _proto, "GLOBAL", _opStart)));
+        Push(NewGlobal(_session.FindClass(module, name, _proto, "GLOBAL", _opStart)));
     }
 
     /// <summary>
@@ -890,7 +936,7 @@ internal sealed class PickleMachine
             return;
         }
         RequireModuleName(moduleText, "STACK_GLOBAL");
-        Push(PickleValue.Global(_session.FindClass(moduleText, nameText, _proto, "STACK_GLOBAL", _opStart)));
+        Push(NewGlobal(_session.FindClass(moduleText, nameText, _proto, "STACK_GLOBAL", _opStart)));
     }
 
     private void LoadExtension(int code)
@@ -907,7 +953,7 @@ internal sealed class PickleMachine
         _session.Report(PickleRules.ExtensionGlobal, ScanLevel.Suspicious,
             $"EXT references extension code {code}: an unknown callable registered with copyreg.add_extension (unregistered in a stock interpreter).",
             _opStart, global.Name, "EXT");
-        Push(PickleValue.Global(global));
+        Push(NewGlobal(global));
     }
 
     // ------------------------------------------------------------------ calls
@@ -917,7 +963,7 @@ internal sealed class PickleMachine
         var module = ReadAsciiLine("INST");
         var name = ReadAsciiLine("INST");
         RequireModuleName(module, "INST");
-        var cls = PickleValue.Global(_session.FindClass(module, name, _proto, "INST", _opStart));
+        var cls = NewGlobal(_session.FindClass(module, name, _proto, "INST", _opStart));
         var start = PopMark();
         var args = _stack.AsSpan(start, _sp - start).ToArray();
         ClearAbove(start);
@@ -950,6 +996,7 @@ internal sealed class PickleMachine
     /// <summary><c>_instantiate</c>: <c>klass(*args)</c> when there are arguments (or klass is not a class), else <c>klass.__new__(klass)</c>.</summary>
     private PickleValue Instantiate(PickleValue cls, PickleValue[] args, string site)
     {
+        _memory.Charge(ObjectBytes + ((long)args.Length * Unsafe.SizeOf<PickleValue>()));
         var argsTuple = PickleValue.Tuple(args);
         if (args.Length == 0 && cls.AsGlobal is { IsAllowed: true, Judgement.Allowed.Use: AllowedUse.Call or AllowedUse.New })
         {
@@ -996,7 +1043,7 @@ internal sealed class PickleMachine
         {
             CheckCallable(func, site);
         }
-        return PickleValue.Object(new PickleObject(func, args, site, initCalled, _opStart));
+        return NewObject(new PickleObject(func, args, site, initCalled, _opStart));
     }
 
     private PickleValue Construct(PickleValue cls, PickleValue args, PickleValue kwargs, string site)
@@ -1026,7 +1073,7 @@ internal sealed class PickleMachine
         {
             CheckCallable(cls, site);
         }
-        return PickleValue.Object(new PickleObject(cls, args, site, initCalled: false, _opStart) { Kwargs = kwargs });
+        return NewObject(new PickleObject(cls, args, site, initCalled: false, _opStart) { Kwargs = kwargs });
     }
 
     private void ReportCall(PickleGlobal global, string site)
@@ -1096,7 +1143,7 @@ internal sealed class PickleMachine
                 return PickleValue.Bytes(bytes);
             }
         }
-        return PickleValue.Object(new PickleObject(func, args, site, initCalled: true, _opStart));
+        return NewObject(new PickleObject(func, args, site, initCalled: true, _opStart));
     }
 
     /// <summary>torch.storage._load_from_bytes(b): safe only when b was scanned (as a pickle, or as an archive by the
@@ -1191,11 +1238,7 @@ internal sealed class PickleMachine
         var target = BelowMark(start);
         if (target.Kind == PickleValueKind.Dict)
         {
-            var dict = target.AsDict!;
-            for (var i = start; i < _sp; i += 2)
-            {
-                dict.Set(_stack[i], _stack[i + 1]);
-            }
+            SetRange(target.AsDict!, start);
         }
         else
         {
@@ -1210,7 +1253,7 @@ internal sealed class PickleMachine
         var target = BelowMark(start);
         if (MutationTarget(target, "APPENDS") is { } list)
         {
-            list.AddRange(_stack.AsSpan(start, _sp - start));
+            AddRange(list, _stack.AsSpan(start, _sp - start));
         }
         ClearAbove(start);
     }

@@ -60,6 +60,8 @@ public static class PickleRules
     public const string LimitDuration = "pickle.limit-duration";
     public const string LimitNesting = "pickle.limit-nesting";
     public const string LimitFindings = "pickle.limit-findings";
+    /// <summary>The file's pickles need more memory than <see cref="ScanLimits.MaxMemoryBytes"/>: stopped before the host runs out.</summary>
+    public const string BudgetExceeded = "scan.budget-exceeded";
     /// <summary>The scanner itself failed on this content: fail closed.</summary>
     public const string ScannerError = "pickle.scanner-error";
     /// <summary>The underlying stream failed (corrupt compression, I/O error).</summary>

@@ -21,6 +21,12 @@ public sealed class PickleScanner
 
     public PickleScanOptions Options { get; }
 
+    /// <summary>
+    /// The memory budget of the file being scanned, shared by every pickle in it (set by the file's scan context); when
+    /// null, each <see cref="Open"/> or <see cref="Scan(Stream, string?)"/> has a budget of its own.
+    /// </summary>
+    internal MemoryBudget? FileMemory { get; set; }
+
     /// <summary>Scans every pickle in <paramref name="stream"/> from its current position to the end.</summary>
     /// <param name="stream">Read forward only; never seeked, never buffered whole.</param>
     /// <param name="path">Member path used in findings.</param>
@@ -59,7 +65,7 @@ public sealed class PickleScanner
     /// between. Findings of the session are its own; dispose it to give unread bytes back to a seekable stream.
     /// </summary>
     public PickleSession Open(Stream stream, string? path, int depth = 0, string? loader = null) =>
-        new(this, stream, path, new FindingSink(), new ScanBudget(Limits), depth, dropParseErrors: false) { Loader = loader ?? "the unpickler" };
+        new(this, stream, path, new FindingSink(), new ScanBudget(Limits, FileMemory ?? new MemoryBudget(Limits.MaxMemoryBytes)), depth, dropParseErrors: false) { Loader = loader ?? "the unpickler" };
 
     /// <summary>A read-only stream over memory without copying it.</summary>
     private sealed class ReadOnlyMemoryStream(ReadOnlyMemory<byte> memory) : Stream

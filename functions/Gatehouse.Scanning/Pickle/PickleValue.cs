@@ -32,8 +32,9 @@ public enum PickleValueKind : byte
 }
 
 /// <summary>
-/// One value on the symbolic pickle machine's stack or memo. A small struct: scalars carry no allocation, containers and
-/// objects are shared by reference exactly as the unpickler shares them (memo aliasing, DUP).
+/// One value on the symbolic pickle machine's stack or memo. A small struct: scalars carry no allocation, short strings
+/// and tuples of plain values live in the machine's <see cref="PickleArena"/> (the struct holds their handle), containers
+/// and objects are shared by reference exactly as the unpickler shares them (memo aliasing, DUP).
 /// </summary>
 public readonly struct PickleValue
 {
@@ -86,6 +87,10 @@ public readonly struct PickleValue
 
     internal static PickleValue Opaque(string what) => new(PickleValueKind.Opaque, 0, what);
 
+    /// <summary>A str or tuple stored in <paramref name="arena"/> under <paramref name="handle"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static PickleValue InArena(PickleValueKind kind, ulong handle, PickleArena arena) => new(kind, (long)handle, arena);
+
     public bool IsMissing => Kind == PickleValueKind.Missing;
 
     /// <summary>The integer value when it is an int or bool that fits in 64 bits.</summary>
@@ -102,7 +107,7 @@ public readonly struct PickleValue
     public double? AsDouble => Kind == PickleValueKind.Float ? BitConverter.Int64BitsToDouble(_scalar) : null;
 
     /// <summary>The complete text of a str; null for anything else or for a string too long to keep.</summary>
-    public string? AsString => Kind == PickleValueKind.Str ? _ref as string : null;
+    public string? AsString => Kind != PickleValueKind.Str ? null : _ref as string ?? (_ref as PickleArena)?.TextOf(_scalar);
 
     /// <summary>True for a str whose content was not kept in full.</summary>
     public bool IsTruncatedString => Kind == PickleValueKind.Str && _ref is PickleTruncatedText;
@@ -110,7 +115,10 @@ public readonly struct PickleValue
     public PickleBytes? AsBytes => Kind is PickleValueKind.Bytes or PickleValueKind.ByteArray ? _ref as PickleBytes : null;
 
     /// <summary>The items of a tuple.</summary>
-    public ReadOnlySpan<PickleValue> AsTuple => Kind == PickleValueKind.Tuple ? (PickleValue[])_ref! : default;
+    public ReadOnlySpan<PickleValue> AsTuple => Kind != PickleValueKind.Tuple ? default : _ref as PickleValue[] ?? ((PickleArena)_ref!).ItemsOf(_scalar);
+
+    /// <summary>How many items a tuple has (0 for anything else).</summary>
+    public int TupleLength => Kind != PickleValueKind.Tuple ? 0 : _ref is PickleValue[] items ? items.Length : PickleArena.LengthOf(_scalar);
 
     public PickleSequence? AsSequence => _ref as PickleSequence;
 
@@ -121,6 +129,9 @@ public readonly struct PickleValue
     public PickleObject? AsObject => _ref as PickleObject;
 
     internal object? Reference => _ref;
+
+    /// <summary>The inline payload: an int, a float's bits, a bool, a length, or an arena handle.</summary>
+    internal long Scalar => _scalar;
 
     /// <summary>A short human description, for messages.</summary>
     public override string ToString() => Describe(this, 3);
@@ -134,9 +145,9 @@ public readonly struct PickleValue
             ? big.GetBitLength() <= 256 ? big.ToString(System.Globalization.CultureInfo.InvariantCulture) : $"<int of {big.GetBitLength()} bits>"
             : value._scalar.ToString(System.Globalization.CultureInfo.InvariantCulture),
         PickleValueKind.Float => BitConverter.Int64BitsToDouble(value._scalar).ToString("R", System.Globalization.CultureInfo.InvariantCulture),
-        PickleValueKind.Str => value._ref is string s ? Quote(s) : $"<str of {value._scalar} chars>",
+        PickleValueKind.Str => value.AsString is { } s ? Quote(s) : $"<str of {value._scalar} chars>",
         PickleValueKind.Bytes or PickleValueKind.ByteArray => $"<{(value.Kind == PickleValueKind.Bytes ? "bytes" : "bytearray")} of {value._scalar} bytes>",
-        PickleValueKind.Tuple when depth > 0 => "(" + string.Join(", ", ((PickleValue[])value._ref!).Take(6).Select(v => Describe(v, depth - 1))) + (value._scalar > 6 ? ", …" : value._scalar == 1 ? "," : "") + ")",
+        PickleValueKind.Tuple when depth > 0 => "(" + string.Join(", ", value.AsTuple.ToArray().Take(6).Select(v => Describe(v, depth - 1))) + (value.TupleLength > 6 ? ", …" : value.TupleLength == 1 ? "," : "") + ")",
         PickleValueKind.Tuple => "(…)",
         PickleValueKind.List => "[…]",
         PickleValueKind.Dict => "{…}",
@@ -387,6 +398,10 @@ internal static class Expansion
         }
         if (value.Kind == PickleValueKind.Tuple)
         {
+            if (value.Reference is PickleArena arena)
+            {
+                return arena.ExpansionOf(value.Scalar);
+            }
             var total = 1L;
             foreach (var item in value.AsTuple)
             {
