@@ -30,6 +30,8 @@ public sealed class ArchiveSafety
         public const string FormatMismatch = "archive.format-mismatch";
         /// <summary>A NUL or backslash makes a name mean different files to different tools (Python cuts at NUL).</summary>
         public const string AmbiguousName = "archive.ambiguous-name";
+        /// <summary>A tar name or pax record too large to read: Python's tarfile, and pip with it, would load it whole.</summary>
+        public const string OversizedHeader = Gatehouse.Scanning.Containers.BoundedTarReader.OversizedHeaderRule;
     }
 
     private static readonly string[] NestedSuffixes = [".whl", ".zip", ".egg", ".jar", ".tar.gz", ".tgz", ".tar"];
@@ -87,6 +89,10 @@ public sealed class ArchiveSafety
 
     private static void CheckName(ArchiveMember member, string path, HashSet<string> names, List<Finding> findings)
     {
+        if (member.OversizedHeader is { } oversized)
+        {
+            findings.Add(new Finding(Rules.OversizedHeader, Severity.Dangerous, $"Before member {member.Path}, {oversized}; tarfile would read it into memory.", path));
+        }
         if (IsTraversal(member.Path))
         {
             findings.Add(new Finding(Rules.PathTraversal, Severity.Dangerous, $"Member name {member.Path} escapes the install directory.", path));
