@@ -18,4 +18,6 @@ public sealed record ScanLimits
     public long MaxUncompressedBytes { get; init; } = 64L * 1024 * 1024 * 1024;
     public double MaxCompressionRatio { get; init; } = 1000;
     public TimeSpan MaxDuration { get; init; } = TimeSpan.FromMinutes(10);
+    /// <summary>Bytes spooled to temp files in all (members that must be read out of order); the proxy sets its scan budget here.</summary>
+    public long MaxTempBytes { get; init; } = long.MaxValue;
 }

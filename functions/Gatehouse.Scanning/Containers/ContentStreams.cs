@@ -216,7 +216,7 @@ internal static class SeekableCopy
         {
             context.ThrowIfCancelled();
             memory.Write(buffer, 0, n);
-            if (memory.Length > InMemory)
+            if (memory.Length > InMemory || memory.Length > context.Limits.MaxTempBytes)
             {
                 return SpillToFile(memory, content, buffer, context);
             }
@@ -231,12 +231,14 @@ internal static class SeekableCopy
             FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
         try
         {
+            context.ChargeTemp(memory.Length, null);
             memory.Position = 0;
             memory.CopyTo(file);
             int n;
             while ((n = content.Read(buffer)) > 0)
             {
                 context.ThrowIfCancelled();
+                context.ChargeTemp(n, null);
                 file.Write(buffer, 0, n);
             }
             file.Position = 0;
