@@ -12,13 +12,13 @@ public static class ResourceBombs
     /// <summary>The size of the huge tar header records: 256 MiB, as in the audit.</summary>
     public const long HeaderRecordBytes = 256L * 1024 * 1024;
 
-    /// <summary>The stored zip inside <see cref="NestedStoredZip"/>: 4 GiB of zeros, as in the audit.</summary>
+    /// <summary>The stored member of the zip inside <see cref="NestedStoredZip"/>: 4 GiB, as in the audit.</summary>
     public const long NestedZipMemberBytes = 4L * 1024 * 1024 * 1024;
 
     /// <summary>What the wheel's nested zip expands to: ~1 GB, at a ratio well under the archive check's 200×.</summary>
     public const long SpoolingWheelMemberBytes = 1000L * 1000 * 1000;
 
-    private static readonly string Folder = Path.Combine(Path.GetTempPath(), "gatehouse-resource-bombs-v1");
+    private static readonly string Folder = Path.Combine(Path.GetTempPath(), "gatehouse-resource-bombs-v3");
 
     /// <summary>A ~261 KB sdist (.tar.gz) whose first member has a GNU long-name record ('L') of 256 MiB.</summary>
     public static string LongNameSdist(string project = "longname", string version = "1.0") =>
@@ -28,7 +28,7 @@ public static class ResourceBombs
     public static string PaxSdist(string project = "paxbomb", string version = "1.0") =>
         Cached($"{project}-{version}.tar.gz", path => WriteSdist(path, project, version, pax: true));
 
-    /// <summary>A few-MB zip (a Hugging Face file) holding one deflated member, <c>inner.zip</c>: a zip with one stored 4 GiB member.</summary>
+    /// <summary>A ~7 MB zip (a Hugging Face file) holding one deflated member, <c>inner.zip</c>: a zip with one stored 4 GiB member.</summary>
     public static string NestedStoredZip(string name = "nested-bomb.zip") =>
         Cached(name, WriteNestedStoredZip);
 
@@ -90,11 +90,27 @@ public static class ResourceBombs
 
     private static void WriteNestedStoredZip(string path)
     {
+        // A byte from a fixed sequence every 5000 zeros, in 1 MiB blocks (longer than deflate's 32 KiB window): the
+        // outer member compresses ~600×, under the model scanner's 1000× ratio limit, as the audit's file did.
+        var block = new byte[1024 * 1024];
+        uint seed = 4242;
+        for (var i = 0; i < block.Length; i += 5000)
+        {
+            seed = seed * 1664525 + 1013904223;
+            block[i] = (byte)(seed >> 24 | 1);
+        }
+        var blocks = NestedZipMemberBytes / block.Length;
         using var file = File.Create(path);
         using var outer = new ZipArchive(file, ZipArchiveMode.Create);
-        using var inner = outer.CreateEntry("inner.zip", CompressionLevel.SmallestSize).Open();
+        using var inner = outer.CreateEntry("inner.zip", CompressionLevel.Optimal).Open();
         // Written by hand: ZipArchive cannot write a zip64 member forward into another member's stream.
-        StoredZip.Write(inner, "zeros.bin", NestedZipMemberBytes, Crc32OfZeros(NestedZipMemberBytes), s => WriteRepeated(s, 0, NestedZipMemberBytes));
+        StoredZip.Write(inner, "zeros.bin", NestedZipMemberBytes, Crc32OfRepeated(block, blocks), s =>
+        {
+            for (long i = 0; i < blocks; i++)
+            {
+                s.Write(block);
+            }
+        });
     }
 
     private static void WriteSpoolingWheel(string path, string project, string version)
@@ -110,15 +126,15 @@ public static class ResourceBombs
         using (var nested = new ZipArchive(assets, ZipArchiveMode.Create))
         using (var data = nested.CreateEntry("data.bin", CompressionLevel.NoCompression).Open())
         {
-            // A byte from a fixed sequence every 1000 zeros: deflate gets ~100×, under any ratio limit.
-            var block = new byte[1000 * 64];
+            // Three bytes from a fixed sequence every 500, zeros between: deflate gets ~100×, under the 200× ratio limit.
+            var block = new byte[500 * 128];
             uint seed = 12345;
             for (long written = 0; written < SpoolingWheelMemberBytes; written += block.Length)
             {
-                for (var i = 0; i < block.Length; i += 1000)
+                for (var i = 0; i < block.Length; i += 500)
                 {
                     seed = seed * 1664525 + 1013904223;
-                    block[i] = (byte)(seed >> 24);
+                    (block[i], block[i + 1], block[i + 2]) = ((byte)(seed >> 24), (byte)(seed >> 16), (byte)(seed >> 8));
                 }
                 data.Write(block);
             }
@@ -184,10 +200,42 @@ public static class ResourceBombs
     }
 
     /// <summary>
-    /// CRC-32 of <paramref name="count"/> zero bytes without reading them: feeding zeros multiplies the register by
-    /// x^(8·count) modulo the CRC polynomial (zlib's crc32.c, multmodp and x2nmodp).
+    /// CRC-32 of <paramref name="block"/> repeated <paramref name="count"/> times, without reading the repeats: the CRCs
+    /// of two pieces combine as zlib's crc32_combine does (crc32.c: multmodp, x2nmodp), so the repeats double up.
     /// </summary>
-    public static uint Crc32OfZeros(long count)
+    public static uint Crc32OfRepeated(byte[] block, long count)
+    {
+        uint result = 0, piece = Crc32(block);
+        long pieceLength = block.Length;
+        for (var n = count; n != 0; n >>= 1)
+        {
+            if ((n & 1) != 0)
+            {
+                result = MultModP(XPower8n(pieceLength), result) ^ piece;
+            }
+            piece = MultModP(XPower8n(pieceLength), piece) ^ piece;
+            pieceLength *= 2;
+        }
+        return result;
+    }
+
+    /// <summary>Plain bitwise CRC-32 (the zip and zlib polynomial), for one block.</summary>
+    public static uint Crc32(ReadOnlySpan<byte> data)
+    {
+        var crc = 0xFFFFFFFFu;
+        foreach (var b in data)
+        {
+            crc ^= b;
+            for (var k = 0; k < 8; k++)
+            {
+                crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320 : crc >> 1;
+            }
+        }
+        return crc ^ 0xFFFFFFFF;
+    }
+
+    // x^(8·n) modulo the CRC polynomial: what appending n bytes does to a CRC register.
+    private static uint XPower8n(long n)
     {
         var power = new uint[32];
         power[0] = 1u << 30; // x^1
@@ -196,7 +244,6 @@ public static class ResourceBombs
             power[k] = MultModP(power[k - 1], power[k - 1]);
         }
         var op = 1u << 31; // x^0
-        var n = count;
         for (var k = 3; n != 0; n >>= 1, k++)
         {
             if ((n & 1) != 0)
@@ -204,7 +251,7 @@ public static class ResourceBombs
                 op = MultModP(power[k & 31], op);
             }
         }
-        return MultModP(op, 0xFFFFFFFF) ^ 0xFFFFFFFF;
+        return op;
     }
 
     private static uint MultModP(uint a, uint b)

@@ -11,12 +11,22 @@ public static class ArchiveChecks
     /// <summary>Both checks' findings; content that is no archive has none.</summary>
     public static async Task<ArchiveChecksOutcome> InspectAsync(Stream seekable, ArchiveLimits limits, ScanBudget? budget, CancellationToken cancellationToken)
     {
-        var format = await ArchiveReader.SniffAsync(seekable, cancellationToken);
+        ArchiveFormat format;
+        bool wheel;
+        try
+        {
+            format = await ArchiveReader.SniffAsync(seekable, cancellationToken);
+            wheel = format == ArchiveFormat.Zip && await ArchiveReader.IsWheelAsync(seekable, cancellationToken);
+        }
+        catch (OperationCanceledException) when (budget is { TimedOut: true })
+        {
+            var late = budget.TimeExceeded();
+            return new ArchiveChecksOutcome(ArchiveFormat.Unknown, false, new ArchiveWalk([late], late.Message, BudgetExceeded: true), []);
+        }
         if (format == ArchiveFormat.Unknown)
         {
-            return new ArchiveChecksOutcome(format, false, new ArchiveWalk([], null, false), []);
+            return new ArchiveChecksOutcome(format, false, new ArchiveWalk([], null, BudgetExceeded: false), []);
         }
-        var wheel = format == ArchiveFormat.Zip && await ArchiveReader.IsWheelAsync(seekable, cancellationToken);
         var installTime = new InstallTimeCode.Inspector(wheel);
         var walk = await new ArchiveSafety(limits, budget).WalkAsync(seekable, format, installTime, cancellationToken);
         return new ArchiveChecksOutcome(format, wheel, walk, installTime.Finish());
