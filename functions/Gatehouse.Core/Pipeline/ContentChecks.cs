@@ -111,6 +111,6 @@ public sealed class ModelContentActivity(ContentStore content, ModelScanSlots sl
         }
         log.LogInformation("Check {Check} on {Sha256}: {Format}, {Verdict}, {Count} findings in {CheckMs} ms",
             nameof(ModelContentActivity), input.Sha256, report.Format, report.Verdict, findings.Count, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        return [new CheckResult(nameof(ModelContentActivity), findings, exceeded?.Message, ModelFormat: report.Format)];
+        return [new CheckResult(nameof(ModelContentActivity), findings, exceeded is null ? null : $"{ScanBudget.Rule}: {exceeded.Message}", ModelFormat: report.Format)];
     }
 }

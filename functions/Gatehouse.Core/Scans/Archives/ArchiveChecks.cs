@@ -21,7 +21,7 @@ public static class ArchiveChecks
         catch (OperationCanceledException) when (budget is { TimedOut: true })
         {
             var late = budget.TimeExceeded();
-            return new ArchiveChecksOutcome(ArchiveFormat.Unknown, false, new ArchiveWalk([late], late.Message, BudgetExceeded: true), []);
+            return new ArchiveChecksOutcome(ArchiveFormat.Unknown, false, new ArchiveWalk([late], $"{late.Rule}: {late.Message}", BudgetExceeded: true), []);
         }
         if (format == ArchiveFormat.Unknown)
         {

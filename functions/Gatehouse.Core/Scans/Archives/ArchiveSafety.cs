@@ -76,15 +76,19 @@ public sealed class ArchiveSafety
         }
         catch (ScanBudgetExceededException e)
         {
-            findings.Add(e.ToFinding());
-            return new ArchiveWalk(findings, e.Message, BudgetExceeded: true);
+            return OutOfBudget(findings, e.ToFinding());
         }
         catch (OperationCanceledException) when (_scanBudget is { TimedOut: true })
         {
-            var finding = _scanBudget.TimeExceeded();
-            findings.Add(finding);
-            return new ArchiveWalk(findings, finding.Message, BudgetExceeded: true);
+            return OutOfBudget(findings, _scanBudget.TimeExceeded());
         }
+    }
+
+    // The reason names the rule, so that a refusal that quotes it says which budget ran out.
+    private static ArchiveWalk OutOfBudget(List<Finding> findings, Finding exceeded)
+    {
+        findings.Add(exceeded);
+        return new ArchiveWalk(findings, $"{exceeded.Rule}: {exceeded.Message}", BudgetExceeded: true);
     }
 
     /// <returns>How the walk ended: null when it reached the end, else why it stopped.</returns>
