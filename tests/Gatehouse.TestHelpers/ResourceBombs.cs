@@ -18,7 +18,7 @@ public static class ResourceBombs
     /// <summary>What the wheel's nested zip expands to: ~1 GB, at a ratio well under the archive check's 200×.</summary>
     public const long SpoolingWheelMemberBytes = 1000L * 1000 * 1000;
 
-    private static readonly string Folder = Path.Combine(Path.GetTempPath(), "gatehouse-resource-bombs-v3");
+    private static readonly string Folder = Path.Combine(Path.GetTempPath(), "gatehouse-resource-bombs-v4");
 
     /// <summary>A ~261 KB sdist (.tar.gz) whose first member has a GNU long-name record ('L') of 256 MiB.</summary>
     public static string LongNameSdist(string project = "longname", string version = "1.0") =>
@@ -33,7 +33,7 @@ public static class ResourceBombs
         Cached(name, WriteNestedStoredZip);
 
     /// <summary>
-    /// A ~10 MB wheel whose <c>{project}/assets.zip</c> expands to ~1 GB (a stored zip of sparse data, ~100× compressible):
+    /// A ~6 MB wheel whose <c>{project}/assets.zip</c> expands to ~1 GB (a stored zip of sparse data, ~160× compressible):
     /// no single ratio or size limit of the archive check catches it, but spooling it for a look inside costs ~1 GB of disk.
     /// </summary>
     public static string SpoolingWheel(string project = "spoolbomb", string version = "1.0") =>
@@ -126,15 +126,16 @@ public static class ResourceBombs
         using (var nested = new ZipArchive(assets, ZipArchiveMode.Create))
         using (var data = nested.CreateEntry("data.bin", CompressionLevel.NoCompression).Open())
         {
-            // Three bytes from a fixed sequence every 500, zeros between: deflate gets ~100×, under the 200× ratio limit.
-            var block = new byte[500 * 128];
+            // Two bytes from a fixed sequence every 700, zeros between: deflate gets ~160×, under the 200× ratio limit,
+            // and the wheel stays under the upstream simulator's 8 MiB for a file given whole.
+            var block = new byte[700 * 96];
             uint seed = 12345;
             for (long written = 0; written < SpoolingWheelMemberBytes; written += block.Length)
             {
-                for (var i = 0; i < block.Length; i += 500)
+                for (var i = 0; i < block.Length; i += 700)
                 {
                     seed = seed * 1664525 + 1013904223;
-                    (block[i], block[i + 1], block[i + 2]) = ((byte)(seed >> 24), (byte)(seed >> 16), (byte)(seed >> 8));
+                    (block[i], block[i + 1]) = ((byte)(seed >> 24), (byte)(seed >> 16));
                 }
                 data.Write(block);
             }
