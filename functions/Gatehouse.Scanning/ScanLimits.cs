@@ -23,4 +23,6 @@ public sealed record ScanLimits
     /// rest, pickles nested in arguments). Past it the scan fails closed with a Suspicious scan.budget-exceeded finding.
     /// </summary>
     public long MaxMemoryBytes { get; init; } = 256L * 1024 * 1024;
+    /// <summary>Bytes spooled to temp files in all (members that must be read out of order); the proxy sets its scan budget here.</summary>
+    public long MaxTempBytes { get; init; } = long.MaxValue;
 }

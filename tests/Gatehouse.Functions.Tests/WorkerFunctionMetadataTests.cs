@@ -19,7 +19,7 @@ public sealed class WorkerFunctionMetadataTests : IAsyncLifetime
     private IReadOnlyList<FunctionDescription> _functions = [];
 
     public static TheoryData<string> ActivityNames =>
-        [nameof(FetchContentActivity), .. ContentChecks.All, nameof(GatherReferenceFactsActivity), nameof(RecordFactsActivity), nameof(ReadDecisionActivity), nameof(ListRepositoryFilesActivity),
+        [nameof(FetchContentActivity), .. ContentChecks.Activities.Select(a => a.Activity), nameof(GatherReferenceFactsActivity), nameof(RecordFactsActivity), nameof(ReadDecisionActivity), nameof(ListRepositoryFilesActivity),
             nameof(PrefetchFileActivity), nameof(PrepareUploadActivity), nameof(PublishUploadVerdictActivity)];
 
     public static TheoryData<string> OrchestratorNames => [nameof(ScanArtifactOrchestrator), nameof(ScanRepositoryOrchestrator), nameof(ScanUploadOrchestrator)];
@@ -64,7 +64,7 @@ public sealed class WorkerFunctionMetadataTests : IAsyncLifetime
             .. GatehouseRoutes.All.Select(r => r.Name),
             nameof(ScanArtifactOrchestrator),
             nameof(FetchContentActivity),
-            .. ContentChecks.All,
+            .. ContentChecks.Activities.Select(a => a.Activity),
             nameof(GatherReferenceFactsActivity),
             nameof(RecordFactsActivity),
             nameof(ReadDecisionActivity),

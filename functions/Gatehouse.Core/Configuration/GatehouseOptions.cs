@@ -128,6 +128,23 @@ public sealed class ScanOptions
 
     /// <summary>The longest a content's scan, fetch included, may take; after that its claim can be taken by another start.</summary>
     public int ClaimMinutes { get; set; } = 120;
+
+    // The budget of each check of one content (Scans/ScanBudget.cs); the defaults are what a 2-core host survives.
+
+    /// <summary>Temp disk a check may hold at most (nested archives spooled for a look inside).</summary>
+    public long MaxTempBytes { get; set; } = 1L * 1024 * 1024 * 1024;
+
+    /// <summary>Temp disk every check may hold, however small the content.</summary>
+    public long MinTempBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>Temp disk per byte of content, between <see cref="MinTempBytes"/> and <see cref="MaxTempBytes"/>.</summary>
+    public int TempBytesPerContentByte { get; set; } = 4;
+
+    /// <summary>Wall-clock seconds a check may run from entering its scan slot.</summary>
+    public int MaxCheckSeconds { get; set; } = 60;
+
+    /// <summary>Memory the model scanner may hold for one content.</summary>
+    public long MaxMemoryBytes { get; set; } = 512L * 1024 * 1024;
 }
 
 /// <summary>How allowed blobs reach clients.</summary>

@@ -9,8 +9,7 @@ public static class PipelineTasks
     {
         registry.AddOrchestrator<ScanArtifactOrchestrator>();
         registry.AddActivity<FetchContentActivity>();
-        registry.AddActivity<ArchiveSafetyActivity>();
-        registry.AddActivity<InstallTimeCodeActivity>();
+        registry.AddActivity<ArchiveContentActivity>();
         registry.AddActivity<ModelContentActivity>();
         registry.AddActivity<GatherReferenceFactsActivity>();
         registry.AddActivity<RecordFactsActivity>();

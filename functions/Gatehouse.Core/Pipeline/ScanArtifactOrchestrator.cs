@@ -18,9 +18,9 @@ public sealed class ScanArtifactOrchestrator : TaskOrchestrator<ScanRequest, Sca
         {
             return ScanOutcome.NotFetched(input.Sha256, fetch);
         }
-        var checks = ContentChecks.All.Select(name => RunCheckAsync(context, name, new CheckInput(input.Sha256))).ToList();
+        var checks = ContentChecks.Activities.Select(a => RunChecksAsync(context, a.Activity, a.Checks, new CheckInput(input.Sha256))).ToList();
         var gathering = GatherAsync(context, input.Requester);
-        var results = await Task.WhenAll(checks);
+        var results = (await Task.WhenAll(checks)).SelectMany(r => r).ToList();
         return await context.CallActivityAsync<ScanOutcome>(nameof(RecordFactsActivity), new FactsInput(input, results, await gathering), Retry);
     }
 
@@ -37,15 +37,16 @@ public sealed class ScanArtifactOrchestrator : TaskOrchestrator<ScanRequest, Sca
         }
     }
 
-    private static async Task<CheckResult> RunCheckAsync(TaskOrchestrationContext context, string check, CheckInput input)
+    /// <summary>One activity's results; when it keeps failing, an error for each check it runs.</summary>
+    private static async Task<IReadOnlyList<CheckResult>> RunChecksAsync(TaskOrchestrationContext context, string activity, IReadOnlyList<string> checks, CheckInput input)
     {
         try
         {
-            return await context.CallActivityAsync<CheckResult>(check, input, Retry);
+            return await context.CallActivityAsync<CheckResult[]>(activity, input, Retry);
         }
         catch (TaskFailedException e)
         {
-            return new CheckResult(check, [], e.FailureDetails.ErrorMessage);
+            return [.. checks.Select(check => new CheckResult(check, [], e.FailureDetails.ErrorMessage))];
         }
     }
 }

@@ -172,8 +172,8 @@ public static class ContentCheck
     /// <summary>"ArchiveSafetyActivity" → "archive"; names it does not know are kept.</summary>
     public static string Name(string check) => check switch
     {
-        nameof(ArchiveSafetyActivity) => Archive,
-        nameof(InstallTimeCodeActivity) => Install,
+        ContentChecks.ArchiveSafetyCheck => Archive,
+        ContentChecks.InstallTimeCodeCheck => Install,
         nameof(ModelContentActivity) => Model,
         _ => check,
     };

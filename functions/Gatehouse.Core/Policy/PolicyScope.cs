@@ -65,12 +65,12 @@ public sealed class PolicyScope
         if (context.IsPackage && facts.Archive == ArchiveFormat.Unknown)
         {
             yield return new Finding(ArchiveSafety.Rules.Unreadable, Severity.Suspicious, $"{name} is neither a zip nor a tar archive, so its content could not be checked.",
-                Check: nameof(ArchiveSafetyActivity));
+                Check: ContentChecks.ArchiveSafetyCheck);
         }
         else if (context.ExpectedArchive is { } expected && facts.Archive != ArchiveFormat.Unknown && facts.Archive != expected)
         {
             yield return new Finding(ArchiveSafety.Rules.FormatMismatch, Severity.Suspicious, $"{name} is named like {expected} but its content is {facts.Archive}.",
-                Check: nameof(ArchiveSafetyActivity));
+                Check: ContentChecks.ArchiveSafetyCheck);
         }
     }
 }

@@ -215,28 +215,33 @@ internal static class SeekableCopy
         while ((n = content.Read(buffer)) > 0)
         {
             context.ThrowIfCancelled();
-            memory.Write(buffer, 0, n);
-            if (memory.Length > InMemory)
+            // Spill before the memory stream would grow past the bound (it doubles its buffer: 32 MiB would become 64).
+            if (memory.Length + n > InMemory || memory.Length + n > context.Limits.MaxTempBytes)
             {
-                return SpillToFile(memory, content, buffer, context);
+                return SpillToFile(memory, n, content, buffer, context);
             }
+            memory.Write(buffer, 0, n);
         }
         memory.Position = 0;
         return memory;
     }
 
-    private static FileStream SpillToFile(MemoryStream memory, Stream content, byte[] buffer, ScanContext context)
+    /// <param name="pending">Bytes read into <paramref name="buffer"/> that are in neither the memory stream nor the file yet.</param>
+    private static FileStream SpillToFile(MemoryStream memory, int pending, Stream content, byte[] buffer, ScanContext context)
     {
         var file = new FileStream(Path.Combine(Path.GetTempPath(), $"gatehouse-scan-{Guid.NewGuid():N}.tmp"), FileMode.CreateNew,
             FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
         try
         {
+            context.ChargeTemp(memory.Length + pending, null);
             memory.Position = 0;
             memory.CopyTo(file);
+            file.Write(buffer, 0, pending);
             int n;
             while ((n = content.Read(buffer)) > 0)
             {
                 context.ThrowIfCancelled();
+                context.ChargeTemp(n, null);
                 file.Write(buffer, 0, n);
             }
             file.Position = 0;

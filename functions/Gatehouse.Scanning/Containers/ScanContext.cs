@@ -121,6 +121,17 @@ internal sealed class ScanContext
         }
     }
 
+    /// <summary>Counts bytes spooled to temp files against <see cref="ScanLimits.MaxTempBytes"/> for the whole file.</summary>
+    public void ChargeTemp(long bytes, string? path)
+    {
+        _budget.TempBytes += bytes;
+        if (_budget.TempBytes > Limits.MaxTempBytes)
+        {
+            throw LimitExceeded(ContainerRules.TempLimit,
+                $"The scan ran out of its temp disk budget ({Limits.MaxTempBytes:N0} bytes) spooling content it must read out of order; the rest was not scanned.", path);
+        }
+    }
+
     /// <summary>
     /// Records a limit hit while reading a stream and returns the exception to throw. The finding is recorded first
     /// because the exception passes through readers (the pickle engine) that may turn it into their own finding.
@@ -158,6 +169,8 @@ internal sealed class ScanContext
 internal sealed class DecompressionBudget
 {
     public long Bytes { get; set; }
+
+    public long TempBytes { get; set; }
 }
 
 /// <summary>A limit was hit: reported as a Suspicious finding for the content at hand, never as a crash.</summary>
@@ -212,6 +225,8 @@ internal static class ContainerRules
     public const string DuplicateName = "archive.duplicate-name";
     /// <summary>The scan ran past <see cref="ScanLimits.MaxDuration"/>; what was not reached was not checked.</summary>
     public const string TimeLimit = "scan.time-limit";
+    /// <summary>Spooling passed <see cref="ScanLimits.MaxTempBytes"/>: the scan stopped before the host's disk ran out.</summary>
+    public const string TempLimit = "scan.budget-exceeded";
     /// <summary>The scanner itself failed on this content; fail closed.</summary>
     public const string ScannerError = "scan.error";
 }

@@ -1,9 +1,7 @@
-using System.Formats.Tar;
-
 namespace Gatehouse.Scanning.Containers;
 
 /// <summary>
-/// Tar archives (ustar, pax, GNU, v7), read forward with <see cref="TarReader"/>: model bundles such as .nemo and the
+/// Tar archives (ustar, pax, GNU, v7), read forward with <see cref="BoundedTarReader"/>: model bundles such as .nemo and the
 /// PyTorch 0.1 checkpoint (members <c>sys_info</c>, <c>pickle</c>, <c>storages</c>, <c>tensors</c>) are tars that
 /// their loaders extract or read by name. Every file member is routed by content; names and links are judged as
 /// <c>tarfile.extractall</c> would write them, so traversal and escaping links are Dangerous here.
@@ -54,46 +52,61 @@ internal static class TarArchiveReader
     {
         var format = "tar";
         var names = new ArchiveMemberNames(context, path, extractedAsGiven: true);
-        using var reader = new TarReader(stream, leaveOpen: true);
-        while (reader.GetNextEntry(copyData: false) is { } entry)
+        using var reader = new BoundedTarReader(stream, leaveOpen: true);
+        while (reader.Next() is { } entry)
         {
             context.ThrowIfCancelled();
             var name = entry.Name;
             var memberPath = ScanContext.Child(path, name);
-            switch (entry.EntryType)
+            if (entry.OversizedHeader is { } oversized)
             {
-                case TarEntryType.Directory or TarEntryType.GlobalExtendedAttributes:
+                // tarfile would load the record whole (torch.load's legacy path, NeMo's restore): not provably safe to open.
+                context.Add(BoundedTarReader.OversizedHeaderRule, ScanLevel.Suspicious, $"Before member '{name}', {oversized}.", memberPath);
+            }
+            switch (entry.Kind)
+            {
+                case TarMemberKind.Directory:
                     names.Check(name);
                     continue;
-                case TarEntryType.SymbolicLink or TarEntryType.HardLink:
+                case TarMemberKind.Symlink or TarMemberKind.Hardlink:
                     names.Check(name);
-                    names.CheckLink(name, entry.LinkName, hard: entry.EntryType == TarEntryType.HardLink);
+                    names.CheckLink(name, entry.LinkName, hard: entry.Kind == TarMemberKind.Hardlink);
                     continue;
-                case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
+                case TarMemberKind.File when entry.Size == 0:
                     names.Check(name);
-                    if (entry.DataStream is { } data)
+                    continue;
+                case TarMemberKind.File:
+                    names.Check(name);
+                    var data = reader.Data;
+                    // torch's legacy tar: these two members interleave pickles with raw storage and shape bytes.
+                    Action scan = name switch
                     {
-                        // torch's legacy tar: these two members interleave pickles with raw storage and shape bytes.
-                        Action scan = name switch
-                        {
-                            LegacyTorchTarReader.StoragesMember => () => LegacyTorchTarReader.ScanStorages(context, data, memberPath),
-                            LegacyTorchTarReader.TensorsMember => () => LegacyTorchTarReader.ScanTensors(context, data, memberPath),
-                            // NeMo's model_config.yaml: its targets are imported and called on restore.
-                            _ when NemoReader.IsConfig(name) => () => NemoReader.ScanConfig(context, data, memberPath),
-                            _ => () => context.Route(data, memberPath, name, depth + 1),
-                        };
-                        if (NemoReader.IsConfig(name))
-                        {
-                            format = "nemo";
-                        }
-                        context.Guarded(memberPath, scan);
+                        LegacyTorchTarReader.StoragesMember => () => LegacyTorchTarReader.ScanStorages(context, data, memberPath),
+                        LegacyTorchTarReader.TensorsMember => () => LegacyTorchTarReader.ScanTensors(context, data, memberPath),
+                        // NeMo's model_config.yaml: its targets are imported and called on restore.
+                        _ when NemoReader.IsConfig(name) => () => NemoReader.ScanConfig(context, data, memberPath),
+                        _ => () => context.Route(data, memberPath, name, depth + 1),
+                    };
+                    if (NemoReader.IsConfig(name))
+                    {
+                        format = "nemo";
                     }
+                    context.Guarded(memberPath, scan);
                     continue;
                 default:
-                    names.CheckSpecial(name, entry.EntryType.ToString());
+                    names.CheckSpecial(name, SpecialKind(entry.TypeFlag));
                     continue;
             }
         }
         return format;
     }
+
+    private static string SpecialKind(char type) => type switch
+    {
+        '3' => "CharacterDevice",
+        '4' => "BlockDevice",
+        '6' => "Fifo",
+        'S' => "SparseFile",
+        _ => $"tar entry of type '{(type == 0 ? "\\0" : type.ToString())}'",
+    };
 }

@@ -26,8 +26,8 @@ internal static class ContentUnderTest
         content.Position = 0;
         var report = await new ModelScanner().ScanAsync(content, "", CancellationToken.None);
         return Combine(content.Length,
-            new CheckResult(nameof(ArchiveSafetyActivity), archive, Archive: format),
-            new CheckResult(nameof(InstallTimeCodeActivity), installTime, IsWheel: isWheel),
+            new CheckResult(ContentChecks.ArchiveSafetyCheck, archive, Archive: format),
+            new CheckResult(ContentChecks.InstallTimeCodeCheck, installTime, IsWheel: isWheel),
             new CheckResult(nameof(ModelContentActivity), ModelContentFindings.From(report), ModelFormat: report.Format));
     }
 

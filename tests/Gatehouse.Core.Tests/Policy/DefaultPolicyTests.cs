@@ -16,9 +16,9 @@ public class DefaultPolicyTests
     /// <summary>The decision for a wheel whose checks reported <paramref name="results"/>.</summary>
     private static PolicyOutcome Decide(params CheckResult[] results) => DecidePyPI(Combine(100, results), "demo-1.0-py3-none-any.whl");
 
-    private static CheckResult Archive(params Finding[] findings) => new(nameof(ArchiveSafetyActivity), findings, Archive: ArchiveFormat.Zip);
+    private static CheckResult Archive(params Finding[] findings) => new(ContentChecks.ArchiveSafetyCheck, findings, Archive: ArchiveFormat.Zip);
 
-    private static CheckResult Install(params Finding[] findings) => new(nameof(InstallTimeCodeActivity), findings, IsWheel: true);
+    private static CheckResult Install(params Finding[] findings) => new(ContentChecks.InstallTimeCodeCheck, findings, IsWheel: true);
 
     private static CheckResult Model(params Finding[] findings) => new(nameof(ModelContentActivity), findings, ModelFormat: "zip");
 
@@ -86,7 +86,7 @@ public class DefaultPolicyTests
         var outcome = Decide(Install(Noted), Archive(), Model());
         Assert.Equal(Decision.Allowed, outcome.Decision);
         Assert.Equal(DeclarativePolicy.CleanRule, outcome.Rule);
-        Assert.Equal([Noted with { Check = nameof(InstallTimeCodeActivity) }], outcome.Considered);
+        Assert.Equal([Noted with { Check = ContentChecks.InstallTimeCodeCheck }], outcome.Considered);
     }
 
     [Fact]
@@ -95,7 +95,7 @@ public class DefaultPolicyTests
         var outcome = Decide(Archive());
         Assert.Equal(Decision.Quarantined, outcome.Decision);
         Assert.Equal(DeclarativePolicy.CheckFailedRule, outcome.Rule);
-        Assert.Contains(nameof(InstallTimeCodeActivity), outcome.Reason);
+        Assert.Contains(ContentChecks.InstallTimeCodeCheck, outcome.Reason);
     }
 
     [Fact]
@@ -119,7 +119,7 @@ public class DefaultPolicyTests
     [Fact]
     public void A_package_file_that_is_no_archive_or_not_the_one_its_name_promises_is_held()
     {
-        var data = Combine(100, new CheckResult(nameof(ArchiveSafetyActivity), []), Install(), Model() with { ModelFormat = "data" });
+        var data = Combine(100, new CheckResult(ContentChecks.ArchiveSafetyCheck, []), Install(), Model() with { ModelFormat = "data" });
         Assert.Equal(ArchiveSafety.Rules.Unreadable, DecidePyPI(data, "demo-1.0.tar.gz").Rule);
         Assert.Equal(ArchiveSafety.Rules.FormatMismatch, DecidePyPI(Combine(100, Archive(), Install(), Model()), "demo-1.0.tar.gz").Rule);
         // A model repository's file promises no archive at all.

@@ -217,7 +217,7 @@ public class PolicyLanguageTests
     {
         var policy = DeclarativePolicy.Default(TimeProvider.System);
         var context = PyPIFile("demo", "1.0");
-        var evil = Combine(100, new CheckResult(nameof(InstallTimeCodeActivity),
+        var evil = Combine(100, new CheckResult(ContentChecks.InstallTimeCodeCheck,
             [new Finding("install.pth-exec", Severity.Dangerous, "demo.pth runs code at every start", "demo.pth")], IsWheel: true));
         Assert.Equal(Decision.Allowed, policy.Evaluate(new PolicyInput(context, null), Now).Decision);
         var scanned = policy.Evaluate(new PolicyInput(context, evil), Now);

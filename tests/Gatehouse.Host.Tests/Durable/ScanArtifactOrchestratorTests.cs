@@ -45,14 +45,17 @@ public sealed class ScanArtifactOrchestratorTests(AzuriteStorage storage, ITestO
     {
         registry.AddOrchestrator<ScanArtifactOrchestrator>();
         registry.AddActivityFunc<ScanRequest, FetchOutcome>(nameof(FetchContentActivity), (_, _) => FetchOutcome.Fetched(1));
-        foreach (var check in ContentChecks.All)
+        foreach (var (activity, checks) in ContentChecks.Activities)
         {
-            registry.AddActivityFunc<CheckInput, CheckResult>(check, async (_, _) =>
+            registry.AddActivityFunc<CheckInput, CheckResult[]>(activity, async (_, _) =>
             {
                 var start = seen.Clock.Elapsed;
                 await Task.Delay(CheckTime);
-                seen.Checks.Enqueue((check, start, seen.Clock.Elapsed));
-                return new CheckResult(check, []);
+                foreach (var check in checks)
+                {
+                    seen.Checks.Enqueue((check, start, seen.Clock.Elapsed));
+                }
+                return [.. checks.Select(check => new CheckResult(check, []))];
             });
         }
         registry.AddActivityFunc<ArtifactReference, ReferenceFacts>(nameof(GatherReferenceFactsActivity), async (_, _) =>

@@ -1,6 +1,6 @@
-using System.Formats.Tar;
 using System.IO.Compression;
 using System.Runtime.CompilerServices;
+using Gatehouse.Scanning.Containers;
 
 namespace Gatehouse.Scans.Archives;
 
@@ -30,7 +30,8 @@ public enum MemberKind
 /// <param name="DeclaredSize">The uncompressed size the header claims (never trusted for allocation).</param>
 /// <param name="CompressedSize">Compressed size for zip members, else -1.</param>
 /// <param name="LinkTarget">Target of a link.</param>
-public sealed record ArchiveMember(string Path, MemberKind Kind, long DeclaredSize, long CompressedSize, string? LinkTarget);
+/// <param name="OversizedHeader">A tar name or pax record before it that was too large to read, described (see <see cref="BoundedTarReader"/>).</param>
+public sealed record ArchiveMember(string Path, MemberKind Kind, long DeclaredSize, long CompressedSize, string? LinkTarget, string? OversizedHeader = null);
 
 /// <summary>Walks zip and tar(.gz) members in one pass, handing each file's decompressed content to the caller.</summary>
 public static class ArchiveReader
@@ -155,12 +156,12 @@ public static class ArchiveReader
             case ArchiveFormat.Gzip:
             case ArchiveFormat.Tar:
                 await using (var decompressed = format == ArchiveFormat.Gzip ? new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true) : null)
-                await using (var tar = new TarReader(decompressed ?? stream, leaveOpen: true))
+                await using (var tar = new BoundedTarReader(decompressed ?? stream, leaveOpen: true))
                 {
-                    while (await tar.GetNextEntryAsync(copyData: false, cancellationToken) is { } entry)
+                    while (await tar.NextAsync(cancellationToken) is { } entry)
                     {
                         var member = TarMember(entry);
-                        yield return (member, member.Kind == MemberKind.File ? entry.DataStream ?? Stream.Null : null);
+                        yield return (member, member.Kind == MemberKind.File ? tar.Data : null);
                     }
                 }
                 break;
@@ -183,17 +184,16 @@ public static class ArchiveReader
         return new ArchiveMember(entry.FullName, kind, entry.Length, entry.CompressedLength, null);
     }
 
-    private static ArchiveMember TarMember(TarEntry entry)
+    private static ArchiveMember TarMember(TarMember entry)
     {
-        var kind = entry.EntryType switch
+        var kind = entry.Kind switch
         {
-            TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile => MemberKind.File,
-            // A pax global header carries attributes, not a file.
-            TarEntryType.Directory or TarEntryType.GlobalExtendedAttributes => MemberKind.Directory,
-            TarEntryType.SymbolicLink => MemberKind.Symlink,
-            TarEntryType.HardLink => MemberKind.Hardlink,
+            TarMemberKind.File => MemberKind.File,
+            TarMemberKind.Directory => MemberKind.Directory,
+            TarMemberKind.Symlink => MemberKind.Symlink,
+            TarMemberKind.Hardlink => MemberKind.Hardlink,
             _ => MemberKind.Special,
         };
-        return new ArchiveMember(entry.Name, kind, entry.Length, -1, string.IsNullOrEmpty(entry.LinkName) ? null : entry.LinkName);
+        return new ArchiveMember(entry.Name, kind, entry.Size, -1, entry.LinkName.Length == 0 ? null : entry.LinkName, entry.OversizedHeader);
     }
 }

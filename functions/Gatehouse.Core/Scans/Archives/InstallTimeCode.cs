@@ -69,12 +69,27 @@ public static partial class InstallTimeCode
 
     private static async Task<IReadOnlyList<Finding>> InspectAsync(Stream seekable, ArchiveFormat format, bool wheel, CancellationToken cancellationToken)
     {
-        var findings = new List<Finding>();
-        var installed = new List<(string Path, string Site)>();
-        var pending = new List<Finding>();
-        var startup = new HashSet<string>(StringComparer.Ordinal);
-        string? topLevel = null;
+        var inspector = new Inspector(wheel);
         await foreach (var (member, content) in ArchiveReader.ReadAsync(seekable, format, cancellationToken))
+        {
+            await inspector.VisitAsync(member, content, cancellationToken);
+        }
+        return inspector.Finish();
+    }
+
+    /// <summary>
+    /// The check as a visitor of an archive walk (<see cref="ArchiveSafety.WalkAsync"/>): it is handed each member in
+    /// turn, then <see cref="Finish"/> judges what needs the whole list.
+    /// </summary>
+    public sealed class Inspector(bool wheel) : IArchiveMemberVisitor
+    {
+        private readonly List<Finding> _findings = [];
+        private readonly List<(string Path, string Site)> _installed = [];
+        private readonly List<Finding> _pending = [];
+        private readonly HashSet<string> _startup = new(StringComparer.Ordinal);
+        private string? _topLevel;
+
+        public async Task VisitAsync(ArchiveMember member, Stream? content, CancellationToken cancellationToken)
         {
             var path = member.Path;
             // Where it lands: a wheel member relative to site-packages (null for scripts/headers/data), an sdist member
@@ -82,63 +97,69 @@ public static partial class InstallTimeCode
             var site = wheel ? SitePath(InstalledPath(path)) : SdistPath(InstalledPath(path));
             if (site is null || site.Length == 0)
             {
-                continue;
+                return;
             }
             var top = TopLevelName(site);
-            if (StartupModules.Contains(top) && startup.Add(top))
+            if (StartupModules.Contains(top) && _startup.Add(top))
             {
-                findings.Add(new Finding(Rules.SiteCustomize, wheel ? Severity.Dangerous : Severity.Suspicious,
+                _findings.Add(new Finding(Rules.SiteCustomize, wheel ? Severity.Dangerous : Severity.Suspicious,
                     $"{path} installs {top}, which runs at every interpreter start.", path));
             }
             if (content is null)
             {
-                continue;
+                return;
             }
-            installed.Add((path, site));
+            _installed.Add((path, site));
             var name = site[(site.LastIndexOf('/') + 1)..];
             if (name.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) && (!wheel || !site.Contains('/')))
             {
                 // Only .pth files in site-packages itself are read by site.py; an sdist decides that at build time.
-                await CheckPthAsync(path, content, wheel ? Severity.Dangerous : Severity.Suspicious, findings, cancellationToken);
+                await CheckPthAsync(path, content, wheel ? Severity.Dangerous : Severity.Suspicious, _findings, cancellationToken);
             }
             else if (wheel && site.EndsWith(".dist-info/top_level.txt", StringComparison.Ordinal) && !site[..^"/top_level.txt".Length].Contains('/'))
             {
                 using var reader = new StreamReader(content, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 4096, leaveOpen: true);
                 var buffer = new char[64 * 1024];
-                topLevel = new string(buffer, 0, await reader.ReadBlockAsync(buffer, cancellationToken));
+                _topLevel = new string(buffer, 0, await reader.ReadBlockAsync(buffer, cancellationToken));
             }
             else if (name.EndsWith(".py", StringComparison.OrdinalIgnoreCase))
             {
                 var isSetup = !wheel && site == "setup.py";
-                await CheckSourceAsync(path, content, isSetup, pending, cancellationToken);
+                await CheckSourceAsync(path, content, isSetup, _pending, cancellationToken);
             }
         }
-        var own = OwnTopLevelNames(installed.Select(m => m.Site), topLevel);
-        var sites = installed.Select(m => m.Site).ToHashSet(StringComparer.Ordinal);
-        foreach (var (path, site) in installed)
+
+        /// <summary>The findings, once every member was visited.</summary>
+        public IReadOnlyList<Finding> Finish()
         {
-            if (!BinarySuffixes.Any(s => site.EndsWith(s, StringComparison.OrdinalIgnoreCase)))
+            var findings = new List<Finding>(_findings);
+            var own = OwnTopLevelNames(_installed.Select(m => m.Site), _topLevel);
+            var sites = _installed.Select(m => m.Site).ToHashSet(StringComparer.Ordinal);
+            foreach (var (path, site) in _installed)
             {
-                continue;
+                if (!BinarySuffixes.Any(s => site.EndsWith(s, StringComparison.OrdinalIgnoreCase)))
+                {
+                    continue;
+                }
+                if (wheel && !own.Contains(TopLevelName(site)))
+                {
+                    findings.Add(new Finding(Rules.ForeignBinary, Severity.Suspicious, $"{path} is compiled code outside the distribution's own packages ({string.Join(", ", own.Order())}).", path));
+                }
+                else if ((site.EndsWith(".pyc", StringComparison.OrdinalIgnoreCase) || site.EndsWith(".pyo", StringComparison.OrdinalIgnoreCase)) && !sites.Contains(SourceOf(site)))
+                {
+                    findings.Add(new Finding(Rules.BytecodeWithoutSource, Severity.Suspicious, $"{path} is bytecode without its source.", path));
+                }
             }
-            if (wheel && !own.Contains(TopLevelName(site)))
+            // Obfuscation inside the package's own modules is noted; at the root, in setup.py or a stray module it decides.
+            var siteOf = _installed.GroupBy(m => m.Path).ToDictionary(g => g.Key, g => g.First().Site);
+            foreach (var f in _pending)
             {
-                findings.Add(new Finding(Rules.ForeignBinary, Severity.Suspicious, $"{path} is compiled code outside the distribution's own packages ({string.Join(", ", own.Order())}).", path));
+                var site = siteOf[f.Path!];
+                var ownModule = wheel && site.Contains('/') && own.Contains(TopLevelName(site));
+                findings.Add(ownModule ? f with { Severity = Severity.Info } : f);
             }
-            else if ((site.EndsWith(".pyc", StringComparison.OrdinalIgnoreCase) || site.EndsWith(".pyo", StringComparison.OrdinalIgnoreCase)) && !sites.Contains(SourceOf(site)))
-            {
-                findings.Add(new Finding(Rules.BytecodeWithoutSource, Severity.Suspicious, $"{path} is bytecode without its source.", path));
-            }
+            return findings;
         }
-        // Obfuscation inside the package's own modules is noted; at the root, in setup.py or a stray module it decides.
-        var siteOf = installed.GroupBy(m => m.Path).ToDictionary(g => g.Key, g => g.First().Site);
-        foreach (var f in pending)
-        {
-            var site = siteOf[f.Path!];
-            var ownModule = wheel && site.Contains('/') && own.Contains(TopLevelName(site));
-            findings.Add(ownModule ? f with { Severity = Severity.Info } : f);
-        }
-        return findings;
     }
 
     /// <summary>The path a member is written to: cut at NUL (as Python's file APIs do), empty and "." segments dropped.
