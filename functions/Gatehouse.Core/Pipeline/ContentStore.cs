@@ -18,9 +18,11 @@ public interface IContentStaging
 /// <summary>
 /// The content-addressed blobs, named by sha256: <c>staging</c> while a content is fetched and scanned, then
 /// <c>artifacts</c> (no findings) or <c>quarantine</c> (findings). A blob is committed to staging only when its digest
-/// matched (<see cref="StagingWriter"/>), so every blob in these containers is the content its name says.
+/// matched (<see cref="StagingWriter"/>), so every blob in these containers is the content its name says. While a content
+/// is staged, a local copy of the verified bytes (<see cref="LocalStagedCopies"/>) serves this process's checks until the
+/// content is placed.
 /// </summary>
-public sealed class ContentStore(GatehouseStorage storage) : IContentStaging
+public sealed class ContentStore(GatehouseStorage storage, LocalStagedCopies? copies = null) : IContentStaging
 {
     private const int ReadBuffer = 4 * 1024 * 1024;
 
@@ -33,8 +35,16 @@ public sealed class ContentStore(GatehouseStorage storage) : IContentStaging
 
     public async Task<bool> HoldsAsync(string sha256, CancellationToken cancellationToken) => await LocateAsync(sha256, cancellationToken) is not null;
 
-    public Task<StagingOutcome> WriteVerifiedAsync(Stream body, string sha256, long? expectedSize, CancellationToken cancellationToken) =>
-        StagingWriter.WriteVerifiedAsync(body, Staging(sha256), sha256, expectedSize, cancellationToken);
+    public async Task<StagingOutcome> WriteVerifiedAsync(Stream body, string sha256, long? expectedSize, CancellationToken cancellationToken)
+    {
+        using var copy = copies?.Begin(sha256, expectedSize);
+        var outcome = await StagingWriter.WriteVerifiedAsync(body, Staging(sha256), sha256, expectedSize, cancellationToken, copy: copy is null ? null : copy.WriteAsync);
+        if (outcome.IsVerified && copy is not null)
+        {
+            await copy.KeepAsync(outcome.Size);
+        }
+        return outcome;
+    }
 
     /// <summary>The container holding the content (staging first), or null when Gatehouse does not have it.</summary>
     public async Task<string?> LocateAsync(string sha256, CancellationToken cancellationToken)
@@ -49,9 +59,13 @@ public sealed class ContentStore(GatehouseStorage storage) : IContentStaging
         return null;
     }
 
-    /// <summary>Opens the content for a check, wherever it is (a repeated scan finds it already placed).</summary>
+    /// <summary>Opens the content for a check: the local copy made while staging it, else the blob wherever it is (a repeated scan finds it already placed).</summary>
     public async Task<Stream> OpenAsync(string sha256, CancellationToken cancellationToken)
     {
+        if (copies?.OpenRead(sha256) is { } local)
+        {
+            return local;
+        }
         foreach (var container in Places)
         {
             try
@@ -81,6 +95,8 @@ public sealed class ContentStore(GatehouseStorage storage) : IContentStaging
             await copy.WaitForCompletionAsync(cancellationToken);
         }
         var took = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        // Placed means checked: the local copy has served its purpose.
+        copies?.Remove(sha256);
         foreach (var other in Places.Where(p => p != container))
         {
             await Blob(other, sha256).DeleteIfExistsAsync(cancellationToken: cancellationToken);
