@@ -50,6 +50,7 @@ public static class GatehouseServiceCollectionExtensions
         // The pipeline and its decision hook.
         services.AddOptions<StagingOptions>().Bind(configuration.GetSection(StagingOptions.Section));
         services.AddSingleton<LocalStagedCopies>();
+        services.AddSingleton<LocalContentChecks>();
         services.AddSingleton<ContentStore>();
         services.AddSingleton<IContentStaging>(sp => sp.GetRequiredService<ContentStore>());
         services.AddSingleton<IFactsStore, FactsStore>();

@@ -11,8 +11,11 @@ public interface IContentStaging
     /// <summary>True when Gatehouse holds the content already, staged or placed.</summary>
     Task<bool> HoldsAsync(string sha256, CancellationToken cancellationToken);
 
-    /// <summary>Writes <paramref name="body"/> to staging, committed only when its sha256 (and size, when given) match.</summary>
-    Task<StagingOutcome> WriteVerifiedAsync(Stream body, string sha256, long? expectedSize, CancellationToken cancellationToken);
+    /// <summary>
+    /// Writes <paramref name="body"/> to staging, committed only when its sha256 (and size, when given) match.
+    /// <paramref name="verified"/> is told as soon as the bytes matched, before the commit: the content can be read from then on.
+    /// </summary>
+    Task<StagingOutcome> WriteVerifiedAsync(Stream body, string sha256, long? expectedSize, CancellationToken cancellationToken, Action? verified = null);
 }
 
 /// <summary>
@@ -35,15 +38,18 @@ public sealed class ContentStore(GatehouseStorage storage, LocalStagedCopies? co
 
     public async Task<bool> HoldsAsync(string sha256, CancellationToken cancellationToken) => await LocateAsync(sha256, cancellationToken) is not null;
 
-    public async Task<StagingOutcome> WriteVerifiedAsync(Stream body, string sha256, long? expectedSize, CancellationToken cancellationToken)
+    public async Task<StagingOutcome> WriteVerifiedAsync(Stream body, string sha256, long? expectedSize, CancellationToken cancellationToken, Action? verified = null)
     {
         using var copy = copies?.Begin(sha256, expectedSize);
-        var outcome = await StagingWriter.WriteVerifiedAsync(body, Staging(sha256), sha256, expectedSize, cancellationToken, copy: copy is null ? null : copy.WriteAsync);
-        if (outcome.IsVerified && copy is not null)
-        {
-            await copy.KeepAsync(outcome.Size);
-        }
-        return outcome;
+        return await StagingWriter.WriteVerifiedAsync(body, Staging(sha256), sha256, expectedSize, cancellationToken, copy: copy is null ? null : copy.WriteAsync,
+            verified: async size =>
+            {
+                if (copy is not null)
+                {
+                    await copy.KeepAsync(size);
+                }
+                verified?.Invoke();
+            });
     }
 
     /// <summary>The container holding the content (staging first), or null when Gatehouse does not have it.</summary>

@@ -82,6 +82,9 @@ public sealed class LocalStagedCopies : IDisposable
         }
     }
 
+    /// <summary>True when a verified local copy of <paramref name="sha256"/> is kept.</summary>
+    public bool Holds(string sha256) => _kept.ContainsKey(sha256);
+
     /// <summary>The verified local copy of <paramref name="sha256"/>, or null when there is none (or it is no longer whole).</summary>
     public Stream? OpenRead(string sha256)
     {

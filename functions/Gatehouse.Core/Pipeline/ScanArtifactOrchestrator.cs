@@ -3,8 +3,9 @@ using Microsoft.DurableTask;
 namespace Gatehouse.Pipeline;
 
 /// <summary>
-/// One content, one orchestration (instance id = sha256): fetch and stage it, run every content check and the
-/// gathering of the requester's remote facts in parallel, then record the facts and the decisions. A fetch that fails ends the orchestration without facts; a check that
+/// One content, one orchestration (instance id = sha256): gather the requester's remote facts while the content is
+/// fetched and staged and its checks run (in the fetch's process, see <see cref="FetchContentActivity"/>; a check that
+/// did not complete there runs as its own activity), then record the facts and the decisions. A fetch that fails ends the orchestration without facts; a check that
 /// keeps failing becomes an error in the facts, which decisions treat as failing closed.
 /// </summary>
 public sealed class ScanArtifactOrchestrator : TaskOrchestrator<ScanRequest, ScanOutcome>
@@ -13,14 +14,15 @@ public sealed class ScanArtifactOrchestrator : TaskOrchestrator<ScanRequest, Sca
 
     public override async Task<ScanOutcome> RunAsync(TaskOrchestrationContext context, ScanRequest input)
     {
+        var gathering = GatherAsync(context, input.Requester);
         var fetch = await context.CallActivityAsync<FetchOutcome>(nameof(FetchContentActivity), input, Retry);
         if (!fetch.Staged)
         {
             return ScanOutcome.NotFetched(input.Sha256, fetch);
         }
-        var checks = ContentChecks.All.Select(name => RunCheckAsync(context, name, new CheckInput(input.Sha256))).ToList();
-        var gathering = GatherAsync(context, input.Requester);
-        var results = await Task.WhenAll(checks);
+        var done = fetch.Checks ?? [];
+        var checks = ContentChecks.All.Where(name => done.All(r => r.Check != name)).Select(name => RunCheckAsync(context, name, new CheckInput(input.Sha256)));
+        CheckResult[] results = [.. done, .. await Task.WhenAll(checks)];
         return await context.CallActivityAsync<ScanOutcome>(nameof(RecordFactsActivity), new FactsInput(input, results, await gathering), Retry);
     }
 

@@ -18,8 +18,10 @@ public static class StagingWriter
     public const int DefaultBlocksInFlight = 4;
 
     /// <param name="copy">Given every block's bytes in order as they are hashed (the local copy the checks read); the bytes count only when the outcome is verified.</param>
+    /// <param name="verified">Called with the size once the whole body matched its digest and size, while the last blocks may still be staging.</param>
     public static async Task<StagingOutcome> WriteVerifiedAsync(Stream body, BlockBlobClient target, string expectedSha256, long? expectedSize, CancellationToken cancellationToken,
-        IDictionary<string, string>? metadata = null, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask>? copy = null, int blocksInFlight = DefaultBlocksInFlight)
+        IDictionary<string, string>? metadata = null, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask>? copy = null, Func<long, Task>? verified = null,
+        int blocksInFlight = DefaultBlocksInFlight)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(blocksInFlight, 1);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -61,6 +63,20 @@ public static class StagingWriter
                     await staging;
                 }
             }
+            var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
+            if (actual != expectedSha256)
+            {
+                return StagingOutcome.Mismatch($"sha256 {actual} differs from the index's {expectedSha256}");
+            }
+            if (expectedSize is { } size && size != total)
+            {
+                return StagingOutcome.Mismatch($"size {total} differs from the index's {size}");
+            }
+            if (verified is not null)
+            {
+                // The bytes are the promised ones: whoever reads the local copy may start while the last blocks are staged.
+                await verified(total);
+            }
             while (inFlight.TryPeek(out var oldest))
             {
                 await oldest.Staging;
@@ -76,15 +92,6 @@ public static class StagingWriter
                 ArrayPool<byte>.Shared.Return(buffer);
             }
             ArrayPool<byte>.Shared.Return(current);
-        }
-        var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
-        if (actual != expectedSha256)
-        {
-            return StagingOutcome.Mismatch($"sha256 {actual} differs from the index's {expectedSha256}");
-        }
-        if (expectedSize is { } size && size != total)
-        {
-            return StagingOutcome.Mismatch($"size {total} differs from the index's {size}");
         }
         await target.CommitBlockListAsync(blockIds, new Azure.Storage.Blobs.Models.CommitBlockListOptions { Metadata = metadata }, cancellationToken);
         return StagingOutcome.Verified(total);
