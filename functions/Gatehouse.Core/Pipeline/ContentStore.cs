@@ -2,6 +2,7 @@ using Azure;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
 using Gatehouse.Storage;
+using Microsoft.Extensions.Options;
 
 namespace Gatehouse.Pipeline;
 
@@ -25,8 +26,10 @@ public interface IContentStaging
 /// is staged, a local copy of the verified bytes (<see cref="LocalStagedCopies"/>) serves this process's checks until the
 /// content is placed.
 /// </summary>
-public sealed class ContentStore(GatehouseStorage storage, LocalStagedCopies? copies = null) : IContentStaging
+public sealed class ContentStore(GatehouseStorage storage, LocalStagedCopies? copies = null, IOptions<StagingOptions>? options = null) : IContentStaging
 {
+    private readonly int _blocksInFlight = options?.Value.BlocksInFlight ?? StagingWriter.DefaultBlocksInFlight;
+
     private const int ReadBuffer = 4 * 1024 * 1024;
 
     private static readonly string[] Places =
@@ -42,7 +45,7 @@ public sealed class ContentStore(GatehouseStorage storage, LocalStagedCopies? co
     {
         using var copy = copies?.Begin(sha256, expectedSize);
         return await StagingWriter.WriteVerifiedAsync(body, Staging(sha256), sha256, expectedSize, cancellationToken, copy: copy is null ? null : copy.WriteAsync,
-            verified: async size =>
+            blocksInFlight: _blocksInFlight, verified: async size =>
             {
                 if (copy is not null)
                 {

@@ -18,6 +18,15 @@ public sealed class StagingOptions
 
     /// <summary>Where the copies are written; empty means a folder under the system's temp folder.</summary>
     public string LocalCopyDirectory { get; set; } = "";
+
+    /// <summary>Blocks of one blob staged at once (Azure Storage takes them in parallel); 1 stages them one after another.</summary>
+    public int BlocksInFlight { get; set; } = StagingWriter.DefaultBlocksInFlight;
+
+    /// <summary>
+    /// Whether the content checks run in the fetch's process as soon as the bytes are verified (one Durable round less
+    /// before the verdict); false schedules each as its own activity after the fetch.
+    /// </summary>
+    public bool ChecksWithFetch { get; set; } = true;
 }
 
 /// <summary>

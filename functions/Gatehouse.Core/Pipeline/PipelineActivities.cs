@@ -3,6 +3,7 @@ using Gatehouse.Scans.Archives;
 using Gatehouse.Storage;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Gatehouse.Telemetry;
 
 namespace Gatehouse.Pipeline;
@@ -13,9 +14,11 @@ namespace Gatehouse.Pipeline;
 /// the last blocks are still being staged, or on the blob once staged. The scan holds the content's claim from here
 /// until its facts are recorded; a fetch that fails gives it up.
 /// </summary>
-public sealed class FetchContentActivity(ContentFetcher fetcher, IScanClaims claims, LocalContentChecks checks, LocalStagedCopies copies)
+public sealed class FetchContentActivity(ContentFetcher fetcher, IScanClaims claims, LocalContentChecks checks, LocalStagedCopies copies, IOptions<StagingOptions> options)
     : TaskActivity<ScanRequest, FetchOutcome>
 {
+    private readonly bool _checks = options.Value.ChecksWithFetch;
+
     public override async Task<FetchOutcome> RunAsync(TaskActivityContext context, ScanRequest input)
     {
         await claims.TakeAsync(input.Sha256, context.InstanceId, CancellationToken.None);
@@ -28,7 +31,7 @@ public sealed class FetchContentActivity(ContentFetcher fetcher, IScanClaims cla
         try
         {
             outcome = await fetcher.FetchAsync(input.Requester, CancellationToken.None,
-                verified: () => checking = copies.Holds(input.Sha256) ? checks.RunAsync(context.InstanceId, input.Sha256) : null);
+                verified: () => checking = _checks && copies.Holds(input.Sha256) ? checks.RunAsync(context.InstanceId, input.Sha256) : null);
         }
         catch when (checking is not null)
         {
@@ -43,7 +46,7 @@ public sealed class FetchContentActivity(ContentFetcher fetcher, IScanClaims cla
             await claims.ReleaseAsync(input.Sha256, CancellationToken.None);
             return outcome;
         }
-        return outcome with { Checks = await (checking ?? checks.RunAsync(context.InstanceId, input.Sha256)) };
+        return _checks ? outcome with { Checks = await (checking ?? checks.RunAsync(context.InstanceId, input.Sha256)) } : outcome;
     }
 }
 
