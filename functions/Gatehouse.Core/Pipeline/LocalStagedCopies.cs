@@ -165,20 +165,20 @@ public sealed class LocalStagedCopies : IDisposable
     internal bool Keep(string sha256, string partial, long size)
     {
         var path = Path.Combine(Directory, sha256);
+        if (_kept.ContainsKey(sha256))
+        {
+            return false;
+        }
         try
         {
-            File.Move(partial, path, overwrite: true);
+            File.Move(partial, path, overwrite: false);
         }
         catch (IOException e)
         {
             _log.LogWarning(e, "The local copy of {Sha256} could not be kept; the checks read the staged blob", sha256);
             return false;
         }
-        if (_kept.TryAdd(sha256, new Kept(path, size)))
-        {
-            return true;
-        }
-        return false;
+        return _kept.TryAdd(sha256, new Kept(path, size));
     }
 
     internal static void TryDelete(string path)
