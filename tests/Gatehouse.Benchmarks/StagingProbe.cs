@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Specialized;
 using Gatehouse.Pipeline;
 
 namespace Gatehouse.Benchmarks;
