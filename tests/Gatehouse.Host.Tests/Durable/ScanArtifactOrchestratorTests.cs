@@ -10,7 +10,8 @@ namespace Gatehouse.Host.Tests.Durable;
 
 /// <summary>
 /// <see cref="ScanArtifactOrchestrator"/> on the real durable backend (Azure Storage on Azurite), its activities replaced
-/// by recording fakes under the product's names: the remote's facts are gathered while the checks run, not after them,
+/// by recording fakes under the product's names: the remote's facts are gathered while the content is fetched (and, in
+/// the product, checked in the fetch's process), not after,
 /// and reach the recording activity whole through Durable's serialisation; a gathering that fails leaves the decision
 /// to gather them itself.
 /// </summary>
@@ -90,15 +91,15 @@ public sealed class ScanArtifactOrchestratorTests(AzuriteStorage storage, ITestO
     }
 
     [Fact]
-    public async Task The_remote_facts_are_gathered_while_the_checks_run_and_reach_the_decision_whole()
+    public async Task The_remote_facts_are_gathered_while_the_content_is_fetched_and_reach_the_decision_whole()
     {
         var (done, seen) = await RunAsync(gatheringFails: false);
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
         Assert.Equal(ContentChecks.All.Order(), seen.Checks.Select(c => c.Check).Order());
-        // Overlap: the gathering began before the last check ended, and ended after the first check began.
-        Assert.True(seen.GatherStart < seen.Checks.Max(c => c.End), $"gathering began at {seen.GatherStart}, after every check ended");
-        Assert.True(seen.GatherEnd > seen.Checks.Min(c => c.Start), $"gathering ended at {seen.GatherEnd}, before any check began");
+        // Overlap: the gathering began before the fetch ended, and ended after it began.
+        Assert.True(seen.GatherStart < seen.FetchEnd, $"gathering began at {seen.GatherStart}, after the fetch ended at {seen.FetchEnd}");
+        Assert.True(seen.GatherEnd > seen.FetchStart, $"gathering ended at {seen.GatherEnd}, before the fetch began at {seen.FetchStart}");
         var facts = seen.Recorded!.RequesterFacts!;
         Assert.Equal(Gathered.Project, facts.Project);
         Assert.Equal(Gathered.Version, facts.Version);
