@@ -13,23 +13,7 @@ public static class ArchiveSafetyCommand
     {
         var parsed = BenchmarkDotNetArgs.Parse(args);
         var summary = BenchmarkRunner.Run<ArchiveSafetyBenchmarks>(parsed.Config(2, 10), parsed.PassThrough);
-        var cases = new JsonArray();
-        foreach (var report in summary.Reports)
-        {
-            if (report.ResultStatistics is not { } stats)
-            {
-                continue;
-            }
-            cases.Add(new JsonObject
-            {
-                ["method"] = report.BenchmarkCase.Descriptor.WorkloadMethodDisplayInfo.Trim('\''),
-                ["payload"] = (string)report.BenchmarkCase.Parameters["Payload"],
-                ["medianMs"] = Results.Round(stats.Median / 1e6, 2),
-                ["meanMs"] = Results.Round(stats.Mean / 1e6, 2),
-                ["stdDevMs"] = Results.Round(stats.StandardDeviation / 1e6, 2),
-                ["MBps"] = Results.Round(ArchiveSafetyBenchmarks.PayloadBytes / 1e6 / (stats.Median / 1e9)),
-            });
-        }
+        var cases = Results.BenchmarkCases(summary, _ => ArchiveSafetyBenchmarks.PayloadBytes, (json, c) => json["payload"] = (string)c.Parameters["Payload"]);
         if (cases.Count == 0)
         {
             Console.Error.WriteLine("BenchmarkDotNet produced no results.");
