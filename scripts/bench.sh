@@ -2,13 +2,19 @@
 # Measures Gatehouse against its performance targets on this machine. Starts a private Azurite, the upstream simulator
 # and the standalone host on free ports, runs each measurement, prints one table, and stops everything it started.
 #   scripts/bench.sh                        # everything: about 10 minutes on 2 cores and up to ~25 GB of temporary disk
-#   scripts/bench.sh --only index,coldmiss  # some of: hash, index, coldmiss, throughput, memory, scanner, densepickle,
-#                                           # hflfs, prefetch, policy, policyindex, osvimport, upload, rescan, console
+#   scripts/bench.sh --only index,coldmiss  # some of: hash, archivesafety, index, coldmiss, staging, throughput, memory,
+#                                           # scanner, densepickle, hflfs, prefetch, policy, policyindex, osvimport, upload,
+#                                           # rescan, console
 #   scripts/bench.sh --no-build             # use the Release binaries already built
 # Results (JSON per measurement, wrk output, host logs, report.md) go to .gatehouse/bench/<time>/; temporary data
 # (Azurite, synthetic wheels, the scanner's pickle and checkpoint) is deleted at the end unless BENCH_KEEP=1.
 # Sizes: BENCH_COLD_BYTES (50000000), BENCH_COLD_RUNS (3), BENCH_THROUGHPUT_BYTES (1 GiB), BENCH_MEMORY_BYTES (2 GiB),
 # BENCH_REPEAT (3), BENCH_WRK_SECONDS (15). Installs wrk and nginx-light with apt-get when they are missing.
+# coldmiss also runs BENCH_COLD_BIG_RUNS (1) wheels of BENCH_COLD_BIG_BYTES (537000000), and runs every cold case twice, side by
+# side: first on a host with the cold path's new parts turned off (one block in flight, no local copy, each check its own
+# activity after the fetch), then on the default host; the report gives TTFB ÷ fetch for each (target ≤ 1.3).
+# archivesafety: the archive check over a 50 MB wheel of random data in memory, stored, deflate-6 and deflate-1 (BenchmarkDotNet).
+# staging: StagingWriter staging BENCH_STAGING_BYTES (200000000) from memory into Azurite, 1 block in flight vs 4, BENCH_STAGING_RUNS (3).
 # hflfs: one synthetic safetensors file of BENCH_HF_LFS_BYTES (5000000000) through /hf resolve on a fresh host, cold then
 # warm, host RSS sampled throughout (PASS/FAIL against 300 MB); ~10 GB of Azurite disk at the default size.
 # prefetch: two synthetic 20-file repos (2 small text files, 8 pickles of mean BENCH_PREFETCH_PICKLE_BYTES (12000000),
@@ -41,13 +47,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$GATEHOUSE_ROOT/scripts/lib/azurite.sh"
 cd "$GATEHOUSE_ROOT"
 
-only="hash,index,coldmiss,throughput,memory,scanner,densepickle,hflfs,prefetch,policy,policyindex,osvimport,upload,rescan,console"
+only="hash,archivesafety,index,coldmiss,staging,throughput,memory,scanner,densepickle,hflfs,prefetch,policy,policyindex,osvimport,upload,rescan,console"
 build=true
 while (($# > 0)); do
   case "$1" in
     --only) only="$2"; shift ;;
     --no-build) build=false ;;
-    -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,44p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -61,6 +67,10 @@ size_label() { # 1073741824 -> "1 GiB", 50000000 -> "50 MB"
 
 cold_bytes="${BENCH_COLD_BYTES:-50000000}"
 cold_runs="${BENCH_COLD_RUNS:-3}"
+cold_big_bytes="${BENCH_COLD_BIG_BYTES:-537000000}"
+cold_big_runs="${BENCH_COLD_BIG_RUNS:-1}"
+staging_bytes="${BENCH_STAGING_BYTES:-200000000}"
+staging_runs="${BENCH_STAGING_RUNS:-3}"
 upload_bytes="${BENCH_UPLOAD_BYTES:-100000000}"
 upload_runs="${BENCH_UPLOAD_RUNS:-3}"
 upload_watch_seconds="${BENCH_UPLOAD_WATCH_SECONDS:-5}"
@@ -155,6 +165,13 @@ if wants hash; then
   grep -A8 '^| Method' "$results/hash.log" || true
 fi
 
+if wants archivesafety; then
+  note_load archivesafety
+  echo "== 4c. archive safety over a 50 MB wheel of random data (BenchmarkDotNet): stored, deflate-6, deflate-1"
+  "${bench[@]}" archivesafety --out "$results/archivesafety.json" --artifacts "$work/bdn" >"$results/archivesafety.log" 2>&1 || { tail -40 "$results/archivesafety.log"; exit 1; }
+  grep -A14 '^| Method' "$results/archivesafety.log" || true
+fi
+
 if wants scanner; then
   note_load scanner
   echo "== 5. model scanner (BenchmarkDotNet): the 200,000-entry dict pickle, and a ~122 MB PyTorch checkpoint against sha256"
@@ -204,7 +221,7 @@ if wants policy; then
   grep -A5 '^| Method' "$results/policy.log" || true
 fi
 
-if wants index || wants coldmiss || wants throughput || wants memory || wants hflfs || wants prefetch || wants policyindex || wants osvimport || wants upload \
+if wants index || wants coldmiss || wants staging || wants throughput || wants memory || wants hflfs || wants prefetch || wants policyindex || wants osvimport || wants upload \
   || wants rescan || wants console; then
   echo "== starting Azurite, the upstream simulator and Gatehouse"
   azurite_install
@@ -309,17 +326,43 @@ NGINX
   nginx_pid=""
 fi
 
+if wants staging; then
+  note_load staging
+  echo "== 4d. staging $staging_bytes bytes into Azurite: 1 block in flight vs 4"
+  "${bench[@]}" staging --connection-string "$AzureWebJobsStorage" --size "$staging_bytes" --runs "$staging_runs" --out "$results/staging.json"
+fi
+
+# cold_cases TAG LABEL: the small and the big cold misses on the running host, each a fresh wheel.
+cold_cases() {
+  local tag="$1" label="$2" i
+  for ((i = 1; i <= cold_runs; i++)); do
+    "${bench[@]}" coldmiss --gatehouse "$gatehouse" --token "$token" --simulator "$simulator" --project "bench-cold-$tag-$i" --version 1.0.0 \
+      --size "$cold_bytes" --log "$host_log" --connection-string "$AzureWebJobsStorage" --label "$(size_label "$cold_bytes") #$i, $label" --series "small-$tag" \
+      --out "$results/coldmiss-1-$tag-small-$i.json"
+  done
+  for ((i = 1; i <= cold_big_runs; i++)); do
+    "${bench[@]}" coldmiss --gatehouse "$gatehouse" --token "$token" --simulator "$simulator" --project "bench-cold-big-$tag-$i" --version 1.0.0 \
+      --size "$cold_big_bytes" --log "$host_log" --connection-string "$AzureWebJobsStorage" --label "$(size_label "$cold_big_bytes") #$i, $label" --series "big-$tag" \
+      --out "$results/coldmiss-1-$tag-big-$i.json"
+  done
+}
+
+if wants coldmiss; then
+  note_load coldmiss-off
+  echo "== 4. cold miss, the cold path's new parts off: $cold_runs fresh wheels of $cold_bytes bytes, $cold_big_runs of $cold_big_bytes"
+  start_host coldmiss-off Gatehouse__Staging__BlocksInFlight=1 Gatehouse__Staging__LocalCopyMaxBytes=0 Gatehouse__Staging__ChecksWithFetch=false
+  cold_cases off "new parts off"
+  stop_host
+fi
+
 if wants coldmiss || wants throughput; then
   start_host main
 fi
 
 if wants coldmiss; then
   note_load coldmiss
-  echo "== 4. cold miss: $cold_runs fresh wheels of $cold_bytes bytes"
-  for ((i = 1; i <= cold_runs; i++)); do
-    "${bench[@]}" coldmiss --gatehouse "$gatehouse" --token "$token" --simulator "$simulator" --project "bench-cold-$i" --version 1.0.0 \
-      --size "$cold_bytes" --log "$host_log" --connection-string "$AzureWebJobsStorage" --label "$(size_label "$cold_bytes") #$i" --series small --out "$results/coldmiss-1-small-$i.json"
-  done
+  echo "== 4. cold miss, default settings: $cold_runs fresh wheels of $cold_bytes bytes, $cold_big_runs of $cold_big_bytes"
+  cold_cases on "default"
 fi
 
 if wants throughput; then

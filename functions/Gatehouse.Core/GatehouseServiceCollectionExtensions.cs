@@ -48,6 +48,9 @@ public static class GatehouseServiceCollectionExtensions
         AddUpstreamHttpClient(services, OsvRefresh.HttpClientName, o => o.Osv.UpstreamTimeoutSeconds);
 
         // The pipeline and its decision hook.
+        services.AddOptions<StagingOptions>().Bind(configuration.GetSection(StagingOptions.Section));
+        services.AddSingleton<LocalStagedCopies>();
+        services.AddSingleton<LocalContentChecks>();
         services.AddSingleton<ContentStore>();
         services.AddSingleton<IContentStaging>(sp => sp.GetRequiredService<ContentStore>());
         services.AddSingleton<IFactsStore, FactsStore>();

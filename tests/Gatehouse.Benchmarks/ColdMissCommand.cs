@@ -105,6 +105,8 @@ public static class ColdMissCommand
             ["scheduleMs"] = started is null ? null : Results.Round((started.Timestamp - download.StartedAt).TotalMilliseconds),
             ["dispatchMs"] = started is null ? null : Results.Round((fetchStart - started.Timestamp).TotalMilliseconds),
             ["fetchMs"] = Results.Round(fetchMs),
+            // The target: a cold file's first byte within 1.3× its fetch (transfer, sha256, staging) alone.
+            ["ttfbOverFetch"] = Results.Round(download.TtfbMs / fetchMs, 2),
             ["fetchMBps"] = Results.Round(wheel.Size / 1e6 / (fetchMs / 1000)),
             ["checksMs"] = checks,
             ["promoteMs"] = Results.Round(verdict.Number("PromoteMs")),

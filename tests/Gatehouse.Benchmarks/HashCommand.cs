@@ -14,24 +14,7 @@ public static class HashCommand
         var parsed = BenchmarkDotNetArgs.Parse(args);
         var output = parsed.Get("out");
         var summary = BenchmarkRunner.Run<Sha256Benchmarks>(parsed.Config(3, 15), parsed.PassThrough);
-        var cases = new JsonArray();
-        foreach (var report in summary.Reports)
-        {
-            if (report.ResultStatistics is not { } stats)
-            {
-                continue;
-            }
-            var bytes = (int)report.BenchmarkCase.Parameters["Bytes"];
-            cases.Add(new JsonObject
-            {
-                ["method"] = report.BenchmarkCase.Descriptor.WorkloadMethodDisplayInfo.Trim('\''),
-                ["bytes"] = bytes,
-                ["medianMs"] = Results.Round(stats.Median / 1e6, 2),
-                ["meanMs"] = Results.Round(stats.Mean / 1e6, 2),
-                ["stdDevMs"] = Results.Round(stats.StandardDeviation / 1e6, 2),
-                ["MBps"] = Results.Round(bytes / 1e6 / (stats.Median / 1e9)),
-            });
-        }
+        var cases = Results.BenchmarkCases(summary, c => (int)c.Parameters["Bytes"], (json, c) => json["bytes"] = (int)c.Parameters["Bytes"]);
         if (cases.Count == 0)
         {
             Console.Error.WriteLine("BenchmarkDotNet produced no results.");

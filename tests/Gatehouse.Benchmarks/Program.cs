@@ -9,6 +9,8 @@ try
     return command switch
     {
         "hash" => HashCommand.Run(rest),
+        "archivesafety" => ArchiveSafetyCommand.Run(rest),
+        "staging" => await StagingCommand.RunAsync(Arguments.Parse(rest)),
         "scanner" => await ScannerCommand.RunAsync(rest),
         "policy" => PolicyCommand.Run(rest),
         "policyindex" => await PolicyIndexCommand.RunAsync(Arguments.Parse(rest)),
@@ -40,6 +42,10 @@ static int Usage()
     Console.Error.WriteLine("""
         Gatehouse.Benchmarks <command> [options]    (scripts/bench.sh runs them all)
           hash [BenchmarkDotNet args]       SHA-256 (IncrementalHash) over 50 MB in memory
+          archivesafety [--out F] [BenchmarkDotNet args]
+                                            ArchiveSafety over a 50 MB wheel of random data (stored, deflate-6, deflate-1), in memory
+          staging    --connection-string CS [--size 200000000] [--runs 3] [--out F]
+                                            StagingWriter into the storage, 1 block in flight vs 4
           scanner [--pickle F] [--pickle-opcodes N] [--checkpoint F] [--checkpoint-source S] [--out F] [BenchmarkDotNet args]
                                             Gatehouse.Scanning: the 200,000-entry dict pickle, a PyTorch checkpoint vs sha256
           policy [--calls 200000] [--out F] [--artifacts DIR] [BenchmarkDotNet args]

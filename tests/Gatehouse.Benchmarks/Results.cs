@@ -34,4 +34,29 @@ public static class Results
     public static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
     public static double Round(double value, int digits = 1) => Math.Round(value, digits, MidpointRounding.AwayFromZero);
+
+    /// <summary>
+    /// One JSON case per BenchmarkDotNet report with statistics: the method, median, mean and deviation in ms, and MB/s of
+    /// <paramref name="bytes"/> at the median; <paramref name="describe"/> adds the case's own fields (its parameters).
+    /// </summary>
+    public static JsonArray BenchmarkCases(BenchmarkDotNet.Reports.Summary summary, Func<BenchmarkDotNet.Running.BenchmarkCase, long> bytes,
+        Action<JsonObject, BenchmarkDotNet.Running.BenchmarkCase> describe)
+    {
+        var cases = new JsonArray();
+        foreach (var report in summary.Reports)
+        {
+            if (report.ResultStatistics is not { } stats)
+            {
+                continue;
+            }
+            var result = new JsonObject { ["method"] = report.BenchmarkCase.Descriptor.WorkloadMethodDisplayInfo.Trim('\'') };
+            describe(result, report.BenchmarkCase);
+            result["medianMs"] = Round(stats.Median / 1e6, 2);
+            result["meanMs"] = Round(stats.Mean / 1e6, 2);
+            result["stdDevMs"] = Round(stats.StandardDeviation / 1e6, 2);
+            result["MBps"] = Round(bytes(report.BenchmarkCase) / 1e6 / (stats.Median / 1e9));
+            cases.Add(result);
+        }
+        return cases;
+    }
 }

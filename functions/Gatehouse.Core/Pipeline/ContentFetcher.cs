@@ -21,7 +21,8 @@ public sealed class ContentFetcher(IContentStaging staging, RemoteRegistry remot
     /// </summary>
     public static long BodyCap(long promisedSize) => promisedSize > 0 ? long.MaxValue : MaxUnpromisedBytes;
 
-    public async Task<FetchOutcome> FetchAsync(ArtifactReference reference, CancellationToken cancellationToken)
+    /// <param name="verified">Told as soon as the body matched its digest, before the staged blob is committed (see <see cref="IContentStaging"/>).</param>
+    public async Task<FetchOutcome> FetchAsync(ArtifactReference reference, CancellationToken cancellationToken, Action? verified = null)
     {
         if (await staging.HoldsAsync(reference.Sha256, cancellationToken))
         {
@@ -44,7 +45,7 @@ public sealed class ContentFetcher(IContentStaging staging, RemoteRegistry remot
         try
         {
             await using var body = await response.OpenBodyAsync(cancellationToken);
-            outcome = await staging.WriteVerifiedAsync(body, reference.Sha256, reference.Size > 0 ? reference.Size : null, cancellationToken);
+            outcome = await staging.WriteVerifiedAsync(body, reference.Sha256, reference.Size > 0 ? reference.Size : null, cancellationToken, verified);
         }
         catch (Exception e) when (e is IOException or HttpRequestException)
         {

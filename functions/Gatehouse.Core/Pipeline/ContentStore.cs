@@ -2,6 +2,7 @@ using Azure;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
 using Gatehouse.Storage;
+using Microsoft.Extensions.Options;
 
 namespace Gatehouse.Pipeline;
 
@@ -11,17 +12,24 @@ public interface IContentStaging
     /// <summary>True when Gatehouse holds the content already, staged or placed.</summary>
     Task<bool> HoldsAsync(string sha256, CancellationToken cancellationToken);
 
-    /// <summary>Writes <paramref name="body"/> to staging, committed only when its sha256 (and size, when given) match.</summary>
-    Task<StagingOutcome> WriteVerifiedAsync(Stream body, string sha256, long? expectedSize, CancellationToken cancellationToken);
+    /// <summary>
+    /// Writes <paramref name="body"/> to staging, committed only when its sha256 (and size, when given) match.
+    /// <paramref name="verified"/> is told as soon as the bytes matched, before the commit: the content can be read from then on.
+    /// </summary>
+    Task<StagingOutcome> WriteVerifiedAsync(Stream body, string sha256, long? expectedSize, CancellationToken cancellationToken, Action? verified = null);
 }
 
 /// <summary>
 /// The content-addressed blobs, named by sha256: <c>staging</c> while a content is fetched and scanned, then
 /// <c>artifacts</c> (no findings) or <c>quarantine</c> (findings). A blob is committed to staging only when its digest
-/// matched (<see cref="StagingWriter"/>), so every blob in these containers is the content its name says.
+/// matched (<see cref="StagingWriter"/>), so every blob in these containers is the content its name says. While a content
+/// is staged, a local copy of the verified bytes (<see cref="LocalStagedCopies"/>) serves this process's checks until the
+/// content is placed.
 /// </summary>
-public sealed class ContentStore(GatehouseStorage storage) : IContentStaging
+public sealed class ContentStore(GatehouseStorage storage, LocalStagedCopies? copies = null, IOptions<StagingOptions>? options = null) : IContentStaging
 {
+    private readonly int _blocksInFlight = options?.Value.BlocksInFlight ?? StagingWriter.DefaultBlocksInFlight;
+
     private const int ReadBuffer = 4 * 1024 * 1024;
 
     private static readonly string[] Places =
@@ -33,8 +41,19 @@ public sealed class ContentStore(GatehouseStorage storage) : IContentStaging
 
     public async Task<bool> HoldsAsync(string sha256, CancellationToken cancellationToken) => await LocateAsync(sha256, cancellationToken) is not null;
 
-    public Task<StagingOutcome> WriteVerifiedAsync(Stream body, string sha256, long? expectedSize, CancellationToken cancellationToken) =>
-        StagingWriter.WriteVerifiedAsync(body, Staging(sha256), sha256, expectedSize, cancellationToken);
+    public async Task<StagingOutcome> WriteVerifiedAsync(Stream body, string sha256, long? expectedSize, CancellationToken cancellationToken, Action? verified = null)
+    {
+        using var copy = copies?.Begin(sha256, expectedSize);
+        return await StagingWriter.WriteVerifiedAsync(body, Staging(sha256), sha256, expectedSize, cancellationToken, copy: copy is null ? null : copy.WriteAsync,
+            blocksInFlight: _blocksInFlight, verified: async size =>
+            {
+                if (copy is not null)
+                {
+                    await copy.KeepAsync(size);
+                }
+                verified?.Invoke();
+            });
+    }
 
     /// <summary>The container holding the content (staging first), or null when Gatehouse does not have it.</summary>
     public async Task<string?> LocateAsync(string sha256, CancellationToken cancellationToken)
@@ -49,9 +68,13 @@ public sealed class ContentStore(GatehouseStorage storage) : IContentStaging
         return null;
     }
 
-    /// <summary>Opens the content for a check, wherever it is (a repeated scan finds it already placed).</summary>
+    /// <summary>Opens the content for a check: the local copy made while staging it, else the blob wherever it is (a repeated scan finds it already placed).</summary>
     public async Task<Stream> OpenAsync(string sha256, CancellationToken cancellationToken)
     {
+        if (copies?.OpenRead(sha256) is { } local)
+        {
+            return local;
+        }
         foreach (var container in Places)
         {
             try
@@ -81,6 +104,8 @@ public sealed class ContentStore(GatehouseStorage storage) : IContentStaging
             await copy.WaitForCompletionAsync(cancellationToken);
         }
         var took = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        // Placed means checked: the local copy has served its purpose.
+        copies?.Remove(sha256);
         foreach (var other in Places.Where(p => p != container))
         {
             await Blob(other, sha256).DeleteIfExistsAsync(cancellationToken: cancellationToken);

@@ -3,16 +3,22 @@ using Gatehouse.Scans.Archives;
 using Gatehouse.Storage;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Gatehouse.Telemetry;
 
 namespace Gatehouse.Pipeline;
 
 /// <summary>
-/// Fetches and stages the content from the requester's remote (<see cref="ContentFetcher"/>). The scan holds the
-/// content's claim from here until its facts are recorded; a fetch that fails gives it up.
+/// Fetches and stages the content from the requester's remote (<see cref="ContentFetcher"/>), and runs the content
+/// checks in this process (<see cref="LocalContentChecks"/>): on the local copy as soon as the bytes are verified, while
+/// the last blocks are still being staged, or on the blob once staged. The scan holds the content's claim from here
+/// until its facts are recorded; a fetch that fails gives it up.
 /// </summary>
-public sealed class FetchContentActivity(ContentFetcher fetcher, IScanClaims claims) : TaskActivity<ScanRequest, FetchOutcome>
+public sealed class FetchContentActivity(ContentFetcher fetcher, IScanClaims claims, LocalContentChecks checks, LocalStagedCopies copies, IOptions<StagingOptions> options)
+    : TaskActivity<ScanRequest, FetchOutcome>
 {
+    private readonly bool _checks = options.Value.ChecksWithFetch;
+
     public override async Task<FetchOutcome> RunAsync(TaskActivityContext context, ScanRequest input)
     {
         await claims.TakeAsync(input.Sha256, context.InstanceId, CancellationToken.None);
@@ -20,14 +26,27 @@ public sealed class FetchContentActivity(ContentFetcher fetcher, IScanClaims cla
         span?.SetTag("gatehouse.sha256", input.Sha256);
         span?.SetTag("gatehouse.remote", input.Requester.Remote.Name);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var outcome = await fetcher.FetchAsync(input.Requester, CancellationToken.None);
+        Task<IReadOnlyList<CheckResult>>? checking = null;
+        FetchOutcome outcome;
+        try
+        {
+            outcome = await fetcher.FetchAsync(input.Requester, CancellationToken.None,
+                verified: () => checking = _checks && copies.Holds(input.Sha256) ? checks.RunAsync(context.InstanceId, input.Sha256) : null);
+        }
+        catch when (checking is not null)
+        {
+            // The commit failed after the checks began on the local copy: they end before the retry starts over.
+            await checking.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            throw;
+        }
         GatehouseTelemetry.FetchDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds,
             new KeyValuePair<string, object?>("remote", input.Requester.Remote.Name), new KeyValuePair<string, object?>("staged", outcome.Staged));
         if (!outcome.Staged)
         {
             await claims.ReleaseAsync(input.Sha256, CancellationToken.None);
+            return outcome;
         }
-        return outcome;
+        return _checks ? outcome with { Checks = await (checking ?? checks.RunAsync(context.InstanceId, input.Sha256)) } : outcome;
     }
 }
 

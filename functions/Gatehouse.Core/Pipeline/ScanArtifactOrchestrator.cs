@@ -3,8 +3,9 @@ using Microsoft.DurableTask;
 namespace Gatehouse.Pipeline;
 
 /// <summary>
-/// One content, one orchestration (instance id = sha256): fetch and stage it, run every content check and the
-/// gathering of the requester's remote facts in parallel, then record the facts and the decisions. A fetch that fails ends the orchestration without facts; a check that
+/// One content, one orchestration (instance id = sha256): gather the requester's remote facts while the content is
+/// fetched and staged and its checks run (in the fetch's process, see <see cref="FetchContentActivity"/>; a check that
+/// did not complete there runs as its own activity), then record the facts and the decisions. A fetch that fails ends the orchestration without facts; a check that
 /// keeps failing becomes an error in the facts, which decisions treat as failing closed.
 /// </summary>
 public sealed class ScanArtifactOrchestrator : TaskOrchestrator<ScanRequest, ScanOutcome>
@@ -13,14 +14,19 @@ public sealed class ScanArtifactOrchestrator : TaskOrchestrator<ScanRequest, Sca
 
     public override async Task<ScanOutcome> RunAsync(TaskOrchestrationContext context, ScanRequest input)
     {
+        var gathering = GatherAsync(context, input.Requester);
         var fetch = await context.CallActivityAsync<FetchOutcome>(nameof(FetchContentActivity), input, Retry);
         if (!fetch.Staged)
         {
             return ScanOutcome.NotFetched(input.Sha256, fetch);
         }
-        var checks = ContentChecks.Activities.Select(a => RunChecksAsync(context, a.Activity, a.Checks, new CheckInput(input.Sha256))).ToList();
-        var gathering = GatherAsync(context, input.Requester);
-        var results = (await Task.WhenAll(checks)).SelectMany(r => r).ToList();
+        // The checks that ran in the fetch's process are done; each activity that reports a check still missing runs,
+        // and only the checks missing are taken from it.
+        var done = fetch.Checks ?? [];
+        var checks = ContentChecks.Activities.Where(a => !a.Checks.All(check => done.Any(r => r.Check == check)))
+            .Select(a => RunChecksAsync(context, a.Activity, a.Checks, new CheckInput(input.Sha256)));
+        var ran = (await Task.WhenAll(checks)).SelectMany(r => r).Where(r => done.All(d => d.Check != r.Check));
+        CheckResult[] results = [.. done, .. ran];
         return await context.CallActivityAsync<ScanOutcome>(nameof(RecordFactsActivity), new FactsInput(input, results, await gathering), Retry);
     }
 

@@ -22,8 +22,11 @@ public enum FetchProblem
     DigestMismatch,
 }
 
-/// <summary>Output of <see cref="FetchContentActivity"/>: staged (or already there), or why not.</summary>
-public sealed record FetchOutcome(bool Staged, FetchProblem? Problem, string? Message, double FetchMs)
+/// <summary>
+/// Output of <see cref="FetchContentActivity"/>: staged (or already there), or why not; with the results of the checks
+/// that ran in the fetch's process (<see cref="LocalContentChecks"/>), which the orchestration then does not schedule.
+/// </summary>
+public sealed record FetchOutcome(bool Staged, FetchProblem? Problem, string? Message, double FetchMs, IReadOnlyList<CheckResult>? Checks = null)
 {
     public static FetchOutcome Present() => new(true, null, null, 0);
 

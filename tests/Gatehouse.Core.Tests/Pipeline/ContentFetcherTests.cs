@@ -140,7 +140,7 @@ public sealed class ContentFetcherTests
 
         public Task<bool> HoldsAsync(string sha256, CancellationToken cancellationToken) => Task.FromResult(Staged.ContainsKey(sha256));
 
-        public async Task<StagingOutcome> WriteVerifiedAsync(Stream body, string sha256, long? expectedSize, CancellationToken cancellationToken)
+        public async Task<StagingOutcome> WriteVerifiedAsync(Stream body, string sha256, long? expectedSize, CancellationToken cancellationToken, Action? verified = null)
         {
             using var buffer = new MemoryStream();
             await body.CopyToAsync(buffer, cancellationToken);
@@ -153,6 +153,7 @@ public sealed class ContentFetcherTests
             {
                 return StagingOutcome.Mismatch("sha256 differs");
             }
+            verified?.Invoke();
             Staged[sha256] = bytes;
             return StagingOutcome.Verified(bytes.Length);
         }

@@ -10,7 +10,8 @@ namespace Gatehouse.Host.Tests.Durable;
 
 /// <summary>
 /// <see cref="ScanArtifactOrchestrator"/> on the real durable backend (Azure Storage on Azurite), its activities replaced
-/// by recording fakes under the product's names: the remote's facts are gathered while the checks run, not after them,
+/// by recording fakes under the product's names: the remote's facts are gathered while the content is fetched (and, in
+/// the product, checked in the fetch's process), not after,
 /// and reach the recording activity whole through Durable's serialisation; a gathering that fails leaves the decision
 /// to gather them itself.
 /// </summary>
@@ -38,13 +39,21 @@ public sealed class ScanArtifactOrchestratorTests(AzuriteStorage storage, ITestO
         public readonly ConcurrentQueue<(string Check, TimeSpan Start, TimeSpan End)> Checks = new();
         public TimeSpan GatherStart = TimeSpan.MaxValue;
         public TimeSpan GatherEnd = TimeSpan.MaxValue;
+        public TimeSpan FetchStart = TimeSpan.MaxValue;
+        public TimeSpan FetchEnd = TimeSpan.MaxValue;
         public FactsInput? Recorded;
     }
 
-    private static void Register(DurableTaskRegistry registry, Recorder seen, bool gatheringFails)
+    private static void Register(DurableTaskRegistry registry, Recorder seen, bool gatheringFails, IReadOnlyList<CheckResult>? checkedWithFetch)
     {
         registry.AddOrchestrator<ScanArtifactOrchestrator>();
-        registry.AddActivityFunc<ScanRequest, FetchOutcome>(nameof(FetchContentActivity), (_, _) => FetchOutcome.Fetched(1));
+        registry.AddActivityFunc<ScanRequest, FetchOutcome>(nameof(FetchContentActivity), async (_, _) =>
+        {
+            seen.FetchStart = seen.Clock.Elapsed;
+            await Task.Delay(CheckTime);
+            seen.FetchEnd = seen.Clock.Elapsed;
+            return FetchOutcome.Fetched(1) with { Checks = checkedWithFetch };
+        });
         foreach (var (activity, checks) in ContentChecks.Activities)
         {
             registry.AddActivityFunc<CheckInput, CheckResult[]>(activity, async (_, _) =>
@@ -72,10 +81,10 @@ public sealed class ScanArtifactOrchestratorTests(AzuriteStorage storage, ITestO
         });
     }
 
-    private async Task<(OrchestrationMetadata Done, Recorder Seen)> RunAsync(bool gatheringFails)
+    private async Task<(OrchestrationMetadata Done, Recorder Seen)> RunAsync(bool gatheringFails, IReadOnlyList<CheckResult>? checkedWithFetch = null)
     {
         var seen = new Recorder();
-        await using var app = await DurableTestApp.StartAsync(storage, output, "scan", r => Register(r, seen, gatheringFails));
+        await using var app = await DurableTestApp.StartAsync(storage, output, "scan", r => Register(r, seen, gatheringFails, checkedWithFetch));
         var sha = DurableTestApp.NewInstanceId("scan");
         var requester = new ArtifactReference(PyPIRemote.Pypi, new ReferenceKey("pypi:demo", "demo-1.0-py3-none-any.whl"), "demo 1.0", "demo-1.0-py3-none-any.whl", sha,
             100, "https://files.example/demo-1.0-py3-none-any.whl", "2026-11-30T08:00:00Z");
@@ -85,15 +94,15 @@ public sealed class ScanArtifactOrchestratorTests(AzuriteStorage storage, ITestO
     }
 
     [Fact]
-    public async Task The_remote_facts_are_gathered_while_the_checks_run_and_reach_the_decision_whole()
+    public async Task The_remote_facts_are_gathered_while_the_content_is_fetched_and_reach_the_decision_whole()
     {
         var (done, seen) = await RunAsync(gatheringFails: false);
 
         Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
         Assert.Equal(ContentChecks.All.Order(), seen.Checks.Select(c => c.Check).Order());
-        // Overlap: the gathering began before the last check ended, and ended after the first check began.
-        Assert.True(seen.GatherStart < seen.Checks.Max(c => c.End), $"gathering began at {seen.GatherStart}, after every check ended");
-        Assert.True(seen.GatherEnd > seen.Checks.Min(c => c.Start), $"gathering ended at {seen.GatherEnd}, before any check began");
+        // Overlap: the gathering began before the fetch ended, and ended after it began.
+        Assert.True(seen.GatherStart < seen.FetchEnd, $"gathering began at {seen.GatherStart}, after the fetch ended at {seen.FetchEnd}");
+        Assert.True(seen.GatherEnd > seen.FetchStart, $"gathering ended at {seen.GatherEnd}, before the fetch began at {seen.FetchStart}");
         var facts = seen.Recorded!.RequesterFacts!;
         Assert.Equal(Gathered.Project, facts.Project);
         Assert.Equal(Gathered.Version, facts.Version);
@@ -118,5 +127,22 @@ public sealed class ScanArtifactOrchestratorTests(AzuriteStorage storage, ITestO
         Assert.NotNull(seen.Recorded);
         Assert.Null(seen.Recorded.RequesterFacts);
         Assert.Equal(ContentChecks.All.Count, seen.Recorded.Results.Count);
+    }
+
+    [Fact]
+    public async Task Checks_that_ran_with_the_fetch_are_not_scheduled_again_and_the_others_are()
+    {
+        var ranWithFetch = ContentChecks.All.Take(ContentChecks.All.Count - 1)
+            .Select(check => new CheckResult(check, [new Gatehouse.Scans.Finding("test.with-fetch", Gatehouse.Scans.Severity.Suspicious, "found in the fetch's process", null)])).ToList();
+
+        var (done, seen) = await RunAsync(gatheringFails: false, ranWithFetch);
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        Assert.Equal([ContentChecks.All[^1]], seen.Checks.Select(c => c.Check));
+        Assert.Equal(ContentChecks.All.Order(), seen.Recorded!.Results.Select(r => r.Check).Order());
+        Assert.All(seen.Recorded.Results.Where(r => r.Check != ContentChecks.All[^1]), r => Assert.Equal("test.with-fetch", Assert.Single(r.Findings).Rule));
+        // The remote's facts are gathered while the content is fetched, not after.
+        Assert.True(seen.GatherStart < seen.FetchEnd, $"gathering began at {seen.GatherStart}, after the fetch ended at {seen.FetchEnd}");
+        Assert.NotNull(seen.Recorded.RequesterFacts);
     }
 }

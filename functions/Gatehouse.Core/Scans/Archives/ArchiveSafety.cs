@@ -1,3 +1,4 @@
+using System.Buffers;
 using Gatehouse.Configuration;
 
 namespace Gatehouse.Scans.Archives;
@@ -33,6 +34,8 @@ public sealed class ArchiveSafety
         /// <summary>A tar name or pax record too large to read: Python's tarfile, and pip with it, would load it whole.</summary>
         public const string OversizedHeader = Gatehouse.Scanning.Containers.BoundedTarReader.OversizedHeaderRule;
     }
+
+    private const int MeasureBuffer = 256 * 1024;
 
     private static readonly string[] NestedSuffixes = [".whl", ".zip", ".egg", ".jar", ".tar.gz", ".tgz", ".tar"];
 
@@ -182,6 +185,7 @@ public sealed class ArchiveSafety
         var expands = format != ArchiveFormat.Tar;
         FileStream? spool = null;
         long spooled = 0;
+        byte[]? buffer = null;
         try
         {
             if (nested && depth + 1 > _limits.MaxNestingDepth)
@@ -194,7 +198,8 @@ public sealed class ArchiveSafety
                 // Nested zips need seeking: spool to a temp file, bounded by the same limits and the check's temp budget.
                 spool = new FileStream(Path.GetTempFileName(), FileMode.Open, FileAccess.ReadWrite, FileShare.None, 81920, FileOptions.DeleteOnClose | FileOptions.Asynchronous);
             }
-            var buffer = new byte[81920];
+            // One large pooled buffer: a deflate stream's per-call cost dominates small reads (about 70 MB/s at 80 KiB).
+            buffer = ArrayPool<byte>.Shared.Rent(MeasureBuffer);
             // Bytes another check already read count as read here (it reads no nested archives, so a spool misses none).
             var size = content.Count;
             budget.Total += expands ? size : 0;
@@ -240,6 +245,10 @@ public sealed class ArchiveSafety
         }
         finally
         {
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
             if (spool is not null)
             {
                 await spool.DisposeAsync();
