@@ -57,7 +57,8 @@ public static class FuzzTargets
         Check(report.Findings);
     }
 
-    private static void Check(IReadOnlyList<ModelFinding> findings)
+    /// <summary>Throws <see cref="FuzzFaultException"/> when a finding says the scanner itself failed.</summary>
+    internal static void Check(IReadOnlyList<ModelFinding> findings)
     {
         if (findings.FirstOrDefault(f => FaultRules.Contains(f.Rule)) is { } fault)
         {
