@@ -157,7 +157,7 @@ public static class ArchiveReader
                 await using (var decompressed = format == ArchiveFormat.Gzip ? new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true) : null)
                 await using (var tar = new TarReader(decompressed ?? stream, leaveOpen: true))
                 {
-                    while (await tar.GetNextEntryAsync(copyData: false, cancellationToken) is { } entry)
+                    while (await NextTarEntryAsync(tar, cancellationToken) is { } entry)
                     {
                         var member = TarMember(entry);
                         yield return (member, member.Kind == MemberKind.File ? entry.DataStream ?? Stream.Null : null);
@@ -166,6 +166,22 @@ public static class ArchiveReader
                 break;
             default:
                 throw new InvalidDataException("not a zip or tar archive");
+        }
+    }
+
+    /// <summary>
+    /// The next tar entry. System.Formats.Tar throws OverflowException for a base-256 size or time field past its type
+    /// (found by fuzzing): that is a broken header, reported as one like the reader's other header errors.
+    /// </summary>
+    private static async ValueTask<TarEntry?> NextTarEntryAsync(TarReader tar, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await tar.GetNextEntryAsync(copyData: false, cancellationToken);
+        }
+        catch (OverflowException e)
+        {
+            throw new InvalidDataException($"A tar header field is out of range: {e.Message}", e);
         }
     }
 
