@@ -5,7 +5,8 @@
 #   scripts/fuzz.sh --list               # the targets and what each reads
 #   scripts/fuzz.sh --results            # the results table (tests/fuzz/RESULTS.md)
 #   scripts/fuzz.sh --save <target>      # after a run: the corpus becomes afl-cmin(corpus + new queue entries), and each
-#                                        # crash or hang is minimised (afl-tmin) into tests/fuzz/crashes/<target>/
+#                                        # crash or hang (the first GATEHOUSE_FUZZ_SAVE_CRASHES, 3) is minimised
+#                                        # (afl-tmin) into tests/fuzz/crashes/<target>/
 #   scripts/fuzz.sh --seed <target>      # a fresh corpus from the fixtures the model scanner tells as that target's
 #                                        # formats (files under 64 KiB), minimised with afl-cmin
 # The harness is published to $GATEHOUSE_FUZZ_DIR (.gatehouse/fuzz) and a copy of it is instrumented with the sharpfuzz
@@ -172,10 +173,14 @@ save() {
   local f
   for f in "$union"/*; do mv "$f" "$union/$(basename "$f" | tr ':,' '__')" 2>/dev/null || true; done
   minimise_into "$target" "$union"
-  local kind
+  local kind kept
   for kind in crashes hangs; do
+    kept=0
     for f in "$out/$kind"/id*; do
       [[ -f "$f" ]] || continue
+      # afl-tmin takes tens of seconds per input on a slow target, and one bug tends to make many crashes.
+      kept=$((kept + 1))
+      ((kept <= ${GATEHOUSE_FUZZ_SAVE_CRASHES:-3})) || break
       mkdir -p "$corpora/crashes/$target"
       local name
       name="$(basename "$f" | cut -d, -f1 | tr ':' '-')"
@@ -200,7 +205,7 @@ case "${1:-}" in
     known_target "${2:-}"; ensure_afl; afl_env; ensure_harness; seed "$2"
     ;;
   ""|-h|--help)
-    sed -n '2,14p' "$0"
+    sed -n '2,15p' "$0"
     ;;
   *)
     [[ $# -eq 2 ]] || die "usage: scripts/fuzz.sh <target> <seconds> (or --list, --results, --save <target>, --seed <target>)"

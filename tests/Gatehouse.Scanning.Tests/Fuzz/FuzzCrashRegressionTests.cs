@@ -1,6 +1,7 @@
 using System.Text;
 using Gatehouse.Configuration;
 using Gatehouse.Fuzz;
+using Gatehouse.Scanning.Tests.Containers;
 using Gatehouse.Scans.Archives;
 
 namespace Gatehouse.Scanning.Tests.Fuzz;
@@ -50,6 +51,36 @@ public sealed class FuzzCrashRegressionTests
         // What InstallTimeCodeActivity catches as "the archive could not be read".
         await Assert.ThrowsAsync<InvalidDataException>(() => InstallTimeCode.InspectAsync(new MemoryStream(tar), CancellationToken.None));
     }
+
+    [Fact]
+    public async Task A_keras_config_that_is_not_utf8_is_a_bad_config_not_a_scanner_error()
+    {
+        // The fuzzer's find: a byte 0xFF inside a JSON string parses, and reading the string threw InvalidOperationException.
+        byte[] config = [.. """{"class_name": "Sequential", "config": {"name": "a"""u8, 0xFF, .. "\"}}"u8];
+
+        var report = await TestContent.ScanAsync(KerasZip(config), "model.keras");
+
+        var bad = Assert.Single(report.Findings, f => f.Rule == "keras.bad-config");
+        Assert.Equal(ScanLevel.Invalid, bad.Level);
+        Assert.Contains("UTF-8", bad.Message);
+        Assert.DoesNotContain(report.Findings, f => f.Rule == "scan.error");
+    }
+
+    [Fact]
+    public async Task A_keras_config_string_with_a_lone_surrogate_escape_is_a_bad_config_not_a_scanner_error()
+    {
+        // Python's json.loads reads "\ud800"; .NET cannot make a string of it, so the config is reported unjudged.
+        var config = """{"class_name": "Sequential", "config": {"name": "\ud800"}}"""u8.ToArray();
+
+        var report = await TestContent.ScanAsync(KerasZip(config), "model.keras");
+
+        var bad = Assert.Single(report.Findings, f => f.Rule == "keras.bad-config");
+        Assert.Contains("cannot decode", bad.Message);
+        Assert.DoesNotContain(report.Findings, f => f.Rule == "scan.error");
+    }
+
+    private static byte[] KerasZip(byte[] config) =>
+        TestZip.Standard(("metadata.json", """{"keras_version": "3.8.0"}"""u8.ToArray()), ("config.json", config));
 
     /// <summary>One ustar header for "a.txt" with the given 12-byte size field and a correct checksum, then the end blocks.</summary>
     private static byte[] TarWithSizeField(byte[] size)
