@@ -53,6 +53,18 @@ public sealed class FuzzCrashRegressionTests
     }
 
     [Fact]
+    public async Task A_tar_member_larger_than_the_stream_can_seek_is_an_unreadable_archive_not_an_argument_error()
+    {
+        // 8 GiB in octal: skipping past it moves a MemoryStream beyond 2^31 - 1, which throws ArgumentOutOfRangeException.
+        var tar = TarWithSizeField("77777777777\0"u8.ToArray());
+
+        var (_, findings) = await new ArchiveSafety(new ArchiveLimits()).InspectAsync(new MemoryStream(tar), CancellationToken.None);
+
+        Assert.Contains(findings, f => f.Rule == ArchiveSafety.Rules.Unreadable && f.Message.Contains("out of range"));
+        await Assert.ThrowsAsync<InvalidDataException>(() => InstallTimeCode.InspectAsync(new MemoryStream(tar), CancellationToken.None));
+    }
+
+    [Fact]
     public async Task A_keras_config_that_is_not_utf8_is_a_bad_config_not_a_scanner_error()
     {
         // The fuzzer's find: a byte 0xFF inside a JSON string parses, and reading the string threw InvalidOperationException.

@@ -170,8 +170,9 @@ public static class ArchiveReader
     }
 
     /// <summary>
-    /// The next tar entry. System.Formats.Tar throws OverflowException for a base-256 size or time field past its type
-    /// (found by fuzzing): that is a broken header, reported as one like the reader's other header errors.
+    /// The next tar entry. System.Formats.Tar throws OverflowException for a base-256 size or time field past its type,
+    /// and skipping a member whose size runs past what a seekable stream can address throws ArgumentOutOfRangeException
+    /// (both found by fuzzing): that is a broken header, reported as one like the reader's other header errors.
     /// </summary>
     private static async ValueTask<TarEntry?> NextTarEntryAsync(TarReader tar, CancellationToken cancellationToken)
     {
@@ -179,7 +180,7 @@ public static class ArchiveReader
         {
             return await tar.GetNextEntryAsync(copyData: false, cancellationToken);
         }
-        catch (OverflowException e)
+        catch (Exception e) when (e is OverflowException or ArgumentOutOfRangeException)
         {
             throw new InvalidDataException($"A tar header field is out of range: {e.Message}", e);
         }
