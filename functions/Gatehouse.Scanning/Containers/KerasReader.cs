@@ -66,6 +66,12 @@ internal static class KerasReader
     /// <summary>Judges a <c>config.json</c> (or an H5 <c>model_config</c>) and every object nested in it.</summary>
     public static void ScanConfig(ScanContext context, byte[] json, string? path)
     {
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+        {
+            // Keras' json.loads decodes the bytes strictly and raises UnicodeDecodeError before building anything.
+            context.Add(Rules.BadConfig, ScanLevel.Invalid, "The model config is not valid UTF-8, so Keras cannot read it.", path);
+            return;
+        }
         JsonDocument document;
         try
         {
@@ -78,35 +84,49 @@ internal static class KerasReader
         }
         using (document)
         {
-            var pending = new Stack<JsonElement>();
-            pending.Push(document.RootElement);
-            while (pending.Count > 0)
+            try
             {
-                context.ThrowIfCancelled();
-                var element = pending.Pop();
-                switch (element.ValueKind)
-                {
-                    case JsonValueKind.Object:
-                        JudgeObject(context, element, path);
-                        foreach (var property in element.EnumerateObject())
-                        {
-                            pending.Push(property.Value);
-                        }
-                        break;
-                    case JsonValueKind.Array:
-                        foreach (var item in element.EnumerateArray())
-                        {
-                            pending.Push(item);
-                        }
-                        break;
-                    case JsonValueKind.String:
-                        var text = element.GetString()!;
-                        if (text.Contains("enable_unsafe_deserialization", StringComparison.Ordinal))
-                        {
-                            context.Add(Rules.UnsafeGadget, ScanLevel.Dangerous, $"The config names '{Shorten(text)}', which {Gadgets["enable_unsafe_deserialization"]}.", path);
-                        }
-                        break;
-                }
+                Walk(context, document.RootElement, path);
+            }
+            catch (InvalidOperationException e)
+            {
+                // A \uD800-style escape (a lone surrogate): Python reads it, .NET cannot make a string of it, so it is not judged.
+                context.Add(Rules.BadConfig, ScanLevel.Invalid, $"The model config holds a string the scanner cannot decode ({e.Message}); it was not judged.", path);
+            }
+        }
+    }
+
+    /// <summary>Judges every object and string of the config, depth first, without recursion.</summary>
+    private static void Walk(ScanContext context, JsonElement root, string? path)
+    {
+        var pending = new Stack<JsonElement>();
+        pending.Push(root);
+        while (pending.Count > 0)
+        {
+            context.ThrowIfCancelled();
+            var element = pending.Pop();
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.Object:
+                    JudgeObject(context, element, path);
+                    foreach (var property in element.EnumerateObject())
+                    {
+                        pending.Push(property.Value);
+                    }
+                    break;
+                case JsonValueKind.Array:
+                    foreach (var item in element.EnumerateArray())
+                    {
+                        pending.Push(item);
+                    }
+                    break;
+                case JsonValueKind.String:
+                    var text = element.GetString()!;
+                    if (text.Contains("enable_unsafe_deserialization", StringComparison.Ordinal))
+                    {
+                        context.Add(Rules.UnsafeGadget, ScanLevel.Dangerous, $"The config names '{Shorten(text)}', which {Gadgets["enable_unsafe_deserialization"]}.", path);
+                    }
+                    break;
             }
         }
     }
