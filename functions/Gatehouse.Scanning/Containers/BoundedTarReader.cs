@@ -288,6 +288,16 @@ public sealed class BoundedTarReader : IDisposable, IAsyncDisposable
     // The stream's end on a block boundary ends the archive (tarfile accepts a missing end marker); inside a block it is truncated.
     private static bool Complete(int read) => read == Block || (read == 0 ? false : throw new EndOfStreamException("The tar archive ends inside a header."));
 
+    // A seek past the end would succeed on a file and throw on a MemoryStream; either way the member's data is not there.
+    private void SeekPast(long count)
+    {
+        if (count > _stream.Length - _stream.Position)
+        {
+            throw new EndOfStreamException("The tar archive ends inside an entry.");
+        }
+        _stream.Seek(count, SeekOrigin.Current);
+    }
+
     private void Skip(long count)
     {
         if (count <= 0)
@@ -296,7 +306,7 @@ public sealed class BoundedTarReader : IDisposable, IAsyncDisposable
         }
         if (_stream.CanSeek)
         {
-            _stream.Seek(count, SeekOrigin.Current);
+            SeekPast(count);
             return;
         }
         var buffer = ArrayPool<byte>.Shared.Rent(81920);
@@ -322,7 +332,7 @@ public sealed class BoundedTarReader : IDisposable, IAsyncDisposable
         }
         if (_stream.CanSeek)
         {
-            _stream.Seek(count, SeekOrigin.Current);
+            SeekPast(count);
             return;
         }
         var buffer = ArrayPool<byte>.Shared.Rent(81920);

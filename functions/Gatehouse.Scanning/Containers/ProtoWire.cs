@@ -70,7 +70,8 @@ internal sealed class ProtoWire(byte[] message)
             {
                 var length = input.ReadLength();
                 var payload = next + (int)(input.Position - origin);
-                if (length > end - payload)
+                // A length varint past 2^31 reads as a negative int: as protobuf's parsers, that is no message.
+                if (length < 0 || length > end - payload)
                 {
                     throw new InvalidDataException($"Field {field} at offset {next} claims {length:N0} bytes, past the end of its message at {end}.");
                 }

@@ -808,6 +808,17 @@ public sealed class SavedModelReaderTests
         Assert.True(error is not null && ScanContext.IsBrokenContent(error), $"{error?.GetType().Name}: {error?.Message}");
     }
 
+    [Fact]
+    public void The_walker_refuses_a_length_past_two_to_the_31_as_protobuf_does()
+    {
+        // Field 6, length-delimited, length varint 0xFFFFFFFF0F: read as an int it is -1 (the property test's find).
+        byte[] message = [0x32, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0x08, 0x01];
+
+        var error = Record.Exception(() => new ProtoWire(message).ReadFields((_, _) => false));
+
+        Assert.True(error is not null && ScanContext.IsBrokenContent(error), $"{error?.GetType().Name}: {error?.Message}");
+    }
+
     private static bool Add(List<string> seen, string item)
     {
         seen.Add(item);
