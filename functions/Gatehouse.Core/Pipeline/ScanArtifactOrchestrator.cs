@@ -3,10 +3,13 @@ using Microsoft.DurableTask;
 namespace Gatehouse.Pipeline;
 
 /// <summary>
-/// One content, one orchestration (instance id = sha256): gather the requester's remote facts while the content is
-/// fetched and staged and its checks run (in the fetch's process, see <see cref="FetchContentActivity"/>; a check that
-/// did not complete there runs as its own activity), then record the facts and the decisions. A fetch that fails ends the orchestration without facts; a check that
-/// keeps failing becomes an error in the facts, which decisions treat as failing closed.
+/// One content, one orchestration (instance id = sha256): fetch and stage it (its checks run in the fetch's process,
+/// see <see cref="FetchContentActivity"/>; a check that did not complete there runs as its own activity), gather the
+/// requester's remote facts beside those checks, then record the facts and the decisions. The gathering starts only
+/// once the content is staged: begun beside the fetch, its completion reached the control queue while the fetch ran,
+/// and a host stopped at that moment left it invisible for the queue's visibility timeout (5 minutes), so the scan
+/// stalled that long on the next host (HostShutdownTests). A fetch that fails ends the orchestration without facts; a
+/// check that keeps failing becomes an error in the facts, which decisions treat as failing closed.
 /// </summary>
 public sealed class ScanArtifactOrchestrator : TaskOrchestrator<ScanRequest, ScanOutcome>
 {
@@ -14,12 +17,12 @@ public sealed class ScanArtifactOrchestrator : TaskOrchestrator<ScanRequest, Sca
 
     public override async Task<ScanOutcome> RunAsync(TaskOrchestrationContext context, ScanRequest input)
     {
-        var gathering = GatherAsync(context, input.Requester);
         var fetch = await context.CallActivityAsync<FetchOutcome>(nameof(FetchContentActivity), input, Retry);
         if (!fetch.Staged)
         {
             return ScanOutcome.NotFetched(input.Sha256, fetch);
         }
+        var gathering = GatherAsync(context, input.Requester);
         // The checks that ran in the fetch's process are done; each activity that reports a check still missing runs,
         // and only the checks missing are taken from it.
         var done = fetch.Checks ?? [];

@@ -27,13 +27,16 @@ public static class StagingWriter
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var blockIds = new List<string>();
         var inFlight = new Queue<(Task Staging, byte[] Buffer)>();
-        var current = ArrayPool<byte>.Shared.Rent(BlockSize);
+        // A body the index says is small takes a buffer its size, not a whole block (a host fetching many small files
+        // at once would otherwise hold 8 MiB for each); a body longer than it promised fails below all the same.
+        var blockSize = expectedSize is { } promised && promised < BlockSize ? (int)Math.Max(promised, 1) : BlockSize;
+        var current = ArrayPool<byte>.Shared.Rent(blockSize);
         long total = 0;
         try
         {
             while (true)
             {
-                var filled = await FillAsync(body, current, cancellationToken);
+                var filled = await FillAsync(body, current, blockSize, cancellationToken);
                 if (filled == 0)
                 {
                     break;
@@ -53,7 +56,7 @@ public static class StagingWriter
                 inFlight.Enqueue((target.StageBlockAsync(blockId, new MemoryStream(current, 0, filled, writable: false), cancellationToken: cancellationToken), current));
                 if (inFlight.Count < blocksInFlight)
                 {
-                    current = ArrayPool<byte>.Shared.Rent(BlockSize);
+                    current = ArrayPool<byte>.Shared.Rent(blockSize);
                 }
                 else
                 {
@@ -97,12 +100,12 @@ public static class StagingWriter
         return StagingOutcome.Verified(total);
     }
 
-    private static async Task<int> FillAsync(Stream body, byte[] buffer, CancellationToken cancellationToken)
+    private static async Task<int> FillAsync(Stream body, byte[] buffer, int blockSize, CancellationToken cancellationToken)
     {
         var filled = 0;
-        while (filled < BlockSize)
+        while (filled < blockSize)
         {
-            var read = await body.ReadAsync(buffer.AsMemory(filled, BlockSize - filled), cancellationToken);
+            var read = await body.ReadAsync(buffer.AsMemory(filled, blockSize - filled), cancellationToken);
             if (read == 0)
             {
                 break;

@@ -200,7 +200,9 @@ internal sealed class GuardedStream : ForwardStream
 /// <summary>Copies content that a reader needs to seek into memory, or into a temporary file when it is large.</summary>
 internal static class SeekableCopy
 {
-    private const int InMemory = 32 * 1024 * 1024;
+    // Small: several scans run at once in one host, and a memory stream that doubles to this bound holds 1.5 times it
+    // while it copies; a member past it is read from a temp file (counted against the temp budget) instead.
+    private const int InMemory = 8 * 1024 * 1024;
 
     /// <summary>Returns <paramref name="content"/> itself when it can already seek.</summary>
     public static Stream From(Stream content, ScanContext context)
@@ -215,7 +217,7 @@ internal static class SeekableCopy
         while ((n = content.Read(buffer)) > 0)
         {
             context.ThrowIfCancelled();
-            // Spill before the memory stream would grow past the bound (it doubles its buffer: 32 MiB would become 64).
+            // Spill before the memory stream would grow past the bound (it doubles its buffer: 8 MiB would become 16).
             if (memory.Length + n > InMemory || memory.Length + n > context.Limits.MaxTempBytes)
             {
                 return SpillToFile(memory, n, content, buffer, context);
