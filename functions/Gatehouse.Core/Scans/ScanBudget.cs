@@ -10,7 +10,7 @@ namespace Gatehouse.Scans;
 public sealed class ScanBudget : IDisposable
 {
     /// <summary>The check ran out of a budget: what it did not reach was not checked, so the content is held (fail closed).</summary>
-    public const string Rule = "scan.budget-exceeded";
+    public const string Rule = Gatehouse.Scanning.Pickle.PickleRules.BudgetExceeded;
 
     private readonly CancellationTokenSource _clock;
     private long _tempInUse;

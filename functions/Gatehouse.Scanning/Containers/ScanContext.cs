@@ -226,7 +226,7 @@ internal static class ContainerRules
     /// <summary>The scan ran past <see cref="ScanLimits.MaxDuration"/>; what was not reached was not checked.</summary>
     public const string TimeLimit = "scan.time-limit";
     /// <summary>Spooling passed <see cref="ScanLimits.MaxTempBytes"/>: the scan stopped before the host's disk ran out.</summary>
-    public const string TempLimit = "scan.budget-exceeded";
+    public const string TempLimit = PickleRules.BudgetExceeded;
     /// <summary>The scanner itself failed on this content; fail closed.</summary>
     public const string ScannerError = "scan.error";
 }
