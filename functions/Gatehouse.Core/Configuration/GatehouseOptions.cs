@@ -16,6 +16,7 @@ public sealed class GatehouseOptions
     public RescanOptions Rescan { get; set; } = new();
     public PrefetchOptions Prefetch { get; set; } = new();
     public AdminWorkOptions AdminWork { get; set; } = new();
+    public Oci.OciOptions Oci { get; set; } = new();
 }
 
 /// <summary>
