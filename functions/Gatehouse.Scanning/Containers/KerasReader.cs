@@ -142,6 +142,12 @@ internal static class KerasReader
             context.Add(InertContent.Rule, ScanLevel.Safe, $"inert: h5py.File would fail: {why}, so Keras reads nothing from it.", path);
             return "hdf5";
         }
+        if (WideSuperblockFields(seekable) is { } wide)
+        {
+            // HDF5 opens 16- and 32-byte addresses; PureHDF reads up to 8, so such a file cannot be judged: fail closed.
+            context.Add(ContainerRules.Corrupt, ScanLevel.Invalid, $"The HDF5 superblock uses {wide}, which Gatehouse cannot read; it is not known to be safe.", path);
+            return "hdf5";
+        }
         seekable.Position = 0;
         using var file = H5File.Open(seekable, leaveOpen: true);
         var found = false;
@@ -193,7 +199,45 @@ internal static class KerasReader
             {
                 return $"the file ends right after the HDF5 signature at offset {offset}";
             }
-            return probe[8] > 3 ? $"superblock version {probe[8]} at offset {offset} is none of the versions 0-3 HDF5 defines" : null;
+            if (probe[8] > 3)
+            {
+                return $"superblock version {probe[8]} at offset {offset} is none of the versions 0-3 HDF5 defines";
+            }
+            return SuperblockSizes(seekable, offset, probe[8]) is var (addresses, lengths) && !(IsHdf5FieldSize(addresses) && IsHdf5FieldSize(lengths))
+                ? $"the superblock at offset {offset} gives {addresses}-byte addresses and {lengths}-byte lengths, and HDF5 takes only 2, 4, 8, 16 or 32"
+                : null;
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// The sizes of offsets and of lengths in the superblock at <paramref name="offset"/> (H5Fsuper_cache.c: after the
+    /// signature, version 0 and 1 put them at bytes 13 and 14, versions 2 and 3 at 9 and 10), or null when the file ends first.
+    /// </summary>
+    private static (int Addresses, int Lengths)? SuperblockSizes(Stream seekable, long offset, byte version)
+    {
+        Span<byte> fields = stackalloc byte[2];
+        seekable.Position = offset + (version < 2 ? 13 : 9);
+        return ScanContext.ReadAtMost(seekable, fields) == 2 ? (fields[0], fields[1]) : null;
+    }
+
+    /// <summary>H5F__superblock_prefix_decode refuses any other size of an address or a length ("bad byte number").</summary>
+    private static bool IsHdf5FieldSize(int size) => size is 2 or 4 or 8 or 16 or 32;
+
+    /// <summary>Addresses or lengths wider than 8 bytes, which HDF5 opens and PureHDF does not read; null when none.</summary>
+    private static string? WideSuperblockFields(Stream seekable)
+    {
+        ReadOnlySpan<byte> signature = [0x89, (byte)'H', (byte)'D', (byte)'F', 0x0D, 0x0A, 0x1A, 0x0A];
+        Span<byte> probe = stackalloc byte[9];
+        for (long offset = 0; offset + 9 <= seekable.Length; offset = offset == 0 ? 512 : offset * 2)
+        {
+            seekable.Position = offset;
+            if (ScanContext.ReadAtMost(seekable, probe) == 9 && probe[..8].SequenceEqual(signature))
+            {
+                return SuperblockSizes(seekable, offset, probe[8]) is var (addresses, lengths) && (addresses > 8 || lengths > 8)
+                    ? $"{addresses}-byte addresses and {lengths}-byte lengths"
+                    : null;
+            }
         }
         return null;
     }

@@ -1,4 +1,5 @@
 using System.Text;
+using Gatehouse.Scanning.Containers;
 using PureHDF;
 using static Gatehouse.Scanning.Tests.Containers.TestContent;
 
@@ -171,7 +172,32 @@ public sealed class KerasReaderTests
         { "empty", [], "h5py" },
         { "not HDF5", Encoding.ASCII.GetBytes("version https://git-lfs.github.com/spec/v1\n"), "h5py" },
         { "an HDF5 signature with superblock version 34", [0x89, (byte)'H', (byte)'D', (byte)'F', 0x0D, 0x0A, 0x1A, 0x0A, 0x22, 0, 0, 0], "superblock version 34" },
+        // Found by AFL++ (tests/fuzz/crashes/keras/crashes-id-000015): PureHDF threw on it where h5py refuses to open it.
+        { "a version 0 superblock with 28-byte lengths", Superblock(version: 0, addresses: 8, lengths: 28), "28-byte lengths" },
+        { "a version 2 superblock with 3-byte addresses", Superblock(version: 2, addresses: 3, lengths: 8), "3-byte addresses" },
     };
+
+    /// <summary>An HDF5 signature and a superblock prefix whose sizes of offsets and lengths are as given.</summary>
+    private static byte[] Superblock(byte version, byte addresses, byte lengths)
+    {
+        var bytes = new byte[96];
+        new byte[] { 0x89, (byte)'H', (byte)'D', (byte)'F', 0x0D, 0x0A, 0x1A, 0x0A }.CopyTo(bytes, 0);
+        bytes[8] = version;
+        var sizes = version < 2 ? 13 : 9;
+        bytes[sizes] = addresses;
+        bytes[sizes + 1] = lengths;
+        return bytes;
+    }
+
+    [Fact]
+    public async Task An_h5_with_addresses_wider_than_the_scanner_reads_fails_closed_instead_of_passing()
+    {
+        var report = await ScanAsync(Superblock(version: 0, addresses: 16, lengths: 8), "weights.h5");
+
+        Assert.Equal(ScanLevel.Invalid, report.Verdict);
+        Assert.Contains("16-byte addresses", Assert.Single(report.Findings, f => f.Rule == ContainerRules.Corrupt).Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(report.Findings, f => f.Rule == ContainerRules.ScannerError);
+    }
 
     [Theory]
     [MemberData(nameof(UnopenableWeights))]
