@@ -149,6 +149,20 @@ internal static class KerasReader
             return "hdf5";
         }
         seekable.Position = 0;
+        try
+        {
+            return ReadH5(context, seekable, path, name);
+        }
+        catch (NotSupportedException e)
+        {
+            // PureHDF refuses structures it does not implement (and some it cannot make sense of): not judged, so not safe.
+            context.Add(ContainerRules.Corrupt, ScanLevel.Invalid, $"The HDF5 file uses a structure Gatehouse cannot read ({e.Message}); it is not known to be safe.", path);
+            return "hdf5";
+        }
+    }
+
+    private static string ReadH5(ScanContext context, Stream seekable, string? path, string? name)
+    {
         using var file = H5File.Open(seekable, leaveOpen: true);
         var found = false;
         foreach (var attributeName in new[] { "model_config", "training_config" })

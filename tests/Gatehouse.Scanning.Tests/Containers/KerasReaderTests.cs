@@ -190,6 +190,19 @@ public sealed class KerasReaderTests
     }
 
     [Fact]
+    public async Task An_h5_structure_PureHDF_does_not_implement_fails_closed_as_corrupt_not_as_a_scanner_fault()
+    {
+        // Found by AFL++ (tests/fuzz/crashes/keras/crashes-id-000016): PureHDF threw NotSupportedException deep in the file.
+        var bytes = await File.ReadAllBytesAsync(Path.Combine(Gatehouse.TestHelpers.RepositoryPaths.Root, "tests", "fuzz", "crashes", "keras", "crashes-id-000016"));
+
+        var report = await ScanAsync(bytes, "model.keras");
+
+        Assert.Equal(ScanLevel.Invalid, report.Verdict);
+        Assert.Contains(report.Findings, f => f.Rule == ContainerRules.Corrupt);
+        Assert.DoesNotContain(report.Findings, f => f.Rule == ContainerRules.ScannerError);
+    }
+
+    [Fact]
     public async Task An_h5_with_addresses_wider_than_the_scanner_reads_fails_closed_instead_of_passing()
     {
         var report = await ScanAsync(Superblock(version: 0, addresses: 16, lengths: 8), "weights.h5");
