@@ -138,8 +138,9 @@ on a 2-core machine shared with other work.
 EOF
   fi
   local kept
+  # The target's row replaces its old one inside the table (right under the header), not after the notes below it.
   kept="$(grep -v "^| $target |" "$results")"
-  printf '%s\n%s\n' "$kept" "$row" > "$results"
+  awk -v row="$row" '{ print } /^\|---/ && !done { print row; done = 1 }' <<<"$kept" > "$results"
   echo "$row"
 }
 
