@@ -47,8 +47,8 @@ internal static class OciTokenEndpoint
         {
             token,
             access_token = token,
-            expires_in = (int)(grant.ExpiresAt - state.Tokens.Now).TotalSeconds,
-            issued_at = state.Tokens.Now.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture),
+            expires_in = (int)(grant.ExpiresAt - grant.IssuedAt).TotalSeconds,
+            issued_at = grant.IssuedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture),
         });
     }
 

@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 namespace Gatehouse.UpstreamSimulator.Oci;
 
 /// <summary>What a token allows: pull from these repositories until it expires.</summary>
-public sealed record OciGrant(IReadOnlySet<string> Repositories, DateTimeOffset ExpiresAt, string? User);
+public sealed record OciGrant(IReadOnlySet<string> Repositories, DateTimeOffset IssuedAt, DateTimeOffset ExpiresAt, string? User);
 
 /// <summary>
 /// The token server of the Docker registry token-auth spec (https://distribution.github.io/distribution/spec/auth/token/),
@@ -36,7 +36,8 @@ public sealed class OciTokens(TimeProvider timeProvider)
     public (string Token, OciGrant Grant) Issue(IReadOnlySet<string> repositories, string? user)
     {
         var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-        var grant = new OciGrant(repositories, Now.AddSeconds(LifetimeSeconds), user);
+        var now = Now;
+        var grant = new OciGrant(repositories, now, now.AddSeconds(LifetimeSeconds), user);
         _grants[token] = grant;
         return (token, grant);
     }
