@@ -57,9 +57,8 @@ public sealed class OciRegistryTests
     [Fact]
     public async Task A_token_for_another_repository_gets_insufficient_scope_and_a_made_up_one_invalid_token()
     {
-        await using var sim = await SimulatorTestHost.StartAsync();
-        using var client = SimulatorTestHost.ClientFor(sim);
-        var token = await TokenAsync(client, OciImages.Clean);
+        await using var registry = await RegistrySession.StartAsync();
+        var (sim, client, token) = registry;
 
         using var otherRepository = await SendAsync(client, HttpMethod.Get, "/v2/library/evil-pickle/manifests/1.0", token);
         using var madeUp = await SendAsync(client, HttpMethod.Get, "/v2/library/clean/manifests/1.0", "not-a-token");
@@ -125,9 +124,8 @@ public sealed class OciRegistryTests
     [InlineData("application/vnd.oci.image.index.v1+json", HttpStatusCode.NotFound)]
     public async Task An_OCI_manifest_is_served_only_to_an_Accept_that_allows_it(string? accept, HttpStatusCode expected)
     {
-        await using var sim = await SimulatorTestHost.StartAsync();
-        using var client = SimulatorTestHost.ClientFor(sim);
-        var token = await TokenAsync(client, OciImages.Clean);
+        await using var registry = await RegistrySession.StartAsync();
+        var (_, client, token) = registry;
 
         using var response = await SendAsync(client, HttpMethod.Get, "/v2/library/clean/manifests/1.0", token, accept);
 
@@ -146,9 +144,8 @@ public sealed class OciRegistryTests
     [Fact]
     public async Task A_Docker_manifest_by_tag_and_by_digest_and_HEAD_gives_the_headers_without_a_body_or_a_count()
     {
-        await using var sim = await SimulatorTestHost.StartAsync();
-        using var client = SimulatorTestHost.ClientFor(sim);
-        var token = await TokenAsync(client, OciImages.Clean);
+        await using var registry = await RegistrySession.StartAsync();
+        var (sim, client, token) = registry;
 
         using var byTag = await SendAsync(client, HttpMethod.Get, "/v2/library/clean/manifests/1.1", token, DockerManifestType);
         var digest = Assert.Single(byTag.Headers.GetValues("Docker-Content-Digest"));
@@ -169,9 +166,8 @@ public sealed class OciRegistryTests
     [Fact]
     public async Task Manifest_answers_carry_Docker_Hubs_rate_limit_headers_and_an_enforced_limit_answers_429()
     {
-        await using var sim = await SimulatorTestHost.StartAsync();
-        using var client = SimulatorTestHost.ClientFor(sim);
-        var token = await TokenAsync(client, OciImages.Clean);
+        await using var registry = await RegistrySession.StartAsync();
+        var (_, client, token) = registry;
 
         using var first = await SendAsync(client, HttpMethod.Get, "/v2/library/clean/manifests/1.0", token);
         using var second = await SendAsync(client, HttpMethod.Get, "/v2/library/clean/manifests/1.0", token);
@@ -192,9 +188,8 @@ public sealed class OciRegistryTests
     [Fact]
     public async Task A_blob_GET_redirects_to_a_signed_CDN_path_whose_bytes_match_the_digest_and_is_counted_once()
     {
-        await using var sim = await SimulatorTestHost.StartAsync();
-        using var client = SimulatorTestHost.ClientFor(sim);
-        var token = await TokenAsync(client, OciImages.Clean);
+        await using var registry = await RegistrySession.StartAsync();
+        var (sim, client, token) = registry;
         var layer = Image("library/clean:1.0").Layers[0];
 
         using var redirect = await SendAsync(client, HttpMethod.Get, $"/v2/library/clean/blobs/{layer.Digest}", token);
@@ -230,9 +225,8 @@ public sealed class OciRegistryTests
     [Fact]
     public async Task A_range_request_on_the_CDN_answers_206_with_that_slice()
     {
-        await using var sim = await SimulatorTestHost.StartAsync();
-        using var client = SimulatorTestHost.ClientFor(sim);
-        var token = await TokenAsync(client, OciImages.Clean);
+        await using var registry = await RegistrySession.StartAsync();
+        var (_, client, token) = registry;
         var layer = Image("library/clean:1.0").Layers[0];
         var whole = await BlobAsync(client, "library/clean", layer.Digest, token);
         using var redirect = await SendAsync(client, HttpMethod.Get, $"/v2/library/clean/blobs/{layer.Digest}", token);
@@ -284,9 +278,8 @@ public sealed class OciRegistryTests
     [InlineData("/v2/library/clean/tags/list?n=x", "library/clean", HttpStatusCode.BadRequest, "PAGINATION_NUMBER_INVALID")]
     public async Task Errors_come_in_the_distribution_specs_JSON_shape(string path, string scope, HttpStatusCode status, string code)
     {
-        await using var sim = await SimulatorTestHost.StartAsync();
-        using var client = SimulatorTestHost.ClientFor(sim);
-        var token = await TokenAsync(client, scope);
+        await using var registry = await RegistrySession.StartAsync(scope);
+        var (_, client, token) = registry;
 
         using var response = await SendAsync(client, HttpMethod.Get, path, token);
 
@@ -297,9 +290,8 @@ public sealed class OciRegistryTests
     [Fact]
     public async Task A_blob_of_another_repository_is_unknown_here()
     {
-        await using var sim = await SimulatorTestHost.StartAsync();
-        using var client = SimulatorTestHost.ClientFor(sim);
-        var token = await TokenAsync(client, OciImages.Clean);
+        await using var registry = await RegistrySession.StartAsync();
+        var (_, client, token) = registry;
         var evilLayer = Image("library/evil-pickle:1.0").Layers[1].Digest;
 
         using var response = await SendAsync(client, HttpMethod.Get, $"/v2/library/clean/blobs/{evilLayer}", token);
@@ -311,9 +303,8 @@ public sealed class OciRegistryTests
     [Fact]
     public async Task Tags_list_pages_with_a_Link_to_the_next_page()
     {
-        await using var sim = await SimulatorTestHost.StartAsync();
-        using var client = SimulatorTestHost.ClientFor(sim);
-        var token = await TokenAsync(client, OciImages.Clean);
+        await using var registry = await RegistrySession.StartAsync();
+        var (_, client, token) = registry;
 
         using var first = await SendAsync(client, HttpMethod.Get, "/v2/library/clean/tags/list?n=2", token);
         var link = Assert.Single(first.Headers.GetValues("Link"));

@@ -12,6 +12,25 @@ namespace Gatehouse.UpstreamSimulator.Tests.Oci;
 /// <summary>A member read back from a layer tar.</summary>
 internal sealed record LayerMember(string Name, TarEntryType Type, string LinkName, byte[] Content, int Uid, DateTimeOffset ModificationTime);
 
+/// <summary>A fresh simulator, a client that does not follow redirects, and a pull token for one repository.</summary>
+internal sealed class RegistrySession(RunningSimulator simulator, HttpClient client, string token) : IAsyncDisposable
+{
+    public static async Task<RegistrySession> StartAsync(string repository = OciImages.Clean)
+    {
+        var simulator = await SimulatorTestHost.StartAsync();
+        var client = SimulatorTestHost.ClientFor(simulator);
+        return new RegistrySession(simulator, client, await OciTestHost.TokenAsync(client, repository));
+    }
+
+    public void Deconstruct(out RunningSimulator sim, out HttpClient http, out string bearer) => (sim, http, bearer) = (simulator, client, token);
+
+    public async ValueTask DisposeAsync()
+    {
+        client.Dispose();
+        await simulator.DisposeAsync();
+    }
+}
+
 /// <summary>Drives the simulated registry as a client would: the token dance, then authorized requests.</summary>
 internal static class OciTestHost
 {
