@@ -1,4 +1,5 @@
 using Gatehouse.UpstreamSimulator.Catalog;
+using Gatehouse.UpstreamSimulator.Oci;
 
 namespace Gatehouse.UpstreamSimulator;
 
@@ -18,6 +19,9 @@ public sealed class RunningSimulator : IAsyncDisposable
     public Uri BaseAddress { get; }
 
     public SimulatorState State { get; }
+
+    /// <summary>The container registry's images, counters and switches (<c>/_sim/oci/</c> over HTTP).</summary>
+    public OciState Oci => _app.Services.GetRequiredService<OciState>();
 
     /// <summary>The index URL to give pip or the proxy: <c>&lt;base&gt;/simple/</c>.</summary>
     public Uri SimpleIndexUrl => new(BaseAddress, "simple/");

@@ -2,6 +2,7 @@ using Gatehouse.UpstreamSimulator.Catalog;
 using Gatehouse.UpstreamSimulator.Control;
 using Gatehouse.UpstreamSimulator.Events;
 using Gatehouse.UpstreamSimulator.HuggingFace;
+using Gatehouse.UpstreamSimulator.Oci;
 using Gatehouse.UpstreamSimulator.Osv;
 using Gatehouse.UpstreamSimulator.PyPI;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -9,7 +10,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 
 namespace Gatehouse.UpstreamSimulator;
 
-/// <summary>Builds and starts the offline PyPI upstream (pypi.org + files.pythonhosted.org) on Kestrel.</summary>
+/// <summary>Builds and starts the offline upstreams (PyPI, the Hugging Face Hub, OSV's export, a Docker Hub registry) on Kestrel.</summary>
 public static class UpstreamSimulatorApp
 {
     /// <summary>Builds the app with fixtures loaded and endpoints mapped; the caller starts it.</summary>
@@ -36,6 +37,8 @@ public static class UpstreamSimulatorApp
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddSingleton(state);
         builder.Services.AddSingleton(new EventReceiver(options.TimeProvider));
+        var oci = new OciState(dataPath, options.TimeProvider);
+        builder.Services.AddSingleton(oci);
         // Tests dispose simulators with downloads in flight; never wait the default 30 s for them.
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(5));
 
@@ -71,6 +74,7 @@ public static class UpstreamSimulatorApp
         EventReceiverEndpoints.Map(app);
         HuggingFaceSimulator.Map(app, HuggingFaceSimulator.FixturesPathFor(options.FixturesPath), options.TimeProvider);
         OsvExportEndpoints.Map(app, OsvExportEndpoints.FixtureFor(options.FixturesPath));
+        OciSimulator.Map(app, oci);
         return app;
     }
 
