@@ -35,27 +35,28 @@ public static class LayerInspector
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, budget?.Deadline ?? CancellationToken.None);
         var walk = new Walk(digest, budget, linked.Token);
-        var head = new byte[Block];
-        var headLength = await blob.ReadAtLeastAsync(head, Block, throwOnEndOfStream: false, linked.Token);
-        var compression = head.AsSpan(0, headLength) switch
-        {
-            [0x1f, 0x8b, ..] => "gzip",
-            var h when h.StartsWith(ZstdMagic) => "zstd",
-            var h when LooksLikeTar(h) => "tar",
-            _ => "none",
-        };
-        if (compression == "none")
-        {
-            return walk.Report(compression);
-        }
-        Stream raw = new HeadStream(head, headLength, blob);
+        var compression = "none";
         try
         {
+            var head = new byte[Block];
+            var headLength = await blob.ReadAtLeastAsync(head, Block, throwOnEndOfStream: false, linked.Token);
+            compression = head.AsSpan(0, headLength) switch
+            {
+                [0x1f, 0x8b, ..] => "gzip",
+                var h when h.StartsWith(ZstdMagic) => "zstd",
+                var h when LooksLikeTar(h) => "tar",
+                _ => "none",
+            };
+            if (compression == "none")
+            {
+                return walk.Report(compression);
+            }
+            var raw = new HeadStream(head, headLength, blob);
             await using var content = compression switch
             {
                 "gzip" => new GZipStream(raw, CompressionMode.Decompress, leaveOpen: true),
                 "zstd" => new DecompressionStream(raw, leaveOpen: true),
-                _ => raw,
+                _ => (Stream)raw,
             };
             await walk.RunAsync(content, compression);
         }
