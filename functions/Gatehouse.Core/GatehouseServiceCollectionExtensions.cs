@@ -151,6 +151,9 @@ public static class GatehouseServiceCollectionExtensions
         services.AddSingleton<AdminStatsEndpoint>();
         services.AddSingleton<ArtifactSearch>();
         services.AddSingleton<AdminArtifactsEndpoint>();
+
+        // Container images: the OCI remote under /v2/, its token endpoint and its image scans.
+        services.AddOci();
         return services;
     }
 
@@ -202,6 +205,9 @@ public static class GatehouseServiceCollectionExtensions
         endpoints.MapMethods("/" + GatehouseRoutes.Console, Methods("Console"), (HttpContext c, GatehouseHttp h, string? path) => h.Console(c, path));
         endpoints.MapMethods("/" + GatehouseRoutes.AdminStats, Methods("AdminStats"), (HttpContext c, GatehouseHttp h) => h.AdminStats(c));
         endpoints.MapMethods("/" + GatehouseRoutes.AdminArtifacts, Methods("AdminArtifacts"), (HttpContext c, GatehouseHttp h) => h.AdminArtifacts(c));
+        endpoints.MapMethods("/" + GatehouseRoutes.OciRoot, Methods("OciRoot"), (HttpContext c, GatehouseHttp h, DurableTaskClient d) => h.Oci(c, d, null));
+        endpoints.MapMethods("/" + GatehouseRoutes.Oci, Methods("Oci"), (HttpContext c, GatehouseHttp h, DurableTaskClient d, string? path) => h.Oci(c, d, path));
+        endpoints.MapMethods("/" + GatehouseRoutes.OciToken, Methods("OciToken"), (HttpContext c, GatehouseHttp h) => h.OciToken(c));
         return endpoints;
     }
 
