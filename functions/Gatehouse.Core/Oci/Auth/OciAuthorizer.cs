@@ -91,7 +91,7 @@ public sealed class OciAuthorizer(OciCredentials credentials, OciTokens registry
     private bool Pulls(OciAccess access, OciRepository repository) =>
         access.Type == OciAccess.Repository && access.Actions.Contains(OciAccess.Pull, StringComparer.Ordinal)
         && (access.Name == repository.Name || (OciRepository.Resolve(access.Name, _oci, out _) is { } named
-            && named.Registry == repository.Registry && named.UpstreamName == repository.UpstreamName));
+            && named.Registry.Prefix == repository.Registry.Prefix && named.UpstreamName == repository.UpstreamName));
 
     private static TokenAccess Needed(OciRepository? repository) => new(TokenScope.OciRead, repository?.Name);
 
