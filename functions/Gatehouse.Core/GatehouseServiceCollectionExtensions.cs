@@ -157,7 +157,7 @@ public static class GatehouseServiceCollectionExtensions
         return services;
     }
 
-    private static void AddUpstreamHttpClient(IServiceCollection services, string name, Func<GatehouseOptions, int> timeoutSeconds) =>
+    internal static void AddUpstreamHttpClient(IServiceCollection services, string name, Func<GatehouseOptions, int> timeoutSeconds) =>
         services.AddHttpClient(name, (sp, client) =>
         {
             client.Timeout = TimeSpan.FromSeconds(timeoutSeconds(sp.GetRequiredService<IOptions<GatehouseOptions>>().Value));
