@@ -134,6 +134,11 @@ public sealed class GatehouseHttp(
         StorageGuardedAsync(context, () => oci.HandleAsync(context, durable, path),
             (c, status, message) => Gatehouse.Oci.OciErrors.WriteAsync(c, status, Gatehouse.Oci.OciErrors.Unknown, message));
 
+    /// <summary><c>GET /v2/</c>: the API root that clients probe for the auth challenge (and <c>docker login</c> checks credentials at).</summary>
+    public Task OciRoot(HttpContext context) =>
+        StorageGuardedAsync(context, () => oci.RootAsync(context),
+            (c, status, message) => Gatehouse.Oci.OciErrors.WriteAsync(c, status, Gatehouse.Oci.OciErrors.Unknown, message));
+
     /// <summary>The registry token endpoint that <c>docker login</c>, podman and skopeo trade an entitlement token at.</summary>
     public Task OciToken(HttpContext context) =>
         StorageGuardedAsync(context, () => ociToken.HandleAsync(context),

@@ -32,19 +32,25 @@ public sealed partial class OciEndpoint(
 
     private readonly OciOptions _options = options.Value.Oci;
 
-    public async Task HandleAsync(HttpContext context, DurableTaskClient durable, string? path)
+    /// <summary><c>GET /v2/</c>: 200 <c>{}</c> for any valid credential, else the token challenge.</summary>
+    public async Task RootAsync(HttpContext context)
     {
         context.Response.Headers[ApiVersionHeader] = "registry/2.0";
-        path ??= "";
-        if (path.Length == 0)
+        if (await authorizer.AuthorizeAsync(context, null, context.RequestAborted))
         {
-            if (await authorizer.AuthorizeAsync(context, null, context.RequestAborted))
-            {
-                context.Response.ContentType = "application/json";
-                await context.Response.WriteAsync("{}", context.RequestAborted);
-            }
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync("{}", context.RequestAborted);
+        }
+    }
+
+    public async Task HandleAsync(HttpContext context, DurableTaskClient durable, string? path)
+    {
+        if (string.IsNullOrEmpty(path))
+        {
+            await RootAsync(context);
             return;
         }
+        context.Response.Headers[ApiVersionHeader] = "registry/2.0";
         if (Route(path) is not var (name, kind, argument))
         {
             await OciErrors.WriteAsync(context, StatusCodes.Status404NotFound, OciErrors.NameUnknown, "not a registry API path (/v2/<name>/manifests|blobs|tags/…)");
@@ -192,7 +198,7 @@ public sealed partial class OciEndpoint(
 
     private sealed record Resolution(OciManifest? Manifest, byte[]? Body, int Status, string? Code, string? Message)
     {
-        public static Resolution Error(int status, string code, string message) => new(null, null, status, code, message);
+        public static Resolution Failed(int status, string code, string message) => new(null, null, status, code, message);
     }
 
     /// <summary>
@@ -206,21 +212,21 @@ public sealed partial class OciEndpoint(
         if (digest is not null && await KeptAsync(digest, ct) is { } kept)
         {
             return Parsed(kept, null, repository, reference) is { } parsed ? new Resolution(parsed, kept, 200, null, null)
-                : Resolution.Error(StatusCodes.Status502BadGateway, OciErrors.ManifestInvalid, $"Gatehouse's copy of {digest} cannot be read");
+                : Resolution.Failed(StatusCodes.Status502BadGateway, OciErrors.ManifestInvalid, $"Gatehouse's copy of {digest} cannot be read");
         }
         var fetched = await upstream.GetManifestAsync(repository, reference, ct);
         if (fetched.Status == StatusCodes.Status404NotFound)
         {
-            return Resolution.Error(StatusCodes.Status404NotFound, OciErrors.ManifestUnknown, $"{repository.Name}:{reference} is not known upstream");
+            return Resolution.Failed(StatusCodes.Status404NotFound, OciErrors.ManifestUnknown, $"{repository.Name}:{reference} is not known upstream");
         }
         if (fetched.Body is not { } body)
         {
             log.LogWarning("Manifest {Repository}:{Reference} from upstream failed: {Problem}", repository.Name, reference, fetched.Failure ?? fetched.Status.ToString(CultureInfo.InvariantCulture));
-            return Resolution.Error(StatusCodes.Status502BadGateway, OciErrors.Unknown, $"Gatehouse could not fetch {repository.Name}:{reference}: {fetched.Failure ?? $"the registry answered {fetched.Status}"}");
+            return Resolution.Failed(StatusCodes.Status502BadGateway, OciErrors.Unknown, $"Gatehouse could not fetch {repository.Name}:{reference}: {fetched.Failure ?? $"the registry answered {fetched.Status}"}");
         }
         if (body.LongLength > _options.MaxManifestBytes)
         {
-            return Resolution.Error(StatusCodes.Status502BadGateway, OciErrors.ManifestInvalid,
+            return Resolution.Failed(StatusCodes.Status502BadGateway, OciErrors.ManifestInvalid,
                 $"Gatehouse refused {repository.Name}:{reference}: the manifest is {body.LongLength:N0} bytes, more than {_options.MaxManifestBytes:N0}");
         }
         var actual = OciManifest.DigestOf(body);
@@ -229,12 +235,12 @@ public sealed partial class OciEndpoint(
         {
             log.LogError("Manifest {Repository}:{Reference} does not match its digest {Promised} (got {Actual}; rule {Rule})", repository.Name, reference, promised, actual,
                 ContentFetcher.DigestMismatchRule);
-            return Resolution.Error(StatusCodes.Status502BadGateway, OciErrors.DigestInvalid,
+            return Resolution.Failed(StatusCodes.Status502BadGateway, OciErrors.DigestInvalid,
                 $"Gatehouse refused {repository.Name}:{reference}: the registry's manifest does not match its digest {promised}");
         }
         if (Parsed(body, fetched.MediaType, repository, reference) is not { } manifest)
         {
-            return Resolution.Error(StatusCodes.Status502BadGateway, OciErrors.ManifestInvalid,
+            return Resolution.Failed(StatusCodes.Status502BadGateway, OciErrors.ManifestInvalid,
                 $"Gatehouse refused {repository.Name}:{reference}: the registry's manifest cannot be read");
         }
         await KeepAsync(actual, body, ct);
@@ -258,7 +264,7 @@ public sealed partial class OciEndpoint(
         }
     }
 
-    private Azure.Storage.Blobs.BlobClient Kept(string digest) =>
+    private Azure.Storage.Blobs.BlobClient ManifestCopy(string digest) =>
         storage.Container(GatehouseStorage.UpstreamCacheContainer).GetBlobClient($"oci/manifests/{digest["sha256:".Length..]}");
 
     /// <summary>A manifest kept by digest; kept bytes were verified when written, and a digest never changes.</summary>
@@ -266,7 +272,7 @@ public sealed partial class OciEndpoint(
     {
         try
         {
-            var bytes = (await Kept(digest).DownloadContentAsync(ct)).Value.Content.ToArray();
+            var bytes = (await ManifestCopy(digest).DownloadContentAsync(ct)).Value.Content.ToArray();
             return OciManifest.DigestOf(bytes) == digest ? bytes : null;
         }
         catch (RequestFailedException e) when (e.Status == 404)
@@ -279,7 +285,7 @@ public sealed partial class OciEndpoint(
     {
         try
         {
-            await Kept(digest).UploadAsync(BinaryData.FromBytes(body), overwrite: false, ct);
+            await ManifestCopy(digest).UploadAsync(BinaryData.FromBytes(body), overwrite: false, ct);
         }
         catch (RequestFailedException e) when (e.Status == 409)
         {
@@ -344,7 +350,7 @@ public sealed partial class OciEndpoint(
             }
             n = value;
         }
-        string? last = query.TryGetValue("last", out var after) ? after.ToString() : null;
+        var last = query.TryGetValue("last", out var after) ? after.ToString() : null as string;
         if (last is not null && !TagPattern().IsMatch(last))
         {
             await OciErrors.WriteAsync(context, StatusCodes.Status400BadRequest, OciErrors.Unsupported, "last must be a tag");

@@ -27,12 +27,12 @@ public static class OciErrors
         response.Headers.CacheControl = "no-store";
         response.Headers[ApiVersionHeader] = "registry/2.0";
         response.ContentType = "application/json";
-        var body = JsonSerializer.SerializeToUtf8Bytes(new ErrorsBody([new Error(code, message, detail)]), Json);
+        var body = JsonSerializer.SerializeToUtf8Bytes(new ErrorsBody([new ErrorEntry(code, message, detail)]), Json);
         response.ContentLength = body.Length;
         return HttpMethods.IsHead(context.Request.Method) ? Task.CompletedTask : response.Body.WriteAsync(body, context.RequestAborted).AsTask();
     }
 
-    private sealed record ErrorsBody(IReadOnlyList<Error> Errors);
+    private sealed record ErrorsBody(IReadOnlyList<ErrorEntry> Errors);
 
-    private sealed record Error(string Code, string Message, object? Detail);
+    private sealed record ErrorEntry(string Code, string Message, object? Detail);
 }

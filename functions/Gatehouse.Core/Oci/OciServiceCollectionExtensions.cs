@@ -1,5 +1,7 @@
+using Gatehouse.Oci.Auth;
 using Gatehouse.Oci.Layers;
 using Gatehouse.Oci.Scanning;
+using Gatehouse.Oci.Upstream;
 using Gatehouse.Pipeline;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -11,6 +13,7 @@ public static class OciServiceCollectionExtensions
     public static IServiceCollection AddOci(this IServiceCollection services)
     {
         services.AddOciAuth();
+        services.AddOciUpstream();
         services.AddSingleton<LayerReports>();
         services.AddSingleton<ImageAdvisories>();
         services.AddSingleton<OciImageFacts>();

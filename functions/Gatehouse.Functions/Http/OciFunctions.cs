@@ -18,12 +18,11 @@ public sealed class OciFunctions(GatehouseHttp http)
     }
 
     /// <summary><c>GET /v2</c> itself: the route with a catch-all does not match the bare prefix.</summary>
-    [Function("OciRoot")]
+    [Function(nameof(GatehouseHttp.OciRoot))]
     public async Task<IActionResult> OciRoot(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "GET", "HEAD", Route = GatehouseRoutes.OciRoot)] HttpRequest req,
-        [DurableClient] DurableTaskClient durable)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "GET", "HEAD", Route = GatehouseRoutes.OciRoot)] HttpRequest req)
     {
-        await http.Oci(req.HttpContext, durable, null);
+        await http.OciRoot(req.HttpContext);
         return new EmptyResult();
     }
 

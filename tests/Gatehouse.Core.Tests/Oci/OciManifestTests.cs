@@ -31,16 +31,16 @@ public sealed class OciManifestTests
     [Fact]
     public void An_index_lists_its_platforms()
     {
-        var body = Encoding.UTF8.GetBytes($$"""
-            {"schemaVersion":2,"mediaType":"{{OciMediaTypes.OciIndex}}","manifests":[
-              {"mediaType":"{{OciMediaTypes.OciManifest}}","digest":"{{Layer}}","size":500,"platform":{"os":"linux","architecture":"arm64","variant":"v8"}},
-              {"mediaType":"{{OciMediaTypes.OciManifest}}","digest":"{{Config}}","size":501,"platform":{"os":"linux","architecture":"amd64"}}]}
+        var body = Encoding.UTF8.GetBytes($$$"""
+            {"schemaVersion":2,"mediaType":"{{{OciMediaTypes.OciIndex}}}","manifests":[
+              {"mediaType":"{{{OciMediaTypes.OciManifest}}}","digest":"{{{Layer}}}","size":500,"platform":{"os":"linux","architecture":"arm64","variant":"v8"}},
+              {"mediaType":"{{{OciMediaTypes.OciManifest}}}","digest":"{{{Config}}}","size":501,"platform":{"os":"linux","architecture":"amd64"}}]}
             """);
 
         var index = OciManifest.Parse(body, null);
 
         Assert.True(index.IsIndex);
-        Assert.Equal(["linux/arm64/v8", "linux/amd64"], index.Manifests.Select(m => m.Platform).ToArray());
+        Assert.Equal(new[] { "linux/arm64/v8", "linux/amd64" }, index.Manifests.Select(m => m.Platform!).ToArray());
         Assert.Empty(index.Blobs);
     }
 
@@ -60,7 +60,7 @@ public sealed class OciManifestTests
         { "schema 1", Encoding.UTF8.GetBytes("""{"schemaVersion":1,"mediaType":"application/vnd.docker.distribution.manifest.v1+json"}""") },
         { "schema version 3", Encoding.UTF8.GetBytes($$"""{"schemaVersion":3,"mediaType":"{{OciMediaTypes.OciManifest}}","config":{},"layers":[]}""") },
         { "no config", Encoding.UTF8.GetBytes($$"""{"schemaVersion":2,"mediaType":"{{OciMediaTypes.OciManifest}}","layers":[]}""") },
-        { "no layers", Encoding.UTF8.GetBytes($$"""{"schemaVersion":2,"mediaType":"{{OciMediaTypes.OciManifest}}","config":{"digest":"{{Config}}","size":1}}""") },
+        { "no layers", Encoding.UTF8.GetBytes($$$"""{"schemaVersion":2,"mediaType":"{{{OciMediaTypes.OciManifest}}}","config":{"digest":"{{{Config}}}","size":1}}""") },
         { "a sha512 layer", Image(layerDigest: "sha512:" + new string('a', 128)) },
         { "an upper-case digest", Image(layerDigest: "sha256:" + new string('A', 64)) },
         { "a digest with a path", Image(layerDigest: "sha256:../../" + new string('a', 58)) },
@@ -81,7 +81,7 @@ public sealed class OciManifestTests
     public void More_layers_than_any_image_has_are_refused_before_they_are_walked()
     {
         var layers = string.Join(',', Enumerable.Repeat($$"""{"mediaType":"x","digest":"{{Layer}}","size":1}""", OciManifest.MaxEntries + 1));
-        var body = Encoding.UTF8.GetBytes($$"""{"schemaVersion":2,"mediaType":"{{OciMediaTypes.OciManifest}}","config":{"digest":"{{Config}}","size":1},"layers":[{{layers}}]}""");
+        var body = Encoding.UTF8.GetBytes($$$"""{"schemaVersion":2,"mediaType":"{{{OciMediaTypes.OciManifest}}}","config":{"digest":"{{{Config}}}","size":1},"layers":[{{{layers}}}]}""");
 
         Assert.Contains("more than", Assert.Throws<OciManifestException>(() => OciManifest.Parse(body, null)).Message, StringComparison.Ordinal);
     }
