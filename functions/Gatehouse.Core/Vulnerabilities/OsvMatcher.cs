@@ -14,9 +14,9 @@ namespace Gatehouse.Vulnerabilities;
 /// </summary>
 public static class OsvMatcher
 {
-    private static readonly Scheme<Pep440Version> Pep440 = new((string? t, out Pep440Version? v) => Pep440Version.TryParse(t, out v));
-    private static readonly Scheme<DebianVersion> Debian = new((string? t, out DebianVersion? v) => DebianVersion.TryParse(t, out v!));
-    private static readonly Scheme<AlpineVersion> Alpine = new((string? t, out AlpineVersion? v) => AlpineVersion.TryParse(t, out v!));
+    private static readonly VersionScheme<Pep440Version> Pep440 = new((string? t, out Pep440Version? v) => Pep440Version.TryParse(t, out v));
+    private static readonly VersionScheme<DebianVersion> Debian = new((string? t, out DebianVersion? v) => DebianVersion.TryParse(t, out v!));
+    private static readonly VersionScheme<AlpineVersion> Alpine = new((string? t, out AlpineVersion? v) => AlpineVersion.TryParse(t, out v!));
 
     /// <summary>True when <paramref name="record"/> affects the PyPI project <paramref name="project"/> (any spelling) at <paramref name="version"/>.</summary>
     public static bool Affects(OsvRecord record, string project, string version) =>
@@ -43,10 +43,10 @@ public static class OsvMatcher
 
     private static bool IsVersionRange(OsvRange range) => range.Type is "ECOSYSTEM" or "SEMVER";
 
-    private delegate bool Parser<T>(string? text, out T? version);
+    private delegate bool VersionParser<T>(string? text, out T? version);
 
     /// <summary>The evaluation over one ecosystem's versions.</summary>
-    private sealed class Scheme<T>(Parser<T> parse)
+    private sealed class VersionScheme<T>(VersionParser<T> parse)
         where T : class, IComparable<T>
     {
         // Parsed versions and sorted events per affected entry, kept while the entry lives (the mirror caches records, so a
