@@ -1,14 +1,8 @@
-using System.IO.Compression;
 using Azure.Data.Tables;
-using Azure.Storage.Blobs;
-using Gatehouse.Configuration;
 using Gatehouse.Oci.Layers;
 using Gatehouse.Storage;
-using Gatehouse.Tests.Shared;
 using Gatehouse.Vulnerabilities;
-using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace Gatehouse.Core.Tests.Vulnerabilities;
 
@@ -25,21 +19,13 @@ public sealed class ImageAdvisoriesTests : IAsyncLifetime
 
     public ImageAdvisoriesTests()
     {
-        var connection = TestAzurite.ConnectionString;
-        _storage = new GatehouseStorage(new BlobServiceClient(connection), new TableServiceClient(connection));
-        _mirror = new VulnerabilityMirror(_storage, new MemoryCache(new MemoryCacheOptions()), Options.Create(new GatehouseOptions()));
+        _storage = OsvFixtures.Storage();
+        _mirror = OsvFixtures.Mirror(_storage);
     }
 
     private TableClient Table => _storage.Table(GatehouseStorage.VulnerabilitiesTable);
 
-    public async Task InitializeAsync()
-    {
-        await Table.CreateIfNotExistsAsync();
-        await foreach (var row in Table.QueryAsync<TableEntity>(select: ["PartitionKey", "RowKey"]))
-        {
-            await Table.DeleteEntityAsync(row.PartitionKey, row.RowKey);
-        }
-    }
+    public Task InitializeAsync() => OsvFixtures.EmptyTableAsync(_storage);
 
     public Task DisposeAsync() => Task.CompletedTask;
 
@@ -157,19 +143,10 @@ public sealed class ImageAdvisoriesTests : IAsyncLifetime
     /// <summary>The PyPI fixture records and the OS records in one export, as an import of several OSV exports would hold.</summary>
     private async Task<OsvImportResult> ImportAsync()
     {
-        using var buffer = new MemoryStream();
-        using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
-        {
-            var files = Directory.GetFiles(Path.Combine(OsvFixtures.Folder, "records"), "*.json")
-                .Concat(Directory.GetFiles(Path.Combine(OsvFixtures.Folder, "os-records"), "*.json")).Order(StringComparer.Ordinal);
-            foreach (var file in files)
-            {
-                await using var entry = zip.CreateEntry(Path.GetFileName(file)).Open();
-                await entry.WriteAsync(await File.ReadAllBytesAsync(file));
-            }
-        }
-        buffer.Position = 0;
+        var files = Directory.GetFiles(Path.Combine(OsvFixtures.Folder, "records"), "*.json")
+            .Concat(Directory.GetFiles(Path.Combine(OsvFixtures.Folder, "os-records"), "*.json")).Order(StringComparer.Ordinal);
+        await using var export = await OsvFixtures.ExportAsync(files.Select(f => (Path.GetFileName(f), File.ReadAllBytes(f))));
         var importer = new OsvImporter(_storage, _mirror, TimeProvider.System, NullLogger<OsvImporter>.Instance);
-        return await importer.ImportAsync(buffer, CancellationToken.None);
+        return await importer.ImportAsync(export, CancellationToken.None);
     }
 }
