@@ -16,12 +16,12 @@ public sealed class AlpineVersion : IComparable<AlpineVersion>
     /// <summary>True when apk-tools accepts <paramref name="text"/> as a version (apk_version_validate).</summary>
     public static bool IsValid(string text)
     {
-        var t = new Tokens(text);
-        while (t.Token < Token.End)
+        var t = new ApkTokens(text);
+        while (t.Current < ApkToken.End)
         {
             t.Next();
         }
-        return t.Token == Token.End;
+        return t.Current == ApkToken.End;
     }
 
     /// <summary>A version apk accepts; the OSV matcher evaluates ranges only between versions it can order.</summary>
@@ -44,9 +44,9 @@ public sealed class AlpineVersion : IComparable<AlpineVersion>
     /// <summary>apk_version_compare: &lt;0, 0 or &gt;0.</summary>
     public static int Compare(string a, string b)
     {
-        var ta = new Tokens(a);
-        var tb = new Tokens(b);
-        while (ta.Token == tb.Token && ta.Token < Token.End)
+        var ta = new ApkTokens(a);
+        var tb = new ApkTokens(b);
+        while (ta.Current == tb.Current && ta.Current < ApkToken.End)
         {
             var r = TokenCompare(ta, tb);
             if (r != 0)
@@ -56,41 +56,41 @@ public sealed class AlpineVersion : IComparable<AlpineVersion>
             ta.Next();
             tb.Next();
         }
-        if (ta.Token == tb.Token)
+        if (ta.Current == tb.Current)
         {
             return 0;
         }
         // Equal so far: the longer one is greater unless what it goes on with is a pre-release suffix.
-        if (ta.Token == Token.Suffix && ta.Suffix < Suffix.None)
+        if (ta.Current == ApkToken.Suffix && ta.SuffixKind < ApkSuffix.None)
         {
             return -1;
         }
-        if (tb.Token == Token.Suffix && tb.Suffix < Suffix.None)
+        if (tb.Current == ApkToken.Suffix && tb.SuffixKind < ApkSuffix.None)
         {
             return 1;
         }
-        return ta.Token > tb.Token ? -1 : tb.Token > ta.Token ? 1 : 0;
+        return ta.Current > tb.Current ? -1 : tb.Current > ta.Current ? 1 : 0;
     }
 
-    private static int TokenCompare(Tokens a, Tokens b)
+    private static int TokenCompare(ApkTokens a, ApkTokens b)
     {
         ulong x, y;
-        switch (a.Token)
+        switch (a.Current)
         {
-            case Token.Digit when a.Value.StartsWith('0') || b.Value.StartsWith('0'):
+            case ApkToken.Digit when a.Value.StartsWith('0') || b.Value.StartsWith('0'):
                 // A leading zero on either side compares as strings, as Gentoo does.
                 return Math.Sign(string.CompareOrdinal(a.Value, b.Value));
-            case Token.Digit or Token.InitialDigit or Token.SuffixNumber or Token.RevisionNumber:
+            case ApkToken.Digit or ApkToken.InitialDigit or ApkToken.SuffixNumber or ApkToken.RevisionNumber:
                 x = a.Number;
                 y = b.Number;
                 break;
-            case Token.Letter:
+            case ApkToken.Letter:
                 x = a.Value[0];
                 y = b.Value[0];
                 break;
-            case Token.Suffix:
-                x = (ulong)a.Suffix;
-                y = (ulong)b.Suffix;
+            case ApkToken.Suffix:
+                x = (ulong)a.SuffixKind;
+                y = (ulong)b.SuffixKind;
                 break;
             default:
                 return Math.Sign(string.CompareOrdinal(a.Value, b.Value));
@@ -98,7 +98,7 @@ public sealed class AlpineVersion : IComparable<AlpineVersion>
         return x.CompareTo(y);
     }
 
-    private enum Token
+    private enum ApkToken
     {
         InitialDigit,
         Digit,
@@ -111,7 +111,7 @@ public sealed class AlpineVersion : IComparable<AlpineVersion>
         Invalid,
     }
 
-    private enum Suffix
+    private enum ApkSuffix
     {
         Invalid,
         Alpha,
@@ -127,21 +127,21 @@ public sealed class AlpineVersion : IComparable<AlpineVersion>
     }
 
     /// <summary>apk's token_state: the current token of a version, read left to right.</summary>
-    private sealed class Tokens
+    private sealed class ApkTokens
     {
         private readonly string _text;
         private int _at;
 
-        public Tokens(string text)
+        public ApkTokens(string text)
         {
             _text = text;
-            Token = Token.InitialDigit;
+            Current = ApkToken.InitialDigit;
             Digits();
         }
 
-        public Token Token { get; private set; }
+        public ApkToken Current { get; private set; }
 
-        public Suffix Suffix { get; private set; }
+        public ApkSuffix SuffixKind { get; private set; }
 
         public ulong Number { get; private set; }
 
@@ -151,76 +151,76 @@ public sealed class AlpineVersion : IComparable<AlpineVersion>
         {
             if (_at >= _text.Length)
             {
-                Token = Token.End;
+                Current = ApkToken.End;
                 return;
             }
             var c = _text[_at];
             switch (c)
             {
                 case >= 'a' and <= 'z':
-                    if (Token > Token.Digit)
+                    if (Current > ApkToken.Digit)
                     {
-                        Token = Token.Invalid;
+                        Current = ApkToken.Invalid;
                         return;
                     }
                     Value = c.ToString();
-                    Token = Token.Letter;
+                    Current = ApkToken.Letter;
                     _at++;
                     return;
                 case '.' or (>= '0' and <= '9'):
                     if (c == '.')
                     {
-                        if (Token > Token.Digit)
+                        if (Current > ApkToken.Digit)
                         {
-                            Token = Token.Invalid;
+                            Current = ApkToken.Invalid;
                             return;
                         }
                         _at++;
                     }
-                    Token = Token switch
+                    Current = Current switch
                     {
-                        Token.InitialDigit or Token.Digit => Token.Digit,
-                        Token.Suffix => Token.SuffixNumber,
-                        _ => Token.Invalid,
+                        ApkToken.InitialDigit or ApkToken.Digit => ApkToken.Digit,
+                        ApkToken.Suffix => ApkToken.SuffixNumber,
+                        _ => ApkToken.Invalid,
                     };
-                    if (Token != Token.Invalid)
+                    if (Current != ApkToken.Invalid)
                     {
                         Digits();
                     }
                     return;
                 case '_':
-                    if (Token > Token.SuffixNumber)
+                    if (Current > ApkToken.SuffixNumber)
                     {
-                        Token = Token.Invalid;
+                        Current = ApkToken.Invalid;
                         return;
                     }
                     _at++;
                     Value = Span(ch => ch is >= 'a' and <= 'z');
-                    Suffix = SuffixOf(Value);
-                    Token = Suffix == Suffix.Invalid ? Token.Invalid : Token.Suffix;
+                    SuffixKind = SuffixOf(Value);
+                    Current = SuffixKind == ApkSuffix.Invalid ? ApkToken.Invalid : ApkToken.Suffix;
                     return;
                 case '~':
-                    if (Token >= Token.CommitHash)
+                    if (Current >= ApkToken.CommitHash)
                     {
-                        Token = Token.Invalid;
+                        Current = ApkToken.Invalid;
                         return;
                     }
                     _at++;
                     Value = Span(ch => ch is (>= '0' and <= '9') or (>= 'a' and <= 'f'));
-                    Token = Value.Length == 0 ? Token.Invalid : Token.CommitHash;
+                    Current = Value.Length == 0 ? ApkToken.Invalid : ApkToken.CommitHash;
                     return;
                 case '-':
-                    if (Token >= Token.RevisionNumber || !_text.AsSpan(_at).StartsWith("-r", StringComparison.Ordinal))
+                    if (Current >= ApkToken.RevisionNumber || !_text.AsSpan(_at).StartsWith("-r", StringComparison.Ordinal))
                     {
-                        Token = Token.Invalid;
+                        Current = ApkToken.Invalid;
                         return;
                     }
                     _at += 2;
-                    Token = Token.RevisionNumber;
+                    Current = ApkToken.RevisionNumber;
                     Digits();
                     return;
                 default:
-                    Token = Token.Invalid;
+                    Current = ApkToken.Invalid;
                     return;
             }
         }
@@ -238,7 +238,7 @@ public sealed class AlpineVersion : IComparable<AlpineVersion>
             Value = _text[start.._at];
             if (Value.Length == 0)
             {
-                Token = Token.Invalid;
+                Current = ApkToken.Invalid;
             }
         }
 
@@ -252,18 +252,18 @@ public sealed class AlpineVersion : IComparable<AlpineVersion>
             return _text[start.._at];
         }
 
-        private static Suffix SuffixOf(string s) => s switch
+        private static ApkSuffix SuffixOf(string s) => s switch
         {
-            "alpha" => Suffix.Alpha,
-            "beta" => Suffix.Beta,
-            "pre" => Suffix.Pre,
-            "rc" => Suffix.Rc,
-            "cvs" => Suffix.Cvs,
-            "svn" => Suffix.Svn,
-            "git" => Suffix.Git,
-            "hg" => Suffix.Hg,
-            "p" => Suffix.P,
-            _ => Suffix.Invalid,
+            "alpha" => ApkSuffix.Alpha,
+            "beta" => ApkSuffix.Beta,
+            "pre" => ApkSuffix.Pre,
+            "rc" => ApkSuffix.Rc,
+            "cvs" => ApkSuffix.Cvs,
+            "svn" => ApkSuffix.Svn,
+            "git" => ApkSuffix.Git,
+            "hg" => ApkSuffix.Hg,
+            "p" => ApkSuffix.P,
+            _ => ApkSuffix.Invalid,
         };
     }
 }

@@ -17,7 +17,7 @@ public static class ImageFilesystem
     /// </summary>
     public static ImageContents Merge(IReadOnlyList<LayerReport> layersBottomFirst)
     {
-        var above = new Mask();
+        var above = new UpperLayers();
         var findings = new List<ImageFinding>();
         var packages = new List<ImagePackage>();
         var releases = new Dictionary<string, OsReleaseRecord>(StringComparer.Ordinal);
@@ -40,7 +40,7 @@ public static class ImageFilesystem
     }
 
     /// <summary>What the layers above hide from the ones below.</summary>
-    private sealed class Mask
+    private sealed class UpperLayers
     {
         private readonly HashSet<string> _entries = new(StringComparer.Ordinal);
         private readonly HashSet<string> _nonDirectories = new(StringComparer.Ordinal);

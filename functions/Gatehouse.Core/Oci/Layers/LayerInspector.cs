@@ -34,7 +34,7 @@ public static class LayerInspector
     public static async Task<LayerReport> InspectAsync(Stream blob, string digest, ScanBudget? budget, CancellationToken ct)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, budget?.Deadline ?? CancellationToken.None);
-        var walk = new Walk(digest, budget, linked.Token);
+        var walk = new LayerWalk(digest, budget, linked.Token);
         var compression = "none";
         try
         {
@@ -51,7 +51,7 @@ public static class LayerInspector
             {
                 return walk.Report(compression);
             }
-            var raw = new HeadStream(head, headLength, blob);
+            var raw = new SniffedStream(head, headLength, blob);
             await using var content = compression switch
             {
                 "gzip" => new GZipStream(raw, CompressionMode.Decompress, leaveOpen: true),
@@ -105,7 +105,7 @@ public static class LayerInspector
     }
 
     /// <summary>The state of one walk: what was seen so far, per path so that a later entry at a path replaces an earlier one.</summary>
-    private sealed class Walk(string digest, ScanBudget? budget, CancellationToken ct)
+    private sealed class LayerWalk(string digest, ScanBudget? budget, CancellationToken ct)
     {
         private readonly List<string> _files = [];
         private readonly List<string> _directories = [];
@@ -129,7 +129,7 @@ public static class LayerInspector
                 {
                     throw new InvalidDataException($"the {compression} stream holds no tar archive");
                 }
-                content = new HeadStream(probe, read, content);
+                content = new SniffedStream(probe, read, content);
             }
             await using var reader = new BoundedTarReader(content, leaveOpen: true);
             while (await reader.NextAsync(ct) is { } member)
@@ -335,7 +335,7 @@ public static class LayerInspector
     }
 
     /// <summary>The head already read to tell the format, then the rest of the stream: the content exactly once.</summary>
-    private sealed class HeadStream(byte[] head, int headLength, Stream rest) : Stream
+    private sealed class SniffedStream(byte[] head, int headLength, Stream rest) : Stream
     {
         private int _position;
 
