@@ -23,6 +23,7 @@ public sealed class OciTokenSigningKey(GatehouseStorage storage, IOptions<Gateho
     public const int MinBytes = 32;
 
     private const int GeneratedBytes = 64;
+    private const string Setting = "Gatehouse__Oci__TokenSigningKey";
     private readonly SemaphoreSlim _loading = new(1, 1);
     private byte[]? _key;
 
@@ -36,7 +37,16 @@ public sealed class OciTokenSigningKey(GatehouseStorage storage, IOptions<Gateho
         await _loading.WaitAsync(cancellationToken);
         try
         {
-            return _key ??= options.Value.Oci.TokenSigningKey is { Length: > 0 } configured ? Parse(configured) : await StoredAsync(cancellationToken);
+            var configured = options.Value.Oci.TokenSigningKey;
+            // App Service passes a Key Vault reference it could not resolve (secret not set yet, role missing) through as its
+            // own text: sign with the stored key until it resolves, rather than refuse every pull.
+            if (configured?.StartsWith("@Microsoft.KeyVault(", StringComparison.OrdinalIgnoreCase) == true)
+            {
+                log.LogError("{Setting} is an unresolved Key Vault reference; signing with the key kept in {Container}/{Blob} until the secret oci-token-signing-key resolves",
+                    Setting, GatehouseStorage.ConfigContainer, BlobName);
+                configured = null;
+            }
+            return _key ??= configured is { Length: > 0 } ? Parse(configured) : await StoredAsync(cancellationToken);
         }
         finally
         {
@@ -46,12 +56,6 @@ public sealed class OciTokenSigningKey(GatehouseStorage storage, IOptions<Gateho
 
     private static byte[] Parse(string configured)
     {
-        const string Setting = "Gatehouse__Oci__TokenSigningKey";
-        // App Service passes a Key Vault reference it could not resolve through as its own text.
-        if (configured.StartsWith("@Microsoft.KeyVault(", StringComparison.OrdinalIgnoreCase))
-        {
-            throw new InvalidOperationException($"{Setting} is an unresolved Key Vault reference; check the secret oci-token-signing-key and the app's Key Vault Secrets User role");
-        }
         byte[] key;
         try
         {

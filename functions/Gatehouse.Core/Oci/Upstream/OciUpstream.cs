@@ -43,6 +43,14 @@ public sealed partial class OciUpstream
         _tokens = tokens;
         _log = log;
         _options = options.Value.Oci;
+        if (_options.Effective.GroupBy(r => r.Prefix, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1) is { } twice)
+        {
+            throw new InvalidOperationException($"Gatehouse:Oci:Registries has {twice.Count()} registries with the prefix '{twice.Key}'; each prefix names one registry");
+        }
+        if (_options.Effective.FirstOrDefault(r => !Uri.TryCreate(r.Url, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttps && url.Scheme != Uri.UriSchemeHttp)) is { } bad)
+        {
+            throw new InvalidOperationException($"Gatehouse:Oci:Registries: the registry with the prefix '{bad.Prefix}' has the Url '{bad.Url}', which is not an absolute http(s) URL");
+        }
         _registries = _options.Effective.ToDictionary(r => r.Prefix, r => new Registry(r, Credential(r, log)), StringComparer.OrdinalIgnoreCase);
     }
 

@@ -407,12 +407,20 @@ public sealed class OciAuthTests : IDisposable
     [Theory]
     [InlineData("c2hvcnQ=")]
     [InlineData("not base64!")]
-    [InlineData("@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/oci-token-signing-key/)")]
     public async Task A_configured_key_that_is_no_key_is_a_clear_error(string configured)
     {
         var options = Options.Create(new GatehouseOptions { Oci = { TokenSigningKey = configured } });
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => new OciTokenSigningKey(_storage, options, NullLogger<OciTokenSigningKey>.Instance).GetAsync(Ct));
         Assert.Contains("Gatehouse__Oci__TokenSigningKey", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(configured, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unresolved_Key_Vault_reference_signs_with_the_stored_key_instead_of_refusing_every_pull()
+    {
+        var reference = Options.Create(new GatehouseOptions { Oci = { TokenSigningKey = "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/oci-token-signing-key/)" } });
+        var stored = await new OciTokenSigningKey(_storage, _options, NullLogger<OciTokenSigningKey>.Instance).GetAsync(Ct);
+
+        Assert.Equal(stored, await new OciTokenSigningKey(_storage, reference, NullLogger<OciTokenSigningKey>.Instance).GetAsync(Ct));
     }
 }

@@ -328,6 +328,23 @@ public sealed class OciUpstreamTests : IDisposable
         Assert.Null(upstream.FromUrl(new Uri($"https://ghcr.io/v2/Org/image/blobs/{Digest}")));
     }
 
+    [Theory]
+    [InlineData("ghcr.io", "ghcr.io", "2 registries with the prefix")]
+    [InlineData("ghcr.io", "quay.io", "not an absolute http(s) URL")]
+    public void A_configuration_with_a_prefix_twice_or_a_bad_URL_is_a_clear_error(string first, string second, string expected)
+    {
+        var options = new OciOptions
+        {
+            Registries =
+            [
+                new OciRegistryOptions { Prefix = first, Url = "https://ghcr.io" },
+                new OciRegistryOptions { Prefix = second, Url = first == second ? "https://other.example" : "ftp://quay.io" },
+            ],
+        };
+        var error = Assert.Throws<InvalidOperationException>(() => Create(_ => new HttpResponseMessage(HttpStatusCode.OK), options));
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>Keeps every entry with its structured fields.</summary>
     private sealed class CapturingLogger : ILogger<OciUpstream>
     {
