@@ -15,6 +15,8 @@ public sealed class OciBlobLinks(GatehouseStorage storage, ContentStore content,
 {
     private static readonly TimeSpan Remembered = TimeSpan.FromMinutes(10);
 
+    private readonly SingleFlight<string, bool> _linking = new();
+
     private TableClient Links => storage.Table(GatehouseStorage.OciBlobsTable);
 
     /// <summary>The manifest digest of the allowed image that links <paramref name="digest"/> in <paramref name="repository"/>; null when none does.</summary>
@@ -22,7 +24,7 @@ public sealed class OciBlobLinks(GatehouseStorage storage, ContentStore content,
     {
         try
         {
-            var row = await Links.GetEntityAsync<TableEntity>(ReferenceKey.Escape(repository.Name), digest, ["Image"], cancellationToken);
+            var row = await Links.GetEntityAsync<TableEntity>(ReferenceKey.Escape(repository.Canonical), digest, ["Image"], cancellationToken);
             return row.Value.GetString("Image");
         }
         catch (RequestFailedException e) when (e.Status == 404)
@@ -31,24 +33,45 @@ public sealed class OciBlobLinks(GatehouseStorage storage, ContentStore content,
         }
     }
 
-    /// <summary>Links every blob of an allowed image in its repository and places their bytes in <c>artifacts</c>; idempotent.</summary>
-    public async Task AllowAsync(OciRepository repository, OciManifest image, CancellationToken cancellationToken)
+    /// <summary>
+    /// Links every blob of an allowed image in its repository and places their bytes in <c>artifacts</c>; idempotent. The
+    /// pulls of one image in this process do it once; another instance doing it at the same time finds the blob placed.
+    /// </summary>
+    public Task AllowAsync(OciRepository repository, OciManifest image, CancellationToken cancellationToken)
     {
-        var key = ("oci-linked", repository.Name, image.Digest);
-        if (cache.TryGetValue(key, out _))
-        {
-            return;
-        }
-        var partition = ReferenceKey.Escape(repository.Name);
+        var key = ("oci-linked", repository.Canonical, image.Digest);
+        return cache.TryGetValue(key, out _)
+            ? Task.CompletedTask
+            : _linking.RunAsync($"{repository.Canonical}@{image.Digest}", async () =>
+            {
+                await LinkAsync(repository, image, CancellationToken.None);
+                cache.Set(key, true, Remembered);
+                return true;
+            }).WaitAsync(cancellationToken);
+    }
+
+    private async Task LinkAsync(OciRepository repository, OciManifest image, CancellationToken cancellationToken)
+    {
+        var partition = ReferenceKey.Escape(repository.Canonical);
         foreach (var blob in image.Blobs)
         {
             if (await content.LocateAsync(blob.Sha256, cancellationToken) is { } where && where != GatehouseStorage.ArtifactsContainer)
             {
-                await content.PlaceAsync(blob.Sha256, GatehouseStorage.ArtifactsContainer, cancellationToken);
+                try
+                {
+                    await content.PlaceAsync(blob.Sha256, GatehouseStorage.ArtifactsContainer, cancellationToken);
+                }
+                catch (Exception e) when (e is RequestFailedException or InvalidOperationException)
+                {
+                    // Another instance placing it at the same time is no failure once the blob is there.
+                    if (!await content.Blob(GatehouseStorage.ArtifactsContainer, blob.Sha256).ExistsAsync(cancellationToken))
+                    {
+                        throw;
+                    }
+                }
             }
             await Links.UpsertEntityAsync(new TableEntity(partition, blob.Digest) { ["Image"] = image.Digest, ["Size"] = blob.Size, ["MediaType"] = blob.MediaType },
                 TableUpdateMode.Replace, cancellationToken);
         }
-        cache.Set(key, true, Remembered);
     }
 }

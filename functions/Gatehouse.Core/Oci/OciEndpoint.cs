@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Azure;
+using Gatehouse.Audit;
 using Gatehouse.Configuration;
 using Gatehouse.Http;
 using Gatehouse.Oci.Auth;
@@ -65,6 +66,8 @@ public sealed partial class OciEndpoint(
         {
             return;
         }
+        // The authorizer's caller is set in its own async flow; downloads and audit read it from here on.
+        Caller.Ambient = Caller.Of(context);
         switch (kind)
         {
             case "manifests":
@@ -208,7 +211,7 @@ public sealed partial class OciEndpoint(
     /// </summary>
     private async Task<Resolution> ResolveAsync(OciRepository repository, string reference, bool byDigest, CancellationToken ct)
     {
-        var digest = byDigest ? reference : cache.TryGetValue(("oci-tag", repository.Name, reference), out string? known) ? known : null;
+        var digest = byDigest ? reference : cache.TryGetValue(("oci-tag", repository.Canonical, reference), out string? known) ? known : null;
         if (digest is not null && await KeptAsync(digest, ct) is { } kept)
         {
             return Parsed(kept, null, repository, reference) is { } parsed ? new Resolution(parsed, kept, 200, null, null)
@@ -246,7 +249,7 @@ public sealed partial class OciEndpoint(
         await KeepAsync(actual, body, ct);
         if (!byDigest)
         {
-            cache.Set(("oci-tag", repository.Name, reference), actual, TimeSpan.FromSeconds(_options.TagTtlSeconds));
+            cache.Set(("oci-tag", repository.Canonical, reference), actual, TimeSpan.FromSeconds(_options.TagTtlSeconds));
         }
         return new Resolution(manifest, body, 200, null, null);
     }

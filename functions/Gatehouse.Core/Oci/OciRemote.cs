@@ -20,16 +20,17 @@ public sealed class OciRemote(OciUpstream upstream, OciImageFacts images) : IRem
 
     public RemoteKind Kind => Oci;
 
-    public static string Partition(OciRepository repository) => "oci:" + repository.Name;
+    /// <summary><c>oci:</c> and the repository, escaped for a table key (a repository name holds <c>/</c>).</summary>
+    public static string Partition(OciRepository repository) => "oci:" + ReferenceKey.Escape(repository.Canonical);
 
     /// <summary>The reference of an image manifest of <paramref name="repository"/>, named by the tag it was asked for when there was one.</summary>
     public static ArtifactReference ImageReference(OciRepository repository, string digest, long size, string? tag) => new(
-        Oci, new ReferenceKey(Partition(repository), digest), tag is null ? $"{repository.Name}@{digest[..19]}" : $"{repository.Name}:{tag}", digest,
+        Oci, new ReferenceKey(Partition(repository), digest), tag is null ? $"{repository.Canonical}@{digest[..19]}" : $"{repository.Canonical}:{tag}", digest,
         digest["sha256:".Length..], size, OciUpstream.ManifestUrl(repository, digest).ToString(), null);
 
     /// <summary>The reference a blob (config or layer) is fetched under.</summary>
     public static ArtifactReference BlobReference(OciRepository repository, OciDescriptor blob) => new(
-        Oci, new ReferenceKey(Partition(repository), BlobRowPrefix + blob.Digest), $"{repository.Name} blob {blob.Digest[..19]}", blob.Digest, blob.Sha256, blob.Size,
+        Oci, new ReferenceKey(Partition(repository), BlobRowPrefix + blob.Digest), $"{repository.Canonical} blob {blob.Digest[..19]}", blob.Digest, blob.Sha256, blob.Size,
         OciUpstream.BlobUrl(repository, blob.Digest).ToString(), null);
 
     private static bool IsBlob(ArtifactReference reference) => reference.Key.Row.StartsWith(BlobRowPrefix, StringComparison.Ordinal);

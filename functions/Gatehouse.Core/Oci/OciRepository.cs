@@ -9,6 +9,12 @@ namespace Gatehouse.Oci;
 /// </summary>
 public sealed partial record OciRepository(OciRegistryOptions Registry, string Name, string UpstreamName)
 {
+    /// <summary>
+    /// One spelling per repository for keys (references, blob links, tags): the registry's prefix and the name upstream,
+    /// so <c>alpine</c> and <c>library/alpine</c> are one repository.
+    /// </summary>
+    public string Canonical => Registry.Prefix.Length == 0 ? UpstreamName : $"{Registry.Prefix}/{UpstreamName}";
+
     /// <summary>The longest name accepted: clients limit host, <c>/</c> and name together to 255 characters (distribution spec).</summary>
     public const int MaxNameLength = 255;
 

@@ -19,6 +19,7 @@ public sealed class ContainerClients : IDisposable
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(4);
 
     private readonly string _directory = TestEnvironment.NewTempDirectory("oci-clients");
+    private string? _runRoot;
 
     public ContainerClients(Uri gatehouse, string token)
     {
@@ -42,14 +43,22 @@ public sealed class ContainerClients : IDisposable
     public Task<ProcessResult> PodmanAsync(params string[] args)
     {
         var root = Folder("podman-root");
-        var run = Folder("podman-run");
+        // podman refuses a run root longer than 50 characters.
+        var run = _runRoot ??= Directory.CreateDirectory(Path.Combine("/tmp", "ghp-" + TestEnvironment.UniqueSuffix())).FullName;
         var registries = Path.Combine(_directory, "registries.conf");
         File.WriteAllText(registries, "unqualified-search-registries = []\n");
         return PythonVenv.RunAsync("podman", ["--root", root, "--runroot", run, "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none",
             .. args], new Dictionary<string, string> { ["REGISTRY_AUTH_FILE"] = AuthFile, ["CONTAINERS_REGISTRIES_CONF"] = registries }, Timeout);
     }
 
-    public void Dispose() => TestEnvironment.TryDeleteDirectory(_directory);
+    public void Dispose()
+    {
+        TestEnvironment.TryDeleteDirectory(_directory);
+        if (_runRoot is not null)
+        {
+            TestEnvironment.TryDeleteDirectory(_runRoot);
+        }
+    }
 
     /// <summary>The images the simulator serves.</summary>
     public static async Task<IReadOnlyList<SimulatedImage>> ImagesAsync(Uri simulator)

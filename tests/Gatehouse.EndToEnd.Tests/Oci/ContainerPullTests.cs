@@ -232,7 +232,7 @@ public sealed class ContainerPullTests(ContainerPullTests.Fixture fixture, ITest
 
     [Theory]
     [InlineData("v2/library/%2e%2e/admin/manifests/1.0")]
-    [InlineData("v2/library/../../admin/tokens/manifests/1.0")]
+    [InlineData("v2/library/.%2e/.%2e/admin/manifests/1.0")]
     [InlineData("v2/Library/Clean/manifests/1.0")]
     [InlineData("v2/library//clean/manifests/1.0")]
     [InlineData("v2/library/clean%2Fx/manifests/1.0")]

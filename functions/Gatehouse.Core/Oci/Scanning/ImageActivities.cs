@@ -134,7 +134,8 @@ public sealed class JudgeImageActivity(LayerReports reports) : TaskActivity<Imag
         var findings = image.Findings.Select(f => f.Finding with
         {
             Path = "/" + f.Path,
-            Message = $"{f.Finding.Message} (in layer {f.LayerDigest[..Math.Min(f.LayerDigest.Length, 19)]})",
+            // The path leads: the message is what a refused client prints.
+            Message = $"/{f.Path}: {f.Finding.Message} (layer {f.LayerDigest[..Math.Min(f.LayerDigest.Length, 19)]})",
         }).ToList();
         var errors = layers.Where(l => l.Error is not null).Select(l => $"layer {l.Digest}: {l.Error}").ToList();
         return new CheckResult(ImageChecks.Layers, findings, errors.Count > 0 ? string.Join("; ", errors) : null, Archive: ArchiveFormat.Unknown,
