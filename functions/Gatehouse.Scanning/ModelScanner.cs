@@ -270,7 +270,7 @@ public sealed class ModelScanner
     }
 
     /// <summary>The HDF5 superblock signature sits at 0, 512, 1024, 2048… (after a user block).</summary>
-    private static bool IsHdf5(ReadOnlySpan<byte> head)
+    public static bool IsHdf5(ReadOnlySpan<byte> head)
     {
         ReadOnlySpan<byte> signature = [0x89, (byte)'H', (byte)'D', (byte)'F', 0x0D, 0x0A, 0x1A, 0x0A];
         for (var offset = 0; offset + signature.Length <= head.Length; offset = offset == 0 ? 512 : offset * 2)

@@ -1,7 +1,7 @@
 namespace Gatehouse.Scanning.Containers;
 
 /// <summary>A read-only, forward-only stream: the shape every member stream takes.</summary>
-internal abstract class ForwardStream : Stream
+public abstract class ForwardStream : Stream
 {
     public override bool CanRead => true;
     public override bool CanSeek => false;
@@ -17,7 +17,7 @@ internal abstract class ForwardStream : Stream
 }
 
 /// <summary>The head already read for sniffing, followed by the rest of the stream: the content exactly once.</summary>
-internal sealed class PrefixedStream(byte[] head, int headLength, Stream rest) : ForwardStream
+public sealed class PrefixedStream(byte[] head, int headLength, Stream rest) : ForwardStream
 {
     private int _position;
 
@@ -32,6 +32,12 @@ internal sealed class PrefixedStream(byte[] head, int headLength, Stream rest) :
         }
         return rest.Read(buffer);
     }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        _position < headLength ? Read(buffer.Span) : await rest.ReadAsync(buffer, cancellationToken);
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 }
 
 /// <summary>A byte range of a seekable stream, itself seekable; nothing is copied.</summary>

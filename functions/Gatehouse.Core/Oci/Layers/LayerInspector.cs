@@ -51,7 +51,7 @@ public static class LayerInspector
             {
                 return walk.Report(compression);
             }
-            var raw = new SniffedStream(head, headLength, blob);
+            var raw = new PrefixedStream(head, headLength, blob);
             await using var content = compression switch
             {
                 "gzip" => new GZipStream(raw, CompressionMode.Decompress, leaveOpen: true),
@@ -129,7 +129,7 @@ public static class LayerInspector
                 {
                     throw new InvalidDataException($"the {compression} stream holds no tar archive");
                 }
-                content = new SniffedStream(probe, read, content);
+                content = new PrefixedStream(probe, read, content);
             }
             await using var reader = new BoundedTarReader(content, leaveOpen: true);
             while (await reader.NextAsync(ct) is { } member)
@@ -332,46 +332,5 @@ public static class LayerInspector
                 ArrayPool<byte>.Shared.Return(buffer);
             }
         }
-    }
-
-    /// <summary>The head already read to tell the format, then the rest of the stream: the content exactly once.</summary>
-    private sealed class SniffedStream(byte[] head, int headLength, Stream rest) : Stream
-    {
-        private int _position;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
-        {
-            if (_position < headLength)
-            {
-                var n = Math.Min(buffer.Length, headLength - _position);
-                head.AsSpan(_position, n).CopyTo(buffer);
-                _position += n;
-                return n;
-            }
-            return rest.Read(buffer);
-        }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            if (_position < headLength)
-            {
-                return Read(buffer.Span);
-            }
-            return await rest.ReadAsync(buffer, cancellationToken);
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
     }
 }

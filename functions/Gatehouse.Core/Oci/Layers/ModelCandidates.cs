@@ -21,7 +21,7 @@ public static class ModelCandidates
         ("pickle", "pickle.load reads protocol 2-5 streams, which start with PROTO \\x80 and the protocol", h => h is [0x80, >= 2 and <= 5, ..]),
         ("zip", "torch.load, np.load and Keras open zips (PK\\x03\\x04)", h => h.StartsWith("PK\x03\x04"u8)),
         ("npy", "np.load checks the \\x93NUMPY magic", h => h.StartsWith((ReadOnlySpan<byte>)[0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'])),
-        ("hdf5", "h5py finds the HDF5 signature at 0 or after a user block of 512·2^k bytes", IsHdf5),
+        ("hdf5", "h5py finds the HDF5 signature at 0 or after a user block of 512·2^k bytes", ModelScanner.IsHdf5),
         ("gguf", "llama.cpp checks the GGUF magic", h => h.StartsWith("GGUF"u8)),
         ("7z", "hides checkpoints from scanners that route by extension (nullifAI)", h => h.StartsWith((ReadOnlySpan<byte>)[(byte)'7', (byte)'z', 0xBC, 0xAF, 0x27, 0x1C])),
         ("safetensors", "a little-endian u64 header length, then the JSON header", h => h.Length > 9 && h[8] == '{' && BinaryPrimitives.ReadUInt64LittleEndian(h) is > 1 and < 100_000_000),
@@ -68,18 +68,5 @@ public static class ModelCandidates
             }
         }
         return true;
-    }
-
-    private static bool IsHdf5(ReadOnlySpan<byte> head)
-    {
-        ReadOnlySpan<byte> signature = [0x89, (byte)'H', (byte)'D', (byte)'F', 0x0D, 0x0A, 0x1A, 0x0A];
-        for (var offset = 0; offset + signature.Length <= head.Length; offset = offset == 0 ? 512 : offset * 2)
-        {
-            if (head[offset..].StartsWith(signature))
-            {
-                return true;
-            }
-        }
-        return false;
     }
 }
