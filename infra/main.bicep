@@ -71,7 +71,7 @@ var tags = {
 
 // Storage layout: exactly the names in functions/Gatehouse.Core/Storage/GatehouseStorage.cs (the infra tests compare them).
 var appContainers = ['staging', 'artifacts', 'quarantine', 'uploads', 'reports', 'config', 'upstream-cache']
-var appTables = ['verdicts', 'references', 'tokens', 'audit', 'vulnerabilities', 'names', 'events', 'overrides', 'consolesessions']
+var appTables = ['verdicts', 'references', 'tokens', 'audit', 'vulnerabilities', 'names', 'events', 'overrides', 'consolesessions', 'ociblobs']
 // Overwritten or deleted blobs here must stay recoverable: cached artifacts, quarantined evidence, the policy.
 var protectedContainers = ['artifacts', 'quarantine', 'config']
 // The Durable task hub names its own containers after the hub name in host.json.
