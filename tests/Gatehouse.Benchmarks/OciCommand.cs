@@ -24,14 +24,16 @@ public static class OciCommand
     public static async Task<int> RunAsync(Arguments args)
     {
         var loadBefore = Results.LoadAverage();
+        // Gatehouse's client sends what `docker login` stores: Basic with any user name and the entitlement token as the
+        // password. The simulator's controls get their own client, without it.
         using var http = Streaming.NewHttpClient();
-        // What `docker login` stores and every client sends: Basic with any user name and the entitlement token as the password.
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic",
             Convert.ToBase64String(Encoding.UTF8.GetBytes("bench:" + args.Required("token"))));
+        using var simulator = Streaming.NewHttpClient();
         var result = args.Required("case") switch
         {
-            "throughput" => await ThroughputAsync(http, args),
-            "coldpull" => await ColdPullAsync(http, args),
+            "throughput" => await ThroughputAsync(http, simulator, args),
+            "coldpull" => await ColdPullAsync(http, simulator, args),
             var other => throw new ArgumentException($"--case is throughput or coldpull, not '{other}'."),
         };
         result["loadBefore"] = loadBefore;
@@ -47,10 +49,7 @@ public static class OciCommand
     public static async Task<SyntheticImage> CreateAsync(HttpClient http, string simulator, string name, string tag)
     {
         var url = $"{simulator.TrimEnd('/')}/_sim/oci/synthetic?name={Uri.EscapeDataString(name)}&tag={Uri.EscapeDataString(tag)}";
-        using var request = new HttpRequestMessage(HttpMethod.Post, url);
-        // The simulator needs no credential; Gatehouse's token is not sent to it.
-        request.Headers.Authorization = null;
-        using var response = await http.SendAsync(request);
+        using var response = await http.PostAsync(url, content: null);
         var body = await response.Content.ReadAsStringAsync();
         if (!response.IsSuccessStatusCode)
         {
@@ -61,11 +60,11 @@ public static class OciCommand
         return new SyntheticImage(name, tag, (string)image["digest"]!, (string)image["configDigest"]!, layers);
     }
 
-    private static async Task<JsonObject> ThroughputAsync(HttpClient http, Arguments args)
+    private static async Task<JsonObject> ThroughputAsync(HttpClient http, HttpClient simulator, Arguments args)
     {
         var gatehouse = args.Required("gatehouse").TrimEnd('/');
         var repeat = (int)args.Long("repeat", 5);
-        var image = await CreateAsync(http, args.Required("simulator"), args.Optional("image") ?? "synthetic/layer1g", args.Optional("tag") ?? "1.0");
+        var image = await CreateAsync(simulator, args.Required("simulator"), args.Optional("image") ?? "synthetic/layer1g", args.Optional("tag") ?? "1.0");
         var (digest, size) = image.Layers.MaxBy(l => l.Size);
         Console.Error.WriteLine($"[oci] {image.Name}:{image.Tag} ({image.Digest}): largest layer {digest}, {size} bytes");
 
@@ -159,10 +158,9 @@ public static class OciCommand
         return elapsed;
     }
 
-    private static async Task<JsonObject> ColdPullAsync(HttpClient http, Arguments args)
+    private static async Task<JsonObject> ColdPullAsync(HttpClient http, HttpClient simulator, Arguments args)
     {
         var gatehouse = args.Required("gatehouse").TrimEnd('/');
-        var simulator = args.Required("simulator");
         var name = args.Optional("image") ?? "synthetic/layers5x100m";
         var log = args.Required("log");
         // Another tag is another seed in the simulator, so every run's layers are new to Gatehouse.
@@ -170,7 +168,7 @@ public static class OciCommand
         var images = new List<SyntheticImage>();
         foreach (var tag in tags)
         {
-            images.Add(await CreateAsync(http, simulator, name, tag));
+            images.Add(await CreateAsync(simulator, args.Required("simulator"), name, tag));
         }
         var layerDigests = images.SelectMany(i => i.Layers.Select(l => l.Digest)).ToList();
         if (layerDigests.Distinct(StringComparer.Ordinal).Count() != layerDigests.Count)
