@@ -45,6 +45,13 @@ param httpAlwaysReadyInstances int = 0
 @description('Point Gatehouse__HuggingFace__UpstreamToken at the Key Vault secret "hf-upstream-token". Set the secret before turning this on.')
 param useHuggingFaceTokenSecret bool = false
 
+@description('Point Gatehouse__Oci__TokenSigningKey at the Key Vault secret "oci-token-signing-key" (set by ociTokenSigningKey or by hand). Off: the app generates a key once and keeps it in its config container.')
+param useOciTokenSigningKeySecret bool = false
+
+@secure()
+@description('The key (base64, at least 32 bytes: openssl rand -base64 64) that signs the tokens of Gatehouse\'s OCI token endpoint, written to the Key Vault secret "oci-token-signing-key" when given; empty leaves the secret as it is.')
+param ociTokenSigningKey string = ''
+
 @description('Optional object id of a user or group that manages the upstream credentials (Key Vault Secrets Officer). azd passes the signed-in user.')
 param operatorPrincipalId string = ''
 
@@ -83,6 +90,7 @@ var functionAppName = '${abbrs.webSitesFunctions}${resourceToken}'
 var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(resourceToken, 7)}'
 var deadLetterContainerName = 'eventgrid-deadletter'
 var huggingFaceTokenSecretName = 'hf-upstream-token'
+var ociTokenSigningKeySecretName = 'oci-token-signing-key'
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = {
   name: identityName
@@ -127,6 +135,8 @@ module keyVault 'modules/keyvault.bicep' = {
     tags: tags
     softDeleteRetentionInDays: keyVaultSoftDeleteRetentionInDays
     enablePurgeProtection: keyVaultPurgeProtection
+    ociTokenSigningKeySecretName: ociTokenSigningKeySecretName
+    ociTokenSigningKey: ociTokenSigningKey
   }
 }
 
@@ -162,6 +172,8 @@ module functionApp 'modules/functionapp.bicep' = {
     keyVaultUri: keyVault.outputs.uri
     huggingFaceTokenSecretName: huggingFaceTokenSecretName
     useHuggingFaceTokenSecret: useHuggingFaceTokenSecret
+    ociTokenSigningKeySecretName: ociTokenSigningKeySecretName
+    useOciTokenSigningKeySecret: useOciTokenSigningKeySecret
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
     durableAlwaysReadyInstances: durableAlwaysReadyInstances

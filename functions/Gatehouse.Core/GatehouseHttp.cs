@@ -50,7 +50,9 @@ public sealed class GatehouseHttp(
     ConsoleEndpoint console,
     ConsoleSessions sessions,
     AdminStatsEndpoint stats,
-    AdminArtifactsEndpoint artifacts)
+    AdminArtifactsEndpoint artifacts,
+    Oci.OciEndpoint oci,
+    Oci.Auth.OciTokenEndpoint ociToken)
 {
     private readonly string _realm = options.Value.Auth.Realm;
     private readonly int _retryAfter = options.Value.Scan.RetryAfterSeconds;
@@ -121,18 +123,40 @@ public sealed class GatehouseHttp(
     /// The web console: its files and pages to anyone (they hold no data), and its sign-in, which checks the admin token
     /// itself. What the console shows comes from the admin API, through the session cookie it signs in to.
     /// </summary>
-    public async Task Console(HttpContext context, string? path)
+    public Task Console(HttpContext context, string? path) =>
+        StorageGuardedAsync(context, () => console.HandleAsync(context, path), ConsoleEndpoint.ErrorAsync);
+
+    /// <summary>
+    /// The OCI distribution API under <c>/v2/</c> (pull only): it checks its own credentials, a Gatehouse registry token
+    /// or an entitlement token as Basic, and answers refusals in the spec's JSON with the token challenge.
+    /// </summary>
+    public Task Oci(HttpContext context, DurableTaskClient durable, string? path) =>
+        StorageGuardedAsync(context, () => oci.HandleAsync(context, durable, path),
+            (c, status, message) => Gatehouse.Oci.OciErrors.WriteAsync(c, status, Gatehouse.Oci.OciErrors.Unknown, message));
+
+    /// <summary><c>GET /v2/</c>: the API root that clients probe for the auth challenge (and <c>docker login</c> checks credentials at).</summary>
+    public Task OciRoot(HttpContext context) =>
+        StorageGuardedAsync(context, () => oci.RootAsync(context),
+            (c, status, message) => Gatehouse.Oci.OciErrors.WriteAsync(c, status, Gatehouse.Oci.OciErrors.Unknown, message));
+
+    /// <summary>The registry token endpoint that <c>docker login</c>, podman and skopeo trade an entitlement token at.</summary>
+    public Task OciToken(HttpContext context) =>
+        StorageGuardedAsync(context, () => ociToken.HandleAsync(context),
+            (c, status, message) => Gatehouse.Oci.OciErrors.WriteAsync(c, status, Gatehouse.Oci.OciErrors.Unknown, message));
+
+    /// <summary>Runs an endpoint that authorises requests itself; storage that cannot be reached is a 503 in the endpoint's own error shape.</summary>
+    private async Task StorageGuardedAsync(HttpContext context, Func<Task> handle, Func<HttpContext, int, string, Task> error)
     {
         try
         {
-            await console.HandleAsync(context, path);
+            await handle();
         }
         catch (Exception e) when (StorageUnavailable(e) && !context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
         {
             log.LogError(e, "Storage unavailable while answering {Method} {Path}; answered 503", context.Request.Method, context.Request.Path);
             context.Response.Clear();
             context.Response.Headers.RetryAfter = _retryAfter.ToString(CultureInfo.InvariantCulture);
-            await ConsoleEndpoint.ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, "Gatehouse's storage is unavailable; retry later");
+            await error(context, StatusCodes.Status503ServiceUnavailable, "Gatehouse's storage is unavailable; retry later");
         }
     }
     /// <summary>The console's overview: references by decision, decisions per day, the newest refusals, live counters. Admin tokens only.</summary>

@@ -23,6 +23,9 @@ public static class GatehouseRoutes
     public const string Console = "console/{*path}";
     public const string AdminStats = "admin/stats";
     public const string AdminArtifacts = "admin/artifacts";
+    public const string OciRoot = "v2";
+    public const string Oci = "v2/{*path}";
+    public const string OciToken = "oci/token";
 
     /// <summary>Every route with its function name and methods, as the Functions metadata must list it.</summary>
     public static readonly IReadOnlyList<GatehouseRoute> All =
@@ -47,6 +50,9 @@ public static class GatehouseRoutes
         new("Console", Console, ["GET", "HEAD", "POST", "DELETE"]),
         new("AdminStats", AdminStats, ["GET"]),
         new("AdminArtifacts", AdminArtifacts, ["GET"]),
+        new("OciRoot", OciRoot, ["GET", "HEAD"]),
+        new("Oci", Oci, ["GET", "HEAD"]),
+        new("OciToken", OciToken, ["GET"]),
     ];
 }
 

@@ -7,6 +7,7 @@ using Gatehouse.Http;
 using Gatehouse.HuggingFace;
 using Gatehouse.HuggingFace.Prefetch;
 using Gatehouse.Names;
+using Gatehouse.Oci;
 using Gatehouse.Pipeline;
 using Gatehouse.Policy;
 using Gatehouse.PyPI;
@@ -46,6 +47,7 @@ public static class GatehouseServiceCollectionExtensions
         AddUpstreamHttpClient(services, PyPIUpstream.HttpClientName, o => o.PyPI.UpstreamTimeoutSeconds);
         AddUpstreamHttpClient(services, HuggingFaceUpstream.HttpClientName, o => o.HuggingFace.UpstreamTimeoutSeconds);
         AddUpstreamHttpClient(services, OsvRefresh.HttpClientName, o => o.Osv.UpstreamTimeoutSeconds);
+        AddUpstreamHttpClient(services, Oci.Upstream.OciUpstream.HttpClientName, o => o.Oci.UpstreamTimeoutSeconds);
 
         // The pipeline and its decision hook.
         services.AddOptions<StagingOptions>().Bind(configuration.GetSection(StagingOptions.Section));
@@ -151,6 +153,9 @@ public static class GatehouseServiceCollectionExtensions
         services.AddSingleton<AdminStatsEndpoint>();
         services.AddSingleton<ArtifactSearch>();
         services.AddSingleton<AdminArtifactsEndpoint>();
+
+        // Container images: the OCI remote under /v2/, its token endpoint and its image scans.
+        services.AddOci();
         return services;
     }
 
@@ -202,6 +207,9 @@ public static class GatehouseServiceCollectionExtensions
         endpoints.MapMethods("/" + GatehouseRoutes.Console, Methods("Console"), (HttpContext c, GatehouseHttp h, string? path) => h.Console(c, path));
         endpoints.MapMethods("/" + GatehouseRoutes.AdminStats, Methods("AdminStats"), (HttpContext c, GatehouseHttp h) => h.AdminStats(c));
         endpoints.MapMethods("/" + GatehouseRoutes.AdminArtifacts, Methods("AdminArtifacts"), (HttpContext c, GatehouseHttp h) => h.AdminArtifacts(c));
+        endpoints.MapMethods("/" + GatehouseRoutes.OciRoot, Methods("OciRoot"), (HttpContext c, GatehouseHttp h) => h.OciRoot(c));
+        endpoints.MapMethods("/" + GatehouseRoutes.Oci, Methods("Oci"), (HttpContext c, GatehouseHttp h, DurableTaskClient d, string? path) => h.Oci(c, d, path));
+        endpoints.MapMethods("/" + GatehouseRoutes.OciToken, Methods("OciToken"), (HttpContext c, GatehouseHttp h) => h.OciToken(c));
         return endpoints;
     }
 

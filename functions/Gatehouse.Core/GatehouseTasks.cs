@@ -17,5 +17,6 @@ public static class GatehouseTasks
         registry.AddActivity<PrefetchFileActivity>();
         UploadTasks.Register(registry);
         RescanTasks.Register(registry);
+        Oci.Scanning.OciTasks.Register(registry);
     }
 }

@@ -37,6 +37,12 @@ param huggingFaceTokenSecretName string
 @description('Reference the Hugging Face token secret from the app. Set the secret first: an unresolvable reference reaches the app as the literal "@Microsoft.KeyVault(...)" text.')
 param useHuggingFaceTokenSecret bool
 
+@description('Name of the Key Vault secret holding the key that signs the OCI token endpoint\'s tokens.')
+param ociTokenSigningKeySecretName string
+
+@description('Reference the OCI token signing key secret from the app (Gatehouse__Oci__TokenSigningKey); else the app keeps a generated key in its config container.')
+param useOciTokenSigningKeySecret bool
+
 @description('Memory per instance: 512, 2048 or 4096 MB. Scanning large model files wants 2048 or more.')
 @allowed([512, 2048, 4096])
 param instanceMemoryMB int = 2048
@@ -99,11 +105,18 @@ var defaultSettings = {
   Gatehouse__Rescan__Schedule: '0 0 3 * * *'
 }
 
-var secretSettings = useHuggingFaceTokenSecret
-  ? {
-      Gatehouse__HuggingFace__UpstreamToken: huggingFaceTokenReference
-    }
-  : {}
+var secretSettings = union(
+  useHuggingFaceTokenSecret
+    ? {
+        Gatehouse__HuggingFace__UpstreamToken: huggingFaceTokenReference
+      }
+    : {},
+  useOciTokenSigningKeySecret
+    ? {
+        Gatehouse__Oci__TokenSigningKey: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${ociTokenSigningKeySecretName}/)'
+      }
+    : {}
+)
 
 resource plan 'Microsoft.Web/serverfarms@2024-11-01' = {
   name: planName

@@ -1,4 +1,4 @@
-// Key Vault for upstream credentials (the Hugging Face token for gated repositories). Access is Azure RBAC only (no
+// Key Vault for upstream credentials (the Hugging Face token for gated repositories) and the OCI token signing key. Access is Azure RBAC only (no
 // access policies): the app reads secrets as Key Vault Secrets User through Key Vault references, granted in rbac.bicep.
 
 param name string
@@ -12,6 +12,13 @@ param softDeleteRetentionInDays int = 7
 
 @description('Purge protection: a deleted vault or secret cannot be purged before the retention ends. It can never be switched off again, so it is for production.')
 param enablePurgeProtection bool = false
+
+@description('Name of the secret that holds the OCI token signing key.')
+param ociTokenSigningKeySecretName string = 'oci-token-signing-key'
+
+@secure()
+@description('The OCI token signing key (base64); empty: no secret is written.')
+param ociTokenSigningKey string = ''
 
 resource vault 'Microsoft.KeyVault/vaults@2024-11-01' = {
   name: name
@@ -38,6 +45,16 @@ resource vault 'Microsoft.KeyVault/vaults@2024-11-01' = {
       defaultAction: 'Allow'
       bypass: 'AzureServices'
     }
+  }
+}
+
+// Written only when given, so a redeploy without the parameter leaves a key set by hand in place.
+resource ociTokenSigningKeySecret 'Microsoft.KeyVault/vaults/secrets@2024-11-01' = if (!empty(ociTokenSigningKey)) {
+  parent: vault
+  name: ociTokenSigningKeySecretName
+  properties: {
+    value: ociTokenSigningKey
+    contentType: 'base64 HMAC key'
   }
 }
 

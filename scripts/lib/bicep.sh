@@ -72,7 +72,7 @@ bicep_path() {
 # bicep_snapshot_env COMMAND...: runs COMMAND without the variables the .bicepparam files read (so a developer's azd
 # environment cannot leak into a snapshot) and with the phase-2 names set to those the main snapshot predicts.
 bicep_snapshot_env() {
-  env -u AZURE_ENV_NAME -u AZURE_PRINCIPAL_ID -u AZURE_PRINCIPAL_TYPE -u GATEHOUSE_OPERATOR_GROUP_ID -u GATEHOUSE_BLOB_TRIGGER_FUNCTION \
+  env -u AZURE_ENV_NAME -u AZURE_PRINCIPAL_ID -u AZURE_PRINCIPAL_TYPE -u GATEHOUSE_OPERATOR_GROUP_ID -u GATEHOUSE_BLOB_TRIGGER_FUNCTION -u GATEHOUSE_OCI_TOKEN_SIGNING_KEY \
     -u AZURE_EVENTGRID_DEADLETTER_CONTAINER_NAME \
     AZURE_FUNCTION_APP_NAME="func-snapshot" \
     AZURE_EVENTGRID_SYSTEM_TOPIC_NAME="egst-snapshot" \

@@ -20,7 +20,7 @@ public sealed class FunctionsMetadataFileTests
     /// <summary>The routes that hand files to the gate (which starts scans), start prefetches or rescans, or start a re-scan of a content.</summary>
     private static readonly string[] Scanning =
         [nameof(GatehouseHttp.PypiFiles), nameof(GatehouseHttp.HuggingFace), nameof(GatehouseHttp.AdminPrefetch), nameof(GatehouseHttp.AdminQuarantine),
-            nameof(GatehouseHttp.Uploads), nameof(GatehouseHttp.AdminRescan)];
+            nameof(GatehouseHttp.Uploads), nameof(GatehouseHttp.AdminRescan), nameof(GatehouseHttp.Oci)];
 
     public static TheoryData<string> DurableRouteNames => [.. Scanning];
 

@@ -1,5 +1,6 @@
 using Gatehouse.HuggingFace.Prefetch;
 using Gatehouse.Functions.Uploads;
+using Gatehouse.Oci.Scanning;
 using Gatehouse.Pipeline;
 using Gatehouse.Uploads;
 using Microsoft.Azure.Functions.Worker.Core.FunctionMetadata;
@@ -20,9 +21,11 @@ public sealed class WorkerFunctionMetadataTests : IAsyncLifetime
 
     public static TheoryData<string> ActivityNames =>
         [nameof(FetchContentActivity), .. ContentChecks.Activities.Select(a => a.Activity), nameof(GatherReferenceFactsActivity), nameof(RecordFactsActivity), nameof(ReadDecisionActivity), nameof(ListRepositoryFilesActivity),
-            nameof(PrefetchFileActivity), nameof(PrepareUploadActivity), nameof(PublishUploadVerdictActivity)];
+            nameof(PrefetchFileActivity), nameof(PrepareUploadActivity), nameof(PublishUploadVerdictActivity), nameof(PrepareImageActivity), nameof(InspectLayerActivity),
+            nameof(JudgeImageActivity), nameof(ReleaseImageClaimActivity)];
 
-    public static TheoryData<string> OrchestratorNames => [nameof(ScanArtifactOrchestrator), nameof(ScanRepositoryOrchestrator), nameof(ScanUploadOrchestrator)];
+    public static TheoryData<string> OrchestratorNames =>
+        [nameof(ScanArtifactOrchestrator), nameof(ScanRepositoryOrchestrator), nameof(ScanUploadOrchestrator), nameof(ScanImageOrchestrator), nameof(ScanLayerOrchestrator)];
 
     public async Task InitializeAsync()
     {
@@ -82,6 +85,12 @@ public sealed class WorkerFunctionMetadataTests : IAsyncLifetime
             nameof(Gatehouse.Rescans.ListRescanBatchActivity),
             nameof(Gatehouse.Rescans.RescanChunkActivity),
             Gatehouse.Functions.Timers.RescanTimer.Name,
+            nameof(ScanImageOrchestrator),
+            nameof(ScanLayerOrchestrator),
+            nameof(PrepareImageActivity),
+            nameof(InspectLayerActivity),
+            nameof(JudgeImageActivity),
+            nameof(ReleaseImageClaimActivity),
         ];
 
         // Function names are case-insensitive for the host.

@@ -144,6 +144,35 @@ public sealed class FunctionAppTests(InfraWorkspace infra)
         Assert.Matches(@"^@Microsoft\.KeyVault\(SecretUri=https://[a-z0-9-]{3,24}\.vault\.azure\.net/secrets/[A-Za-z0-9-]{1,127}/\)$", value);
     }
 
+    [Fact]
+    public void OCI_signing_key_is_a_Key_Vault_reference_in_production_and_generated_by_the_app_by_default()
+    {
+        Assert.Null(new Deployment(infra.Default).Setting("Gatehouse__Oci__TokenSigningKey"));
+
+        var production = new Deployment(infra.Production);
+        var vaultName = (string)production.Vault["name"]!;
+        Assert.Equal($"@Microsoft.KeyVault(SecretUri=https://{vaultName}.vault.azure.net/secrets/oci-token-signing-key/)",
+            Evaluate(production, production.Setting("Gatehouse__Oci__TokenSigningKey")!));
+    }
+
+    [Theory]
+    [InlineData("default")]
+    [InlineData("production")]
+    public void OCI_signing_key_secret_is_written_only_from_a_secure_parameter_that_was_given(string profile)
+    {
+        var deployment = new Deployment(infra.Profile(profile));
+        var vaultName = (string)deployment.Vault["name"]!;
+
+        var secret = Assert.Single(deployment.Snapshot.OfType("Microsoft.KeyVault/vaults/secrets"));
+        Assert.Equal($"{vaultName}/oci-token-signing-key", (string)secret["name"]!);
+        Assert.Equal("[not(empty(parameters('ociTokenSigningKey')))]", (string)secret["condition"]!);
+        Assert.Equal("[parameters('ociTokenSigningKey')]", secret.Str("properties.value"));
+        var parameter = infra.MainTemplate["parameters"]!["ociTokenSigningKey"]!;
+        Assert.Equal("securestring", ((string)parameter["type"]!).ToLowerInvariant());
+        Assert.Equal("", (string)parameter["defaultValue"]!);
+        Assert.DoesNotContain("ociTokenSigningKey", deployment.Snapshot.Outputs.ToJsonString(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("default")]
     [InlineData("production")]

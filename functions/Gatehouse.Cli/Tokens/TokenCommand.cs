@@ -31,8 +31,8 @@ public static class TokenCommand
         var name = new Option<string>("--name") { Description = "What the token is for", Required = true };
         var scope = new Option<string[]>("--scope")
         {
-            Description = "pypi:read, hf:read, uploads:write, admin, or read (both reads); limit one with =, e.g. pypi:read=numpy,torch-* or " +
-                "hf:read=meta-llama/,openai/whisper-tiny. Repeat for several scopes",
+            Description = TokenScopes.Listing + "; limit one with =, e.g. pypi:read=numpy,torch-*, " +
+                "hf:read=meta-llama/,openai/whisper-tiny or oci:read=library/*,ghcr.io/org/. Repeat for several scopes",
             DefaultValueFactory = _ => ["read"],
             AllowMultipleArgumentsPerToken = false,
         };

@@ -22,7 +22,7 @@ public static class AdminApiDocument
         new("/admin/tokens", HttpMethod.Get, "listTokens", "tokens", "List entitlement tokens (ids, names, scopes; never secrets)"),
         new("/admin/tokens", HttpMethod.Post, "createToken", "tokens", "Create a token; its secret is shown once",
             Body: Object(("name", "string", true, "1 to 100 characters"),
-                ("scopes", "array", false, "pypi:read, hf:read, uploads:write, admin, read; a read scope may be limited: pypi:read=numpy,torch-*"),
+                ("scopes", "array", false, Tokens.TokenScopes.Listing + "; a read scope may be limited: pypi:read=numpy,torch-*"),
                 ("scope", "string", false, "legacy: read (default) or admin"), ("expiresAt", "string", false, "ISO 8601"),
                 ("maxDownloads", "integer", false, "files served in total"), ("maxBytesPerDay", "integer", false, "bytes per rolling day"),
                 ("allowedIps", "array", false, "CIDR ranges or addresses, IPv4 or IPv6")), Success: 201),

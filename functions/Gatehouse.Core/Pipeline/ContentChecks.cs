@@ -29,6 +29,12 @@ public static class ContentChecks
     /// <summary>The model-file scanner on the content.</summary>
     public const string ModelContentCheck = nameof(ModelContentActivity);
 
+    /// <summary>
+    /// The model scanner on the files of a container image's final filesystem, layer by layer: the check an image
+    /// manifest's facts hold instead of <see cref="All"/> (the OCI remote's scan runs it).
+    /// </summary>
+    public const string ImageLayersCheck = "ImageLayersActivity";
+
     /// <summary>Every check whose result a content's facts hold.</summary>
     public static readonly IReadOnlyList<string> All = [ArchiveSafetyCheck, InstallTimeCodeCheck, ModelContentCheck];
 

@@ -22,6 +22,9 @@ public interface IRemote
     /// <see cref="ReferenceFacts.Unavailable"/>.
     /// </summary>
     Task<ReferenceFacts> GatherAsync(ArtifactReference reference, FactScope scope, CancellationToken cancellationToken);
+
+    /// <summary>The orchestration that scans a reference's content: <see cref="ScanArtifactOrchestrator"/> for a file.</summary>
+    string ScanOrchestrator(ArtifactReference reference) => nameof(ScanArtifactOrchestrator);
 }
 
 /// <summary>How much a remote gathers for a decision.</summary>
@@ -44,4 +47,8 @@ public sealed class RemoteRegistry(IEnumerable<IRemote> remotes)
 
     public IRemote this[RemoteKind kind] =>
         _remotes.TryGetValue(kind, out var remote) ? remote : throw new InvalidOperationException($"No remote '{kind}' is registered.");
+
+    /// <summary>A scan of <paramref name="reference"/>'s content by the orchestration its remote chose (a file's when the remote is not registered here).</summary>
+    public ScanRequest Scan(ArtifactReference reference, ScanSource source) =>
+        new(reference, source) { Orchestrator = _remotes.TryGetValue(reference.Remote, out var remote) ? remote.ScanOrchestrator(reference) : nameof(ScanArtifactOrchestrator) };
 }

@@ -73,7 +73,7 @@ public sealed class RecordFactsActivity(ContentStore content, IFactsStore facts,
     {
         var ct = CancellationToken.None;
         var request = input.Request;
-        var combined = Combine(request.Requester, input.Results, time.GetUtcNow());
+        var combined = Combine(request.Requester, input.Results, time.GetUtcNow(), input.Checks);
         // The blob goes where its first requester's decision puts it; a later decision that allows it moves it to artifacts.
         var allowed = (await decisions.PreviewAsync(combined, request.Requester, ct, gathered: input.RequesterFacts)).Outcome.Decision == Decision.Allowed;
         var recorded = combined with { Container = allowed ? GatehouseStorage.ArtifactsContainer : GatehouseStorage.QuarantineContainer };
@@ -99,11 +99,11 @@ public sealed class RecordFactsActivity(ContentStore content, IFactsStore facts,
     }
 
     /// <summary>The checks' findings, errors and traits as one set of facts; a check that never reported counts as an error.</summary>
-    internal static ContentFacts Combine(ArtifactReference requester, IReadOnlyList<CheckResult> results, DateTimeOffset now)
+    internal static ContentFacts Combine(ArtifactReference requester, IReadOnlyList<CheckResult> results, DateTimeOffset now, IReadOnlyList<string>? expected = null)
     {
         var findings = results.SelectMany(r => r.Findings.Select(f => f with { Check = r.Check })).ToList();
         var errors = results.Where(r => r.Error is not null).Select(r => new CheckError(r.Check, r.Error!))
-            .Concat(ContentChecks.All.Where(c => results.All(r => r.Check != c)).Select(c => new CheckError(c, "it reported no result")))
+            .Concat((expected ?? ContentChecks.All).Where(c => results.All(r => r.Check != c)).Select(c => new CheckError(c, "it reported no result")))
             .ToList();
         return new ContentFacts(
             requester.Sha256,

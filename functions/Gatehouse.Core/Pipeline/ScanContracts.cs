@@ -8,6 +8,9 @@ namespace Gatehouse.Pipeline;
 public sealed record ScanRequest(ArtifactReference Requester, ScanSource Source)
 {
     public string Sha256 => Requester.Sha256;
+
+    /// <summary>The orchestration that scans this content: its remote's choice (<see cref="IRemote.ScanOrchestrator"/>), a file's by default.</summary>
+    public string Orchestrator { get; init; } = nameof(ScanArtifactOrchestrator);
 }
 
 /// <summary>Input of every content check: only the content, so no check can depend on who asked or under which name.</summary>
@@ -36,7 +39,11 @@ public sealed record FetchOutcome(bool Staged, FetchProblem? Problem, string? Me
 }
 
 /// <summary>Input of <see cref="RecordFactsActivity"/>: the checks' results, and the requester's remote facts when they were gathered.</summary>
-public sealed record FactsInput(ScanRequest Request, IReadOnlyList<CheckResult> Results, ReferenceFacts? RequesterFacts = null);
+public sealed record FactsInput(ScanRequest Request, IReadOnlyList<CheckResult> Results, ReferenceFacts? RequesterFacts = null)
+{
+    /// <summary>The checks whose results the facts must hold (a check missing is an error); <see cref="ContentChecks.All"/> when null.</summary>
+    public IReadOnlyList<string>? Checks { get; init; }
+}
 
 /// <summary>
 /// Output of <see cref="ScanArtifactOrchestrator"/>: where the content went and the requester's decision, or why

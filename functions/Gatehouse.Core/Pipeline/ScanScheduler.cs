@@ -71,7 +71,7 @@ public sealed class DurableScanScheduler(DurableTaskClient durable, ILogger log)
         var id = InstanceId(request.Sha256);
         try
         {
-            await durable.ScheduleNewOrchestrationInstanceAsync(nameof(ScanArtifactOrchestrator), request, new StartOrchestrationOptions(id), cancellationToken);
+            await durable.ScheduleNewOrchestrationInstanceAsync(request.Orchestrator, request, new StartOrchestrationOptions(id), cancellationToken);
             log.LogInformation("Scan started for {Sha256} ({Subject}, {FileName}) by {Source}", request.Sha256, request.Requester.Subject, request.Requester.FileName, request.Source);
         }
         catch (Exception e) when (e is not OperationCanceledException)

@@ -175,6 +175,8 @@ public static class ContentCheck
         ContentChecks.ArchiveSafetyCheck => Archive,
         ContentChecks.InstallTimeCodeCheck => Install,
         nameof(ModelContentActivity) => Model,
+        // An image's findings are the model scanner's, on the files of its final filesystem.
+        ContentChecks.ImageLayersCheck => Model,
         _ => check,
     };
 }

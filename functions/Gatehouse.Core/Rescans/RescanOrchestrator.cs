@@ -69,7 +69,7 @@ public sealed class RescanOrchestrator : TaskOrchestrator<RescanInput, RescanPro
             while (next < scans.Count && running.Count < slots)
             {
                 var request = scans[next++];
-                running.Add(context.CallSubOrchestratorAsync<ScanOutcome>(nameof(ScanArtifactOrchestrator), request,
+                running.Add(context.CallSubOrchestratorAsync<ScanOutcome>(request.Orchestrator, request,
                     new SubOrchestrationOptions { InstanceId = DurableScanScheduler.InstanceId(request.Sha256) }));
             }
             var finished = await Task.WhenAny(running);

@@ -42,9 +42,12 @@ public sealed class GatehouseStorage
     /// <summary>Console sign-ins: the hash of each session cookie, the admin token it stands for, its CSRF token and expiry.</summary>
     public const string ConsoleSessionsTable = "consolesessions";
 
+    /// <summary>Which blobs each container repository may serve (the blobs of images allowed there).</summary>
+    public const string OciBlobsTable = "ociblobs";
+
     private static readonly string[] Containers =
         [StagingContainer, ArtifactsContainer, QuarantineContainer, UploadsContainer, ReportsContainer, ConfigContainer, UpstreamCacheContainer];
-    private static readonly string[] Tables = [VerdictsTable, ReferencesTable, TokensTable, AuditTable, VulnerabilitiesTable, NamesTable, EventsTable, OverridesTable, ConsoleSessionsTable];
+    private static readonly string[] Tables = [VerdictsTable, ReferencesTable, TokensTable, AuditTable, VulnerabilitiesTable, NamesTable, EventsTable, OverridesTable, ConsoleSessionsTable, OciBlobsTable];
 
     public GatehouseStorage(BlobServiceClient blobs, TableServiceClient tables)
     {

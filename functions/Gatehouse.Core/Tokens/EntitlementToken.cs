@@ -3,7 +3,8 @@ namespace Gatehouse.Tokens;
 /// <summary>
 /// What a token may do. A token may hold several scopes; <see cref="Read"/> is the scope tokens created before scopes
 /// were split had (PyPI and Hugging Face downloads), and <see cref="Admin"/> implies every other scope (as an administrator may
-/// also upload).
+/// also upload). <see cref="Read"/> does not include <see cref="OciRead"/>: rows of tokens of before store the flags'
+/// name ("Read") and are read back through it, so widening it would silently let every such token pull images.
 /// </summary>
 [Flags]
 public enum TokenScope
@@ -20,6 +21,8 @@ public enum TokenScope
     UploadsWrite = 4,
     /// <summary><c>admin</c>: manage tokens, policy, prefetch, the OSV mirror, bills of materials; implies every read.</summary>
     Admin = 8,
+    /// <summary><c>oci:read</c>: pulling container images (<c>/v2/*</c>).</summary>
+    OciRead = 16,
 }
 
 /// <summary>The spelling of each scope on the command line, in the admin API and in the table.</summary>
@@ -29,6 +32,10 @@ public static class TokenScopes
     public const string HfRead = "hf:read";
     public const string UploadsWrite = "uploads:write";
     public const string Admin = "admin";
+    public const string OciRead = "oci:read";
+
+    /// <summary>The scopes as the CLI's help and every error about an unknown scope list them.</summary>
+    public const string Listing = $"{PypiRead}, {HfRead}, {OciRead}, {UploadsWrite}, {Admin}, or read (pypi:read and hf:read, as tokens of before)";
 
     /// <summary>Every scope by its name; <c>read</c> stands for both read scopes, as tokens of before were created.</summary>
     public static readonly IReadOnlyDictionary<string, TokenScope> ByName = new Dictionary<string, TokenScope>(StringComparer.OrdinalIgnoreCase)
@@ -37,6 +44,7 @@ public static class TokenScopes
         [HfRead] = TokenScope.HfRead,
         [UploadsWrite] = TokenScope.UploadsWrite,
         [Admin] = TokenScope.Admin,
+        [OciRead] = TokenScope.OciRead,
         ["read"] = TokenScope.Read,
     };
 
@@ -47,12 +55,13 @@ public static class TokenScopes
         TokenScope.HfRead => HfRead,
         TokenScope.UploadsWrite => UploadsWrite,
         TokenScope.Admin => Admin,
+        TokenScope.OciRead => OciRead,
         _ => throw new ArgumentOutOfRangeException(nameof(scope), scope, "not a single scope"),
     };
 
     /// <summary>The single scopes a set of flags holds, in a stable order.</summary>
     public static IEnumerable<TokenScope> Split(TokenScope scopes) =>
-        new[] { TokenScope.PypiRead, TokenScope.HfRead, TokenScope.UploadsWrite, TokenScope.Admin }.Where(s => scopes.HasFlag(s));
+        new[] { TokenScope.PypiRead, TokenScope.HfRead, TokenScope.OciRead, TokenScope.UploadsWrite, TokenScope.Admin }.Where(s => scopes.HasFlag(s));
 }
 
 /// <summary>

@@ -6,7 +6,9 @@ namespace Gatehouse.Tokens;
 /// One scope of a token, optionally limited to resources: PyPI projects for <c>pypi:read</c> (compared as PEP 503
 /// normalised names, https://peps.python.org/pep-0503/#normalized-names, <c>*</c> matching any run of characters),
 /// Hugging Face repos for <c>hf:read</c> (<c>org/name</c>, or <c>org/</c> for every repo of an organisation, or a
-/// <c>*</c> glob; compared without regard to case, as the Hub does). No resources means the whole scope. Written as
+/// <c>*</c> glob; compared without regard to case, as the Hub does), image repositories for <c>oci:read</c> (as clients
+/// name them, <c>ghcr.io/org/</c> for a prefix or a <c>*</c> glob; a one-segment name is Docker Hub's official image, so
+/// <c>alpine</c> and <c>library/alpine</c> are one name on either side). No resources means the whole scope. Written as
 /// <c>scope</c> or <c>scope=resource,resource</c>, e.g. <c>pypi:read=numpy,torch-*</c> or <c>hf:read=meta-llama/</c>.
 /// </summary>
 public sealed partial record TokenGrant(TokenScope Scope, IReadOnlyList<string> Resources)
@@ -24,7 +26,7 @@ public sealed partial record TokenGrant(TokenScope Scope, IReadOnlyList<string> 
         var name = (equals < 0 ? text : text[..equals]).Trim();
         if (!TokenScopes.ByName.TryGetValue(name, out var scopes))
         {
-            throw new FormatException($"Unknown scope '{name}': use {TokenScopes.PypiRead}, {TokenScopes.HfRead}, {TokenScopes.UploadsWrite}, {TokenScopes.Admin} (or read for both reads)");
+            throw new FormatException($"Unknown scope '{name}': use {TokenScopes.Listing}");
         }
         var resources = equals < 0 ? [] : text[(equals + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (equals >= 0 && resources.Length == 0)
@@ -33,16 +35,24 @@ public sealed partial record TokenGrant(TokenScope Scope, IReadOnlyList<string> 
         }
         if (resources.Length > 0 && scopes is TokenScope.Admin or TokenScope.Read)
         {
-            throw new FormatException($"{name} cannot be limited to resources; limit {TokenScopes.PypiRead} or {TokenScopes.HfRead} instead");
+            throw new FormatException($"{name} cannot be limited to resources; limit {TokenScopes.PypiRead}, {TokenScopes.HfRead} or {TokenScopes.OciRead} instead");
         }
         foreach (var resource in resources)
         {
-            var valid = scopes == TokenScope.HfRead ? RepoPattern().IsMatch(resource) : NamePattern().IsMatch(resource);
+            var valid = scopes switch
+            {
+                TokenScope.HfRead => RepoPattern().IsMatch(resource),
+                TokenScope.OciRead => ImagePattern().IsMatch(resource) && !resource.Contains("//", StringComparison.Ordinal) && !resource.Contains("..", StringComparison.Ordinal),
+                _ => NamePattern().IsMatch(resource),
+            };
             if (!valid || resource.Length > 200)
             {
-                throw new FormatException(scopes == TokenScope.HfRead
-                    ? $"'{resource}' is not a repo (org/name), an organisation (org/) or a glob of them"
-                    : $"'{resource}' is not a project name or a glob of them (letters, digits, '.', '_', '-', '*')");
+                throw new FormatException(scopes switch
+                {
+                    TokenScope.HfRead => $"'{resource}' is not a repo (org/name), an organisation (org/) or a glob of them",
+                    TokenScope.OciRead => $"'{resource}' is not an image repository (alpine, ghcr.io/org/image), a prefix of them (ghcr.io/org/) or a glob of them",
+                    _ => $"'{resource}' is not a project name or a glob of them (letters, digits, '.', '_', '-', '*')",
+                });
             }
         }
         return [.. TokenScopes.Split(scopes).Select(s => new TokenGrant(s, resources))];
@@ -62,9 +72,19 @@ public sealed partial record TokenGrant(TokenScope Scope, IReadOnlyList<string> 
 
     /// <summary>Whether this grant covers <paramref name="resource"/> (a PyPI project or repo id; null: no particular one).</summary>
     public bool Covers(string? resource) =>
-        resource is null || Resources.Count == 0 || Resources.Any(pattern => Scope == TokenScope.PypiRead
-            ? Glob(Names.ProjectName.Normalise(pattern), Names.ProjectName.Normalise(resource))
-            : pattern.EndsWith('/') ? resource.StartsWith(pattern, StringComparison.OrdinalIgnoreCase) : Glob(pattern, resource));
+        resource is null || Resources.Count == 0 || Resources.Any(pattern => Scope switch
+        {
+            TokenScope.PypiRead => Glob(Names.ProjectName.Normalise(pattern), Names.ProjectName.Normalise(resource)),
+            TokenScope.OciRead => Matches(pattern, resource) || Matches(OfficialImage(pattern), OfficialImage(resource)),
+            _ => Matches(pattern, resource),
+        });
+
+    /// <summary>A prefix (ending in <c>/</c>) or a glob, matched without regard to case.</summary>
+    private static bool Matches(string pattern, string resource) =>
+        pattern.EndsWith('/') ? resource.StartsWith(pattern, StringComparison.OrdinalIgnoreCase) : Glob(pattern, resource);
+
+    /// <summary>Docker Hub's rule that a one-segment name is an official image: <c>alpine</c> is <c>library/alpine</c>.</summary>
+    private static string OfficialImage(string name) => name.Contains('/', StringComparison.Ordinal) ? name : "library/" + name;
 
     /// <summary>Whether <paramref name="text"/> matches <paramref name="pattern"/>, where <c>*</c> matches any run of characters; case-insensitive.</summary>
     internal static bool Glob(string pattern, string text)
@@ -104,6 +124,10 @@ public sealed partial record TokenGrant(TokenScope Scope, IReadOnlyList<string> 
 
     [GeneratedRegex("^[A-Za-z0-9._*-]+/([A-Za-z0-9._*-]+)?$")]
     private static partial Regex RepoPattern();
+
+    /// <summary>Path components of the distribution spec's grammar (and a registry prefix, which may carry a port), with globs.</summary>
+    [GeneratedRegex("^[A-Za-z0-9._:*-]+(/[A-Za-z0-9._*-]+)*/?$")]
+    private static partial Regex ImagePattern();
 }
 
 /// <summary>
@@ -116,7 +140,7 @@ public sealed record TokenAccess(TokenScope AnyOf, string? Resource = null)
     public static readonly TokenAccess Admin = new(TokenScope.Admin);
 
     /// <summary>Any read scope, for no particular resource (the OSV API, reading uploads).</summary>
-    public static readonly TokenAccess AnyRead = new(TokenScope.Read);
+    public static readonly TokenAccess AnyRead = new(TokenScope.Read | TokenScope.OciRead);
 
     /// <summary>Putting files into the uploads source.</summary>
     public static readonly TokenAccess UploadsWrite = new(TokenScope.UploadsWrite);
@@ -132,6 +156,8 @@ public sealed record TokenAccess(TokenScope AnyOf, string? Resource = null)
         (TokenScope.PypiRead, null) => $"This token may not read PyPI (scope {TokenScopes.PypiRead})",
         (TokenScope.HfRead, { } repo) => $"This token may not read the Hugging Face repo {repo} (scope {TokenScopes.HfRead})",
         (TokenScope.HfRead, null) => $"This token may not read Hugging Face (scope {TokenScopes.HfRead})",
+        (TokenScope.OciRead, { } image) => $"This token may not pull the image repository {image} (scope {TokenScopes.OciRead})",
+        (TokenScope.OciRead, null) => $"This token may not pull images (scope {TokenScopes.OciRead})",
         (TokenScope.UploadsWrite, _) => $"This token may not upload (scope {TokenScopes.UploadsWrite})",
         _ => $"This token holds none of the scopes {string.Join(", ", TokenScopes.Split(AnyOf).Select(TokenScopes.Name))}",
     };

@@ -41,9 +41,9 @@ public sealed class UpstreamClient(IHttpClientFactory clients, ILogger<UpstreamC
             {
                 message.Headers.TryAddWithoutValidation(name, value);
             }
-            if (profile.Credential is { } token && profile.SendsCredential(url))
+            if (profile.SendsCredential(url) && (request.Authorization ?? (profile.Credential is { } token ? new AuthenticationHeaderValue("Bearer", token) : null)) is { } credential)
             {
-                message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+                message.Headers.Authorization = credential;
             }
             if (request.Body is { } body)
             {
@@ -91,8 +91,12 @@ public sealed record UpstreamProfile(string Name, string HttpClientName, Func<Ur
 /// <summary>One request to an upstream.</summary>
 /// <param name="MaxBodyBytes">The largest body accepted, declared or not; reading past it is a <see cref="UpstreamFailureKind.TooLarge"/> failure.</param>
 /// <param name="Headers">Further request headers, such as the validators of a conditional GET (RFC 9110 §13.1).</param>
+/// <param name="Authorization">
+/// This request's own credential (a registry's bearer token for one scope), in place of the profile's; like it, sent only
+/// to the hosts the profile's <see cref="UpstreamProfile.SendsCredential"/> names, never to a redirect elsewhere.
+/// </param>
 public sealed record UpstreamRequest(HttpMethod Method, Uri Url, string Accept, long MaxBodyBytes, string? AcceptEncoding = null, bool FollowRedirects = true,
-    byte[]? Body = null, string? ContentType = null, IReadOnlyDictionary<string, string>? Headers = null)
+    byte[]? Body = null, string? ContentType = null, IReadOnlyDictionary<string, string>? Headers = null, AuthenticationHeaderValue? Authorization = null)
 {
     public static UpstreamRequest Get(Uri url, string accept, long maxBodyBytes, string? acceptEncoding = null, bool followRedirects = true) =>
         new(HttpMethod.Get, url, accept, maxBodyBytes, acceptEncoding, followRedirects);

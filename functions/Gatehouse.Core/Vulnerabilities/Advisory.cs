@@ -16,10 +16,12 @@ public sealed record Advisory(string Id, IReadOnlyList<string> Aliases, string S
     /// among <c>severity</c> and the project's <c>affected[].severity</c>; failing that from <c>database_specific.severity</c>
     /// (the GitHub Advisory Database's LOW, MODERATE, HIGH, CRITICAL); else it is unknown.
     /// </summary>
-    public static Advisory From(OsvRecord record, string project)
+    public static Advisory From(OsvRecord record, string project) => From(record, new OsvPackageKey(OsvEcosystem.PyPI, project));
+
+    /// <summary>The advisory for <paramref name="package"/> of any ecosystem the mirror holds, read as <see cref="From(OsvRecord, string)"/> says.</summary>
+    public static Advisory From(OsvRecord record, OsvPackageKey package)
     {
-        var normalized = PyPI.ProjectName.Normalize(project.Trim());
-        var mine = (record.Affected ?? []).Where(a => a.Names(normalized)).ToList();
+        var mine = (record.Affected ?? []).Where(a => a.Names(package)).ToList();
         var vectors = (record.Severity ?? []).Concat(mine.SelectMany(a => a.Severity ?? []))
             .Where(s => s.Type is "CVSS_V3" or "CVSS_V4").Select(s => s.Score);
         CvssResult? highest = null;
@@ -35,7 +37,7 @@ public sealed record Advisory(string Id, IReadOnlyList<string> Aliases, string S
             ?? UnknownSeverity;
         var summary = record.Summary ?? FirstLine(record.Details) ?? "";
         return new Advisory(record.Id, record.Aliases ?? [], summary, highest?.BaseScore, severity,
-            record.Id.StartsWith("MAL-", StringComparison.Ordinal), OsvMatcher.FixedIn(record, normalized));
+            record.Id.StartsWith("MAL-", StringComparison.Ordinal), OsvMatcher.FixedIn(record, package));
     }
 
     /// <summary>A database's label in the CVSS bands' words (GHSA says MODERATE for medium).</summary>

@@ -11,11 +11,11 @@ public sealed record OsvImportSource(string? Url, string? ETag, string? LastModi
 
 /// <summary>What one import did.</summary>
 /// <param name="Records">Valid records read from the export.</param>
-/// <param name="Projects">Distinct PyPI projects they name.</param>
+/// <param name="Projects">Distinct packages they name: PyPI projects, Debian and Alpine source packages per release.</param>
 /// <param name="Upserted">Rows written because they were new or changed.</param>
 /// <param name="Unchanged">Rows already stored exactly so.</param>
 /// <param name="Deleted">Rows of advisories no longer in the export for their project.</param>
-/// <param name="SkippedInvalid">Files that were not a usable PyPI record (each reason is logged).</param>
+/// <param name="SkippedInvalid">Files that were not a usable PyPI, Debian or Alpine record (each reason is logged).</param>
 public sealed record OsvImportResult(int Records, int Projects, int Upserted, int Unchanged, int Deleted, int SkippedInvalid);
 
 /// <summary>
@@ -88,15 +88,16 @@ public sealed class OsvImporter(GatehouseStorage storage, VulnerabilityMirror mi
                 Invalid(entry.FullName, error ?? "unreadable");
                 continue;
             }
-            var names = record.PyPIProjects().ToList();
+            var names = record.Packages().ToList();
             if (names.Count == 0)
             {
-                Invalid(entry.FullName, $"{record.Id} names no PyPI package");
+                Invalid(entry.FullName, $"{record.Id} names no PyPI, Debian or Alpine package");
                 continue;
             }
             records++;
-            foreach (var project in names)
+            foreach (var package in names)
             {
+                var project = package.Partition;
                 var key = (project, OsvTable.RowKey(record.Id));
                 if (!seen.Add(key))
                 {
@@ -104,7 +105,7 @@ public sealed class OsvImporter(GatehouseStorage storage, VulnerabilityMirror mi
                     continue;
                 }
                 projects.Add(project);
-                if (OsvTable.Compact(record, project) is not { } json)
+                if (OsvTable.Compact(record, package) is not { } json)
                 {
                     Invalid(entry.FullName, $"{record.Id} for {project} is too large for a table row even without its details");
                     continue;

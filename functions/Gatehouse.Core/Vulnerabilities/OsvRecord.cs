@@ -53,10 +53,17 @@ public sealed record OsvRecord
     /// The record as one project sees it: only the PyPI entries of <c>affected</c> for that (PEP 503 normalised) project,
     /// so a record that names many packages is stored once per package with its own part.
     /// </summary>
-    public OsvRecord ForProject(string normalizedProject) => this with
+    public OsvRecord ForProject(string normalizedProject) => ForPackage(new OsvPackageKey(OsvEcosystem.PyPI, normalizedProject));
+
+    /// <summary>The record as one package of any ecosystem the mirror holds sees it (see <see cref="ForProject"/>).</summary>
+    public OsvRecord ForPackage(OsvPackageKey key) => this with
     {
-        Affected = Affected?.Where(a => a.Names(normalizedProject)).ToList(),
+        Affected = Affected?.Where(a => a.Names(key)).ToList(),
     };
+
+    /// <summary>Every package of an ecosystem the mirror holds (PyPI, Debian, Alpine) that the record names, names normalised.</summary>
+    public IEnumerable<OsvPackageKey> Packages() =>
+        (Affected ?? []).Select(a => a.Key).OfType<OsvPackageKey>().Distinct();
 
     /// <summary>The normalised PyPI projects the record affects.</summary>
     public IEnumerable<string> PyPIProjects() =>
@@ -75,6 +82,14 @@ public sealed record OsvAffected
     public IReadOnlyList<OsvRange>? Ranges { get; init; }
     public IReadOnlyList<string>? Versions { get; init; }
     public OsvDatabaseSpecific? DatabaseSpecific { get; init; }
+
+    /// <summary>The package this entry is about, when its ecosystem is one the mirror holds and it has a name.</summary>
+    [JsonIgnore]
+    public OsvPackageKey? Key =>
+        Package is { Name: { } name } && !string.IsNullOrWhiteSpace(name) && OsvEcosystem.Parse(Package.Ecosystem) is { } ecosystem ? new OsvPackageKey(ecosystem, name) : null;
+
+    /// <summary>True when this entry is <paramref name="key"/>: the same ecosystem and release, the same normalised name.</summary>
+    public bool Names(OsvPackageKey key) => key.Ecosystem.Kind == OsvEcosystemKind.PyPI ? Names(key.Name) : Key == key;
 
     /// <summary>True when this entry is the PyPI package <paramref name="normalizedProject"/> (names compared PEP 503 normalised).</summary>
     public bool Names(string normalizedProject) =>

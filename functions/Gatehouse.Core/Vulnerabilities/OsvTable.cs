@@ -6,8 +6,9 @@ using Azure.Data.Tables;
 namespace Gatehouse.Vulnerabilities;
 
 /// <summary>
-/// The layout of the <c>vulnerabilities</c> table: partition = PEP 503 normalised project, row = advisory id (escaped),
-/// property <c>Record</c> = the record as that project sees it, compact JSON, and <c>Hash</c> of it so an import
+/// The layout of the <c>vulnerabilities</c> table: partition = PEP 503 normalised project (or, for a distribution's
+/// package, <see cref="OsvPackageKey.Partition"/>), row = advisory id (escaped), property <c>Record</c> = the record as
+/// that package sees it, compact JSON, and <c>Hash</c> of it so an import
 /// rewrites only what changed. Partition <c>_meta</c> (an underscore never survives normalisation, so no project can
 /// have it) holds the last import. Azure Table Storage allows 64 KiB per string property and 1 MiB per entity
 /// (https://learn.microsoft.com/rest/api/storageservices/understanding-the-table-service-data-model): long details
@@ -28,9 +29,9 @@ internal static class OsvTable
     public const int MaxParts = 15;
 
     /// <summary>The stored form of a record for one project, or null when even the cut record does not fit in an entity.</summary>
-    public static string? Compact(OsvRecord record, string normalizedProject)
+    public static string? Compact(OsvRecord record, OsvPackageKey package)
     {
-        var mine = record.ForProject(normalizedProject);
+        var mine = record.ForPackage(package);
         if (mine.Details is { Length: > MaxDetailsChars } details)
         {
             mine = mine with { Details = details[..MaxDetailsChars] + "…" };

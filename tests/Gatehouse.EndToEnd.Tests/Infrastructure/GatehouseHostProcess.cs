@@ -56,6 +56,12 @@ public sealed record HostSettings
             // are not cached; commit-pinned answers still are (they cannot change).
             ["Gatehouse__HuggingFace__Endpoint"] = upstream,
             ["Gatehouse__HuggingFace__CacheTtlSeconds"] = "0",
+            // The simulator plays Docker Hub too: the registry at the root of /v2/, its token realm and its blob "CDN" on the same host.
+            ["Gatehouse__Oci__Registries__0__Prefix"] = "",
+            ["Gatehouse__Oci__Registries__0__Url"] = upstream,
+            ["Gatehouse__Oci__Registries__0__OfficialImagesUnderLibrary"] = "true",
+            ["Gatehouse__Oci__Registries__0__AuthHosts"] = Upstream.Authority,
+            ["Gatehouse__Oci__Registries__0__BlobHosts"] = Upstream.Authority,
             ["Gatehouse__Scan__InlineWaitSeconds"] = Invariant(InlineWaitSeconds),
             ["Gatehouse__Scan__RetryAfterSeconds"] = Invariant(RetryAfterSeconds),
             ["Gatehouse__Serving__Mode"] = ServingMode,

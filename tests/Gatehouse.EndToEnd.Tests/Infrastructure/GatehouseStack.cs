@@ -211,7 +211,7 @@ public sealed class GatehouseStack : IAsyncDisposable
     }
 
     /// <summary>A token of <paramref name="scope"/> made with the product's token service, straight in storage.</summary>
-    public static async Task<string> CreateTokenAsync(string connectionString, string name, TokenScope scope = TokenScope.Read)
+    public static async Task<string> CreateTokenAsync(string connectionString, string name, TokenScope scope = TokenScope.Read, IReadOnlyList<string>? resources = null)
     {
         var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection(new Dictionary<string, string?> { ["AzureWebJobsStorage"] = connectionString })
@@ -219,7 +219,10 @@ public sealed class GatehouseStack : IAsyncDisposable
         var storage = GatehouseStorage.FromConfiguration(configuration);
         await storage.EnsureCreatedAsync(CancellationToken.None);
         using var cache = new MemoryCache(new MemoryCacheOptions());
-        var created = await EntitlementTokenService.ForStorage(storage, TimeProvider.System, cache).CreateAsync(name, scope, CancellationToken.None);
+        var service = EntitlementTokenService.ForStorage(storage, TimeProvider.System, cache);
+        var created = resources is null
+            ? await service.CreateAsync(name, scope, CancellationToken.None)
+            : await service.CreateAsync(name, [.. TokenScopes.Split(scope).Select(s => new TokenGrant(s, resources))], TokenLimits.None, "e2e", CancellationToken.None);
         return created.Secret;
     }
 }

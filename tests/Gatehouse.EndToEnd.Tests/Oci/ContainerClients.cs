@@ -1,0 +1,78 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Gatehouse.EndToEnd.Tests.Infrastructure;
+
+namespace Gatehouse.EndToEnd.Tests.Oci;
+
+/// <summary>An image the simulator's registry serves, as its <c>/_sim/oci/images</c> lists it.</summary>
+public sealed record SimulatedImage(string Name, string Tag, string Digest, string MediaType, string? ConfigDigest, IReadOnlyList<(string Digest, long Size)> Layers);
+
+/// <summary>
+/// Debian's skopeo and podman against a Gatehouse host: the entitlement token goes in an auth file (never on a command
+/// line), plain http with TLS verification off (the host listens on loopback http), podman rootful with the vfs driver
+/// in a storage folder of its own.
+/// </summary>
+public sealed class ContainerClients : IDisposable
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(4);
+
+    private readonly string _directory = TestEnvironment.NewTempDirectory("oci-clients");
+
+    public ContainerClients(Uri gatehouse, string token)
+    {
+        Registry = gatehouse.Authority;
+        AuthFile = Path.Combine(_directory, "auth.json");
+        var auth = Convert.ToBase64String(Encoding.UTF8.GetBytes("gatehouse:" + token));
+        File.WriteAllText(AuthFile, JsonSerializer.Serialize(new { auths = new Dictionary<string, object> { [Registry] = new { auth } } }));
+    }
+
+    /// <summary>host:port of Gatehouse, as image references name it.</summary>
+    public string Registry { get; }
+
+    public string AuthFile { get; }
+
+    public string Folder(string name) => Directory.CreateDirectory(Path.Combine(_directory, name)).FullName;
+
+    public Task<ProcessResult> SkopeoAsync(params string[] args) =>
+        PythonVenv.RunAsync("skopeo", [args[0], "--authfile", AuthFile, .. args[1..]], null, Timeout);
+
+    /// <summary>podman as root with its own storage: <c>--root</c>, <c>--runroot</c> and the vfs driver, no registries.conf searches.</summary>
+    public Task<ProcessResult> PodmanAsync(params string[] args)
+    {
+        var root = Folder("podman-root");
+        var run = Folder("podman-run");
+        var registries = Path.Combine(_directory, "registries.conf");
+        File.WriteAllText(registries, "unqualified-search-registries = []\n");
+        return PythonVenv.RunAsync("podman", ["--root", root, "--runroot", run, "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none",
+            .. args], new Dictionary<string, string> { ["REGISTRY_AUTH_FILE"] = AuthFile, ["CONTAINERS_REGISTRIES_CONF"] = registries }, Timeout);
+    }
+
+    public void Dispose() => TestEnvironment.TryDeleteDirectory(_directory);
+
+    /// <summary>The images the simulator serves.</summary>
+    public static async Task<IReadOnlyList<SimulatedImage>> ImagesAsync(Uri simulator)
+    {
+        using var http = new HttpClient { BaseAddress = simulator };
+        var list = await http.GetFromJsonAsync<JsonElement>("_sim/oci/images");
+        var images = list.ValueKind == JsonValueKind.Array ? list : list.GetProperty("images");
+        return [.. images.EnumerateArray().Select(i => new SimulatedImage(
+            i.GetProperty("name").GetString()!, i.GetProperty("tag").GetString()!, i.GetProperty("digest").GetString()!, i.GetProperty("mediaType").GetString()!,
+            i.TryGetProperty("configDigest", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null,
+            i.TryGetProperty("layers", out var layers) && layers.ValueKind == JsonValueKind.Array
+                ? [.. layers.EnumerateArray().Select(l => (l.GetProperty("digest").GetString()!, l.GetProperty("size").GetInt64()))]
+                : []))];
+    }
+
+    /// <summary>How many times the simulator sent each blob's bytes (GET, not HEAD), by digest.</summary>
+    public static async Task<IReadOnlyDictionary<string, int>> BlobFetchesAsync(Uri simulator)
+    {
+        using var http = new HttpClient { BaseAddress = simulator };
+        var stats = await http.GetFromJsonAsync<JsonElement>("_sim/oci/stats");
+        var blobs = stats.GetProperty("blobGets");
+        return blobs.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32());
+    }
+
+    public static string Invariant(long value) => value.ToString(CultureInfo.InvariantCulture);
+}
