@@ -20,7 +20,7 @@ public sealed class OciRemote(OciUpstream upstream, OciImageFacts images) : IRem
 
     public RemoteKind Kind => Oci;
 
-    public static string Partition(OciRepository repository) => "oci:" + repository.Name;
+    public static string Partition(OciRepository repository) => "oci:" + ReferenceKey.Escape(repository.Name);
 
     /// <summary>The reference of an image manifest of <paramref name="repository"/>, named by the tag it was asked for when there was one.</summary>
     public static ArtifactReference ImageReference(OciRepository repository, string digest, long size, string? tag) => new(
