@@ -21,7 +21,8 @@ public sealed class OciImageFacts(ContentStore content, LayerReports reports, Im
 
     public async Task<ReferenceFacts> GatherAsync(ArtifactReference reference, FactScope scope, CancellationToken cancellationToken)
     {
-        var basics = new ReferenceFacts { Project = reference.Key.Partition["oci:".Length..], Version = reference.FileName };
+        // The partition holds the repository name escaped for Table keys (OciRemote.Partition); the policy sees the name.
+        var basics = new ReferenceFacts { Project = Uri.UnescapeDataString(reference.Key.Partition["oci:".Length..]), Version = reference.FileName };
         if (scope == FactScope.BeforeFetch)
         {
             // Before its layers are read nothing is known of an image's packages.
