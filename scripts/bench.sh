@@ -4,7 +4,7 @@
 #   scripts/bench.sh                        # everything: about 10 minutes on 2 cores and up to ~25 GB of temporary disk
 #   scripts/bench.sh --only index,coldmiss  # some of: hash, archivesafety, index, coldmiss, staging, throughput, memory,
 #                                           # scanner, densepickle, hflfs, prefetch, policy, policyindex, osvimport, upload,
-#                                           # rescan, console
+#                                           # rescan, console, oci
 #   scripts/bench.sh --no-build             # use the Release binaries already built
 # Results (JSON per measurement, wrk output, host logs, report.md) go to .gatehouse/bench/<time>/; temporary data
 # (Azurite, synthetic wheels, the scanner's pickle and checkpoint) is deleted at the end unless BENCH_KEEP=1.
@@ -41,19 +41,25 @@
 # then, on a fresh host, GET /admin/stats cold, warm (cached) and after its cache lapsed, GET /admin/quarantine?limit=50,
 # and GET /admin/artifacts (newest, by subject): median and p95 at the client on the loopback; then, when Debian's chromium
 # and chromium-driver are installed, the overview's time to interactive in the browser (cached, and after the cache lapsed).
+# oci: container images through /v2/ on a host whose Docker Hub is the simulator. The simulator's synthetic
+# BENCH_OCI_IMAGE (synthetic/layer1g:1.0, one ~1 GB gzip-stored layer) is pulled cold, then its layer is read
+# BENCH_OCI_REPEAT (5) times through Gatehouse and straight from artifacts in Azurite, alternating (HttpClient and curl);
+# and BENCH_OCI_COLD_IMAGE (synthetic/layers5x100m, 5 layers of ~100 MB) is made ahead under BENCH_OCI_COLD_TAGS
+# (cold-1,cold-2,cold-3; another tag is another seed, so each pull is cold) and pulled once per tag, the time to the
+# manifest split by the host log into each layer's fetch and read. Needs ~4 GB of temporary disk; about 5 minutes.
 # CI does not run this script.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$GATEHOUSE_ROOT/scripts/lib/azurite.sh"
 cd "$GATEHOUSE_ROOT"
 
-only="hash,archivesafety,index,coldmiss,staging,throughput,memory,scanner,densepickle,hflfs,prefetch,policy,policyindex,osvimport,upload,rescan,console"
+only="hash,archivesafety,index,coldmiss,staging,throughput,memory,scanner,densepickle,hflfs,prefetch,policy,policyindex,osvimport,upload,rescan,console,oci"
 build=true
 while (($# > 0)); do
   case "$1" in
     --only) only="$2"; shift ;;
     --no-build) build=false ;;
-    -h|--help) sed -n '2,44p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,50p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -89,6 +95,10 @@ index_uncached="${BENCH_INDEX_UNCACHED:-15}"
 osv_records="${BENCH_OSV_RECORDS:-20000}"
 rescan_count="${BENCH_RESCAN_COUNT:-10000}"
 console_count="${BENCH_CONSOLE_COUNT:-100000}"
+oci_image="${BENCH_OCI_IMAGE:-synthetic/layer1g:1.0}"
+oci_repeat="${BENCH_OCI_REPEAT:-5}"
+oci_cold_image="${BENCH_OCI_COLD_IMAGE:-synthetic/layers5x100m}"
+oci_cold_tags="${BENCH_OCI_COLD_TAGS:-cold-1,cold-2,cold-3}"
 pip_accept="application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
 
 results="$GATEHOUSE_ROOT/.gatehouse/bench/$(date -u +%Y%m%dT%H%M%SZ)"
@@ -222,7 +232,7 @@ if wants policy; then
 fi
 
 if wants index || wants coldmiss || wants staging || wants throughput || wants memory || wants hflfs || wants prefetch || wants policyindex || wants osvimport || wants upload \
-  || wants rescan || wants console; then
+  || wants rescan || wants console || wants oci; then
   echo "== starting Azurite, the upstream simulator and Gatehouse"
   azurite_install
   azurite_start "$work/azurite" "$blob_port" "$queue_port" "$table_port"
@@ -235,6 +245,9 @@ if wants index || wants coldmiss || wants staging || wants throughput || wants m
   token="$("${cli[@]}" token create --storage "$AzureWebJobsStorage" --name bench --scope read --format token)"
   if wants prefetch || wants rescan || wants console; then
     admin_token="$("${cli[@]}" token create --storage "$AzureWebJobsStorage" --name bench-admin --scope admin --format token)"
+  fi
+  if wants oci; then
+    oci_token="$("${cli[@]}" token create --storage "$AzureWebJobsStorage" --name bench-oci --scope oci:read --format token)"
   fi
 fi
 
@@ -476,6 +489,30 @@ if wants console; then
     >"$results/console-command.txt"
   "${bench[@]}" "${console_args[@]}" | grep -v '^ \|^[{}]' || true
   [[ -s "$results/console.json" ]] || { echo "console failed; see $host_log" >&2; exit 1; }
+  stop_host
+fi
+
+if wants oci; then
+  stop_host
+  echo "== 14-15. container images through /v2/: the simulator as Docker Hub, Basic auth with an oci:read token"
+  start_host oci Gatehouse__Oci__Registries__0__Prefix= Gatehouse__Oci__Registries__0__Url="$simulator" \
+    Gatehouse__Oci__Registries__0__OfficialImagesUnderLibrary=true Gatehouse__Oci__Registries__0__AuthHosts="127.0.0.1:$sim_port" \
+    Gatehouse__Oci__Registries__0__BlobHosts="127.0.0.1:$sim_port"
+  note_load oci-coldpull
+  echo "== 15. cold pulls of $oci_cold_image under $oci_cold_tags (made ahead): time to the manifest, split by the host log"
+  oci_cold_args=(oci --case coldpull --gatehouse "$gatehouse" --token "$oci_token" --simulator "$simulator" --log "$host_log"
+    --image "$oci_cold_image" --tags "$oci_cold_tags" --out "$results/oci-2-coldpull.json")
+  printf '%q ' "${bench[@]}" "${oci_cold_args[@]}" | sed 's/ $/\n/; s/--token [^ ]*/--token <oci:read>/' >"$results/oci-coldpull-command.txt"
+  "${bench[@]}" "${oci_cold_args[@]}" | grep -v '^ \|^[{}]' || true
+  [[ -s "$results/oci-2-coldpull.json" ]] || { echo "oci coldpull failed; see $host_log" >&2; exit 1; }
+  note_load oci-throughput
+  echo "== 14. a cached layer of $oci_image through /v2/ vs straight from Azurite, $oci_repeat times each, alternating"
+  oci_args=(oci --case throughput --gatehouse "$gatehouse" --token "$oci_token" --simulator "$simulator" --connection-string "$AzureWebJobsStorage"
+    --image "${oci_image%:*}" --tag "${oci_image##*:}" --repeat "$oci_repeat" --out "$results/oci-1-throughput.json")
+  printf '%q ' "${bench[@]}" "${oci_args[@]}" | sed 's/ $/\n/; s/--token [^ ]*/--token <oci:read>/; s/--connection-string [^ ]*/--connection-string <azurite>/' \
+    >"$results/oci-throughput-command.txt"
+  "${bench[@]}" "${oci_args[@]}" | grep -v '^ \|^[{}]' || true
+  [[ -s "$results/oci-1-throughput.json" ]] || { echo "oci throughput failed; see $host_log" >&2; exit 1; }
   stop_host
 fi
 

@@ -19,6 +19,7 @@ try
         "coldmiss" => await ColdMissCommand.RunAsync(Arguments.Parse(rest)),
         "throughput" => await ThroughputCommand.RunAsync(Arguments.Parse(rest)),
         "download" => await DownloadCommand.RunAsync(Arguments.Parse(rest)),
+        "oci" => await OciCommand.RunAsync(Arguments.Parse(rest)),
         "sas" => SasCommand.Run(Arguments.Parse(rest)),
         "wrk" => WrkCommand.Run(Arguments.Parse(rest)),
         "rss" => RssCommand.Run(Arguments.Parse(rest)),
@@ -58,6 +59,10 @@ static int Usage()
           coldmiss   --gatehouse URL --token T --simulator URL --project P --version V --size BYTES --log HOSTLOG [--label L] [--out F]
           throughput --gatehouse URL --token T --project P --filename F --sha256 S --connection-string CS [--repeat 3] [--out F]
           download   --url URL [--token T] [--label L] [--out F]
+          oci        --case throughput --gatehouse URL --token T --simulator URL --connection-string CS [--image synthetic/layer1g] [--tag 1.0]
+                     [--repeat 5] [--out F]     a cold pull caches the layer; then its blob through /v2/ vs straight from artifacts, alternating
+          oci        --case coldpull --gatehouse URL --token T --simulator URL --log HOSTLOG [--image synthetic/layers5x100m]
+                     [--tags cold-1,cold-2,cold-3] [--out F]     fresh images pulled once each; the manifest's time split by the host log
           sas        --connection-string CS --container C --blob B
           wrk        --input WRK_OUTPUT --label L [--command C] [--host-log-lines N] [--out F]
           rss        --pid PID --label L [--baseline-mb N] [--bytes N] [--out F]

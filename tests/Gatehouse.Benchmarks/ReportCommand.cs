@@ -29,6 +29,7 @@ public static class ReportCommand
         PolicyIndex(md, results.Where(r => Kind(r) == "policyindex"));
         OsvImport(md, results.Where(r => Kind(r) == "osvimport"));
         Upload(md, results.Where(r => Kind(r) == "upload"));
+        OciCommand.Report(md, results.Where(r => Kind(r).StartsWith("oci-", StringComparison.Ordinal)));
         Console.Write(md.ToString());
         return 0;
     }
