@@ -66,13 +66,24 @@ public sealed class ContainerClients : IDisposable
         using var http = new HttpClient { BaseAddress = simulator };
         var list = await http.GetFromJsonAsync<JsonElement>("_sim/oci/images");
         var images = list.ValueKind == JsonValueKind.Array ? list : list.GetProperty("images");
-        return [.. images.EnumerateArray().Select(i => new SimulatedImage(
-            i.GetProperty("name").GetString()!, i.GetProperty("tag").GetString()!, i.GetProperty("digest").GetString()!, i.GetProperty("mediaType").GetString()!,
-            i.TryGetProperty("configDigest", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null,
-            i.TryGetProperty("layers", out var layers) && layers.ValueKind == JsonValueKind.Array
-                ? [.. layers.EnumerateArray().Select(l => (l.GetProperty("digest").GetString()!, l.GetProperty("size").GetInt64()))]
-                : []))];
+        return [.. images.EnumerateArray().Select(Image)];
     }
+
+    /// <summary>A synthetic image the simulator makes now (random layers seeded by its name and tag).</summary>
+    public static async Task<SimulatedImage> SyntheticAsync(Uri simulator, string name, string tag)
+    {
+        using var http = new HttpClient { BaseAddress = simulator, Timeout = TimeSpan.FromMinutes(3) };
+        using var response = await http.PostAsync($"_sim/oci/synthetic?name={Uri.EscapeDataString(name)}&tag={Uri.EscapeDataString(tag)}", null);
+        response.EnsureSuccessStatusCode();
+        return Image(await response.Content.ReadFromJsonAsync<JsonElement>());
+    }
+
+    private static SimulatedImage Image(JsonElement i) => new(
+        i.GetProperty("name").GetString()!, i.GetProperty("tag").GetString()!, i.GetProperty("digest").GetString()!, i.GetProperty("mediaType").GetString()!,
+        i.TryGetProperty("configDigest", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null,
+        i.TryGetProperty("layers", out var layers) && layers.ValueKind == JsonValueKind.Array
+            ? [.. layers.EnumerateArray().Select(l => (l.GetProperty("digest").GetString()!, l.GetProperty("size").GetInt64()))]
+            : []);
 
     /// <summary>How many times the simulator sent each blob's bytes (GET, not HEAD), by digest.</summary>
     public static async Task<IReadOnlyDictionary<string, int>> BlobFetchesAsync(Uri simulator)

@@ -13,8 +13,12 @@ namespace Gatehouse.EndToEnd.Tests.Oci;
 /// 307 to a blob CDN): the clean image arrives byte for byte, the refused ones fail with Gatehouse's reason in the
 /// client's own output, a file deleted by a later layer does not count, and each platform of an index is judged alone.
 /// </summary>
-public sealed class ContainerPullTests(ContainerPullTests.Fixture fixture, ITestOutputHelper output) : IClassFixture<ContainerPullTests.Fixture>
+[Collection(Collection)]
+public sealed class ContainerPullTests(ContainerPullTests.Fixture fixture, ITestOutputHelper output)
 {
+    /// <summary>The container tests share one host (<see cref="Fixture"/>).</summary>
+    public const string Collection = "Containers";
+
     /// <summary>One host with the OSV fixture loaded, an oci:read token and the clients' auth file.</summary>
     public sealed class Fixture : IAsyncLifetime
     {
@@ -279,3 +283,7 @@ public sealed class ContainerPullTests(ContainerPullTests.Fixture fixture, ITest
 
     private static byte[] Base64Url(string text) => Convert.FromBase64String(text.Replace('-', '+').Replace('_', '/').PadRight(text.Length + (4 - text.Length % 4) % 4, '='));
 }
+
+/// <summary>The container tests' shared host.</summary>
+[CollectionDefinition(ContainerPullTests.Collection)]
+public sealed class ContainerTestsCollection : ICollectionFixture<ContainerPullTests.Fixture>;

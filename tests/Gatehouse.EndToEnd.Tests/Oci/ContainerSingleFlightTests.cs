@@ -5,29 +5,28 @@ using System.Text;
 using System.Text.Json;
 using Gatehouse.EndToEnd.Tests.Infrastructure;
 using Gatehouse.Oci;
-using Gatehouse.Tokens;
 
 namespace Gatehouse.EndToEnd.Tests.Oci;
 
 /// <summary>
 /// Fifty clients pulling one cold image at once (each its manifest, then every blob, as a registry client does) cause one
-/// upstream fetch and one read of each layer. On storage of its own, so no other test has cached the layers.
+/// upstream fetch and one read of each layer. The image is a synthetic one under a tag of its own (another tag is
+/// another seed), so no other test or earlier run has cached its layers; the host is the container tests' own.
 /// </summary>
-public sealed class ContainerSingleFlightTests(ITestOutputHelper output)
+[Collection(ContainerPullTests.Collection)]
+public sealed class ContainerSingleFlightTests(ContainerPullTests.Fixture fixture, ITestOutputHelper output)
 {
     private const int Clients = 50;
 
     [Fact]
     public async Task Fifty_concurrent_cold_pulls_of_one_image_fetch_each_layer_once_and_read_it_once()
     {
-        await using var azurite = await PrivateAzurite.StartAsync();
-        await using var stack = await GatehouseStack.StartAsync("oci-flight", storageConnectionString: azurite.ConnectionString);
+        var stack = fixture.Stack;
         await stack.RunAsync(output, async () =>
         {
-            var token = await GatehouseStack.CreateTokenAsync(azurite.ConnectionString, "oci-flight", TokenScope.OciRead);
-            var image = (await ContainerClients.ImagesAsync(stack.Simulator.BaseAddress)).First(i => i.Name == "library/clean");
+            var image = await ContainerClients.SyntheticAsync(stack.Simulator.BaseAddress, "synthetic/layers3x2m", "flight-" + TestEnvironment.UniqueSuffix());
             using var client = stack.CreateClient(authenticated: false);
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("flight:" + token)));
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("flight:" + fixture.OciToken)));
             client.DefaultRequestHeaders.Accept.ParseAdd(string.Join(", ", OciMediaTypes.Manifests));
 
             using var go = new SemaphoreSlim(0, Clients);
@@ -45,6 +44,7 @@ public sealed class ContainerSingleFlightTests(ITestOutputHelper output)
 
             var fetches = await ContainerClients.BlobFetchesAsync(stack.Simulator.BaseAddress);
             Assert.All(answers, a => Assert.Equal("ok", a));
+            Assert.NotEmpty(image.Layers);
             foreach (var (digest, _) in image.Layers)
             {
                 Assert.Equal(1, fetches.GetValueOrDefault(digest));
