@@ -32,6 +32,7 @@ public sealed partial class OciEndpoint(
     private const string DigestHeader = "Docker-Content-Digest";
 
     private readonly OciOptions _options = options.Value.Oci;
+    private readonly SingleFlight<string, FetchOutcome> _staging = new();
 
     /// <summary><c>GET /v2/</c>: 200 <c>{}</c> for any valid credential, else the token challenge.</summary>
     public async Task RootAsync(HttpContext context)
@@ -162,8 +163,8 @@ public sealed partial class OciEndpoint(
         }
         if (await facts.GetAsync(image.Sha256, ct) is not { IsCurrent: true })
         {
-            // The manifest is in hand and verified: its scan need not fetch it again.
-            await fetcher.StageAsync(image, body, ct);
+            // The manifest is in hand and verified: its scan need not fetch it again. A burst of pulls stages it once.
+            await _staging.RunAsync(image.Sha256, () => fetcher.StageAsync(image, body, CancellationToken.None)).WaitAsync(ct);
         }
         var result = await gate.GetAsync(image, TimeSpan.FromSeconds(_options.ManifestWaitSeconds), ScanSource.Request, durable, ct);
         switch (result.Status)

@@ -1,8 +1,10 @@
+using Gatehouse.Configuration;
 using Gatehouse.Oci.Layers;
 using Gatehouse.Oci.Scanning;
 using Gatehouse.Pipeline;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Gatehouse.Oci;
 
@@ -12,12 +14,10 @@ namespace Gatehouse.Oci;
 /// advisories are looked up at each decision, so a new advisory or a mirror refresh changes the verdict without
 /// reading a layer again. Kept in memory for a minute per manifest.
 /// </summary>
-public sealed class OciImageFacts(ContentStore content, LayerReports reports, ImageAdvisories advisories, IMemoryCache cache, ILogger<OciImageFacts> log)
+public sealed class OciImageFacts(ContentStore content, LayerReports reports, ImageAdvisories advisories, IMemoryCache cache, IOptions<GatehouseOptions> options,
+    ILogger<OciImageFacts> log)
 {
     private static readonly TimeSpan Freshness = TimeSpan.FromMinutes(1);
-
-    /// <summary>The largest manifest read for its layers (the same cap the endpoint applies).</summary>
-    private const long MaxManifestBytes = 4 * 1024 * 1024;
 
     public async Task<ReferenceFacts> GatherAsync(ArtifactReference reference, FactScope scope, CancellationToken cancellationToken)
     {
@@ -46,14 +46,7 @@ public sealed class OciImageFacts(ContentStore content, LayerReports reports, Im
         OciManifest manifest;
         try
         {
-            await using var stream = await content.OpenAsync(manifestSha256, cancellationToken);
-            if (stream.Length > MaxManifestBytes)
-            {
-                return null;
-            }
-            var bytes = new byte[stream.Length];
-            await stream.ReadExactlyAsync(bytes, cancellationToken);
-            manifest = OciManifest.Parse(bytes, null);
+            manifest = await OciManifest.ReadHeldAsync(content, manifestSha256, options.Value.Oci.MaxManifestBytes, cancellationToken);
         }
         catch (Exception e) when (e is FileNotFoundException or OciManifestException)
         {

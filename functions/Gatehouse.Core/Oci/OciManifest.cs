@@ -82,6 +82,22 @@ public sealed partial record OciManifest(string MediaType, string Digest, OciDes
         }
     }
 
+    /// <summary>
+    /// The manifest Gatehouse holds as a content (its bytes were verified against the digest when staged), read and
+    /// parsed. Throws <see cref="OciManifestException"/> past <paramref name="maxBytes"/> or when it cannot be read as a manifest.
+    /// </summary>
+    public static async Task<OciManifest> ReadHeldAsync(Pipeline.ContentStore content, string sha256, long maxBytes, CancellationToken cancellationToken)
+    {
+        await using var stream = await content.OpenAsync(sha256, cancellationToken);
+        if (stream.Length > maxBytes)
+        {
+            throw new OciManifestException($"it is {stream.Length:N0} bytes, more than {maxBytes:N0}");
+        }
+        var bytes = new byte[stream.Length];
+        await stream.ReadExactlyAsync(bytes, cancellationToken);
+        return Parse(bytes, null);
+    }
+
     private static IReadOnlyList<OciDescriptor> Descriptors(JsonElement root, string property, bool withPlatform)
     {
         if (!root.TryGetProperty(property, out var array) || array.ValueKind != JsonValueKind.Array)

@@ -33,7 +33,7 @@ public sealed class PrepareImageActivity(ContentFetcher fetcher, ContentStore co
         OciManifest manifest;
         try
         {
-            manifest = OciManifest.Parse(await ReadManifestAsync(input.Sha256, options.Value.Oci.MaxManifestBytes, ct), null);
+            manifest = await OciManifest.ReadHeldAsync(content, input.Sha256, options.Value.Oci.MaxManifestBytes, ct);
         }
         catch (OciManifestException e)
         {
@@ -46,18 +46,6 @@ public sealed class PrepareImageActivity(ContentFetcher fetcher, ContentStore co
         var repository = located.Repository;
         ArtifactReference Blob(OciDescriptor blob) => OciRemote.BlobReference(repository, blob);
         return new ImagePlan(manifest.Config is { } config ? Blob(config) : null, [.. manifest.Layers.Select(Blob)], null);
-    }
-
-    private async Task<byte[]> ReadManifestAsync(string sha256, long cap, CancellationToken cancellationToken)
-    {
-        await using var stream = await content.OpenAsync(sha256, cancellationToken);
-        if (stream.Length > cap)
-        {
-            throw new OciManifestException($"it is {stream.Length:N0} bytes, more than {cap:N0}");
-        }
-        var bytes = new byte[stream.Length];
-        await stream.ReadExactlyAsync(bytes, cancellationToken);
-        return bytes;
     }
 }
 
