@@ -56,14 +56,16 @@ public sealed class PythonVenv : IDisposable
 
     /// <summary>
     /// Runs any command with pip's and Python's settings removed from its environment, then <paramref name="environment"/>
-    /// added; tokens are redacted from the log line.
+    /// added; tokens are redacted from the log line. <paramref name="standardInput"/>, when given, is written to the
+    /// command's stdin and closed (how a secret reaches <c>--password-stdin</c> without a command line).
     /// </summary>
     internal static async Task<ProcessResult> RunAsync(string fileName, IReadOnlyList<string> args, IReadOnlyDictionary<string, string>? environment = null,
-        TimeSpan? timeout = null)
+        TimeSpan? timeout = null, string? standardInput = null)
     {
         var start = new ProcessStartInfo
         {
             FileName = fileName,
+            RedirectStandardInput = standardInput is not null,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -120,6 +122,11 @@ public sealed class PythonVenv : IDisposable
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        if (standardInput is not null)
+        {
+            await process.StandardInput.WriteAsync(standardInput);
+            process.StandardInput.Close();
+        }
         var limit = timeout ?? CommandTimeout;
         using var deadline = new CancellationTokenSource(limit);
         try

@@ -40,7 +40,22 @@ public sealed class ContainerClients : IDisposable
         PythonVenv.RunAsync("skopeo", [args[0], "--authfile", AuthFile, .. args[1..]], null, Timeout);
 
     /// <summary>podman as root with its own storage: <c>--root</c>, <c>--runroot</c> and the vfs driver, no registries.conf searches.</summary>
-    public Task<ProcessResult> PodmanAsync(params string[] args)
+    public Task<ProcessResult> PodmanAsync(params string[] args) => Podman(AuthFile, args);
+
+    /// <summary>
+    /// <c>podman login</c> or <c>skopeo login</c> to Gatehouse with any user name and the entitlement token as the password,
+    /// given on stdin (<c>--password-stdin</c>), into <paramref name="authFile"/>.
+    /// </summary>
+    public Task<ProcessResult> LoginAsync(string tool, string authFile, string user, string password)
+    {
+        string[] args = ["login", "--tls-verify=false", "--authfile", authFile, "--username", user, "--password-stdin", Registry];
+        return tool == "podman" ? Podman(authFile, args, password + "\n") : PythonVenv.RunAsync(tool, args, null, Timeout, password + "\n");
+    }
+
+    /// <summary>podman with the logins of <paramref name="authFile"/> instead of the fixture's.</summary>
+    public Task<ProcessResult> PodmanWithAuthFileAsync(string authFile, params string[] args) => Podman(authFile, args);
+
+    private Task<ProcessResult> Podman(string authFile, string[] args, string? standardInput = null)
     {
         var root = Folder("podman-root");
         // podman refuses a run root longer than 50 characters.
@@ -48,7 +63,7 @@ public sealed class ContainerClients : IDisposable
         var registries = Path.Combine(_directory, "registries.conf");
         File.WriteAllText(registries, "unqualified-search-registries = []\n");
         return PythonVenv.RunAsync("podman", ["--root", root, "--runroot", run, "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none",
-            .. args], new Dictionary<string, string> { ["REGISTRY_AUTH_FILE"] = AuthFile, ["CONTAINERS_REGISTRIES_CONF"] = registries }, Timeout);
+            .. args], new Dictionary<string, string> { ["REGISTRY_AUTH_FILE"] = authFile, ["CONTAINERS_REGISTRIES_CONF"] = registries }, Timeout, standardInput);
     }
 
     public void Dispose()

@@ -3,8 +3,15 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Gatehouse.Configuration;
 using Gatehouse.EndToEnd.Tests.Infrastructure;
+using Gatehouse.Oci.Auth;
+using Gatehouse.Storage;
 using Gatehouse.Tokens;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Gatehouse.EndToEnd.Tests.Oci;
 
@@ -210,6 +217,99 @@ public sealed class ContainerPullTests(ContainerPullTests.Fixture fixture, ITest
             withBearer.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", forged);
             Assert.Equal(HttpStatusCode.Unauthorized, (await withBearer.GetAsync("v2/library/clean/tags/list")).StatusCode);
         });
+    }
+
+    [Fact]
+    public async Task Podman_login_and_skopeo_login_take_any_user_name_with_the_entitlement_token_and_their_stored_login_pulls()
+    {
+        await Stack.RunAsync(output, async () =>
+        {
+            var folder = Clients.Folder("logins");
+
+            // A wrong password: the token endpoint's 401 fails the login (podman words it as a bad password) and nothing is stored.
+            var refusedFile = Path.Combine(folder, "refused.json");
+            var refused = await Clients.LoginAsync("podman", refusedFile, "anyone", "ght_000000000000_" + new string('0', 48));
+            output.WriteLine(refused.ToString());
+            Assert.NotEqual(0, refused.ExitCode);
+            Assert.Contains("invalid username/password", refused.StandardError, StringComparison.Ordinal);
+            Assert.False(File.Exists(refusedFile) && File.ReadAllText(refusedFile).Contains(Clients.Registry, StringComparison.Ordinal), "a refused login was stored");
+
+            // podman login: any user name, the entitlement token on stdin; the stored login then pulls.
+            var podmanFile = Path.Combine(folder, "podman.json");
+            var login = await Clients.LoginAsync("podman", podmanFile, "ci-robot", fixture.OciToken);
+            output.WriteLine(login.ToString());
+            Assert.True(login.ExitCode == 0, login.ToString());
+            Assert.Contains("Login Succeeded", login.StandardOutput, StringComparison.Ordinal);
+            using (var stored = JsonDocument.Parse(await File.ReadAllTextAsync(podmanFile)))
+            {
+                var auth = stored.RootElement.GetProperty("auths").GetProperty(Clients.Registry).GetProperty("auth").GetString()!;
+                Assert.Equal("ci-robot:" + fixture.OciToken, Encoding.UTF8.GetString(Convert.FromBase64String(auth)));
+            }
+            var pull = await Clients.PodmanWithAuthFileAsync(podmanFile, "pull", "--tls-verify=false", $"{Clients.Registry}/library/clean:1.0");
+            output.WriteLine(pull.ToString());
+            Assert.True(pull.ExitCode == 0, pull.ToString());
+
+            // After podman logout the same pull is refused: the login was what let it through.
+            var logout = await Clients.PodmanWithAuthFileAsync(podmanFile, "logout", "--authfile", podmanFile, Clients.Registry);
+            Assert.True(logout.ExitCode == 0, logout.ToString());
+            var anonymous = await Clients.PodmanWithAuthFileAsync(podmanFile, "pull", "--tls-verify=false", $"{Clients.Registry}/library/clean:1.0");
+            output.WriteLine(anonymous.ToString());
+            Assert.NotEqual(0, anonymous.ExitCode);
+            Assert.Contains("unauthorized", anonymous.StandardError, StringComparison.OrdinalIgnoreCase);
+
+            // skopeo login writes the same kind of file, and skopeo inspect reads it.
+            var skopeoFile = Path.Combine(folder, "skopeo.json");
+            var skopeoLogin = await Clients.LoginAsync("skopeo", skopeoFile, "someone-else", fixture.OciToken);
+            output.WriteLine(skopeoLogin.ToString());
+            Assert.True(skopeoLogin.ExitCode == 0, skopeoLogin.ToString());
+            var inspect = await PythonVenv.RunAsync("skopeo", ["inspect", "--authfile", skopeoFile, "--tls-verify=false", Reference("library/clean")]);
+            Assert.True(inspect.ExitCode == 0, inspect.ToString());
+            using var inspected = JsonDocument.Parse(inspect.StandardOutput);
+            Assert.Equal(fixture.Image("library/clean").Digest, inspected.RootElement.GetProperty("Digest").GetString());
+        });
+    }
+
+    [Fact]
+    public async Task A_registry_token_past_its_expiry_is_refused_with_invalid_token_and_the_same_token_within_its_life_is_not()
+    {
+        await Stack.RunAsync(output, async () =>
+        {
+            using var basic = Stack.CreateClient(authenticated: false);
+            basic.DefaultRequestHeaders.Authorization = Basic(fixture.OciToken);
+            using var issued = JsonDocument.Parse(await basic.GetStringAsync("oci/token?service=gatehouse&scope=repository:library/clean:pull"));
+            var lifetime = TimeSpan.FromSeconds(issued.RootElement.GetProperty("expires_in").GetInt32());
+            var subject = JsonDocument.Parse(Base64Url(issued.RootElement.GetProperty("token").GetString()!.Split('.')[1])).RootElement.GetProperty("sub").GetString()!;
+
+            // Tokens for the same entitlement and scope, signed with the host's own key (kept in Azurite), issued now and
+            // issued so long ago that they expired a minute past the validator's allowed clock skew.
+            var now = DateTimeOffset.UtcNow;
+            var fresh = await MintRegistryTokenAsync(subject, "library/clean", now);
+            var expired = await MintRegistryTokenAsync(subject, "library/clean", now - lifetime - OciTokens.ClockSkew - TimeSpan.FromMinutes(1));
+
+            using var bearer = Stack.CreateClient(authenticated: false);
+            bearer.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", fresh);
+            Assert.Equal(HttpStatusCode.OK, (await bearer.GetAsync("v2/library/clean/tags/list")).StatusCode);
+
+            bearer.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", expired);
+            var refused = await bearer.GetAsync("v2/library/clean/tags/list");
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+            var challenge = Assert.Single(refused.Headers.WwwAuthenticate);
+            Assert.Equal("Bearer", challenge.Scheme);
+            Assert.Contains("error=\"invalid_token\"", challenge.Parameter, StringComparison.Ordinal);
+            Assert.Contains("expired", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        });
+    }
+
+    /// <summary>A registry token as the host's token endpoint would have issued it at <paramref name="issuedAt"/>, with the host's signing key.</summary>
+    private static async Task<string> MintRegistryTokenAsync(string subject, string repository, DateTimeOffset issuedAt)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["AzureWebJobsStorage"] = TestEnvironment.StorageConnectionString })
+            .Build();
+        var options = Options.Create(new GatehouseOptions());
+        var key = new OciTokenSigningKey(GatehouseStorage.FromConfiguration(configuration), options, NullLogger<OciTokenSigningKey>.Instance);
+        var tokens = new OciTokens(key, options, new FakeTimeProvider(issuedAt));
+        return (await tokens.IssueAsync(subject, [new OciAccess(OciAccess.Repository, repository, [OciAccess.Pull])], CancellationToken.None)).Token;
     }
 
     [Fact]
