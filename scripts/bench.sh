@@ -514,6 +514,18 @@ if wants oci; then
   "${bench[@]}" "${oci_args[@]}" | grep -v '^ \|^[{}]' || true
   [[ -s "$results/oci-1-throughput.json" ]] || { echo "oci throughput failed; see $host_log" >&2; exit 1; }
   stop_host
+  echo "== 14 (Sas). the same layer on a host in serving mode Sas (the Azure default): a 302 to a read-only SAS, followed by both clients"
+  start_host oci-sas Gatehouse__Serving__Mode=Sas Gatehouse__Oci__Registries__0__Prefix= Gatehouse__Oci__Registries__0__Url="$simulator" \
+    Gatehouse__Oci__Registries__0__OfficialImagesUnderLibrary=true Gatehouse__Oci__Registries__0__AuthHosts="127.0.0.1:$sim_port" \
+    Gatehouse__Oci__Registries__0__BlobHosts="127.0.0.1:$sim_port"
+  note_load oci-throughput-sas
+  oci_sas_args=("${oci_args[@]}" --serving Sas)
+  oci_sas_args[$((${#oci_args[@]} - 1))]="$results/oci-3-throughput-sas.json"
+  printf '%q ' "${bench[@]}" "${oci_sas_args[@]}" | sed 's/ $/\n/; s/--token [^ ]*/--token <oci:read>/; s/--connection-string [^ ]*/--connection-string <azurite>/' \
+    >"$results/oci-throughput-sas-command.txt"
+  "${bench[@]}" "${oci_sas_args[@]}" | grep -v '^ \|^[{}]' || true
+  [[ -s "$results/oci-3-throughput-sas.json" ]] || { echo "oci throughput (Sas) failed; see $host_log" >&2; exit 1; }
+  stop_host
 fi
 
 echo

@@ -19,10 +19,11 @@ public static class Streaming
 {
     private const int Buffer = 256 * 1024;
 
-    public static HttpClient NewHttpClient() => new(new SocketsHttpHandler
+    /// <param name="followRedirects">Follow a 302 as registry clients do (HttpClient drops the Authorization header on the way).</param>
+    public static HttpClient NewHttpClient(bool followRedirects = false) => new(new SocketsHttpHandler
     {
         AutomaticDecompression = DecompressionMethods.None,
-        AllowAutoRedirect = false,
+        AllowAutoRedirect = followRedirects,
         UseCookies = false,
         PooledConnectionLifetime = TimeSpan.FromMinutes(5),
     })
@@ -69,13 +70,20 @@ public static class Streaming
         return await DrainAsync("BlobClient", stream, started, startedAt, cancellationToken);
     }
 
-    /// <summary>curl to /dev/null, as a second client that is not .NET.</summary>
-    public static async Task<Download> CurlAsync(string url, string? token, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// curl to /dev/null, as a second client that is not .NET. With <paramref name="followRedirects"/> (<c>-L</c>) curl
+    /// follows a 302 and, since 7.83, drops the Authorization header when the host or port changes.
+    /// </summary>
+    public static async Task<Download> CurlAsync(string url, string? token, CancellationToken cancellationToken = default, bool followRedirects = false)
     {
         var start = new ProcessStartInfo("curl") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in new[] { "-sS", "--fail", "-o", "/dev/null", "-w", "%{size_download} %{time_starttransfer} %{time_total}" })
         {
             start.ArgumentList.Add(arg);
+        }
+        if (followRedirects)
+        {
+            start.ArgumentList.Add("-L");
         }
         if (token is not null)
         {

@@ -120,6 +120,36 @@ public sealed class ConsoleTests(ConsoleFixture fixture, ITestOutputHelper outpu
     });
 
     [Fact]
+    public Task A_container_token_made_in_the_page_shows_the_login_command_and_logs_in_to_the_registry() => RunAsync(async () =>
+    {
+        SignIn();
+        Browser.Open(Page("tokens"), "tokens");
+        var form = Browser.Find("#create-token");
+        Browser.Fill(Browser.Labelled("Name", form), "console-oci-" + TestEnvironment.UniqueSuffix());
+        // The form starts with pypi:read ticked: untick it and tick oci:read, so the token is for images only.
+        form.FindElement(By.CssSelector("input[name=scope][value='pypi:read']")).Click();
+        form.FindElement(By.CssSelector("input[name=scope][value='oci:read']")).Click();
+        form.FindElement(By.CssSelector("button[type=submit]")).Click();
+        var secret = Browser.Find("#new-token-secret").GetAttribute("value") ?? "";
+        Browser.WaitReady("tokens");
+        Assert.Equal("", Browser.Alerts());
+        Assert.Equal($"podman login {Stack.BaseAddress.Authority} --username gatehouse --password-stdin", Browser.Find("#new-token-oci").GetAttribute("value"));
+        Assert.Empty(Browser.FindAll("#new-token-pip")); // an oci:read token gets no pip setting
+        AssertAccessible("the tokens page showing a container token");
+
+        // The secret is what a registry login sends: the token endpoint issues a registry token for it, and /pypi/ refuses it.
+        using var http = Stack.CreateClient(authenticated: false);
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("gatehouse:" + secret)));
+        using (var login = await http.GetAsync("oci/token?service=gatehouse&scope=repository:library/clean:pull"))
+        {
+            Assert.Equal(HttpStatusCode.OK, login.StatusCode);
+        }
+        using var pypi = await http.GetAsync("pypi/simple/gh-demo/");
+        Assert.Equal(HttpStatusCode.Forbidden, pypi.StatusCode);
+        AssertNoScriptErrors();
+    });
+
+    [Fact]
     public Task A_token_created_in_the_page_is_shown_once_with_a_pip_setting_that_installs() => RunAsync(async () =>
     {
         SignIn();

@@ -24,6 +24,7 @@ public sealed class ContainerClients : IDisposable
     public ContainerClients(Uri gatehouse, string token)
     {
         Registry = gatehouse.Authority;
+        Token = token;
         AuthFile = Path.Combine(_directory, "auth.json");
         var auth = Convert.ToBase64String(Encoding.UTF8.GetBytes("gatehouse:" + token));
         File.WriteAllText(AuthFile, JsonSerializer.Serialize(new { auths = new Dictionary<string, object> { [Registry] = new { auth } } }));
@@ -33,6 +34,9 @@ public sealed class ContainerClients : IDisposable
     public string Registry { get; }
 
     public string AuthFile { get; }
+
+    /// <summary>The entitlement token the auth file holds.</summary>
+    public string Token { get; }
 
     public string Folder(string name) => Directory.CreateDirectory(Path.Combine(_directory, name)).FullName;
 

@@ -1,10 +1,11 @@
 // @ts-check
-/** Tokens: the list with limits and usage, create (the secret shown once, with pip and Hugging Face settings to paste), revoke with a confirmation. */
+/** Tokens: the list with limits and usage, create (the secret shown once, with pip, Hugging Face and container login settings to paste), revoke with a confirmation. */
 import { alertRegion, api, bytes, count, field, h, root, statusRegion, table, time } from '../app.js';
 
 const scopes = [
   ['pypi:read', 'PyPI (pip)'],
   ['hf:read', 'Hugging Face'],
+  ['oci:read', 'Container images (podman, skopeo, docker)'],
   ['uploads:write', 'Uploads'],
   ['admin', 'Admin (the console and admin API)'],
 ];
@@ -142,12 +143,16 @@ function secretPanel(created) {
   const origin = `${location.protocol}//${location.host}${root.replace(/\/$/, '')}`;
   const pip = `PIP_INDEX_URL=${location.protocol}//__token__:${secret}@${location.host}${root}pypi/simple/`;
   const hf = `HF_ENDPOINT=${origin}/hf\nHF_TOKEN=${secret}`;
+  // Registry clients find /v2/ at the host's root; the secret is the password, typed or piped in, never on the command line.
+  const oci = `podman login ${location.host} --username gatehouse --password-stdin`;
   return h('section', { class: 'secret', 'aria-labelledby': 'secret-title', id: 'new-token' },
     h('h2', { id: 'secret-title', tabindex: '-1' }, `Token “${created.name}” created`),
     h('p', null, h('strong', null, 'Copy the secret now: Gatehouse stores only its hash and cannot show it again.')),
     copyRow('Secret', secret, 'new-token-secret'),
     (created.scopes ?? []).some((/** @type {string} */ x) => x.startsWith('pypi:read')) ? copyRow('pip (environment)', pip, 'new-token-pip') : null,
-    (created.scopes ?? []).some((/** @type {string} */ x) => x.startsWith('hf:read')) ? copyRow('Hugging Face (environment)', hf, 'new-token-hf', true) : null);
+    (created.scopes ?? []).some((/** @type {string} */ x) => x.startsWith('hf:read')) ? copyRow('Hugging Face (environment)', hf, 'new-token-hf', true) : null,
+    (created.scopes ?? []).some((/** @type {string} */ x) => x.startsWith('oci:read'))
+      ? copyRow('Container login (the secret is the password)', oci, 'new-token-oci') : null);
 }
 
 /** A read-only field with a copy button. @param {string} label @param {string} value @param {string} id @param {boolean} [multiline] */
