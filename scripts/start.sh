@@ -58,12 +58,16 @@ if $demo; then
   export Gatehouse__PyPI__FileHosts="127.0.0.1:$sim_port"
   # The simulator is also the Hub (API, resolve, and its LFS CDN path on the same host).
   export Gatehouse__HuggingFace__Endpoint="http://127.0.0.1:$sim_port"
+  # And Docker Hub: its token flow and its blobs' CDN redirect are on the same host.
+  export Gatehouse__Oci__Registries__0__Prefix="" Gatehouse__Oci__Registries__0__Url="http://127.0.0.1:$sim_port"
+  export Gatehouse__Oci__Registries__0__OfficialImagesUnderLibrary=true
+  export Gatehouse__Oci__Registries__0__AuthHosts="127.0.0.1:$sim_port" Gatehouse__Oci__Registries__0__BlobHosts="127.0.0.1:$sim_port"
 fi
 
 cli=(dotnet functions/Gatehouse.Cli/bin/Release/net10.0/gatehouse.dll)
 if [[ "$("${cli[@]}" token list --storage "$AzureWebJobsStorage" --format json | tr -d '[:space:]')" == "[]" ]]; then
   admin_token="$("${cli[@]}" token create --storage "$AzureWebJobsStorage" --name "admin (scripts/start.sh)" --scope admin --format token)"
-  read_token="$("${cli[@]}" token create --storage "$AzureWebJobsStorage" --name "read (scripts/start.sh)" --scope read --format token)"
+  read_token="$("${cli[@]}" token create --storage "$AzureWebJobsStorage" --name "read (scripts/start.sh)" --scope read --scope oci:read --format token)"
   first_run=true
 else
   admin_token="<your admin token>"
@@ -98,6 +102,9 @@ pip / uv:
 Hugging Face (huggingface_hub, transformers, hf CLI, @huggingface/hub with hubUrl=\$HF_ENDPOINT):
   export HF_ENDPOINT=http://127.0.0.1:$port/hf HF_TOKEN=$read_token
   dotnet functions/Gatehouse.Cli/bin/Release/net10.0/gatehouse.dll prefetch hf <namespace/name>[@revision] --url http://127.0.0.1:$port --admin-token $admin_token
+Container images (podman, skopeo, docker; plain http on loopback):
+  echo "$read_token" | podman login --tls-verify=false 127.0.0.1:$port --username any --password-stdin
+  podman pull --tls-verify=false 127.0.0.1:$port/library/<image>:<tag>
 Tokens:
   dotnet functions/Gatehouse.Cli/bin/Release/net10.0/gatehouse.dll token create --url http://127.0.0.1:$port --admin-token $admin_token --name ci
 INFO
@@ -113,6 +120,10 @@ evil.bin) and dataset gatehouse-demo/tiny-dataset:
   hf download gatehouse-demo/tiny-model evil.bin                         # refused: 403 GatedRepo with the reason
   curl -sS -H "Authorization: Bearer $read_token" -o config.json http://127.0.0.1:$port/hf/gatehouse-demo/tiny-model/resolve/main/config.json
   dotnet functions/Gatehouse.Cli/bin/Release/net10.0/gatehouse.dll prefetch hf gatehouse-demo/tiny-model --url http://127.0.0.1:$port --admin-token $admin_token
+and container images as Docker Hub would serve them: library/clean:1.0, library/evil-pickle:1.0 (a malicious pickle in
+a layer), library/vuln-py:1.0 (a vulnerable Python package), library/whiteout:1.0, library/multiarch:1.0:
+  skopeo inspect --tls-verify=false docker://127.0.0.1:$port/library/clean:1.0          # after the podman login above
+  skopeo inspect --tls-verify=false docker://127.0.0.1:$port/library/evil-pickle:1.0    # refused: denied: Blocked by Gatehouse: …
 INFO
 fi
 echo

@@ -27,8 +27,8 @@ ensure_debian_packages python3-venv python3-httpx python3-requests python3-tqdm 
   python3-packaging python3-typing-extensions
 # The console's browser tests: Debian's chromium and its chromedriver (nothing downloads a browser).
 ensure_debian_packages chromium chromium-driver
-# The container tests: Debian's skopeo and podman pull images through Gatehouse.
-ensure_debian_packages skopeo podman
+# The container tests: Debian's skopeo, podman and docker (dockerd with its client) pull images through Gatehouse.
+ensure_debian_packages skopeo podman docker.io
 for client in pip/pip huggingface_hub-1.x/huggingface_hub huggingface_hub-0.26.5/huggingface_hub filelock/filelock; do
   if [[ ! -d "$GATEHOUSE_CLIENTS/$client" ]]; then
     echo "!! $GATEHOUSE_CLIENTS/$client is missing: set GATEHOUSE_CLIENTS to the folder of the real clients (see README, Tests)" >&2

@@ -47,7 +47,7 @@ public sealed class ContainerPullTests(ContainerPullTests.Fixture fixture, ITest
             Images = await ContainerClients.ImagesAsync(Stack.Simulator.BaseAddress);
         }
 
-        public SimulatedImage Image(string name) => Images.First(i => i.Name == name);
+        public SimulatedImage Image(string name, string tag = "1.0") => Images.First(i => i.Name == name && i.Tag == tag);
 
         public async Task DisposeAsync()
         {
