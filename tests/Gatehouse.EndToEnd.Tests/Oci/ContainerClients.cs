@@ -59,13 +59,16 @@ public sealed class ContainerClients : IDisposable
     /// <summary>podman with the logins of <paramref name="authFile"/> instead of the fixture's.</summary>
     public Task<ProcessResult> PodmanWithAuthFileAsync(string authFile, params string[] args) => Podman(authFile, args);
 
-    private Task<ProcessResult> Podman(string authFile, string[] args, string? standardInput = null)
+    /// <summary>podman with <paramref name="registriesConf"/> (TOML, containers-registries.conf(5)) added after the fixture's own line.</summary>
+    public Task<ProcessResult> PodmanWithRegistriesAsync(string registriesConf, params string[] args) => Podman(AuthFile, args, registriesConf: registriesConf);
+
+    private Task<ProcessResult> Podman(string authFile, string[] args, string? standardInput = null, string? registriesConf = null)
     {
         var root = Folder("podman-root");
         // podman refuses a run root longer than 50 characters.
         var run = _runRoot ??= Directory.CreateDirectory(Path.Combine("/tmp", "ghp-" + TestEnvironment.UniqueSuffix())).FullName;
-        var registries = Path.Combine(_directory, "registries.conf");
-        File.WriteAllText(registries, "unqualified-search-registries = []\n");
+        var registries = Path.Combine(_directory, $"registries-{TestEnvironment.UniqueSuffix()}.conf");
+        File.WriteAllText(registries, "unqualified-search-registries = []\n" + registriesConf);
         return PythonVenv.RunAsync("podman", ["--root", root, "--runroot", run, "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none",
             .. args], new Dictionary<string, string> { ["REGISTRY_AUTH_FILE"] = authFile, ["CONTAINERS_REGISTRIES_CONF"] = registries }, Timeout, standardInput);
     }

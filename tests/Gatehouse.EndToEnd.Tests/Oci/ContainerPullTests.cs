@@ -220,6 +220,32 @@ public sealed class ContainerPullTests(ContainerPullTests.Fixture fixture, ITest
     }
 
     [Fact]
+    public async Task Podman_with_docker_io_remapped_to_Gatehouse_pulls_through_it_and_a_mirror_entry_alone_falls_through_to_docker_hub()
+    {
+        await Stack.RunAsync(output, async () =>
+        {
+            // The recommended setting: docker.io's location is Gatehouse, so docker.io/library/… has nowhere else to go.
+            var remapped = $"[[registry]]\nprefix = \"docker.io\"\nlocation = \"{Clients.Registry}\"\ninsecure = true\n";
+            var clean = await Clients.PodmanWithRegistriesAsync(remapped, "pull", "docker.io/library/clean:1.0");
+            output.WriteLine(clean.ToString());
+            Assert.True(clean.ExitCode == 0, clean.ToString());
+            var evil = await Clients.PodmanWithRegistriesAsync(remapped, "pull", "docker.io/library/evil-pickle:1.0");
+            output.WriteLine(evil.ToString());
+            Assert.NotEqual(0, evil.ExitCode);
+            Assert.Contains("denied: Blocked by Gatehouse: pickle.dangerous-global", evil.StandardError, StringComparison.Ordinal);
+            Assert.DoesNotContain("registry-1.docker.io", evil.StandardError, StringComparison.Ordinal);
+
+            // A [[registry.mirror]] is tried first and, when it refuses, docker.io itself: fail open, unless egress is blocked.
+            var mirrored = $"[[registry]]\nlocation = \"docker.io\"\n[[registry.mirror]]\nlocation = \"{Clients.Registry}\"\ninsecure = true\n";
+            var fellThrough = await Clients.PodmanWithRegistriesAsync(mirrored, "pull", "docker.io/library/evil-pickle:1.0");
+            output.WriteLine(fellThrough.ToString());
+            Assert.NotEqual(0, fellThrough.ExitCode);
+            Assert.Contains("Blocked by Gatehouse", fellThrough.StandardError, StringComparison.Ordinal);
+            Assert.Contains("registry-1.docker.io", fellThrough.StandardError, StringComparison.Ordinal);
+        });
+    }
+
+    [Fact]
     public async Task Podman_login_and_skopeo_login_take_any_user_name_with_the_entitlement_token_and_their_stored_login_pulls()
     {
         await Stack.RunAsync(output, async () =>
