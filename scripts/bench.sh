@@ -435,9 +435,10 @@ if wants policyindex; then
   "${bench[@]}" policyindex --step setup --simulator "$simulator" --connection-string "$AzureWebJobsStorage" --versions "$index_versions" \
     | tee "$results/policyindex-setup.txt"
   printf 'version: 1\nrules: []\n' >"$work/policy.yaml"
-  # The mirror was loaded above; the host's own refresh is kept from replacing it (no export URL it can reach, a yearly schedule).
+  # The mirror was loaded above; the host's own refresh is kept from replacing it (no export URLs it can reach, a yearly schedule).
   start_host policyindex "Logging__LogLevel__Microsoft.AspNetCore=Warning" Gatehouse__Policy__File="$work/policy.yaml" Gatehouse__Policy__ReloadSeconds=1 \
-    Gatehouse__Osv__ExportUrl="$simulator/osv/none/all.zip" Gatehouse__Osv__RefreshSchedule="0 0 0 1 1 *"
+    Gatehouse__Osv__ExportUrl="$simulator/osv/none/all.zip" Gatehouse__Osv__ExtraExportUrls="$simulator/osv/none/Debian/all.zip $simulator/osv/none/Alpine/all.zip" \
+    Gatehouse__Osv__RefreshSchedule="0 0 0 1 1 *"
   "${bench[@]}" policyindex --step measure --gatehouse "$gatehouse" --token "$token" --policy-file "$work/policy.yaml" --versions "$index_versions" \
     --rounds "$index_rounds" --requests "$index_requests" --uncached "$index_uncached" --reload-seconds 1 --out "$results/policyindex.json" \
     | grep -v '^ \|^[{}]' || true

@@ -41,6 +41,7 @@ echo "== fixtures are what their generator makes"
 python3 scripts/fixtures/make_pypi_fixtures.py --check
 python3 scripts/fixtures/make_model_fixtures.py --check
 python3 scripts/fixtures/make_hf_fixtures.py --check
+python3 scripts/fixtures/make_osv_fixtures.py --check
 
 echo "== build ($configuration)"
 dotnet build Gatehouse.slnx -c "$configuration" -nologo -v:q

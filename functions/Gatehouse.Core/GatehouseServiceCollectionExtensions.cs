@@ -35,7 +35,10 @@ public static class GatehouseServiceCollectionExtensions
 {
     public static IServiceCollection AddGatehouse(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<GatehouseOptions>().Bind(configuration.GetSection(GatehouseOptions.Section)).Validate(Validate, "Invalid Gatehouse settings: see the configuration reference in README.md").ValidateOnStart();
+        services.AddOptions<GatehouseOptions>().Bind(configuration.GetSection(GatehouseOptions.Section)).Validate(Validate, "Invalid Gatehouse settings: see the configuration reference in README.md")
+            .Validate(o => ValidExtraExports(o.Osv),
+                "Gatehouse:Osv:ExtraExportUrls must be space-separated absolute http or https URLs, none repeated and none the same as Gatehouse:Osv:ExportUrl")
+            .ValidateOnStart();
         services.AddMemoryCache();
         services.TryAddTimeProvider();
         services.AddSingleton(_ => GatehouseStorage.FromConfiguration(configuration));
@@ -231,10 +234,21 @@ public static class GatehouseServiceCollectionExtensions
         && o.PyPI.IndexTtlSeconds >= 0 && o.Scan.InlineWaitSeconds >= 0 && o.Scan.RetryAfterSeconds > 0 && o.Scan.ClaimMinutes > 0
         && o.Serving.Mode is "Stream" or "Sas" && o.Serving.SasLifetimeSeconds is > 0 and <= 3600
         && o.Policy.ReloadSeconds > 0 && o.Archive.MaxEntries > 0 && o.Archive.MaxNestingDepth >= 0 && o.Archive.MaxCompressionRatio > 1
-        && Uri.TryCreate(o.Osv.ExportUrl, UriKind.Absolute, out var osv) && (osv.Scheme == Uri.UriSchemeHttps || osv.Scheme == Uri.UriSchemeHttp)
+        && IsHttpUrl(o.Osv.ExportUrl)
         && o.Osv.ProjectCacheSeconds >= 0 && o.Osv.UpstreamTimeoutSeconds > 0
         && o.Auth.TokenCacheMilliseconds is >= 0 and <= 60_000 && o.Auth.FailureLimit >= 0 && o.Auth.FailureWindowSeconds > 0 && o.Auth.RotationGraceHours >= 0
         && o.Rescan.BatchSize > 0 && o.Prefetch.MaxTreePages > 0 && o.Prefetch.MaxFiles > 0 && o.AdminWork.Parallelism > 0;
+
+    /// <summary>Each further export is an http(s) URL, and no export is configured twice (a bad ExportUrl is <see cref="Validate"/>'s to report).</summary>
+    private static bool ValidExtraExports(OsvOptions osv)
+    {
+        var urls = osv.ExportUrls();
+        return urls.Skip(1).All(IsHttpUrl)
+            && (!IsHttpUrl(osv.ExportUrl) || urls.Select(u => new Uri(u).AbsoluteUri).Distinct(StringComparer.Ordinal).Count() == urls.Count);
+    }
+
+    private static bool IsHttpUrl(string text) =>
+        Uri.TryCreate(text, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttps || url.Scheme == Uri.UriSchemeHttp);
 
     /// <summary>Creates containers and tables before the first request.</summary>
     private sealed class StorageInitializer(GatehouseStorage storage) : IHostedService

@@ -6,7 +6,7 @@ using NCrontab;
 namespace Gatehouse.Host;
 
 /// <summary>
-/// The standalone host's OSV refresh, the Functions timer's twin: once at start when the mirror was never loaded, then
+/// The standalone host's OSV refresh, the Functions timer's twin: once at start when the mirror does not yet hold an import of every configured export, then
 /// on <c>Gatehouse:Osv:RefreshSchedule</c> (NCRONTAB with seconds, as the Functions timer reads it). A failed refresh
 /// keeps what the mirror had and is tried again at the next occurrence.
 /// </summary>
@@ -41,7 +41,10 @@ public sealed class OsvRefreshService(OsvRefresh refresh, VulnerabilityMirror mi
         try
         {
             var result = await refresh.RunAsync(stoppingToken);
-            log.LogInformation("OSV refresh {Status}: {Records} records ({Message})", result.Status, result.Import?.Records ?? 0, result.Message ?? "");
+            foreach (var export in result.Exports)
+            {
+                log.LogInformation("OSV refresh of {Url} {Status}: {Records} records ({Message})", export.Url, export.Status, export.Import?.Records ?? 0, export.Message ?? "");
+            }
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -262,7 +262,7 @@ public sealed class RescanTests(ITestOutputHelper output)
     }
 
     /// <summary>Starts a rescan (202) and waits for it: its final counts.</summary>
-    private static async Task<JsonElement> RescanAsync(HttpClient admin)
+    internal static async Task<JsonElement> RescanAsync(HttpClient admin)
     {
         using (var started = await admin.PostAsync("admin/rescan", null))
         {

@@ -73,7 +73,7 @@ public static class UpstreamSimulatorApp
         ControlPlaneEndpoints.Map(app);
         EventReceiverEndpoints.Map(app);
         HuggingFaceSimulator.Map(app, HuggingFaceSimulator.FixturesPathFor(options.FixturesPath), options.TimeProvider);
-        OsvExportEndpoints.Map(app, OsvExportEndpoints.FixtureFor(options.FixturesPath));
+        OsvExportEndpoints.Map(app, OsvExportEndpoints.FixturesFor(options.FixturesPath));
         OciSimulator.Map(app, oci);
         return app;
     }

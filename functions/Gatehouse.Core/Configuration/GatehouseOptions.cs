@@ -191,6 +191,18 @@ public sealed class OsvOptions
     /// <summary>The zip of every PyPI advisory OSV publishes (https://google.github.io/osv.dev/data/#data-dumps); only its host is contacted.</summary>
     public string ExportUrl { get; set; } = "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip";
 
+    /// <summary>
+    /// Further exports, space-separated (a string, not a list: the configuration binder would append configured items to
+    /// a default list), each imported on its own beside <see cref="ExportUrl"/>: OSV's Debian and Alpine dumps by default,
+    /// for the OS packages of container images. Empty imports only <see cref="ExportUrl"/>.
+    /// </summary>
+    public string ExtraExportUrls { get; set; } =
+        "https://osv-vulnerabilities.storage.googleapis.com/Debian/all.zip https://osv-vulnerabilities.storage.googleapis.com/Alpine/all.zip";
+
+    /// <summary>Every configured export, <see cref="ExportUrl"/> first, as written (unparsed; start-up validation checks each is an http(s) URL).</summary>
+    public IReadOnlyList<string> ExportUrls() =>
+        [ExportUrl, .. ExtraExportUrls.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+
     /// <summary>The Functions timer's schedule (an attribute needs a constant); the standalone host reads <see cref="RefreshSchedule"/>.</summary>
     public const string DefaultRefreshSchedule = "0 0 */6 * * *";
 

@@ -12,7 +12,7 @@ namespace Gatehouse.Oci;
 /// What is known of an image besides its files' findings: the Python and OS packages of its final filesystem, with
 /// the advisories Gatehouse's OSV mirror holds for them. Packages come from the layers' reports (read once per layer);
 /// advisories are looked up at each decision, so a new advisory or a mirror refresh changes the verdict without
-/// reading a layer again. Kept in memory for a minute per manifest.
+/// reading a layer again. The packages are kept in memory for a minute per manifest.
 /// </summary>
 public sealed class OciImageFacts(ContentStore content, LayerReports reports, ImageAdvisories advisories, IMemoryCache cache, IOptions<GatehouseOptions> options,
     ILogger<OciImageFacts> log)
@@ -27,17 +27,19 @@ public sealed class OciImageFacts(ContentStore content, LayerReports reports, Im
             // Before its layers are read nothing is known of an image's packages.
             return basics;
         }
-        return await cache.GetOrCreateAsync(("oci-image-facts", reference.Sha256), async entry =>
+        // Only the packages are kept: the advisories come from the mirror, whose cache an import clears, so a rescan
+        // right after a refresh sees the new records.
+        var image = await cache.GetOrCreateAsync(("oci-image-contents", reference.Sha256), async entry =>
         {
             entry.AbsoluteExpirationRelativeToNow = Freshness;
-            var image = await ContentsAsync(reference.Sha256, cancellationToken);
-            if (image is null)
-            {
-                return basics with { Unavailable = ["packages"] };
-            }
-            var found = await advisories.ForAsync(image, cancellationToken);
-            return found is null ? basics with { Unavailable = ["vulnerabilities"] } : basics with { Advisories = found };
-        }) ?? basics;
+            return await ContentsAsync(reference.Sha256, cancellationToken);
+        });
+        if (image is null)
+        {
+            return basics with { Unavailable = ["packages"] };
+        }
+        var found = await advisories.ForAsync(image, cancellationToken);
+        return found is null ? basics with { Unavailable = ["vulnerabilities"] } : basics with { Advisories = found };
     }
 
     /// <summary>The image's final filesystem as its layers' reports describe it; null when a report or the manifest is missing.</summary>

@@ -8,14 +8,13 @@ using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Rescans;
 
-/// <summary>What a rescan compares with, read once when it starts: the policy in force and the OSV mirror's last import.</summary>
+/// <summary>What a rescan compares with, read once when it starts: the policy in force and the OSV mirror's last import of any export.</summary>
 public sealed class RescanBaselineActivity(IPolicySource policies, VulnerabilityMirror mirror) : TaskActivity<RescanInput, RescanBaseline>
 {
     public override async Task<RescanBaseline> RunAsync(TaskActivityContext context, RescanInput input)
     {
         var policy = await policies.CurrentAsync(CancellationToken.None);
-        var import = await mirror.GetImportAsync(CancellationToken.None);
-        return new RescanBaseline(policy.Version, import?.ImportedAt, input.OsvCovered);
+        return new RescanBaseline(policy.Version, await mirror.LatestImportAsync(CancellationToken.None), input.OsvCovered);
     }
 }
 

@@ -7,8 +7,9 @@ using Microsoft.AspNetCore.Http;
 namespace Gatehouse.Vulnerabilities;
 
 /// <summary>
-/// <c>/admin/osv</c>: what the mirror holds (GET: the last import's source, tags, counts and time) and a refresh now
-/// (<c>POST /admin/osv/refresh</c>: the export is fetched, conditionally, and imported before the answer).
+/// <c>/admin/osv</c>: what the mirror holds (GET: the primary export's last import as <c>import</c>, and each configured
+/// export's under <c>exports</c>) and a refresh now (<c>POST /admin/osv/refresh</c>: every export is fetched,
+/// conditionally, and imported before the answer; 502 when any failed, with each export's outcome).
 /// </summary>
 public sealed class AdminOsvEndpoint(VulnerabilityMirror mirror, OsvRefresh refresh, IAuditLog audit)
 {
@@ -19,16 +20,27 @@ public sealed class AdminOsvEndpoint(VulnerabilityMirror mirror, OsvRefresh refr
         var ct = context.RequestAborted;
         if (operation is null && HttpMethods.IsGet(context.Request.Method))
         {
-            var meta = await mirror.GetImportAsync(ct);
-            await context.Response.WriteAsJsonAsync(new { Loaded = meta is not null, Import = meta }, Json, ct);
+            var exports = new List<object>();
+            foreach (var url in refresh.ExportUrls)
+            {
+                var meta = await mirror.GetImportAsync(refresh.SourceFor(url), ct);
+                // An import row of an export that was since replaced does not describe this one.
+                exports.Add(new { Url = url.AbsoluteUri, Primary = url == refresh.ExportUrl, Import = meta?.SourceUrl == url.AbsoluteUri ? meta : null });
+            }
+            var primary = await mirror.GetImportAsync(ct);
+            await context.Response.WriteAsJsonAsync(new { Loaded = primary is not null, AllLoaded = await mirror.IsLoadedAsync(ct), Import = primary, Exports = exports }, Json, ct);
             return;
         }
         if (operation == "refresh" && HttpMethods.IsPost(context.Request.Method))
         {
             var result = await refresh.RunAsync(ct);
-            await audit.WriteAsync("osv.refresh", result.Status.ToString(),
-                result.Import is { } import ? $"{import.Records} records, {import.Projects} projects, {import.Upserted} written, {import.Deleted} deleted" : result.Message ?? "", ct);
-            context.Response.StatusCode = result.Status == OsvRefreshStatus.Failed ? StatusCodes.Status502BadGateway : StatusCodes.Status200OK;
+            foreach (var export in result.Exports)
+            {
+                await audit.WriteAsync("osv.refresh", export.Status.ToString(), $"{export.Url}: " + (export.Import is { } import
+                    ? $"{import.Records} records, {import.Projects} projects, {import.Upserted} written, {import.Deleted} deleted"
+                    : export.Message ?? "not modified"), ct);
+            }
+            context.Response.StatusCode = result.AnyFailed ? StatusCodes.Status502BadGateway : StatusCodes.Status200OK;
             await context.Response.WriteAsJsonAsync(result, Json, ct);
             return;
         }

@@ -7,7 +7,21 @@ using Microsoft.Extensions.Logging;
 namespace Gatehouse.Vulnerabilities;
 
 /// <summary>Where an export came from, recorded with the import so the next download can be conditional.</summary>
-public sealed record OsvImportSource(string? Url, string? ETag, string? LastModified);
+/// <param name="Url">The export's URL, which every row it writes records as its <c>Source</c>; null for a stream handed in.</param>
+public sealed record OsvImportSource(string? Url, string? ETag, string? LastModified)
+{
+    /// <summary>
+    /// The primary export (<c>Gatehouse:Osv:ExportUrl</c>, or a stream): besides its own rows it owns those of no other
+    /// configured export: legacy rows written before rows had a <c>Source</c>, and those of an export no longer configured.
+    /// </summary>
+    public bool Primary { get; init; } = true;
+
+    /// <summary>The other configured exports' URLs, whose rows a primary import leaves alone.</summary>
+    public IReadOnlyCollection<string> Others { get; init; } = [];
+
+    /// <summary>True when a stored row written from <paramref name="rowSource"/> is this import's to keep or delete.</summary>
+    public bool Owns(string? rowSource) => Primary ? rowSource is null || !Others.Contains(rowSource, StringComparer.Ordinal) : rowSource == Url;
+}
 
 /// <summary>What one import did.</summary>
 /// <param name="Records">Valid records read from the export.</param>
@@ -23,7 +37,8 @@ public sealed record OsvImportResult(int Records, int Projects, int Upserted, in
 /// describes) into the <c>vulnerabilities</c> table. Records are read one at a time; only the keys and hashes of the
 /// rows are held, so memory grows with the number of advisories, not their size. Rows go out in entity-group
 /// transactions of at most 100 operations and 4 MiB per partition (the Table service's limits), only when their record
-/// changed; rows whose advisory is gone from the export are deleted.
+/// changed; rows whose advisory is gone from the export are deleted. Several exports share the table (PyPI, Debian,
+/// Alpine): an import compares with and deletes only the rows it owns (<see cref="OsvImportSource.Owns"/>).
 /// </summary>
 public sealed class OsvImporter(GatehouseStorage storage, VulnerabilityMirror mirror, TimeProvider time, ILogger<OsvImporter> log)
 {
@@ -47,7 +62,8 @@ public sealed class OsvImporter(GatehouseStorage storage, VulnerabilityMirror mi
         await using var seekable = zip.CanSeek ? null : await CopyToTempAsync(zip, cancellationToken);
         using var archive = new ZipArchive(seekable ?? zip, ZipArchiveMode.Read, leaveOpen: true);
 
-        var stored = await StoredHashesAsync(table, cancellationToken);
+        source ??= new OsvImportSource(null, null, null);
+        var stored = await StoredHashesAsync(table, source, cancellationToken);
         var seen = new HashSet<(string Project, string Row)>();
         var projects = new HashSet<string>(StringComparer.Ordinal);
         var pending = new Batches(table, cancellationToken);
@@ -110,8 +126,9 @@ public sealed class OsvImporter(GatehouseStorage storage, VulnerabilityMirror mi
                     Invalid(entry.FullName, $"{record.Id} for {project} is too large for a table row even without its details");
                     continue;
                 }
-                var entity = OsvTable.Entity(project, record.Id, json);
-                if (stored.Remove(key, out var hash) && hash == entity.GetString("Hash"))
+                var entity = OsvTable.Entity(project, record.Id, json, source.Url);
+                // A legacy row (no Source) with the same record is written once more, to record its Source.
+                if (stored.Remove(key, out var row) && row.Hash == entity.GetString("Hash") && row.Source == source.Url)
                 {
                     unchanged++;
                     continue;
@@ -122,7 +139,7 @@ public sealed class OsvImporter(GatehouseStorage storage, VulnerabilityMirror mi
         await pending.FlushAsync();
         var upserted = pending.Written;
 
-        // What is left of the stored rows was not in this export: the advisory was removed or no longer names the project.
+        // What is left of the rows this export owns was not in it: the advisory was removed or no longer names the project.
         var deletions = new Batches(table, cancellationToken);
         foreach (var (project, row) in stored.Keys)
         {
@@ -131,20 +148,20 @@ public sealed class OsvImporter(GatehouseStorage storage, VulnerabilityMirror mi
         await deletions.FlushAsync();
 
         var importedAt = time.GetUtcNow();
-        await table.UpsertEntityAsync(new TableEntity(OsvTable.MetaPartition, OsvTable.MetaRow)
+        await table.UpsertEntityAsync(new TableEntity(OsvTable.MetaPartition, OsvTable.MetaRowFor(source))
         {
-            ["SourceUrl"] = source?.Url,
-            ["ETag"] = source?.ETag,
-            ["LastModified"] = source?.LastModified,
+            ["SourceUrl"] = source.Url,
+            ["ETag"] = source.ETag,
+            ["LastModified"] = source.LastModified,
             ["Records"] = records,
             ["Projects"] = projects.Count,
             ["ImportedAt"] = importedAt,
         }, TableUpdateMode.Replace, cancellationToken);
-        mirror.Invalidate(importedAt);
+        mirror.Invalidate(importedAt, source.Url);
 
         var result = new OsvImportResult(records, projects.Count, upserted, unchanged, deletions.Written, invalid);
         log.LogInformation("OSV import from {Source}: {Records} records for {Projects} projects; {Upserted} rows written, {Unchanged} unchanged, {Deleted} deleted, {Skipped} files skipped",
-            source?.Url ?? "a stream", result.Records, result.Projects, result.Upserted, result.Unchanged, result.Deleted, result.SkippedInvalid);
+            source.Url ?? "a stream", result.Records, result.Projects, result.Upserted, result.Unchanged, result.Deleted, result.SkippedInvalid);
         return result;
     }
 
@@ -175,14 +192,19 @@ public sealed class OsvImporter(GatehouseStorage storage, VulnerabilityMirror mi
         return body.ReadByte() == -1 ? bytes : throw new InvalidDataException($"{entry.FullName} inflates past its declared {entry.Length} bytes");
     }
 
-    /// <summary>The key and hash of every stored record row.</summary>
-    private static async Task<Dictionary<(string Project, string Row), string?>> StoredHashesAsync(TableClient table, CancellationToken cancellationToken)
+    /// <summary>The key, hash and source of every stored record row that <paramref name="source"/> owns.</summary>
+    private static async Task<Dictionary<(string Project, string Row), (string? Hash, string? Source)>> StoredHashesAsync(TableClient table, OsvImportSource source,
+        CancellationToken cancellationToken)
     {
-        var stored = new Dictionary<(string, string), string?>();
-        await foreach (var row in table.QueryAsync<TableEntity>(e => e.PartitionKey != OsvTable.MetaPartition, select: ["PartitionKey", "RowKey", "Hash"],
+        var stored = new Dictionary<(string, string), (string?, string?)>();
+        await foreach (var row in table.QueryAsync<TableEntity>(e => e.PartitionKey != OsvTable.MetaPartition, select: ["PartitionKey", "RowKey", "Hash", "Source"],
             cancellationToken: cancellationToken))
         {
-            stored[(row.PartitionKey, row.RowKey)] = row.GetString("Hash");
+            var rowSource = row.GetString("Source");
+            if (source.Owns(rowSource))
+            {
+                stored[(row.PartitionKey, row.RowKey)] = (row.GetString("Hash"), rowSource);
+            }
         }
         return stored;
     }

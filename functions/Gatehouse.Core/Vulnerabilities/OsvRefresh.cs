@@ -18,20 +18,34 @@ public enum OsvRefreshStatus
     Failed,
 }
 
-/// <summary>A refresh's outcome: the import's counts when there was one, the reason when it failed.</summary>
-public sealed record OsvRefreshResult(OsvRefreshStatus Status, OsvImportResult? Import = null, string? Message = null);
+/// <summary>One export's outcome: the import's counts when there was one, the reason when it failed.</summary>
+public sealed record OsvExportRefresh(string Url, OsvRefreshStatus Status, OsvImportResult? Import = null, string? Message = null);
 
 /// <summary>
-/// Brings the mirror up to date with OSV's export: a GET conditional on the last import's ETag and Last-Modified (RFC
-/// 9110 §13.1), through <see cref="UpstreamClient"/> with a profile that may contact only the export's host, then an
-/// import of what came. A scheduled trigger calls <see cref="RunAsync"/> on <see cref="OsvOptions.RefreshSchedule"/>.
+/// A refresh's outcome: the primary export's (<see cref="OsvOptions.ExportUrl"/>) as <see cref="Status"/>,
+/// <see cref="Import"/> and <see cref="Message"/>, and every export's, the primary first, in <see cref="Exports"/>.
+/// </summary>
+public sealed record OsvRefreshResult(OsvRefreshStatus Status, OsvImportResult? Import = null, string? Message = null)
+{
+    public IReadOnlyList<OsvExportRefresh> Exports { get; init; } = [];
+
+    /// <summary>True when any export could not be refreshed.</summary>
+    public bool AnyFailed => Status == OsvRefreshStatus.Failed || Exports.Any(e => e.Status == OsvRefreshStatus.Failed);
+}
+
+/// <summary>
+/// Brings the mirror up to date with OSV's exports (<see cref="OsvOptions.ExportUrls"/>: PyPI's, then Debian's and
+/// Alpine's by default), one after another and each on its own: a GET conditional on that export's last ETag and
+/// Last-Modified (RFC 9110 §13.1), through <see cref="UpstreamClient"/> with a profile that may contact only the
+/// exports' hosts, then an import that replaces only that export's rows. One export failing leaves its rows as they
+/// were and does not stop the others. A scheduled trigger calls <see cref="RunAsync"/> on <see cref="OsvOptions.RefreshSchedule"/>.
 /// </summary>
 public sealed class OsvRefresh
 {
     /// <summary>The named <see cref="HttpClient"/> for the export (its timeout is <see cref="OsvOptions.UpstreamTimeoutSeconds"/>).</summary>
     public const string HttpClientName = "gatehouse-osv";
 
-    /// <summary>The PyPI export is tens of MB; a body past this is refused.</summary>
+    /// <summary>The PyPI export is tens of MB, Debian's about a hundred; a body past this is refused.</summary>
     public const long MaxExportBytes = 1L * 1024 * 1024 * 1024;
 
     private readonly UpstreamClient _client;
@@ -45,24 +59,48 @@ public sealed class OsvRefresh
         _importer = importer;
         _mirror = mirror;
         _log = log;
-        ExportUrl = new Uri(options.Value.Osv.ExportUrl);
+        ExportUrls = [.. options.Value.Osv.ExportUrls().Select(u => new Uri(u))];
+        var authorities = ExportUrls.Select(u => u.Authority).ToHashSet(StringComparer.OrdinalIgnoreCase);
         Profile = new UpstreamProfile("the OSV export", HttpClientName,
-            u => (u.Scheme == Uri.UriSchemeHttps || u.Scheme == Uri.UriSchemeHttp) && string.Equals(u.Authority, ExportUrl.Authority, StringComparison.OrdinalIgnoreCase),
+            u => (u.Scheme == Uri.UriSchemeHttps || u.Scheme == Uri.UriSchemeHttp) && authorities.Contains(u.Authority),
             _ => false);
     }
 
-    public Uri ExportUrl { get; }
+    /// <summary>The primary export (<see cref="OsvOptions.ExportUrl"/>).</summary>
+    public Uri ExportUrl => ExportUrls[0];
 
-    /// <summary>Only the export's own host may be contacted; no credential is sent.</summary>
+    /// <summary>Every configured export, the primary first.</summary>
+    public IReadOnlyList<Uri> ExportUrls { get; }
+
+    /// <summary>Only the exports' own hosts may be contacted; no credential is sent.</summary>
     public UpstreamProfile Profile { get; }
 
-    /// <summary>Downloads the export if it changed since the last import, and imports it.</summary>
+    /// <summary>How the import of <paramref name="url"/> is recorded: its role, and the other exports whose rows it leaves alone.</summary>
+    public OsvImportSource SourceFor(Uri url, string? etag = null, string? lastModified = null) =>
+        new(url.AbsoluteUri, etag, lastModified)
+        {
+            Primary = url == ExportUrl,
+            Others = [.. ExportUrls.Where(u => u != url).Select(u => u.AbsoluteUri)],
+        };
+
+    /// <summary>Downloads each export that changed since its last import, and imports it.</summary>
     public async Task<OsvRefreshResult> RunAsync(CancellationToken cancellationToken)
     {
-        var last = await _mirror.GetImportAsync(cancellationToken);
+        var exports = new List<OsvExportRefresh>();
+        foreach (var url in ExportUrls)
+        {
+            exports.Add(await RunAsync(url, cancellationToken));
+        }
+        var primary = exports[0];
+        return new OsvRefreshResult(primary.Status, primary.Import, primary.Message) { Exports = exports };
+    }
+
+    private async Task<OsvExportRefresh> RunAsync(Uri url, CancellationToken cancellationToken)
+    {
+        var last = await _mirror.GetImportAsync(SourceFor(url), cancellationToken);
         var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         // The validators only apply to the export they came from.
-        if (last is not null && last.SourceUrl == ExportUrl.AbsoluteUri)
+        if (last is not null && last.SourceUrl == url.AbsoluteUri)
         {
             if (last.ETag is { } etag)
             {
@@ -73,35 +111,40 @@ public sealed class OsvRefresh
                 headers["If-Modified-Since"] = lastModified;
             }
         }
-        var request = UpstreamRequest.Get(ExportUrl, "application/zip, */*", MaxExportBytes) with { Headers = headers };
+        var request = UpstreamRequest.Get(url, "application/zip, */*", MaxExportBytes) with { Headers = headers };
         using var response = await _client.SendAsync(Profile, request, cancellationToken);
         if (response.Failure is { } failure)
         {
-            _log.LogWarning("OSV refresh: {Reason}", failure.Message);
-            return new OsvRefreshResult(OsvRefreshStatus.Failed, Message: failure.Message);
+            return Failed(url, failure.Message);
         }
         if (response.StatusCode == HttpStatusCode.NotModified)
         {
-            _log.LogInformation("OSV refresh: {Url} has not changed since {ImportedAt}", ExportUrl, last?.ImportedAt);
-            return new OsvRefreshResult(OsvRefreshStatus.NotModified);
+            _log.LogInformation("OSV refresh: {Url} has not changed since {ImportedAt}", url, last?.ImportedAt);
+            return new OsvExportRefresh(url.AbsoluteUri, OsvRefreshStatus.NotModified);
         }
         if (!response.IsSuccess)
         {
-            var message = $"{Profile.Name} answered {response.Status}";
-            _log.LogWarning("OSV refresh: {Reason}", message);
-            return new OsvRefreshResult(OsvRefreshStatus.Failed, Message: message);
+            return Failed(url, $"{Profile.Name} {url} answered {response.Status}");
         }
         try
         {
             await using var body = await response.OpenBodyAsync(cancellationToken);
-            var source = new OsvImportSource(ExportUrl.AbsoluteUri, response.Header("ETag"), response.Header("Last-Modified"));
-            return new OsvRefreshResult(OsvRefreshStatus.Imported, await _importer.ImportAsync(body, source, cancellationToken));
+            var source = SourceFor(url, response.Header("ETag"), response.Header("Last-Modified"));
+            return new OsvExportRefresh(url.AbsoluteUri, OsvRefreshStatus.Imported, await _importer.ImportAsync(body, source, cancellationToken));
+        }
+        catch (InvalidDataException e)
+        {
+            return Failed(url, $"{url} is not a zip of OSV records: {e.Message}");
         }
         catch (Exception e) when (e is IOException or HttpRequestException)
         {
-            var message = response.BodyFailure(e).Message;
-            _log.LogWarning("OSV refresh: {Reason}", message);
-            return new OsvRefreshResult(OsvRefreshStatus.Failed, Message: message);
+            return Failed(url, response.BodyFailure(e).Message);
         }
+    }
+
+    private OsvExportRefresh Failed(Uri url, string message)
+    {
+        _log.LogWarning("OSV refresh of {Url} failed, its rows are kept: {Reason}", url, message);
+        return new OsvExportRefresh(url.AbsoluteUri, OsvRefreshStatus.Failed, Message: message);
     }
 }

@@ -8,9 +8,10 @@ namespace Gatehouse.Vulnerabilities;
 /// <summary>
 /// The layout of the <c>vulnerabilities</c> table: partition = PEP 503 normalised project (or, for a distribution's
 /// package, <see cref="OsvPackageKey.Partition"/>), row = advisory id (escaped), property <c>Record</c> = the record as
-/// that package sees it, compact JSON, and <c>Hash</c> of it so an import
-/// rewrites only what changed. Partition <c>_meta</c> (an underscore never survives normalisation, so no project can
-/// have it) holds the last import. Azure Table Storage allows 64 KiB per string property and 1 MiB per entity
+/// that package sees it, compact JSON, <c>Hash</c> of it so an import
+/// rewrites only what changed, and <c>Source</c>, the export it came from, so an import deletes only its own rows.
+/// Partition <c>_meta</c> (an underscore never survives normalisation, so no project can have it) holds the last import
+/// of each export. Azure Table Storage allows 64 KiB per string property and 1 MiB per entity
 /// (https://learn.microsoft.com/rest/api/storageservices/understanding-the-table-service-data-model): long details
 /// are cut, and a record still too long is split over <c>Record</c>, <c>Record1</c>, … .
 /// </summary>
@@ -46,11 +47,19 @@ internal static class OsvTable
 
     public static string RowKey(string id) => Uri.EscapeDataString(id);
 
+    /// <summary>
+    /// The meta row of an export's import: <see cref="MetaRow"/> for the primary export (as it always was), and
+    /// <c>import-</c> and a hash of the URL for each further one, so each keeps its own validators and counts.
+    /// </summary>
+    public static string MetaRowFor(OsvImportSource? source) =>
+        source is null || source.Primary || source.Url is null ? MetaRow : MetaRow + "-" + Hash(source.Url)[..16];
+
     public static string Hash(string json) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(json)))[..32];
 
-    public static TableEntity Entity(string normalizedProject, string id, string json)
+    /// <summary>A record's row; <paramref name="source"/> is the URL of the export it came from (null for a stream import).</summary>
+    public static TableEntity Entity(string normalizedProject, string id, string json, string? source)
     {
-        var entity = new TableEntity(normalizedProject, RowKey(id)) { ["Hash"] = Hash(json) };
+        var entity = new TableEntity(normalizedProject, RowKey(id)) { ["Hash"] = Hash(json), ["Source"] = source };
         for (var part = 0; part * MaxPropertyChars < json.Length; part++)
         {
             var start = part * MaxPropertyChars;

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Functions.Timers;
 
-/// <summary>Scheduled work: the OSV mirror is brought up to date from OSV's export (the standalone host runs the same on its own schedule).</summary>
+/// <summary>Scheduled work: the OSV mirror is brought up to date from OSV's exports (the standalone host runs the same on its own schedule).</summary>
 public sealed class TimerFunctions(OsvRefresh refresh, ILogger<TimerFunctions> log)
 {
     public const string OsvRefreshName = "OsvRefresh";
@@ -14,7 +14,10 @@ public sealed class TimerFunctions(OsvRefresh refresh, ILogger<TimerFunctions> l
     public async Task OsvRefresh([TimerTrigger(OsvOptions.DefaultRefreshSchedule)] TimerInfo timer, CancellationToken cancellationToken)
     {
         var result = await refresh.RunAsync(cancellationToken);
-        log.LogInformation("OSV refresh {Status}: {Records} records ({Message}); next at {Next}", result.Status, result.Import?.Records ?? 0, result.Message ?? "",
-            timer.ScheduleStatus?.Next);
+        foreach (var export in result.Exports)
+        {
+            log.LogInformation("OSV refresh of {Url} {Status}: {Records} records ({Message}); next at {Next}", export.Url, export.Status, export.Import?.Records ?? 0,
+                export.Message ?? "", timer.ScheduleStatus?.Next);
+        }
     }
 }

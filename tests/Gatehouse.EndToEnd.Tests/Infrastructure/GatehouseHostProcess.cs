@@ -18,7 +18,7 @@ public sealed record HostSettings
     /// <summary><c>Gatehouse__PublicBaseUrl</c>; null leaves it unset (the host's own URL is used).</summary>
     public string? PublicBaseUrl { get; init; }
 
-    /// <summary>Load the simulator's OSV fixture export (at start and on <c>POST /admin/osv/refresh</c>); off by default.</summary>
+    /// <summary>Load the simulator's OSV fixture exports, PyPI, Debian and Alpine (at start and on <c>POST /admin/osv/refresh</c>); off by default.</summary>
     public bool OsvFixture { get; init; }
 
     /// <summary><c>Gatehouse__Policy__File</c>: a policy file the host reads and reloads; null runs the built-in default.</summary>
@@ -83,8 +83,10 @@ public sealed record HostSettings
             ["Logging__LogLevel__Microsoft.DurableTask.Client.Grpc"] = "Warning",
             ["Logging__LogLevel__Grpc.AspNetCore.Server"] = "Warning",
         };
-        // No test reaches OSV's real export: without the fixture the mirror points at a closed local port and stays empty.
-        environment["Gatehouse__Osv__ExportUrl"] = OsvFixture ? $"{upstream}/osv/PyPI/all.zip" : "http://127.0.0.1:9/osv/PyPI/all.zip";
+        // No test reaches OSV's real exports: without the fixture the mirror points at a closed local port and stays empty.
+        var osv = OsvFixture ? $"{upstream}/osv" : "http://127.0.0.1:9/osv";
+        environment["Gatehouse__Osv__ExportUrl"] = $"{osv}/PyPI/all.zip";
+        environment["Gatehouse__Osv__ExtraExportUrls"] = $"{osv}/Debian/all.zip {osv}/Alpine/all.zip";
         if (PolicyFile is not null)
         {
             environment["Gatehouse__Policy__File"] = PolicyFile;

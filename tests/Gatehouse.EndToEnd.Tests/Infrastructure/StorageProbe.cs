@@ -114,30 +114,32 @@ public sealed class StorageProbe
         await _blobs.GetBlobContainerClient("reports").GetBlobClient(sha256 + ".json").DeleteIfExistsAsync();
     }
 
+    /// <summary>The details of the audit rows of <paramref name="action"/> whose subject names <paramref name="sha256"/> (today's and yesterday's).</summary>
+    public async Task<IReadOnlyList<string>> AuditDetailsAsync(string action, string sha256)
+    {
+        var table = _tables.GetTableClient("audit");
+        var details = new List<string>();
+        foreach (var day in new[] { DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow })
+        {
+            var partition = day.ToString("yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture);
+            await foreach (var row in table.QueryAsync<TableEntity>(e => e.PartitionKey == partition))
+            {
+                if (row.GetString("Action") == action && (row.GetString("Subject") ?? "").Contains(sha256, StringComparison.Ordinal))
+                {
+                    details.Add(row.GetString("Detail") ?? "");
+                }
+            }
+        }
+        return details;
+    }
+
     /// <summary>
     /// The count of audit rows of <paramref name="action"/> ("facts", "decision", "event", …) from yesterday and today (UTC) whose subject contains
     /// <paramref name="sha256"/> (any text that names the subject) and, when given, whose detail starts with
     /// <paramref name="detailPrefix"/> (an event row's detail starts with its type).
     /// </summary>
-    public async Task<int> AuditCountAsync(string action, string sha256, string? detailPrefix = null)
-    {
-        var table = _tables.GetTableClient("audit");
-        var today = DateTimeOffset.UtcNow;
-        var count = 0;
-        foreach (var day in new[] { today.AddDays(-1), today })
-        {
-            var partition = day.ToString("yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture);
-            await foreach (var row in table.QueryAsync<TableEntity>(e => e.PartitionKey == partition))
-            {
-                if (row.GetString("Action") == action && (row.GetString("Subject") ?? "").Contains(sha256, StringComparison.Ordinal)
-                    && (detailPrefix is null || (row.GetString("Detail") ?? "").StartsWith(detailPrefix, StringComparison.Ordinal)))
-                {
-                    count++;
-                }
-            }
-        }
-        return count;
-    }
+    public async Task<int> AuditCountAsync(string action, string sha256, string? detailPrefix = null) =>
+        (await AuditDetailsAsync(action, sha256)).Count(d => detailPrefix is null || d.StartsWith(detailPrefix, StringComparison.Ordinal));
 
     /// <summary>
     /// What is wrong with the content Gatehouse keeps, in the whole account: a <c>facts</c> row of the <c>verdicts</c>

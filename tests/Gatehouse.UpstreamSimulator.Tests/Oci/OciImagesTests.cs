@@ -146,6 +146,51 @@ public sealed class OciImagesTests
     }
 
     [Fact]
+    public void The_debian_and_alpine_images_hold_the_package_versions_the_OS_fixture_records_mark_high()
+    {
+        var deb = Files(Image("library/vuln-deb:1.0"));
+        Assert.Contains("\nID=debian\n", deb["etc/os-release"], StringComparison.Ordinal);
+        Assert.Contains("\nVERSION_ID=\"12\"\n", deb["etc/os-release"], StringComparison.Ordinal);
+        Assert.Contains("Package: openssl\nStatus: install ok installed\n", deb["var/lib/dpkg/status"], StringComparison.Ordinal);
+        Assert.Contains($"Source: openssl\nVersion: {OciImages.VulnerableDebianVersion}\n", deb["var/lib/dpkg/status"], StringComparison.Ordinal);
+        var dsa = OsRecord("DSA-0000-1");
+        Assert.Equal(("Debian:12", OciImages.VulnerableDebianSource), Package(dsa, 0));
+        Assert.Equal("3.0.11-1~deb12u2", Fixed(dsa, 0));
+
+        var alpineImage = Image("library/vuln-alpine:3.19");
+        Assert.Equal(RegistryMediaTypes.DockerManifest, alpineImage.MediaType);
+        var alpine = Files(alpineImage);
+        Assert.Contains("\nID=alpine\nVERSION_ID=3.19.1\n", alpine["etc/os-release"], StringComparison.Ordinal);
+        Assert.Contains($"P:libcrypto3\nV:{OciImages.VulnerableAlpineVersion}\n", alpine["lib/apk/db/installed"], StringComparison.Ordinal);
+        Assert.Contains("\no:openssl\n", alpine["lib/apk/db/installed"], StringComparison.Ordinal);
+        var secdb = OsRecord("ALPINE-CVE-0000-0001");
+        Assert.Equal(("Alpine:v3.19", OciImages.VulnerableAlpineOrigin), Package(secdb, 0));
+        Assert.Equal("3.1.4-r1", Fixed(secdb, 0));
+
+        // Both made-up records carry a CVSS 3.1 vector of 7.5 (high), so the default policy's vulnerable-high rule fires.
+        foreach (var record in new[] { dsa, secdb })
+        {
+            Assert.Equal("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H", record.RootElement.GetProperty("severity")[0].GetProperty("score").GetString());
+        }
+    }
+
+    [Fact]
+    public void The_clean_debian_image_has_its_own_layer_and_a_package_no_fixture_record_names()
+    {
+        var image = Image("library/deb-clean:1.0");
+        var status = Files(image)["var/lib/dpkg/status"];
+        Assert.Contains($"Package: {OciImages.DebCleanPackage}\n", status, StringComparison.Ordinal);
+        Assert.Contains($"Source: {OciImages.DebCleanSource}\nVersion: {OciImages.DebCleanVersion}\n", status, StringComparison.Ordinal);
+
+        var layer = Assert.Single(image.Layers).Digest;
+        Assert.DoesNotContain(Catalog.Images.Where(i => i.Name != OciImages.DebClean), i => i.Platforms.SelectMany(p => p.Layers).Any(l => l.Digest == layer));
+        var named = Directory.GetFiles(Path.Combine(RepositoryPaths.Fixtures, "osv", "os-records"), "*.json")
+            .Select(f => Package(JsonDocument.Parse(File.ReadAllText(f)), 0).Name);
+        Assert.DoesNotContain(OciImages.DebCleanSource, named);
+        Assert.DoesNotContain(OciImages.DebCleanPackage, named);
+    }
+
+    [Fact]
     public void The_multiarch_index_and_manifest_list_put_the_pickle_on_arm64_only()
     {
         foreach (var (reference, index, child, layerType) in new[]
@@ -214,6 +259,23 @@ public sealed class OciImagesTests
     }
 
     private static OciImageInfo Image(string reference) => Catalog.Images.Single(i => i.Reference == reference);
+
+    /// <summary>The text of every regular file in an image's layers, by path.</summary>
+    private static Dictionary<string, string> Files(OciImageInfo image) =>
+        image.Layers.SelectMany(l => Members(Catalog.Blobs[l.Digest].Bytes!, l.MediaType)).Where(m => m.Type == TarEntryType.RegularFile)
+            .ToDictionary(m => m.Name, m => Encoding.UTF8.GetString(m.Content));
+
+    private static JsonDocument OsRecord(string id) => JsonDocument.Parse(File.ReadAllText(Path.Combine(RepositoryPaths.Fixtures, "osv", "os-records", id + ".json")));
+
+    private static (string? Ecosystem, string? Name) Package(JsonDocument record, int affected)
+    {
+        var package = record.RootElement.GetProperty("affected")[affected].GetProperty("package");
+        return (package.GetProperty("ecosystem").GetString(), package.GetProperty("name").GetString());
+    }
+
+    private static string? Fixed(JsonDocument record, int affected) =>
+        record.RootElement.GetProperty("affected")[affected].GetProperty("ranges")[0].GetProperty("events").EnumerateArray()
+            .Single(e => e.TryGetProperty("fixed", out _)).GetProperty("fixed").GetString();
 
     private static FileReport Scan(byte[] bytes, string name) =>
         new ModelScanner().ScanAsync(new MemoryStream(bytes), name, CancellationToken.None).GetAwaiter().GetResult();

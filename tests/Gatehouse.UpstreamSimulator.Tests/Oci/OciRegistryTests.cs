@@ -342,8 +342,8 @@ public sealed class OciRegistryTests
 
         Assert.Equal(
             ["bad/blob-digest:1.0", "bad/malformed:1.0", "bad/malformed:missing-layers", "bad/manifest-digest:1.0", "bad/oversized:1.0",
-                "library/clean:1.0", "library/clean:1.1", "library/clean:latest", "library/evil-pickle:1.0", "library/multiarch:1.0",
-                "library/multiarch:1.0-docker", "library/vuln-py:1.0", "library/whiteout:1.0"],
+                "library/clean:1.0", "library/clean:1.1", "library/clean:latest", "library/deb-clean:1.0", "library/evil-pickle:1.0", "library/multiarch:1.0",
+                "library/multiarch:1.0-docker", "library/vuln-alpine:3.19", "library/vuln-deb:1.0", "library/vuln-py:1.0", "library/whiteout:1.0"],
             images.Select(i => i.Reference));
         var clean = images.Single(i => i.Reference == "library/clean:1.0");
         Assert.Equal(Image("library/clean:1.0"), clean, new InfoComparer());

@@ -14,6 +14,9 @@ public static class OciImages
     public const string VulnPy = "library/vuln-py";
     public const string Whiteout = "library/whiteout";
     public const string Multiarch = "library/multiarch";
+    public const string VulnDeb = "library/vuln-deb";
+    public const string VulnAlpine = "library/vuln-alpine";
+    public const string DebClean = "library/deb-clean";
     public const string BadManifestDigest = "bad/manifest-digest";
     public const string BadBlobDigest = "bad/blob-digest";
     public const string BadMalformed = "bad/malformed";
@@ -22,6 +25,20 @@ public static class OciImages
     /// <summary>The Python package of <see cref="VulnPy"/>: PYSEC-0000-GH-DEP-1 in tests/fixtures/osv affects it (CVSS 3.1 9.8, critical).</summary>
     public const string VulnerablePackage = "gh-dep";
     public const string VulnerableVersion = "1.0.0";
+
+    /// <summary>The dpkg source package and version of <see cref="VulnDeb"/>: DSA-0000-1 in tests/fixtures/osv/os-records affects it (CVSS 3.1 7.5, high).</summary>
+    public const string VulnerableDebianSource = "openssl";
+    public const string VulnerableDebianVersion = "3.0.11-1~deb12u1";
+
+    /// <summary>The apk package of <see cref="VulnAlpine"/>, its origin and version: ALPINE-CVE-0000-0001 affects the origin (CVSS 3.1 7.5, high).</summary>
+    public const string VulnerableAlpinePackage = "libcrypto3";
+    public const string VulnerableAlpineOrigin = "openssl";
+    public const string VulnerableAlpineVersion = "3.1.4-r0";
+
+    /// <summary>The one package of <see cref="DebClean"/> (binary, source, version): no fixture record names it, so a test can add one.</summary>
+    public const string DebCleanPackage = "libexpat1";
+    public const string DebCleanSource = "expat";
+    public const string DebCleanVersion = "2.5.0-1";
 
     /// <summary>Size of the <see cref="BadOversized"/> manifest: past the 4 MiB the distribution spec asks registries to accept.</summary>
     public const int OversizedManifestBytes = 5 * 1024 * 1024;
@@ -78,6 +95,7 @@ public static class OciImages
             OciImageBuilder.Image(VulnPy, ["1.0"], [dockerBaseLayer, vulnLayer],
                 $"{VulnerablePackage} {VulnerableVersion} in site-packages (PYSEC-0000-GH-DEP-1, critical); Docker schema-2 manifest", docker: true),
             WhiteoutImage(),
+            .. DistributionImages(),
             OciImageBuilder.Index(Multiarch, ["1.0"], [amd64Clean, arm64Evil], "OCI index: linux/amd64 clean, linux/arm64 with models/model.pkl (os.system)"),
             OciImageBuilder.Index(Multiarch, ["1.0-docker"], [dockerAmd64Clean, dockerArm64Evil],
                 "Docker manifest list: linux/amd64 clean, linux/arm64 with models/model.pkl (os.system)", docker: true),
@@ -92,16 +110,7 @@ public static class OciImages
         OciTarMember.Directory("etc"),
         OciTarMember.Directory("etc/alternatives"),
         OciTarMember.Symlink("etc/alternatives/x", "/usr/bin/x"),
-        OciTarMember.File("etc/os-release", """
-            PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
-            NAME="Debian GNU/Linux"
-            VERSION_ID="12"
-            VERSION="12 (bookworm)"
-            VERSION_CODENAME=bookworm
-            ID=debian
-            HOME_URL="https://www.debian.org/"
-
-            """),
+        OciTarMember.File("etc/os-release", DebianOsRelease),
         OciTarMember.Directory("tmp"),
         OciTarMember.Directory("usr"),
         OciTarMember.Directory("usr/bin"),
@@ -174,6 +183,103 @@ public static class OciImages
         Architecture: amd64
         Version: 1.0-1
         Description: a removed package whose config files remain
+
+        """;
+
+    /// <summary>
+    /// Images whose OS packages OSV's Debian and Alpine fixture exports name: one layer each, of their own (no other image
+    /// shares it, so a record a test adds for <see cref="DebClean"/> changes no other image's verdict).
+    /// </summary>
+    private static IEnumerable<OciImage> DistributionImages()
+    {
+        OciLayer Layer(string osRelease, string database, string records, bool docker) => OciLayers.Build(
+        [
+            OciTarMember.Directory("etc"),
+            OciTarMember.File("etc/os-release", osRelease),
+            .. LayerPaths(database).SkipLast(1).Select(OciTarMember.Directory),
+            OciTarMember.File(database, records),
+        ], OciCompression.Gzip, docker);
+
+        yield return OciImageBuilder.Image(VulnDeb, ["1.0"], [Layer(DebianOsRelease, "var/lib/dpkg/status", $"""
+            Package: libssl3
+            Status: install ok installed
+            Priority: optional
+            Section: libs
+            Architecture: amd64
+            Multi-Arch: same
+            Source: {VulnerableDebianSource}
+            Version: {VulnerableDebianVersion}
+            Description: Secure Sockets Layer toolkit - shared libraries
+
+            Package: openssl
+            Status: install ok installed
+            Priority: optional
+            Section: utils
+            Architecture: amd64
+            Version: {VulnerableDebianVersion}
+            Description: Secure Sockets Layer toolkit - cryptographic utility
+
+            """, docker: false)], $"Debian 12 with {VulnerableDebianSource} {VulnerableDebianVersion} (DSA-0000-1, high); OCI manifest");
+
+        yield return OciImageBuilder.Image(VulnAlpine, ["3.19"], [Layer("""
+            NAME="Alpine Linux"
+            ID=alpine
+            VERSION_ID=3.19.1
+            PRETTY_NAME="Alpine Linux v3.19"
+            HOME_URL="https://alpinelinux.org/"
+
+            """, "lib/apk/db/installed", $"""
+            C:Q1gatehousemadeupchecksum0000000000=
+            P:{VulnerableAlpinePackage}
+            V:{VulnerableAlpineVersion}
+            A:x86_64
+            S:1720000
+            I:4400000
+            T:Crypto library from openssl
+            U:https://www.openssl.org/
+            L:Apache-2.0
+            o:{VulnerableAlpineOrigin}
+
+            C:Q1gatehousemadeupchecksum0000000001=
+            P:musl
+            V:1.2.4_git20230717-r4
+            A:x86_64
+            T:the musl c library (libc) implementation
+            L:MIT
+            o:musl
+
+            """, docker: true)], $"Alpine 3.19 with {VulnerableAlpinePackage} {VulnerableAlpineVersion} (origin {VulnerableAlpineOrigin}: ALPINE-CVE-0000-0001, high); Docker schema-2 manifest",
+            docker: true);
+
+        yield return OciImageBuilder.Image(DebClean, ["1.0"], [Layer(DebianOsRelease, "var/lib/dpkg/status", $"""
+            Package: {DebCleanPackage}
+            Status: install ok installed
+            Priority: optional
+            Section: libs
+            Architecture: amd64
+            Multi-Arch: same
+            Source: {DebCleanSource}
+            Version: {DebCleanVersion}
+            Description: XML parsing C library - runtime library
+
+            """, docker: false)], $"Debian 12 with {DebCleanPackage} {DebCleanVersion} (source {DebCleanSource}), which no fixture advisory names; OCI manifest");
+    }
+
+    /// <summary>The directories above <paramref name="path"/>, outermost first, and the path itself.</summary>
+    private static IEnumerable<string> LayerPaths(string path)
+    {
+        var parts = path.Split('/');
+        return Enumerable.Range(1, parts.Length).Select(n => string.Join('/', parts[..n]));
+    }
+
+    private const string DebianOsRelease = """
+        PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
+        NAME="Debian GNU/Linux"
+        VERSION_ID="12"
+        VERSION="12 (bookworm)"
+        VERSION_CODENAME=bookworm
+        ID=debian
+        HOME_URL="https://www.debian.org/"
 
         """;
 
