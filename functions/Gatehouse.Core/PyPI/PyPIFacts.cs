@@ -68,7 +68,7 @@ public sealed class PyPIFacts(SimpleIndexCache index, JsonApiCache json, Vulnera
                 unavailable.Add(IndexSource);
             }
         }
-        if (!await mirror.IsLoadedAsync(cancellationToken))
+        if (!await mirror.IsLoadedAsync(primaryOnly: true, cancellationToken))
         {
             unavailable.Add(VulnerabilitiesSource);
         }

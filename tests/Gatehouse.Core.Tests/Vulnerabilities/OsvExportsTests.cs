@@ -78,7 +78,7 @@ public sealed class OsvExportsTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_mirror_with_only_the_primary_export_imported_is_not_loaded()
+    public async Task With_only_the_primary_export_imported_the_mirror_is_loaded_for_pypi_lookups_but_not_for_images()
     {
         _served[DebianUrl] = (null, "", HttpStatusCode.ServiceUnavailable);
         var (refresh, _) = Refresh();
@@ -86,7 +86,14 @@ public sealed class OsvExportsTests : IAsyncLifetime
         await refresh.RunAsync(CancellationToken.None);
 
         Assert.NotNull(await _mirror.GetImportAsync(CancellationToken.None));
+        // PyPI's facts do not wait for (or depend on) the Debian export; images, whose OS packages need it, do.
+        Assert.True(await _mirror.IsLoadedAsync(primaryOnly: true, CancellationToken.None));
         Assert.False(await _mirror.IsLoadedAsync(CancellationToken.None));
+        // Another instance, which made no import itself, reads the same from the import rows.
+        var other = new VulnerabilityMirror(_storage, new MemoryCache(new MemoryCacheOptions()), _options);
+        Assert.False(await other.IsLoadedAsync(CancellationToken.None));
+        var otherForPyPI = new VulnerabilityMirror(_storage, new MemoryCache(new MemoryCacheOptions()), _options);
+        Assert.True(await otherForPyPI.IsLoadedAsync(primaryOnly: true, CancellationToken.None));
     }
 
     [Fact]
