@@ -43,7 +43,7 @@ public sealed class DockerDaemon : IAsyncDisposable
         };
         string[] args =
         [
-            "dockerd", "--data-root", Path.Combine(root, "data"), "--exec-root", Path.Combine(root, "exec"), "--pidfile", Path.Combine(root, "dockerd.pid"),
+            File.Exists("/usr/sbin/dockerd") ? "/usr/sbin/dockerd" : "dockerd", "--data-root", Path.Combine(root, "data"), "--exec-root", Path.Combine(root, "exec"), "--pidfile", Path.Combine(root, "dockerd.pid"),
             "--host", $"unix://{Path.Combine(root, "docker.sock")}", "--iptables=false", "--ip-forward=false", "--ip-masq=false", "--bridge=none",
             "--storage-driver=vfs", "--insecure-registry", registry, "--registry-mirror", $"http://{registry}",
         ];
