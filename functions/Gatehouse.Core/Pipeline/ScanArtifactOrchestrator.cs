@@ -13,11 +13,9 @@ namespace Gatehouse.Pipeline;
 /// </summary>
 public sealed class ScanArtifactOrchestrator : TaskOrchestrator<ScanRequest, ScanOutcome>
 {
-    private static readonly TaskOptions Retry = TaskOptions.FromRetryPolicy(new RetryPolicy(3, TimeSpan.FromSeconds(2), backoffCoefficient: 2));
-
     public override async Task<ScanOutcome> RunAsync(TaskOrchestrationContext context, ScanRequest input)
     {
-        var fetch = await context.CallActivityAsync<FetchOutcome>(nameof(FetchContentActivity), input, Retry);
+        var fetch = await context.CallActivityAsync<FetchOutcome>(nameof(FetchContentActivity), input, PipelineTasks.Retry);
         if (!fetch.Staged)
         {
             return ScanOutcome.NotFetched(input.Sha256, fetch);
@@ -30,7 +28,7 @@ public sealed class ScanArtifactOrchestrator : TaskOrchestrator<ScanRequest, Sca
             .Select(a => RunChecksAsync(context, a.Activity, a.Checks, new CheckInput(input.Sha256)));
         var ran = (await Task.WhenAll(checks)).SelectMany(r => r).Where(r => done.All(d => d.Check != r.Check));
         CheckResult[] results = [.. done, .. ran];
-        return await context.CallActivityAsync<ScanOutcome>(nameof(RecordFactsActivity), new FactsInput(input, results, await gathering), Retry);
+        return await context.CallActivityAsync<ScanOutcome>(nameof(RecordFactsActivity), new FactsInput(input, results, await gathering), PipelineTasks.Retry);
     }
 
     /// <summary>The requester's remote facts; null when gathering failed, and the decision then gathers them itself.</summary>
@@ -51,7 +49,7 @@ public sealed class ScanArtifactOrchestrator : TaskOrchestrator<ScanRequest, Sca
     {
         try
         {
-            return await context.CallActivityAsync<CheckResult[]>(activity, input, Retry);
+            return await context.CallActivityAsync<CheckResult[]>(activity, input, PipelineTasks.Retry);
         }
         catch (TaskFailedException e)
         {

@@ -15,17 +15,15 @@ namespace Gatehouse.Rescans;
 /// </summary>
 public sealed class RescanOrchestrator : TaskOrchestrator<RescanInput, RescanProgress>
 {
-    private static readonly TaskOptions Retry = TaskOptions.FromRetryPolicy(new RetryPolicy(3, TimeSpan.FromSeconds(2), backoffCoefficient: 2));
-
     public override async Task<RescanProgress> RunAsync(TaskOrchestrationContext context, RescanInput input)
     {
         var progress = input.Progress ?? new RescanProgress(input.Trigger, context.CurrentUtcDateTime,
-            await context.CallActivityAsync<RescanBaseline>(nameof(RescanBaselineActivity), input, Retry), 0, 0, 0, 0, 0, 0, 0,
+            await context.CallActivityAsync<RescanBaseline>(nameof(RescanBaselineActivity), input, PipelineTasks.Retry), 0, 0, 0, 0, 0, 0, 0,
             new Dictionary<string, long>(), new Dictionary<string, long>());
         context.SetCustomStatus(progress);
         var slots = Math.Max(1, input.Parallelism);
         var batch = await context.CallActivityAsync<RescanBatch>(nameof(ListRescanBatchActivity),
-            new RescanPage(input.Continuation, input.BatchSize, slots, progress.Baseline), Retry);
+            new RescanPage(input.Continuation, input.BatchSize, slots, progress.Baseline), PipelineTasks.Retry);
         var chunks = batch.Items.GroupBy(i => RescanSelection.Slot(i.Sha256, slots)).OrderBy(g => g.Key)
             .Select(g => new RescanChunk([.. g], progress.Baseline))
             .ToList();
@@ -47,7 +45,7 @@ public sealed class RescanOrchestrator : TaskOrchestrator<RescanInput, RescanPro
     {
         try
         {
-            return await context.CallActivityAsync<RescanChunkResult>(nameof(RescanChunkActivity), chunk, Retry);
+            return await context.CallActivityAsync<RescanChunkResult>(nameof(RescanChunkActivity), chunk, PipelineTasks.Retry);
         }
         catch (TaskFailedException e)
         {

@@ -13,11 +13,9 @@ namespace Gatehouse.Uploads;
 /// </summary>
 public sealed class ScanUploadOrchestrator : TaskOrchestrator<UploadScanRequest, UploadScanResult>
 {
-    private static readonly TaskOptions Retry = TaskOptions.FromRetryPolicy(new RetryPolicy(3, TimeSpan.FromSeconds(2), backoffCoefficient: 2));
-
     public override async Task<UploadScanResult> RunAsync(TaskOrchestrationContext context, UploadScanRequest input)
     {
-        var prepared = await context.CallActivityAsync<UploadPrepared>(nameof(PrepareUploadActivity), input, Retry);
+        var prepared = await context.CallActivityAsync<UploadPrepared>(nameof(PrepareUploadActivity), input, PipelineTasks.Retry);
         if (prepared.Next == UploadNext.Skip || prepared.Scan is not { } scan)
         {
             return new UploadScanResult(input.BlobName, input.ETag, null, null, null, null, null, prepared.Message);
@@ -45,7 +43,7 @@ public sealed class ScanUploadOrchestrator : TaskOrchestrator<UploadScanRequest,
             message = decision is null ? $"No verdict within {prepared.WaitSeconds} s" : null;
         }
         await context.CallActivityAsync(nameof(PublishUploadVerdictActivity),
-            new UploadVerdict(context.InstanceId, input, reference, prepared.Uploader ?? UploadIntake.UnknownUploader, decision, message), Retry);
+            new UploadVerdict(context.InstanceId, input, reference, prepared.Uploader ?? UploadIntake.UnknownUploader, decision, message), PipelineTasks.Retry);
         return new UploadScanResult(input.BlobName, input.ETag, reference.Sha256, decision?.Decision.ToString(), decision?.Rule, decision?.Reason, prepared.Uploader,
             message);
     }
@@ -56,7 +54,7 @@ public sealed class ScanUploadOrchestrator : TaskOrchestrator<UploadScanRequest,
         var deadline = context.CurrentUtcDateTime.AddSeconds(seconds);
         for (var delay = 1; ; delay = Math.Min(delay * 2, 30))
         {
-            if (await context.CallActivityAsync<ArtifactDecision?>(nameof(ReadDecisionActivity), reference, Retry) is { } decision)
+            if (await context.CallActivityAsync<ArtifactDecision?>(nameof(ReadDecisionActivity), reference, PipelineTasks.Retry) is { } decision)
             {
                 return decision;
             }

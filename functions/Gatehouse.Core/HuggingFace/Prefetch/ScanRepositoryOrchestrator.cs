@@ -13,11 +13,9 @@ namespace Gatehouse.HuggingFace.Prefetch;
 /// </summary>
 public sealed class ScanRepositoryOrchestrator : TaskOrchestrator<PrefetchRequest, PrefetchResult>
 {
-    private static readonly TaskOptions Retry = TaskOptions.FromRetryPolicy(new RetryPolicy(3, TimeSpan.FromSeconds(2), backoffCoefficient: 2));
-
     public override async Task<PrefetchResult> RunAsync(TaskOrchestrationContext context, PrefetchRequest input)
     {
-        var listing = await context.CallActivityAsync<RepositoryListing>(nameof(ListRepositoryFilesActivity), input, Retry);
+        var listing = await context.CallActivityAsync<RepositoryListing>(nameof(ListRepositoryFilesActivity), input, PipelineTasks.Retry);
         var files = listing.Files ?? throw new PrefetchRefusedException(listing.Refusal ?? "The repository could not be listed");
         var progress = new PrefetchProgress(files.Count, 0, files.Sum(f => f.Size), 0);
         context.SetCustomStatus(progress);
@@ -68,7 +66,7 @@ public sealed class ScanRepositoryOrchestrator : TaskOrchestrator<PrefetchReques
         try
         {
             outcome = await context.CallActivityAsync<PrefetchFileOutcome>(nameof(PrefetchFileActivity),
-                new PrefetchFileInput(input.RepoType, input.RepoId, input.Commit, file, alsoAt), Retry);
+                new PrefetchFileInput(input.RepoType, input.RepoId, input.Commit, file, alsoAt), PipelineTasks.Retry);
         }
         catch (TaskFailedException e)
         {
@@ -110,7 +108,7 @@ public sealed class ScanRepositoryOrchestrator : TaskOrchestrator<PrefetchReques
     }
 
     private static async Task<VerdictSummary?> ReadDecisionAsync(TaskOrchestrationContext context, ArtifactReference reference) =>
-        await context.CallActivityAsync<ArtifactDecision?>(nameof(ReadDecisionActivity), reference, Retry) is { } d
+        await context.CallActivityAsync<ArtifactDecision?>(nameof(ReadDecisionActivity), reference, PipelineTasks.Retry) is { } d
             ? new VerdictSummary(d.Decision, d.Rule, d.Reason)
             : null;
 

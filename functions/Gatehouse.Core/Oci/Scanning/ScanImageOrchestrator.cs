@@ -12,37 +12,33 @@ namespace Gatehouse.Oci.Scanning;
 /// </summary>
 public sealed class ScanImageOrchestrator : TaskOrchestrator<ScanRequest, ScanOutcome>
 {
-    private static readonly TaskOptions Retry = TaskOptions.FromRetryPolicy(new RetryPolicy(3, TimeSpan.FromSeconds(2), backoffCoefficient: 2));
-
     public override async Task<ScanOutcome> RunAsync(TaskOrchestrationContext context, ScanRequest input)
     {
-        var plan = await context.CallActivityAsync<ImagePlan>(nameof(PrepareImageActivity), input, Retry);
+        var plan = await context.CallActivityAsync<ImagePlan>(nameof(PrepareImageActivity), input, PipelineTasks.Retry);
         if (plan.Problem is { } problem)
         {
-            await context.CallActivityAsync(nameof(ReleaseImageClaimActivity), input.Sha256, Retry);
+            await context.CallActivityAsync(nameof(ReleaseImageClaimActivity), input.Sha256, PipelineTasks.Retry);
             return new ScanOutcome(input.Sha256, FetchProblem.Upstream, problem, null, null);
         }
         // Sub-orchestration ids are per image: two images sharing a layer share its report and its fetch through the
         // layer's claim (InspectLayerActivity), without two parents addressing one instance.
         var read = await Task.WhenAll(plan.Blobs.Select(blob => context.CallSubOrchestratorAsync<LayerOutcome>(nameof(ScanLayerOrchestrator), new LayerRequest(blob),
-            new SubOrchestrationOptions(Retry, $"{context.InstanceId}:{blob.Sha256}"))));
+            new SubOrchestrationOptions(PipelineTasks.Retry, $"{context.InstanceId}:{blob.Sha256}"))));
         if (read.FirstOrDefault(r => r.Problem is not null) is { } failed)
         {
-            await context.CallActivityAsync(nameof(ReleaseImageClaimActivity), input.Sha256, Retry);
+            await context.CallActivityAsync(nameof(ReleaseImageClaimActivity), input.Sha256, PipelineTasks.Retry);
             return new ScanOutcome(input.Sha256, failed.Problem, failed.Message, null, null);
         }
         var judged = await context.CallActivityAsync<CheckResult>(nameof(JudgeImageActivity),
-            new ImageJudgement(input.Sha256, [.. plan.Layers.Select(b => b.Sha256)]), Retry);
+            new ImageJudgement(input.Sha256, [.. plan.Layers.Select(b => b.Sha256)]), PipelineTasks.Retry);
         return await context.CallActivityAsync<ScanOutcome>(nameof(RecordFactsActivity),
-            new FactsInput(input, [judged]) { Checks = [ImageChecks.Layers] }, Retry);
+            new FactsInput(input, [judged]) { Checks = [ImageChecks.Layers] }, PipelineTasks.Retry);
     }
 }
 
 /// <summary>One blob of an image: fetched once, digest verified, and read (<see cref="InspectLayerActivity"/>).</summary>
 public sealed class ScanLayerOrchestrator : TaskOrchestrator<LayerRequest, LayerOutcome>
 {
-    private static readonly TaskOptions Retry = TaskOptions.FromRetryPolicy(new RetryPolicy(3, TimeSpan.FromSeconds(2), backoffCoefficient: 2));
-
     public override Task<LayerOutcome> RunAsync(TaskOrchestrationContext context, LayerRequest input) =>
-        context.CallActivityAsync<LayerOutcome>(nameof(InspectLayerActivity), input, Retry);
+        context.CallActivityAsync<LayerOutcome>(nameof(InspectLayerActivity), input, PipelineTasks.Retry);
 }
