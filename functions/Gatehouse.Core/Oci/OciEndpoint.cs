@@ -318,6 +318,7 @@ public sealed partial class OciEndpoint(
             return;
         }
         var sha256 = digest["sha256:".Length..];
+        var gone = $"{digest} is not held by Gatehouse any more; pull the image again";
         var blob = content.Blob(GatehouseStorage.ArtifactsContainer, sha256);
         long size;
         DateTimeOffset modified;
@@ -328,13 +329,13 @@ public sealed partial class OciEndpoint(
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {
-            await OciErrors.WriteAsync(context, StatusCodes.Status404NotFound, OciErrors.BlobUnknown, $"{digest} is not held by Gatehouse any more; pull the image again");
+            await OciErrors.WriteAsync(context, StatusCodes.Status404NotFound, OciErrors.BlobUnknown, gone);
             return;
         }
         context.Response.Headers[DigestHeader] = digest;
         if (!await blobs.ServeAsync(context, blob, sha256, size, modified, "application/octet-stream", entityTag: digest))
         {
-            await OciErrors.WriteAsync(context, StatusCodes.Status404NotFound, OciErrors.BlobUnknown, $"{digest} is not held by Gatehouse any more; pull the image again");
+            await OciErrors.WriteAsync(context, StatusCodes.Status404NotFound, OciErrors.BlobUnknown, gone);
             return;
         }
         var reference = OciRemote.BlobReference(repository, new OciDescriptor("", digest, size));

@@ -37,11 +37,11 @@ public sealed class OciRemote(OciUpstream upstream, OciImageFacts images) : IRem
 
     public async Task<UpstreamResponse> OpenAsync(Uri upstreamUrl, long expectedSize, CancellationToken cancellationToken)
     {
-        if (upstream.FromUrl(upstreamUrl) is not var (repository, digest))
+        if (upstream.FromUrl(upstreamUrl) is not var (repository, digest, isManifest))
         {
             return UpstreamResponse.Failed(new UpstreamFailure(UpstreamFailureKind.NotAllowed, $"{upstreamUrl} is not a blob or manifest of a configured registry"));
         }
-        if (!upstreamUrl.AbsolutePath.Contains("/manifests/", StringComparison.Ordinal))
+        if (!isManifest)
         {
             return await upstream.OpenBlobAsync(repository, digest, expectedSize, cancellationToken);
         }

@@ -54,13 +54,6 @@ public sealed partial class OciUpstream
         _registries = _options.Effective.ToDictionary(r => r.Prefix, r => new Registry(r, Credential(r, log)), StringComparer.OrdinalIgnoreCase);
     }
 
-    /// <summary>GET of a manifest or index by tag or digest, asking for every manifest type Gatehouse reads.</summary>
-    public Task<OciManifestFetch> GetManifestAsync(OciRepository repository, string reference, CancellationToken cancellationToken) =>
-        ManifestAsync(HttpMethod.Get, repository, reference, cancellationToken);
-
-    /// <summary>HEAD of a manifest: its digest and type without its body (Docker Hub does not count HEADs against its pull limit).</summary>
-    public Task<OciManifestFetch> HeadManifestAsync(OciRepository repository, string reference, CancellationToken cancellationToken) =>
-        ManifestAsync(HttpMethod.Head, repository, reference, cancellationToken);
 
     /// <summary>GET of a blob, following the registry's redirect to its CDN; at most <paramref name="expectedSize"/> bytes (see <c>ContentFetcher.BodyCap</c>). The caller disposes.</summary>
     public Task<UpstreamResponse> OpenBlobAsync(OciRepository repository, string digest, long expectedSize, CancellationToken cancellationToken) =>
@@ -105,8 +98,12 @@ public sealed partial class OciUpstream
     /// <summary>The URL a manifest of this repository is fetched from (recorded in references).</summary>
     public static Uri ManifestUrl(OciRepository repository, string digest) => new($"{Base(repository)}/manifests/{digest}");
 
-    /// <summary>The repository and digest of a URL made by <see cref="BlobUrl"/> or <see cref="ManifestUrl"/>; null for any other URL.</summary>
-    public (OciRepository Repository, string Digest)? FromUrl(Uri url)
+    /// <summary>
+    /// The repository and digest of a URL made by <see cref="BlobUrl"/> or <see cref="ManifestUrl"/>, and which of the two
+    /// it is (a repository's own path may hold <c>manifests</c> or <c>blobs</c>: the last such segment decides); null for
+    /// any other URL.
+    /// </summary>
+    public (OciRepository Repository, string Digest, bool IsManifest)? FromUrl(Uri url)
     {
         foreach (var registry in _options.Effective)
         {
@@ -117,7 +114,8 @@ public sealed partial class OciUpstream
                 continue;
             }
             var rest = text[prefix.Length..];
-            var cut = Math.Max(rest.LastIndexOf("/blobs/", StringComparison.Ordinal), rest.LastIndexOf("/manifests/", StringComparison.Ordinal));
+            var manifestAt = rest.LastIndexOf("/manifests/", StringComparison.Ordinal);
+            var cut = Math.Max(rest.LastIndexOf("/blobs/", StringComparison.Ordinal), manifestAt);
             if (cut <= 0)
             {
                 return null;
@@ -127,20 +125,21 @@ public sealed partial class OciUpstream
             var name = registry.Prefix.Length == 0 ? upstreamName : registry.Prefix + "/" + upstreamName;
             return OciRepository.IsDigest(digest) && OciRepository.Resolve(name, _options, out _) is { } repository
                 && repository.Registry.Prefix == registry.Prefix && repository.UpstreamName == upstreamName
-                ? (repository, digest)
+                ? (repository, digest, cut == manifestAt)
                 : null;
         }
         return null;
     }
 
-    private async Task<OciManifestFetch> ManifestAsync(HttpMethod method, OciRepository repository, string reference, CancellationToken cancellationToken)
+    /// <summary>GET of a manifest or index by tag or digest, asking for every manifest type Gatehouse reads.</summary>
+    public async Task<OciManifestFetch> GetManifestAsync(OciRepository repository, string reference, CancellationToken cancellationToken)
     {
         if (!OciRepository.IsTag(reference) && !OciRepository.IsDigest(reference))
         {
             return new OciManifestFetch(0, null, null, null, $"'{reference}' is neither a tag nor a digest");
         }
         var cap = _options.MaxManifestBytes;
-        using var response = await SendAsync(repository, method, new Uri($"{Base(repository)}/manifests/{reference}"), string.Join(", ", OciMediaTypes.Manifests), cap, cancellationToken);
+        using var response = await SendAsync(repository, HttpMethod.Get, new Uri($"{Base(repository)}/manifests/{reference}"), string.Join(", ", OciMediaTypes.Manifests), cap, cancellationToken);
         if (Unusable(repository, $"manifest {reference}", response) is { } problem)
         {
             return new OciManifestFetch(problem.Status, null, null, null, problem.Failure, problem.RetryAfter);
@@ -150,14 +149,10 @@ public sealed partial class OciUpstream
         {
             return new OciManifestFetch(0, null, null, null, oversized);
         }
-        byte[]? body = null;
-        if (method == HttpMethod.Get)
+        var (body, failure) = await response.ReadBytesAsync(cancellationToken);
+        if (failure is not null)
         {
-            (body, var failure) = await response.ReadBytesAsync(cancellationToken);
-            if (failure is not null)
-            {
-                return new OciManifestFetch(0, null, null, null, failure.Kind == UpstreamFailureKind.TooLarge ? oversized : failure.Message);
-            }
+            return new OciManifestFetch(0, null, null, null, failure.Kind == UpstreamFailureKind.TooLarge ? oversized : failure.Message);
         }
         return new OciManifestFetch(200, body, response.MediaType, response.Header("Docker-Content-Digest"), null);
     }

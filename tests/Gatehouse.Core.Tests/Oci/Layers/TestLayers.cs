@@ -2,6 +2,7 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text;
 using Gatehouse.Oci.Layers;
+using Gatehouse.Scanning.Containers;
 using Gatehouse.Scans;
 
 namespace Gatehouse.Core.Tests.Oci.Layers;
@@ -81,19 +82,10 @@ internal static class TestLayers
     public static async Task<LayerReport> LayerAsync(string digest, params Entry[] entries) => await InspectAsync(Gzip(Tar(entries)), digest);
 
     /// <summary>A registry blob as the proxy reads it: forward only, no length, no seeking.</summary>
-    private sealed class ForwardOnly(byte[] bytes) : Stream
+    private sealed class ForwardOnly(byte[] bytes) : ForwardStream
     {
         private readonly MemoryStream _inner = new(bytes, writable: false);
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override int Read(Span<byte> buffer) => _inner.Read(buffer);
     }
 }

@@ -121,7 +121,7 @@ public sealed class OciUpstreamTests : IDisposable
         var (upstream, hub) = Create(r => DockerHub(r, _ => Manifest()));
 
         await upstream.GetManifestAsync(Alpine(), "latest", Ct);
-        await upstream.HeadManifestAsync(Alpine(), "3.20", Ct);
+        await upstream.GetManifestAsync(Alpine(), "3.20", Ct);
         await upstream.GetManifestAsync(Alpine(), Digest, Ct);
 
         Assert.Equal(1, _tokensIssued);
@@ -316,12 +316,20 @@ public sealed class OciUpstreamTests : IDisposable
         var blob = OciUpstream.BlobUrl(alpine, Digest);
         Assert.Equal($"https://registry-1.docker.io/v2/library/alpine/blobs/{Digest}", blob.AbsoluteUri);
         var back = upstream.FromUrl(blob)!.Value;
-        Assert.Equal(("library/alpine", "", Digest), (back.Repository.UpstreamName, back.Repository.Registry.Prefix, back.Digest));
+        Assert.Equal(("library/alpine", "", Digest, false), (back.Repository.UpstreamName, back.Repository.Registry.Prefix, back.Digest, back.IsManifest));
 
         var manifest = OciUpstream.ManifestUrl(ghcr, Digest);
         Assert.Equal($"https://ghcr.io/v2/org/team/image/manifests/{Digest}", manifest.AbsoluteUri);
         var ghcrBack = upstream.FromUrl(manifest)!.Value;
         Assert.Equal(("ghcr.io/org/team/image", "org/team/image", "ghcr.io"), (ghcrBack.Repository.Name, ghcrBack.Repository.UpstreamName, ghcrBack.Repository.Registry.Prefix));
+        Assert.True(ghcrBack.IsManifest);
+
+        // A repository whose own path holds "manifests": its blob URL is a blob's, and its manifest URL a manifest's.
+        var named = OciRepository.Resolve("ghcr.io/org/manifests/app", options, out _)!;
+        var namedBlob = upstream.FromUrl(OciUpstream.BlobUrl(named, Digest))!.Value;
+        Assert.Equal(("org/manifests/app", Digest, false), (namedBlob.Repository.UpstreamName, namedBlob.Digest, namedBlob.IsManifest));
+        var namedManifest = upstream.FromUrl(OciUpstream.ManifestUrl(named, Digest))!.Value;
+        Assert.Equal(("org/manifests/app", Digest, true), (namedManifest.Repository.UpstreamName, namedManifest.Digest, namedManifest.IsManifest));
 
         Assert.Null(upstream.FromUrl(new Uri($"https://evil.example/v2/library/alpine/blobs/{Digest}")));
         Assert.Null(upstream.FromUrl(new Uri("https://ghcr.io/v2/org/image/blobs/sha256:short")));
