@@ -44,7 +44,7 @@ public sealed class GatehouseHttp(
     AdminAuditEndpoint audit,
     AdminQuarantineEndpoint quarantine,
     AdminOpenApiEndpoint openApi,
-    AuthFailureLimiter failures,
+    TokenCredentials credentials,
     UploadsEndpoint uploads,
     AdminRescanEndpoint rescan,
     ConsoleEndpoint console,
@@ -217,7 +217,7 @@ public sealed class GatehouseHttp(
     };
 
     /// <summary>
-    /// Lets the request through when a presented token checks out (<see cref="EntitlementTokenService.CheckAsync"/>) and
+    /// Lets the request through when a presented token checks out (<see cref="TokenCredentials.CheckAsync"/>) and
     /// holds <paramref name="needed"/>. Refusals: 401 with a Basic challenge (so pip and keyring prompt) for no token, an
     /// unknown, revoked or expired one; 403 for a live token that may not do this (scope, client address, download or
     /// bandwidth limit); 429 with <c>Retry-After</c> for an address that failed too often
@@ -236,40 +236,19 @@ public sealed class GatehouseHttp(
             await RefuseAsync(context, StatusCodes.Status401Unauthorized, "Gatehouse needs an entitlement token (Basic auth or Bearer)", huggingFace);
             return false;
         }
-        var address = context.Connection.RemoteIpAddress;
-        var client = ClientAddress.Text(address);
-        if (failures.RetryAfter(client) is { } wait)
+        var check = await credentials.CheckAsync(context, candidates);
+        if (check.Token is not { } token)
         {
-            context.Response.Headers.RetryAfter = Math.Ceiling(wait.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-            await RefuseAsync(context, StatusCodes.Status429TooManyRequests, "Too many failed authentications from this address; retry later", huggingFace);
+            await RefuseAsync(context, check.Status, check.Refusal!, huggingFace);
             return false;
         }
-        TokenCheck? refused = null;
-        foreach (var candidate in candidates)
+        if (!needed.AllowedBy(token.Grants))
         {
-            var check = await tokens.CheckAsync(candidate, address, context.RequestAborted);
-            if (check.Token is { } token)
-            {
-                if (!needed.AllowedBy(token.Grants))
-                {
-                    await RefuseAsync(context, StatusCodes.Status403Forbidden, needed.Refusal(), huggingFace);
-                    return false;
-                }
-                Caller.Set(context, new Caller(token.Id, token.Name, client));
-                return true;
-            }
-            // A live token that may not be used now says more than another candidate that is no token at all.
-            if (refused is null || check.Status == StatusCodes.Status403Forbidden)
-            {
-                refused = check;
-            }
+            await RefuseAsync(context, StatusCodes.Status403Forbidden, needed.Refusal(), huggingFace);
+            return false;
         }
-        if (refused!.Status == StatusCodes.Status401Unauthorized)
-        {
-            failures.Failed(client);
-        }
-        await RefuseAsync(context, refused.Status, refused.Refusal!, huggingFace);
-        return false;
+        Caller.Set(context, new Caller(token.Id, token.Name, ClientAddress.Text(context.Connection.RemoteIpAddress)));
+        return true;
     }
 
     /// <summary>

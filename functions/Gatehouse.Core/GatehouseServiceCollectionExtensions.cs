@@ -110,6 +110,7 @@ public static class GatehouseServiceCollectionExtensions
         services.AddSingleton<EntitlementTokenService>();
         services.AddSingleton<AdminTokensEndpoint>();
         services.AddSingleton<AuthFailureLimiter>();
+        services.AddSingleton<TokenCredentials>();
         services.AddSingleton<IDownloadObserver, TokenUsageObserver>();
         services.AddSingleton<BlobResponses>();
         services.AddSingleton<GatehouseHttp>();

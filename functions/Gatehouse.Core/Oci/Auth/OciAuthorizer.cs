@@ -15,7 +15,7 @@ namespace Gatehouse.Oci.Auth;
 /// 401 with the Bearer challenge (distribution's token.md; RFC 6750 section 3 for <c>error</c>), 403 DENIED naming what
 /// the token lacks, 429 TOOMANYREQUESTS for an address that failed too often.
 /// </summary>
-public sealed class OciAuthorizer(OciCredentials credentials, OciTokens registryTokens, PublicUrls urls, IOptions<GatehouseOptions> options, ILogger<OciAuthorizer> log)
+public sealed class OciAuthorizer(TokenCredentials credentials, OciTokens registryTokens, PublicUrls urls, IOptions<GatehouseOptions> options, ILogger<OciAuthorizer> log)
 {
     /// <summary>The token endpoint's path; the challenge's realm is it under the public base URL.</summary>
     public const string TokenPath = "/oci/token";
@@ -54,7 +54,7 @@ public sealed class OciAuthorizer(OciCredentials credentials, OciTokens registry
     {
         if (credentials.MustWait(context))
         {
-            await OciErrors.WriteAsync(context, StatusCodes.Status429TooManyRequests, OciErrors.TooManyRequests, OciCredentials.TooManyFailures);
+            await OciErrors.WriteAsync(context, StatusCodes.Status429TooManyRequests, OciErrors.TooManyRequests, TokenCredentials.TooManyFailures);
             return false;
         }
         var check = await registryTokens.CheckAsync(jwt, cancellationToken);

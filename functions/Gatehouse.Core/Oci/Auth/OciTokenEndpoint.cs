@@ -17,7 +17,7 @@ namespace Gatehouse.Oci.Auth;
 /// the entitlement token covers, pull only. A scope it cannot grant is left out, not an error (the spec's rule): the
 /// registry then refuses the request and says why.
 /// </summary>
-public sealed class OciTokenEndpoint(OciCredentials credentials, OciTokens issuer, IOptions<GatehouseOptions> options, ILogger<OciTokenEndpoint> log)
+public sealed class OciTokenEndpoint(TokenCredentials credentials, OciTokens issuer, IOptions<GatehouseOptions> options, ILogger<OciTokenEndpoint> log)
 {
     private readonly OciOptions _oci = options.Value.Oci;
     private readonly string _realm = options.Value.Auth.Realm;

@@ -63,7 +63,7 @@ public sealed class OciAuthTests : IDisposable
     private (OciTokenEndpoint Endpoint, OciAuthorizer Authorizer) Instance(IOptions<GatehouseOptions>? options = null)
     {
         options ??= _options;
-        var credentials = new OciCredentials(_tokens, new AuthFailureLimiter(options, _time));
+        var credentials = new TokenCredentials(_tokens, new AuthFailureLimiter(options, _time));
         var issuer = new OciTokens(new OciTokenSigningKey(_storage, options, NullLogger<OciTokenSigningKey>.Instance), options, _time);
         return (new OciTokenEndpoint(credentials, issuer, options, NullLogger<OciTokenEndpoint>.Instance),
             new OciAuthorizer(credentials, issuer, new PublicUrls(Origin), options, NullLogger<OciAuthorizer>.Instance));

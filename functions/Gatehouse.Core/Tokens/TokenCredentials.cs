@@ -1,15 +1,15 @@
 using System.Globalization;
 using Gatehouse.Http;
-using Gatehouse.Tokens;
 using Microsoft.AspNetCore.Http;
 
-namespace Gatehouse.Oci.Auth;
+namespace Gatehouse.Tokens;
 
 /// <summary>
-/// Checks the entitlement token a registry client presents (Basic with any user name, as <c>docker login</c> stores it,
-/// or Bearer) the way every other route does: the per-address failure limit first, then each candidate secret.
+/// Checks the entitlement tokens a request presents (<see cref="RequestCredentials.Candidates"/>: Basic with the token as
+/// user or password, as pip and <c>docker login</c> send it, or Bearer), for every route: the per-address failure limit
+/// first (<see cref="AuthFailureLimiter"/>), then each candidate secret; a 401 counts as a failure of the address.
 /// </summary>
-public sealed class OciCredentials(EntitlementTokenService tokens, AuthFailureLimiter failures)
+public sealed class TokenCredentials(EntitlementTokenService tokens, AuthFailureLimiter failures)
 {
     public const string TooManyFailures = "Too many failed authentications from this address; retry later";
 
