@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gatehouse.Audit;
@@ -17,7 +16,7 @@ namespace Gatehouse.WebConsole;
 /// <c>DELETE</c> signs out. The cookie then authenticates the admin API (<see cref="GatehouseHttp"/>), and every
 /// state-changing request must carry the CSRF token in <see cref="ConsoleSessions.CsrfHeader"/>.
 /// </summary>
-public sealed class ConsoleEndpoint(ConsoleAssets assets, ConsoleSessions sessions, EntitlementTokenService tokens, AuthFailureLimiter failures,
+public sealed class ConsoleEndpoint(ConsoleAssets assets, ConsoleSessions sessions, EntitlementTokenService tokens, TokenCredentials credentials,
     IAuditLog audit, ILogger<ConsoleEndpoint> log)
 {
     /// <summary>The path under <c>/console</c> of the sign-in resource.</summary>
@@ -84,12 +83,10 @@ public sealed class ConsoleEndpoint(ConsoleAssets assets, ConsoleSessions sessio
             await ErrorAsync(context, StatusCodes.Status415UnsupportedMediaType, "Sign in with a JSON body: {\"token\": \"ght_…\"}");
             return;
         }
-        var address = context.Connection.RemoteIpAddress;
-        var client = ClientAddress.Text(address);
-        if (failures.RetryAfter(client) is { } wait)
+        var client = ClientAddress.Text(context.Connection.RemoteIpAddress);
+        if (credentials.MustWait(context))
         {
-            context.Response.Headers.RetryAfter = Math.Ceiling(wait.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-            await ErrorAsync(context, StatusCodes.Status429TooManyRequests, "Too many failed authentications from this address; retry later");
+            await ErrorAsync(context, StatusCodes.Status429TooManyRequests, TokenCredentials.TooManyFailures);
             return;
         }
         var presented = await ReadTokenAsync(context);
@@ -98,13 +95,9 @@ public sealed class ConsoleEndpoint(ConsoleAssets assets, ConsoleSessions sessio
             await ErrorAsync(context, StatusCodes.Status400BadRequest, "The body must be a JSON object with the admin token: {\"token\": \"ght_…\"}");
             return;
         }
-        var check = await tokens.CheckAsync(presented, address, ct);
+        var check = await credentials.CheckAsync(context, [presented]);
         if (check.Token is not { } token)
         {
-            if (check.Status == StatusCodes.Status401Unauthorized)
-            {
-                failures.Failed(client);
-            }
             log.LogWarning("Console sign-in from {Client} refused: {Reason}", client, check.Refusal);
             await ErrorAsync(context, check.Status, check.Refusal!);
             return;
