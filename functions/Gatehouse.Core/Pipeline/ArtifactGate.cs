@@ -15,7 +15,7 @@ namespace Gatehouse.Pipeline;
 /// in this process). Nothing is served without facts and a decision.
 /// </summary>
 public sealed class ArtifactGate(IFactsStore facts, ReferenceDecisions decisions, ScanStarter starter, ScanSignals signals, ContentPlacement placement,
-    TimeProvider time, IHostApplicationLifetime lifetime, IOptions<GatehouseOptions> options, ILogger<ArtifactGate> log, RemoteRegistry? remotes = null)
+    TimeProvider time, IHostApplicationLifetime lifetime, IOptions<GatehouseOptions> options, ILogger<ArtifactGate> log, RemoteRegistry remotes)
 {
     private readonly ScanOptions _options = options.Value.Scan;
     private readonly SingleFlight<string, bool> _starts = new();
@@ -63,7 +63,7 @@ public sealed class ArtifactGate(IFactsStore facts, ReferenceDecisions decisions
             // In-process single flight spares Durable the duplicate starts of a burst; across instances the instance id does it.
             await _starts.RunAsync(sha256, async () =>
             {
-                await starter.EnsureStartedAsync(remotes?.Scan(reference, source) ?? new ScanRequest(reference, source), scheduler, CancellationToken.None);
+                await starter.EnsureStartedAsync(remotes.Scan(reference, source), scheduler, CancellationToken.None);
                 return true;
             }).WaitAsync(waiting.Token);
             if (await facts.GetAsync(sha256, requestAborted) is { IsCurrent: true } early)

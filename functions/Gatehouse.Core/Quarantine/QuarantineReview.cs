@@ -40,7 +40,7 @@ public sealed record ReviewOutcome(string Action, string Sha256, VerdictOverride
 /// blob moved where those decisions put it.
 /// </summary>
 public sealed class QuarantineReview(IReferenceStore references, IFactsStore facts, ReferenceDecisions decisions, ContentPlacement placement,
-    TableVerdictOverrides overrides, ScanStarter starter, AuditTrail trail, IAuditLog audit, TimeProvider time, ILogger<QuarantineReview> log, RemoteRegistry? remotes = null)
+    TableVerdictOverrides overrides, ScanStarter starter, AuditTrail trail, IAuditLog audit, TimeProvider time, ILogger<QuarantineReview> log, RemoteRegistry remotes)
 {
     /// <summary>The longest a release may run before a reviewer must renew it.</summary>
     public static readonly TimeSpan MaxRelease = TimeSpan.FromDays(365);
@@ -168,7 +168,7 @@ public sealed class QuarantineReview(IReferenceStore references, IFactsStore fac
             return false;
         }
         await facts.ForgetAsync(sha256, cancellationToken);
-        await starter.EnsureStartedAsync(remotes?.Scan(referring[0].Reference, Review) ?? new ScanRequest(referring[0].Reference, Review), new DurableScanScheduler(durable, log), cancellationToken);
+        await starter.EnsureStartedAsync(remotes.Scan(referring[0].Reference, Review), new DurableScanScheduler(durable, log), cancellationToken);
         await audit.WriteAsync(Reviewed("quarantine.rescan", sha256, $"facts forgotten and the scan started again by {Who(caller)}"), cancellationToken);
         return true;
     }

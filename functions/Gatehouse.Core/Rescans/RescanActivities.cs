@@ -54,7 +54,7 @@ public sealed class ListRescanBatchActivity(GatehouseStorage storage, IFactsStor
 /// which decides every reference to it.
 /// </summary>
 public sealed class RescanChunkActivity(IReferenceStore references, IFactsStore facts, ReferenceDecisions decisions, ContentStore content, IScanClaims claims,
-    ScanStarter starter, TimeProvider time, ILogger<RescanChunkActivity> log, RemoteRegistry? remotes = null) : TaskActivity<RescanChunk, RescanChunkResult>
+    ScanStarter starter, TimeProvider time, ILogger<RescanChunkActivity> log, RemoteRegistry remotes) : TaskActivity<RescanChunk, RescanChunkResult>
 {
     /// <summary>What brings a content back to the scan: a rescan found its facts out of date.</summary>
     public static readonly ScanSource Source = new("rescan");
@@ -120,7 +120,7 @@ public sealed class RescanChunkActivity(IReferenceStore references, IFactsStore 
         // Only the holder of the content's claim starts its scan; a download or prefetch scanning it already decides every reference.
         if (await claims.TryClaimAsync(reference.Sha256, context.InstanceId, starter.ClaimLifetime, ct))
         {
-            scans.Add(remotes?.Scan(reference, Source) ?? new ScanRequest(reference, Source));
+            scans.Add(remotes.Scan(reference, Source));
         }
     }
 

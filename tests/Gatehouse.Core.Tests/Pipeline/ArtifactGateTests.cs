@@ -33,11 +33,11 @@ public sealed class ArtifactGateTests
     private ArtifactGate Gate(DeclarativePolicy policy, IVerdictOverrides? overrides = null)
     {
         var options = Options.Create(new GatehouseOptions());
-        var decisions = new ReferenceDecisions(new FixedPolicySource(policy), new RemoteRegistry([new NoFetchRemote()]), _references, _audit, _time,
-            NullLogger<ReferenceDecisions>.Instance, overrides);
+        var remotes = new RemoteRegistry([new NoFetchRemote()]);
+        var decisions = new ReferenceDecisions(new FixedPolicySource(policy), remotes, _references, _audit, _time, NullLogger<ReferenceDecisions>.Instance, overrides);
         var starter = new ScanStarter(_claims, options, NullLogger<ScanStarter>.Instance);
         return new ArtifactGate(_facts, decisions, starter, _signals, new ContentPlacement(new ContentStore(UnusedStorage.Instance), _facts), _time, _lifetime, options,
-            NullLogger<ArtifactGate>.Instance);
+            NullLogger<ArtifactGate>.Instance, remotes);
     }
 
     private static ArtifactReference Reference(string path = "model.safetensors") => ContentUnderTest.Hf(path);
